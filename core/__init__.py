@@ -1,0 +1,1 @@
+"""Core: data, classifier, training and cached analysis (no Gradio)."""

@@ -1,0 +1,144 @@
+"""The per-sample analysis of one split: loss, prediction, probabilities, hidden states, UMAP.
+
+The table has one row per sample and these columns (labels as names):
+``text, label, pred, loss, confidence, margin, prob_<label>..., umap_x, umap_y, n_tokens,
+correct, self_conf, knn_disagree, suspicion``.
+The (N, H) [CLS] hidden states are kept beside it as an array, in row order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from core.suspicion import suspicion_signals
+
+UMAP_SEED = 42
+
+
+@dataclass
+class AnalysisResult:
+    """The table, the hidden states and summary metrics of one analysed split."""
+
+    table: pd.DataFrame
+    hidden: np.ndarray
+    metrics: dict[str, float]
+
+
+def per_sample_loss(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(N,) cross-entropy ``-log p[label]``, clipped away from log(0)."""
+    given = probs[np.arange(len(labels)), labels]
+    return -np.log(np.clip(given, 1e-12, 1.0))
+
+
+def top2_margin(probs: np.ndarray) -> np.ndarray:
+    """(N,) top-1 minus top-2 probability."""
+    if probs.shape[1] < 2:
+        return probs[:, 0].copy()
+    part = np.sort(probs, axis=1)
+    return part[:, -1] - part[:, -2]
+
+
+def umap_2d(hidden: np.ndarray, *, seed: int = UMAP_SEED) -> np.ndarray:
+    """(N, 2) UMAP of the hidden states (cosine metric, seeded, so reruns give the same map).
+
+    Tiny inputs (fewer than 4 rows) are placed by PCA instead, since UMAP needs neighbours.
+    """
+    n = hidden.shape[0]
+    if n < 4:
+        from sklearn.decomposition import PCA
+
+        if n < 2:
+            return np.zeros((n, 2), dtype=np.float32)
+        coords = PCA(n_components=min(2, n)).fit_transform(hidden)
+        return np.pad(coords, ((0, 0), (0, 2 - coords.shape[1]))).astype(np.float32)
+    import warnings
+
+    import umap
+    from sklearn.metrics.pairwise import cosine_distances
+
+    # A precomputed cosine distance matrix (vectorised, milliseconds for a few thousand rows)
+    # instead of umap's per-pair Python callable, which takes half a minute at n = 2,000.
+    distances = cosine_distances(hidden).astype(np.float32) if n <= 8192 else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # n_jobs overridden by random_state; tiny-n spectral warnings
+        reducer = umap.UMAP(
+            n_components=2, n_neighbors=min(15, n - 1), min_dist=0.1,
+            metric="precomputed" if distances is not None else "cosine",
+            random_state=seed, n_epochs=200, init="spectral" if n > 16 else "random",
+        )
+        return reducer.fit_transform(distances if distances is not None else hidden).astype(np.float32)
+
+
+def summary_metrics(labels: np.ndarray, preds: np.ndarray, n_labels: int) -> dict[str, float]:
+    """Accuracy and weighted F1 (scikit-learn)."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    return {
+        "accuracy": float(accuracy_score(labels, preds)),
+        "f1_weighted": float(f1_score(labels, preds, average="weighted", labels=list(range(n_labels)),
+                                      zero_division=0)),
+    }
+
+
+def compute_analysis(
+    classifier,
+    texts: Sequence[str],
+    label_ids: np.ndarray,
+    *,
+    batch_size: int = 64,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> AnalysisResult:
+    """Run the model once over ``texts`` and build the analysis table.
+
+    Parameters
+    ----------
+    classifier : a :class:`core.model.Classifier`.
+    label_ids : (N,) given labels as ids in ``classifier.labels`` order.
+    progress : ``progress(stage, done, total)`` for a progress bar.
+    """
+    labels = list(classifier.labels)
+    label_ids = np.asarray(label_ids, dtype=np.int64)
+    if len(texts) != len(label_ids):
+        raise ValueError(f"{len(texts)} texts but {len(label_ids)} labels")
+    step = (lambda d, t: progress("inference", d, t)) if progress else None
+    pred = classifier.predict(texts, batch_size=batch_size, with_hidden=True, progress=step)
+    probs, hidden = pred.probs, pred.hidden
+    preds = probs.argmax(axis=1)
+    if progress:
+        progress("umap", 0, 1)
+    coords = umap_2d(hidden)
+    if progress:
+        progress("umap", 1, 1)
+    table = pd.DataFrame({
+        "text": list(texts),
+        "label": pd.Categorical.from_codes(label_ids, categories=labels).astype(str),
+        "pred": pd.Categorical.from_codes(preds, categories=labels).astype(str),
+        "loss": per_sample_loss(probs, label_ids).astype(np.float32),
+        "confidence": probs.max(axis=1),
+        "margin": top2_margin(probs),
+    })
+    for j, name in enumerate(labels):
+        table[f"prob_{name}"] = probs[:, j]
+    table["umap_x"], table["umap_y"] = coords[:, 0], coords[:, 1]
+    table["n_tokens"] = pred.n_tokens.astype(np.int32)
+    table["correct"] = preds == label_ids
+    signals = suspicion_signals(probs, label_ids, hidden)
+    for col in ("self_conf", "knn_disagree", "suspicion"):
+        table[col] = signals[col].to_numpy(dtype=np.float32)
+    metrics = summary_metrics(label_ids, preds, len(labels))
+    return AnalysisResult(table, hidden, metrics)
+
+
+def probs_of(table: pd.DataFrame, labels: Sequence[str]) -> np.ndarray:
+    """(N, K) probabilities from the table's ``prob_<label>`` columns, in label order."""
+    return table[[f"prob_{x}" for x in labels]].to_numpy(dtype=np.float64)
+
+
+def now_iso() -> str:
+    """UTC time as ISO 8601, for meta records."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

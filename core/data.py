@@ -1,0 +1,385 @@
+"""Load the emotion data: a Hub dataset id, or a local folder of ``text;label``, CSV or parquet splits.
+
+Label order
+-----------
+1. ClassLabel names when the data carries them (Hub datasets; parquet exported from the Hub).
+2. Otherwise, when every name is one of the six emotions, the Hub's order:
+   sadness, joy, love, anger, fear, surprise.
+3. Otherwise the names sorted alphabetically.
+Integer labels without names are kept as ids; their names come from the caller (the model config),
+or are ``"0" .. "K-1"``.
+
+Malformed lines are never dropped silently: each one is kept in :attr:`Split.issues` with its line
+number and reason, and :meth:`Split.issue_summary` says how many of each kind there were.
+
+Example
+-------
+>>> data = load_splits("../shared/emotion", splits=("validation",))   # doctest: +SKIP
+>>> data["validation"].texts[:1], data.label_names
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+EMOTION_LABELS: tuple[str, ...] = ("sadness", "joy", "love", "anger", "fear", "surprise")
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+FORMATS: tuple[str, ...] = ("txt", "csv", "parquet")
+MAX_DATA_FILE_BYTES = 512 * 1024 * 1024
+
+
+class DataError(ValueError):
+    """A data source that cannot be used; the message names the file and, where known, the line."""
+
+
+@dataclass(frozen=True)
+class ParseIssue:
+    """One input line that was not used, with its 1-based line number and the reason."""
+
+    line: int
+    reason: str
+    content: str
+
+
+@dataclass
+class Split:
+    """One split: texts and integer label ids, with where they came from and what was skipped.
+
+    Attributes
+    ----------
+    texts : list of N strings.
+    labels : (N,) int64 label ids, indexes into the dataset's ``label_names``.
+    """
+
+    name: str
+    texts: list[str]
+    labels: np.ndarray
+    source: str
+    format: str
+    fingerprint: str
+    issues: list[ParseIssue] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def issue_summary(self) -> str:
+        """A one-line report, e.g. ``"3 lines skipped in validation.txt: 2 no separator (lines 4, 9) ..."``."""
+        if not self.issues:
+            return ""
+        by_reason: dict[str, list[int]] = {}
+        for issue in self.issues:
+            by_reason.setdefault(issue.reason, []).append(issue.line)
+        parts = []
+        for reason, lines in by_reason.items():
+            shown = ", ".join(map(str, lines[:10])) + (", ..." if len(lines) > 10 else "")
+            parts.append(f"{len(lines)} {reason} (line{'s' if len(lines) > 1 else ''} {shown})")
+        return f"{len(self.issues)} lines skipped in {Path(self.source).name}: " + "; ".join(parts)
+
+
+@dataclass
+class EmotionData:
+    """Splits by name plus the label names shared by all of them."""
+
+    splits: dict[str, Split]
+    label_names: list[str]
+    source: str
+    names_from_data: bool = True
+
+    def __getitem__(self, split: str) -> Split:
+        if split not in self.splits:
+            raise DataError(f"split {split!r} not loaded from {self.source}; have {sorted(self.splits)}")
+        return self.splits[split]
+
+    def frame(self, split: str) -> pd.DataFrame:
+        """``text`` and ``label`` (as names) for one split."""
+        s = self[split]
+        return pd.DataFrame({"text": s.texts, "label": [self.label_names[i] for i in s.labels]})
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing
+
+
+def order_label_names(names: Sequence[str]) -> list[str]:
+    """The documented, stable order for label names read from text (see the module docstring)."""
+    unique = set(names)
+    if unique <= set(EMOTION_LABELS):
+        return [n for n in EMOTION_LABELS if n in unique]
+    return sorted(unique)
+
+
+def _read_text_lines(path: Path) -> list[str]:
+    raw = path.read_bytes()
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise DataError(f"{path}: not a text file (NUL byte on line {line})")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(f"{path}: not UTF-8 text (bad byte on line {line})") from None
+    return text.splitlines()
+
+
+def parse_text_label_lines(
+    lines: Sequence[str], *, label_names: Sequence[str] | None = None
+) -> tuple[pd.DataFrame, list[ParseIssue]]:
+    """Parse ``text;label`` lines. Text may itself contain ``;``: the label is after the last one.
+
+    Parameters
+    ----------
+    lines : the file's lines, without line ends.
+    label_names : when given, a label must be one of these names or an integer index into them;
+        anything else is reported as ``unknown label``.
+
+    Returns
+    -------
+    frame : columns ``line`` (1-based), ``text``, ``label`` (the raw label string) for good lines.
+    issues : one :class:`ParseIssue` per skipped line.
+    """
+    series = pd.Series(list(lines), dtype="object")
+    parts = series.str.rpartition(";")
+    frame = pd.DataFrame(
+        {"line": np.arange(1, len(series) + 1), "text": parts[0].str.strip(), "label": parts[2].str.strip(),
+         "sep": parts[1], "raw": series}
+    )
+    reason = pd.Series("", index=frame.index, dtype="object")
+    reason[frame["raw"].str.strip() == ""] = "empty line"
+    reason[(reason == "") & (frame["sep"] == "")] = "no separator"
+    reason[(reason == "") & (frame["text"] == "")] = "empty text"
+    reason[(reason == "") & (frame["label"] == "")] = "empty label"
+    if label_names is not None:
+        known = set(label_names) | {str(i) for i in range(len(label_names))}
+        reason[(reason == "") & ~frame["label"].isin(known)] = "unknown label"
+    bad = reason != ""
+    issues = [
+        ParseIssue(int(r.line), str(why), str(r.raw)[:200])
+        for r, why in zip(frame[bad].itertuples(), reason[bad], strict=True)
+    ]
+    return frame.loc[~bad, ["line", "text", "label"]].reset_index(drop=True), issues
+
+
+def _fingerprint_bytes(*chunks: bytes) -> str:
+    h = hashlib.sha256()
+    for chunk in chunks:
+        h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def _parquet_label_names(path: Path) -> list[str] | None:
+    import pyarrow.parquet as pq
+
+    meta = pq.read_schema(path).metadata or {}
+    blob = meta.get(b"huggingface")
+    if not blob:
+        return None
+    try:
+        features = json.loads(blob)["info"]["features"]
+        return list(features["label"]["names"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _find_split_file(folder: Path, split: str) -> Path | None:
+    candidates = [folder / f"{split}.{ext}" for ext in FORMATS] + [folder / "parquet" / f"{split}.parquet"]
+    return next((p for p in candidates if p.is_file()), None)
+
+
+def _labels_to_ids(
+    raw: pd.Series, names: list[str] | None, path: Path, lines: np.ndarray
+) -> tuple[np.ndarray, list[str] | None, list[ParseIssue]]:
+    """Map raw labels (names or integer strings) to ids; unknown ones become issues."""
+    raw = raw.astype(str).str.strip()
+    is_int = raw.str.fullmatch(r"\d+")
+    if names is None and is_int.all():
+        return raw.astype(np.int64).to_numpy(), None, []
+    if names is None:
+        names = order_label_names(raw[~is_int].tolist())
+    index = {n: i for i, n in enumerate(names)}
+    ids = raw.map(index)
+    ints = pd.to_numeric(raw.where(is_int), errors="coerce")
+    ids = ids.fillna(ints.where(ints < len(names)))
+    bad = ids.isna().to_numpy()
+    issues = [ParseIssue(int(ln), "unknown label", str(lab)) for ln, lab in zip(lines[bad], raw[bad], strict=True)]
+    return ids[~bad].astype(np.int64).to_numpy(), names, issues
+
+
+def read_split_file(
+    path: Path, *, split: str, label_names: Sequence[str] | None = None
+) -> tuple[Split, list[str] | None]:
+    """Read one split file (``.txt`` ``text;label``, ``.csv`` or ``.parquet``).
+
+    Returns the split and the label names the file itself carries or implies (``None`` for
+    integer labels without names).
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_DATA_FILE_BYTES:
+        raise DataError(f"{path}: {size / 2**20:.0f} MiB is over the {MAX_DATA_FILE_BYTES // 2**20} MiB limit")
+    names = list(label_names) if label_names is not None else None
+    fmt = path.suffix.lstrip(".").lower()
+    issues: list[ParseIssue] = []
+    if fmt == "txt":
+        lines = _read_text_lines(path)
+        frame, issues = parse_text_label_lines(lines)
+        if lines and not len(frame) and all(i.reason == "no separator" for i in issues):
+            raise DataError(f"{path}: no line has the ';' separator (line 1: {lines[0][:80]!r}); expected 'text;label'")
+    elif fmt == "csv":
+        _read_text_lines(path)  # rejects binary files with a line number
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        if not {"text", "label"} <= set(frame.columns):
+            raise DataError(f"{path}: a CSV split needs 'text' and 'label' columns, found {list(frame.columns)}")
+        frame = frame[["text", "label"]].assign(line=np.arange(2, len(frame) + 2))
+        empty = frame["text"].str.strip() == ""
+        issues = [ParseIssue(int(ln), "empty text", "") for ln in frame.loc[empty, "line"]]
+        frame = frame[~empty]
+    elif fmt == "parquet":
+        try:
+            frame = pd.read_parquet(path, columns=["text", "label"])
+        except Exception as exc:  # pyarrow raises several types for corrupt or foreign files
+            raise DataError(f"{path}: not a readable parquet file with 'text' and 'label' columns ({exc})") from None
+        names = names or _parquet_label_names(path)
+        frame = frame.assign(line=np.arange(1, len(frame) + 1), text=frame["text"].fillna("").astype(str))
+        empty = frame["text"].str.strip() == ""
+        issues = [ParseIssue(int(ln), "empty text", "") for ln in frame.loc[empty, "line"]]
+        frame = frame[~empty]
+    else:
+        raise DataError(f"{path}: unknown format {fmt!r}; use one of {FORMATS}")
+
+    ids, names, label_issues = _labels_to_ids(frame["label"], names, path, frame["line"].to_numpy())
+    issues = sorted(issues + label_issues, key=lambda i: i.line)
+    good = ~frame["line"].isin({i.line for i in label_issues}).to_numpy()
+    texts = frame["text"].to_numpy()[good].tolist()
+    if not texts:
+        why = f"; {len(issues)} lines were skipped" if issues else " (the file is empty)"
+        raise DataError(f"{path}: no usable rows in split {split!r}{why}")
+    fingerprint = _fingerprint_bytes(path.read_bytes())
+    return Split(split, texts, ids, str(path), fmt, fingerprint, issues), names
+
+
+def _load_local(folder: Path, splits: Sequence[str], label_names: Sequence[str] | None) -> EmotionData:
+    files = {s: _find_split_file(folder, s) for s in splits}
+    missing = [s for s, p in files.items() if p is None]
+    if missing:
+        present = sorted(p.name for p in folder.iterdir() if p.is_file())
+        raise DataError(
+            f"{folder}: no file for split(s) {missing}; expected <split>.txt, .csv or .parquet "
+            f"(found: {present or 'nothing'})"
+        )
+    names = list(label_names) if label_names is not None else None
+    loaded: dict[str, Split] = {}
+    names_from_data = True
+    # Parquet with ClassLabel names fixes the order for all splits; read it first.
+    order = sorted(splits, key=lambda s: files[s].suffix != ".parquet")  # type: ignore[union-attr]
+    for s in order:
+        split, file_names = read_split_file(files[s], split=s, label_names=names)  # type: ignore[arg-type]
+        if names is None and file_names is not None:
+            names = file_names
+        loaded[s] = split
+    if names is None:
+        names_from_data = False
+        k = int(max(int(s.labels.max()) for s in loaded.values())) + 1
+        names = [str(i) for i in range(k)]
+    return EmotionData({s: loaded[s] for s in splits}, names, str(folder), names_from_data)
+
+
+def _load_hub(dataset_id: str, splits: Sequence[str]) -> EmotionData:
+    import datasets
+
+    try:
+        ds = datasets.load_dataset(dataset_id)
+    except Exception as exc:
+        raise DataError(
+            f"could not load the dataset {dataset_id!r} from the Hugging Face Hub ({type(exc).__name__}: "
+            f"{str(exc)[:300]}). Without internet, pass a local folder with train/validation/test files, "
+            "e.g. --data ../shared/emotion"
+        ) from None
+    feature = ds[next(iter(ds))].features["label"]
+    names = list(getattr(feature, "names", None) or [])
+    loaded = {}
+    for s in splits:
+        if s not in ds:
+            raise DataError(f"{dataset_id}: no split {s!r}; has {list(ds)}")
+        part = ds[s]
+        loaded[s] = Split(s, list(part["text"]), np.asarray(part["label"], dtype=np.int64),
+                          f"{dataset_id}:{s}", "hub", str(part._fingerprint))
+    if not names:
+        k = int(max(int(s.labels.max()) for s in loaded.values())) + 1
+        return EmotionData(loaded, [str(i) for i in range(k)], dataset_id, names_from_data=False)
+    return EmotionData(loaded, names, dataset_id)
+
+
+def load_splits(
+    source: str | Path, *, splits: Sequence[str] = SPLITS, label_names: Sequence[str] | None = None
+) -> EmotionData:
+    """Load splits from a local folder, or a Hub dataset id when no such folder exists.
+
+    Parameters
+    ----------
+    source : folder holding ``<split>.txt|csv|parquet`` (or ``parquet/<split>.parquet``), or a Hub id
+        such as ``dair-ai/emotion``.
+    splits : which splits to load.
+    label_names : names for integer labels, and the set a text label must belong to.
+
+    Raises
+    ------
+    DataError : a missing split, a binary or empty file, or a split with no usable rows; the message
+        names the file and the line.
+    """
+    if not splits:
+        raise ValueError("splits must name at least one split")
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return _load_local(path, splits, label_names)
+    if path.is_file():
+        raise DataError(f"{path}: --data takes a folder of split files or a Hub id, not a single file")
+    if str(source).startswith((".", "/", "~")) or str(source).count("/") != 1:
+        raise DataError(f"{source}: no such data folder (and not a Hub id like 'dair-ai/emotion')")
+    return _load_hub(str(source), splits)
+
+
+def write_split(frame: pd.DataFrame, path: Path, *, fmt: str, label_names: Sequence[str]) -> Path:
+    """Write ``text`` and ``label`` (names) in ``fmt`` so that :func:`load_splits` reads it back.
+
+    ``txt`` writes ``text;label`` lines; ``csv`` a header and two columns; ``parquet`` integer labels
+    with the ClassLabel names in the schema, as the Hub exports them.
+    """
+    path = Path(path)
+    texts = frame["text"].astype(str).str.replace(r"[\r\n]+", " ", regex=True)
+    if fmt == "txt":
+        path.write_text("".join(f"{t};{lab}\n" for t, lab in zip(texts, frame["label"], strict=True)), encoding="utf-8")
+    elif fmt == "csv":
+        pd.DataFrame({"text": texts, "label": frame["label"]}).to_csv(path, index=False)
+    elif fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        index = {n: i for i, n in enumerate(label_names)}
+        table = pa.table({"text": texts.tolist(), "label": [index[x] for x in frame["label"]]})
+        features = {"text": {"dtype": "string", "_type": "Value"},
+                    "label": {"names": list(label_names), "_type": "ClassLabel"}}
+        meta = {b"huggingface": json.dumps({"info": {"features": features}}).encode()}
+        pq.write_table(table.replace_schema_metadata(meta), path)
+    else:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {FORMATS}")
+    return path
+
+
+def label_counts(labels: np.ndarray, label_names: Sequence[str]) -> dict[str, int]:
+    """Samples per label name, in label order."""
+    counts = Counter(int(x) for x in labels)
+    return {name: counts.get(i, 0) for i, name in enumerate(label_names)}
+
+
+def data_fingerprint(data: EmotionData, split: str) -> str:
+    """A content fingerprint of one split and the label names (for cache keys)."""
+    s = data[split]
+    return _fingerprint_bytes(s.fingerprint.encode(), json.dumps(data.label_names).encode())

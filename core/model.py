@@ -1,0 +1,252 @@
+"""Load a fine-tuned sequence classifier and run batched inference (probabilities + [CLS] states).
+
+Models load by local folder or Hub id, in float32 on the CPU, and never with ``trust_remote_code``.
+
+Example
+-------
+>>> clf = load_classifier("../shared/models/emotion-minilm")            # doctest: +SKIP
+>>> out = clf.predict(["i feel great"], with_hidden=True)              # doctest: +SKIP
+>>> out.probs.shape, out.hidden.shape                                  # doctest: +SKIP
+((1, 6), (1, 384))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+GENERIC_LABEL = re.compile(r"^LABEL_\d+$")
+_SAMPLE_BYTES = 4 * 2**20
+
+
+class ModelError(ValueError):
+    """A model that cannot be used; the message says what failed and what to pass instead."""
+
+
+@dataclass
+class Prediction:
+    """Model outputs for N texts, in input order.
+
+    Attributes
+    ----------
+    probs : (N, K) float32, softmax probabilities, columns in label order.
+    logits : (N, K) float32.
+    hidden : (N, H) float32 final-layer [CLS] hidden states, or ``None`` when not asked for.
+    n_tokens : (N,) tokens per text including special tokens, after truncation.
+    truncated : (N,) bool, whether a text was cut to the model's ``max_length``.
+    """
+
+    probs: np.ndarray
+    logits: np.ndarray
+    hidden: np.ndarray | None
+    n_tokens: np.ndarray
+    truncated: np.ndarray
+
+
+def resolve_model_dir(ref: str | Path) -> Path:
+    """A local folder holding the model: ``ref`` itself, or a Hub snapshot downloaded into the HF cache."""
+    path = Path(ref).expanduser()
+    if path.exists():
+        if not path.is_dir() or not (path / "config.json").is_file():
+            raise ModelError(f"{path}: not a model folder (no config.json)")
+        return path
+    looks_local = str(ref).startswith((".", "/", "~")) or str(ref).count("/") > 1
+    if looks_local:
+        raise ModelError(f"{ref}: no such model folder")
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(str(ref), allow_patterns=["*.json", "*.txt", "*.safetensors", "*.model"]))
+    except Exception as exc:
+        raise ModelError(
+            f"could not download the model {ref!r} from the Hugging Face Hub "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}). "
+            "Without internet, pass a local model folder, e.g. --model ../shared/models/emotion-minilm"
+        ) from None
+
+
+def model_fingerprint(model_dir: Path) -> str:
+    """A content hash of a model folder: config and tokenizer in full, weights sampled.
+
+    Weight files are hashed by size plus their first, middle and last 4 MiB, so checking a cache
+    costs milliseconds even for large models; any retraining changes these bytes in practice.
+    """
+    h = hashlib.sha256()
+    for path in sorted(model_dir.iterdir()):
+        if not path.is_file():
+            continue
+        h.update(path.name.encode())
+        size = path.stat().st_size
+        h.update(str(size).encode())
+        with path.open("rb") as f:
+            if size <= 3 * _SAMPLE_BYTES:
+                h.update(f.read())
+            else:
+                for offset in (0, size // 2, size - _SAMPLE_BYTES):
+                    f.seek(offset)
+                    h.update(f.read(_SAMPLE_BYTES))
+    return h.hexdigest()[:16]
+
+
+def is_generic(labels: Sequence[str]) -> bool:
+    """True when labels are the config defaults ``LABEL_0 .. LABEL_N``."""
+    return all(GENERIC_LABEL.match(str(x)) for x in labels)
+
+
+def align_labels(model_labels: Sequence[str], data_labels: Sequence[str]) -> list[str]:
+    """The label names to use: the model's, or the data's where the model only says ``LABEL_i``.
+
+    Raises
+    ------
+    ModelError : the two label sets disagree; the message lists both.
+    """
+    model_labels, data_labels = list(model_labels), list(data_labels)
+    if is_generic(model_labels):
+        if len(model_labels) != len(data_labels):
+            raise ModelError(
+                f"the model has {len(model_labels)} outputs ({model_labels}) but the data has "
+                f"{len(data_labels)} labels ({data_labels})"
+            )
+        return data_labels
+    if set(model_labels) != set(data_labels) and not all(x.isdigit() for x in data_labels):
+        raise ModelError(
+            f"the model's labels {model_labels} and the data's labels {data_labels} disagree; "
+            "use a model fine-tuned on this data"
+        )
+    return model_labels
+
+
+def _check_weights(model_dir: Path) -> None:
+    if not any((model_dir / name).is_file() for name in WEIGHT_FILES) and not list(
+        model_dir.glob("model-*.safetensors")
+    ):
+        raise ModelError(f"{model_dir}: no weights (expected model.safetensors); is the download complete?")
+
+
+class Classifier:
+    """A sequence classifier with its tokenizer and label names, ready for batched CPU inference."""
+
+    def __init__(self, model, tokenizer, labels: Sequence[str], *, source: str, model_dir: Path,
+                 max_length: int = 512) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.labels = list(labels)
+        self.source = source
+        self.model_dir = model_dir
+        self.max_length = min(max_length, int(getattr(model.config, "max_position_embeddings", max_length)))
+
+    @property
+    def fingerprint(self) -> str:
+        """See :func:`model_fingerprint`."""
+        return model_fingerprint(self.model_dir)
+
+    def tokenize(self, texts: Sequence[str]) -> tuple[list[list[int]], np.ndarray]:
+        """Token ids with special tokens, cut to ``max_length`` (keeping the final [SEP]).
+
+        Returns the ids and an (N,) bool array saying which texts were cut.
+        """
+        ids = self.tokenizer(list(texts), return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+        cut = np.array([len(x) > self.max_length for x in ids], dtype=bool)
+        ids = [x[: self.max_length - 1] + x[-1:] if c else x for x, c in zip(ids, cut, strict=True)]
+        return ids, cut
+
+    def predict(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 64,
+        with_hidden: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Prediction:
+        """Classify texts in batches grouped by length, with dynamic padding and one forward pass each.
+
+        ``progress(done, total)`` is called after every batch.
+        """
+        import torch
+
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        texts = list(texts)
+        n = len(texts)
+        ids, cut = self.tokenize(texts) if n else ([], np.zeros(0, dtype=bool))
+        lengths = np.array([len(x) for x in ids], dtype=np.int64)
+        order = np.argsort(-lengths, kind="stable")
+        k = len(self.labels)
+        logits = np.zeros((n, k), dtype=np.float32)
+        hidden = None
+        pad = self.tokenizer.pad_token_id or 0
+        done = 0
+        with torch.inference_mode():
+            for start in range(0, n, batch_size):
+                rows = order[start:start + batch_size]
+                width = int(lengths[rows].max())
+                input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
+                mask = torch.zeros((len(rows), width), dtype=torch.long)
+                for j, r in enumerate(rows):
+                    input_ids[j, : lengths[r]] = torch.tensor(ids[r])
+                    mask[j, : lengths[r]] = 1
+                out = self.model(input_ids=input_ids, attention_mask=mask, output_hidden_states=with_hidden)
+                logits[rows] = out.logits.float().numpy()
+                if with_hidden:
+                    cls = out.hidden_states[-1][:, 0].float().numpy()
+                    if hidden is None:
+                        hidden = np.zeros((n, cls.shape[1]), dtype=np.float32)
+                    hidden[rows] = cls
+                done += len(rows)
+                if progress is not None:
+                    progress(done, n)
+        if with_hidden and hidden is None:
+            hidden = np.zeros((0, int(self.model.config.hidden_size)), dtype=np.float32)
+        shifted = logits - logits.max(axis=1, keepdims=True) if n else logits
+        probs = np.exp(shifted)
+        probs /= probs.sum(axis=1, keepdims=True) if n else 1
+        return Prediction(probs.astype(np.float32), logits, hidden, lengths, cut)
+
+
+def load_classifier(
+    ref: str | Path, *, data_labels: Sequence[str] | None = None, max_length: int = 512
+) -> Classifier:
+    """Load a fine-tuned sequence classifier by Hub id or local folder (float32, CPU, eval mode).
+
+    Parameters
+    ----------
+    ref : Hub id (``bhadresh-savani/distilbert-base-uncased-emotion``) or a local folder.
+    data_labels : the dataset's label names; used where the config only says ``LABEL_i``, and
+        checked against the model's names otherwise.
+
+    Raises
+    ------
+    ModelError : missing folder or weights, a checkpoint that is not a sequence classifier, label
+        sets that disagree, or a Hub download that failed.
+    """
+    model_dir = resolve_model_dir(ref)
+    config_data = json.loads((model_dir / "config.json").read_text())
+    archs = config_data.get("architectures") or []
+    if archs and not any(a.endswith("ForSequenceClassification") for a in archs):
+        raise ModelError(
+            f"{ref}: a {', '.join(archs)} checkpoint, not a sequence classifier; "
+            "fine-tune it first with `python -m core.train --base ...`"
+        )
+    _check_weights(model_dir)
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            model_dir, trust_remote_code=False, dtype=torch.float32
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"{ref}: could not load ({type(exc).__name__}: {str(exc)[:300]})") from None
+    model.eval()
+    labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    if data_labels is not None:
+        labels = align_labels(labels, data_labels)
+    return Classifier(model, tokenizer, labels, source=str(ref), model_dir=model_dir, max_length=max_length)

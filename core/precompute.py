@@ -1,0 +1,164 @@
+"""Build (or reuse) the cached analysis of one split.
+
+Usage::
+
+    python -m core.precompute --model ../shared/models/emotion-minilm --data ../shared/emotion \
+        [--split validation] [--cache-dir DIR]
+
+Prints where the analysis lives and whether it was reused.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.analysis import compute_analysis, now_iso
+from core.cache import ANALYSIS_VERSION, AnalysisCache, CachedAnalysis, cache_key
+from core.data import DataError, EmotionData, data_fingerprint, load_splits
+from core.model import Classifier, ModelError, load_classifier
+from core.settings import Settings, build_parser
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AnalysisOutcome:
+    """What :func:`analyse_split` produced, and how."""
+
+    analysis: CachedAnalysis
+    reused: bool
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+
+
+def remap_label_ids(data: EmotionData, split: str, model_labels: Sequence[str]) -> np.ndarray:
+    """The split's label ids in the model's label order (by name where the data has names)."""
+    ids = data[split].labels
+    if not data.names_from_data:
+        if ids.max(initial=0) >= len(model_labels):
+            raise DataError(f"{data.source}: label id {int(ids.max())} but the model has {len(model_labels)} labels")
+        return ids
+    index = {name: i for i, name in enumerate(model_labels)}
+    unknown = sorted(set(data.label_names) - set(index))
+    if unknown:
+        raise ModelError(f"the data has labels {unknown} the model does not know ({list(model_labels)})")
+    lookup = np.array([index[name] for name in data.label_names], dtype=np.int64)
+    return lookup[ids]
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that shape the analysis."""
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for name in ("torch", "transformers", "umap-learn", "scikit-learn", "numpy", "pandas"):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            out[name] = "absent"
+    return out
+
+
+def _tqdm_progress():
+    from tqdm.auto import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            unit = "text" if stage == "inference" else "step"
+            bar = bars[stage] = tqdm(total=total, desc=f"analysis: {stage}", unit=unit, file=sys.stderr, leave=False)
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def analyse_split(
+    classifier: Classifier,
+    data: EmotionData,
+    split: str,
+    *,
+    cache_dir: str | Path | None,
+    batch_size: int = 64,
+    show_progress: bool = True,
+) -> AnalysisOutcome:
+    """Reuse the cached analysis of ``split`` if valid, else compute it and cache it atomically.
+
+    A read-only or unusable ``cache_dir`` (or ``None``) computes in memory and adds a warning.
+    """
+    start = time.perf_counter()
+    warnings: list[str] = []
+    model_fp = classifier.fingerprint
+    data_fp = data_fingerprint(data, split)
+    key = cache_key(model_fp, data_fp, split)
+    expect = {"model_fingerprint": model_fp, "data_fingerprint": data_fp, "split": split,
+              "analysis_version": ANALYSIS_VERSION}
+    cache = AnalysisCache(cache_dir) if cache_dir is not None else None
+    if cache is not None:
+        cached, why = cache.load(key, expect=expect)
+        if cached is not None:
+            return AnalysisOutcome(cached, True, time.perf_counter() - start)
+        if why != "no cached analysis":
+            warnings.append(f"rebuilding the analysis: {why}")
+            log.warning("rebuilding the analysis: %s", why)
+    label_ids = remap_label_ids(data, split, classifier.labels)
+    progress = _tqdm_progress() if show_progress else None
+    result = compute_analysis(classifier, data[split].texts, label_ids, batch_size=batch_size, progress=progress)
+    meta = {
+        "model": classifier.source, "model_fingerprint": model_fp, "data": data.source,
+        "data_fingerprint": data_fp, "split": split, "labels": list(classifier.labels),
+        "n_rows": len(result.table), "analysis_version": ANALYSIS_VERSION,
+        "versions": library_versions(), "created": now_iso(),
+        "seconds": round(time.perf_counter() - start, 2),
+        "parse_issues": data[split].issue_summary(), **result.metrics,
+    }
+    path = None
+    if cache is not None:
+        try:
+            path = cache.save(key, result.table, result.hidden, meta)
+        except OSError as exc:
+            msg = f"could not write the cache in {cache.root} ({exc.strerror or exc}); running without a cache"
+            warnings.append(msg)
+            log.warning(msg)
+    analysis = CachedAnalysis(result.table, result.hidden, meta, path)
+    return AnalysisOutcome(analysis, False, time.perf_counter() - start, warnings)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; exit code 2 with one clear line on bad input."""
+    parser = build_parser(description="Precompute (or reuse) the cached analysis of one split.")
+    settings = Settings.from_namespace(parser.parse_args(argv))
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        data = load_splits(settings.data, splits=(settings.split,))
+        for issue_line in filter(None, [data[settings.split].issue_summary()]):
+            print(f"warning: {issue_line}", file=sys.stderr)
+        clf = load_classifier(settings.model, data_labels=data.label_names, max_length=settings.max_length)
+        out = analyse_split(clf, data, settings.split, cache_dir=settings.cache_dir, batch_size=settings.batch_size)
+    except (DataError, ModelError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for w in out.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    meta = out.analysis.meta
+    where = out.analysis.path or "memory only (no cache)"
+    verb = "reused" if out.reused else "wrote"
+    print(f"{verb} {where} in {out.seconds:.2f} s: {meta['n_rows']} rows, "
+          f"accuracy {meta['accuracy']:.4f}, weighted F1 {meta['f1_weighted']:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
