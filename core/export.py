@@ -1,0 +1,184 @@
+"""Export review decisions (CSV, JSONL) and the corrected split, ready for ``python -m core.train``.
+
+Two views of the decisions (``which=``):
+
+- ``"latest"``: the current decision per reviewed sample (see :mod:`core.review_store`), one row per
+  sample, with ``final_label`` (the label the sample has after review; the old one for ``keep`` and
+  ``ambiguous``) and, when the analysis table is passed, the sample's ``text``.
+- ``"history"``: every recorded action, skips included, oldest first, same columns.
+
+The corrected split is written with :func:`core.data.write_split`, so it loads back through
+:func:`core.data.load_splits`.
+
+Example
+-------
+>>> decisions_csv(store, key, "decisions.csv", table=table)                 # doctest: +SKIP
+>>> corrected_split(table, store.latest(key), fmt="txt", label_names=names,
+...                 drop_ambiguous=True, path="out/validation.txt")
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from core.data import FORMATS, write_split
+from core.review_store import ReviewStore
+
+DECISION_VIEWS: tuple[str, ...] = ("latest", "history")
+
+
+@dataclass(frozen=True)
+class CorrectionSummary:
+    """What :func:`corrected_split` wrote: the file, its row count, and how many rows changed or went."""
+
+    path: Path
+    n_rows: int
+    n_relabelled: int
+    n_dropped: int
+
+
+def decisions_frame(
+    store: ReviewStore, dataset_key: str, *, which: str = "latest", table: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Decisions for one analysis as a table.
+
+    Parameters
+    ----------
+    which : ``"latest"`` (current decision per sample) or ``"history"`` (every action).
+    table : the analysis table (row position = ``sample_id``, a ``text`` column); when given, a
+        ``text`` column is added after ``sample_id``.
+
+    Returns
+    -------
+    Columns ``id, time, dataset_key, sample_id, [text,] action, old_label, new_label, final_label,
+    reviewer, note``.
+
+    Raises
+    ------
+    ValueError : an unknown ``which``, or a ``sample_id`` outside ``table``.
+    """
+    views: dict[str, Callable[[str], pd.DataFrame]] = {"latest": store.latest, "history": store.history}
+    if which not in views:
+        raise ValueError(f"unknown decisions view {which!r}; choose one of {DECISION_VIEWS}")
+    frame = views[which](dataset_key)
+    final = frame["new_label"].where(frame["action"] == "relabel", frame["old_label"])
+    frame.insert(frame.columns.get_loc("new_label") + 1, "final_label", final.astype(object))
+    if table is not None:
+        ids = frame["sample_id"].to_numpy()
+        _check_ids(ids, len(table))
+        texts = table["text"].astype(object).to_numpy()[ids] if len(ids) else []
+        frame.insert(frame.columns.get_loc("sample_id") + 1, "text", pd.Series(texts, index=frame.index, dtype=object))
+    return frame
+
+
+def decisions_csv(
+    store: ReviewStore, dataset_key: str, path: str | Path, *, which: str = "latest", table: pd.DataFrame | None = None
+) -> Path:
+    """Write :func:`decisions_frame` as CSV with a header; returns the path."""
+    frame = decisions_frame(store, dataset_key, which=which, table=table)
+    return _write_atomic(Path(path), lambda tmp: frame.to_csv(tmp, index=False))
+
+
+def decisions_jsonl(
+    store: ReviewStore, dataset_key: str, path: str | Path, *, which: str = "latest", table: pd.DataFrame | None = None
+) -> Path:
+    """Write :func:`decisions_frame` as JSON Lines (one object per decision, UTF-8); returns the path."""
+    frame = decisions_frame(store, dataset_key, which=which, table=table)
+    return _write_atomic(Path(path), lambda tmp: _to_jsonl(frame, tmp))
+
+
+def corrected_split(
+    table: pd.DataFrame,
+    decisions: pd.DataFrame,
+    *,
+    fmt: str,
+    label_names: Sequence[str],
+    drop_ambiguous: bool,
+    path: str | Path,
+) -> CorrectionSummary:
+    """Write the split with the review's corrections, in the format it came in.
+
+    Parameters
+    ----------
+    table : the analysed split, one row per sample in file order (row position = ``sample_id``),
+        with ``text`` and ``label`` (label names) columns; e.g. the analysis table or
+        ``EmotionData.frame(split)``.
+    decisions : current decision per sample, as :meth:`ReviewStore.latest` returns it (columns
+        ``sample_id``, ``action``, ``old_label``, ``new_label``).
+    fmt : ``"txt"``, ``"csv"`` or ``"parquet"``, usually ``Split.format``.
+    label_names : all label names, in label order; every new label must be one of them.
+    drop_ambiguous : leave out the rows marked ``ambiguous`` (otherwise they keep their label).
+    path : the file to write; name it ``<split>.<fmt>`` inside a data folder for ``load_splits``.
+
+    Raises
+    ------
+    ValueError : an unknown format, a path whose suffix is not ``.<fmt>``, a ``sample_id`` outside
+        ``table``, a decision whose ``old_label`` is not the table's label (decisions from another
+        split), or a new label not in ``label_names``.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {FORMATS}")
+    path = Path(path)
+    if path.suffix.lower() != f".{fmt}":
+        raise ValueError(f"{path}: a {fmt} split must end in .{fmt}, or load_splits will not read it as {fmt}")
+    missing = {"text", "label"} - set(table.columns)
+    if missing:
+        raise ValueError(f"table needs 'text' and 'label' columns; missing {sorted(missing)}")
+    ids = decisions["sample_id"].to_numpy(dtype="int64")
+    if len(set(ids.tolist())) != len(ids):
+        raise ValueError("decisions must hold one row per sample_id (use ReviewStore.latest)")
+    _check_ids(ids, len(table))
+
+    labels = table["label"].astype(object).to_numpy().copy()
+    mismatch = labels[ids] != decisions["old_label"].astype(object).to_numpy()
+    if mismatch.any():
+        first = int(ids[mismatch][0])
+        raise ValueError(
+            f"{int(mismatch.sum())} decisions do not match the table's labels (sample {first}: table has "
+            f"{labels[first]!r}, decision says {decisions['old_label'].to_numpy()[mismatch][0]!r}); "
+            "are they from another split?"
+        )
+    relabel = (decisions["action"] == "relabel").to_numpy()
+    new = decisions["new_label"].to_numpy()[relabel]
+    unknown = sorted(set(new.tolist()) - set(label_names))
+    if unknown:
+        raise ValueError(f"new labels {unknown} are not among the label names {list(label_names)}")
+    labels[ids[relabel]] = new
+
+    keep = pd.Series(True, index=range(len(table)))
+    if drop_ambiguous:
+        keep.iloc[ids[(decisions["action"] == "ambiguous").to_numpy()]] = False
+    out = pd.DataFrame({"text": table["text"].astype(object).to_numpy(), "label": labels})[keep.to_numpy()]
+    _write_atomic(path, lambda tmp: write_split(out, tmp, fmt=fmt, label_names=label_names))
+    return CorrectionSummary(path, len(out), int(relabel.sum()), int((~keep).sum()))
+
+
+def _check_ids(ids: object, n: int) -> None:
+    bad = [int(i) for i in pd.Series(ids, dtype="int64") if not 0 <= i < n]
+    if bad:
+        raise ValueError(f"sample_id {bad[:5]} outside the table's {n} rows; are the decisions from another split?")
+
+
+def _to_jsonl(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_json(path, orient="records", lines=True, force_ascii=False)
+
+
+def _write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
+    """Write through a temporary file in the same folder, then rename, so no reader sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the result is an ordinary data file
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
