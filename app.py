@@ -1,0 +1,52 @@
+"""Entry point (also the Hugging Face Space's): build or reuse the cached analysis, then serve.
+
+    python app.py [--model M] [--data D] [--cache-dir DIR] [--port P]
+
+Every flag also reads an ``EMOTION_*`` environment variable (see ``core/settings.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Load the service, build the app, serve until interrupted; exit 2 with one paragraph on bad input."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from core.data import DataError
+    from core.model import ModelError
+    from core.review_store import ReviewStoreError
+    from core.service import EmotionService
+    from core.settings import Settings
+
+    settings = Settings.from_sources(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    start = time.perf_counter()
+    print(f"Loading {settings.model} and {settings.data} ({settings.split} split)...", file=sys.stderr, flush=True)
+    try:
+        service = EmotionService.load(settings)
+        service.reviews.reviewed_count(service.dataset_key)  # open the review database now: a bad path fails here
+    except (DataError, ModelError, ReviewStoreError) as exc:
+        print(f"\nCannot start the dashboard: {exc}\n\nPass local paths with --model and --data (or the "
+              "EMOTION_MODEL and EMOTION_DATA environment variables), for example:\n"
+              "  python app.py --model ../shared/models/emotion-minilm --data ../shared/emotion",
+              file=sys.stderr)
+        return 2
+    for warning in service.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"Analysis ready in {time.perf_counter() - start:.1f} s "
+          f"(accuracy {service.meta['accuracy']:.4f}); starting the server...", file=sys.stderr, flush=True)
+
+    from dashboard.app import build_app, launch_options
+
+    demo = build_app(service)
+    demo.launch(server_name=settings.host, server_port=settings.port, **launch_options(service))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

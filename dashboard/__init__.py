@@ -1,0 +1,1 @@
+"""Dashboard: plotly figure builders, tables and the Gradio tabs (nothing heavy loads at import)."""

@@ -1,0 +1,71 @@
+"""Build the Gradio Blocks from a loaded :class:`core.service.EmotionService`, and launch it.
+
+Queue tuning for a 2-vCPU Space: classification requests run up to 16 at a time and are merged
+into model batches by the service's micro-batcher (one forward pass serves many users);
+explanations, which each run hundreds of masked forward passes, run at most 2 at a time so they
+cannot starve classification; the queue holds at most 256 waiting requests.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from dashboard.plotly_bridge import static_paths
+from dashboard.tabs.analysis_views import (
+    build_confusion_tab,
+    build_embedding_tab,
+    build_losses_tab,
+    build_overview_tab,
+)
+from dashboard.tabs.classify import build_classify_tab, build_explain_tab
+from dashboard.tabs.review import build_review_tab, shortcuts_js
+
+TITLE = "Emotion Lens: what the emotion classifier predicts, why, and where it goes wrong"
+QUEUE_MAX_SIZE = 256
+CSS = ".plotly-host { min-height: 380px; }"
+
+
+def build_app(service) -> gr.Blocks:
+    """The whole dashboard: Classify, Explain, Losses, Confusion, Embedding map, Review, Overview."""
+    gr.set_static_paths(static_paths())
+    with gr.Blocks(title="Emotion Lens", analytics_enabled=False) as demo:
+        gr.Markdown(f"### {TITLE}")
+        with gr.Tabs(selected="classify") as tabs:
+            with gr.Tab("Classify", id="classify"):
+                build_classify_tab(service)
+            with gr.Tab("Explain", id="explain"):
+                build_explain_tab(service)
+            with gr.Tab("Losses", id="losses"):
+                losses_load, losses_send = build_losses_tab(service)
+            with gr.Tab("Confusion matrix", id="confusion"):
+                confusion_send = build_confusion_tab(service)
+            with gr.Tab("Embedding map", id="embedding"):
+                embedding_send = build_embedding_tab(service)
+            with gr.Tab("Review", id="review"):
+                review = build_review_tab(service)
+            with gr.Tab("Overview", id="overview"):
+                build_overview_tab(service)
+
+        def send_to_review(sample_id):
+            if sample_id is None:
+                raise gr.Error("Open a sample first (select a row).", print_exception=False)
+            return (*review.open_sample(int(sample_id)), gr.Tabs(selected="review"))
+
+        for button, sample_id in (losses_send, confusion_send, embedding_send):
+            button.click(send_to_review, sample_id, [*review.outputs, tabs], api_visibility="private")
+        demo.load(*losses_load, api_visibility="private")
+        demo.load(*review.load, api_visibility="private")
+    demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=2)
+    return demo
+
+
+def launch_options(service) -> dict:
+    """Keyword arguments for ``demo.launch`` (theme, page script, file limits)."""
+    return {
+        "js": shortcuts_js(len(service.labels)),
+        "css": CSS,
+        "theme": gr.themes.Soft(),
+        "max_file_size": "10mb",
+        "show_error": True,
+        "footer_links": ["api", "gradio"],
+    }

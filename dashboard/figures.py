@@ -1,0 +1,362 @@
+"""Plotly figure builders: data in, ``go.Figure`` out (no I/O, no Gradio, no torch).
+
+Every builder takes plain data (dicts, arrays, the analysis table of :mod:`core.analysis`) and
+returns a figure in one house look (``plotly_white``, tight margins, 320-480 px high). Label
+colours come from :func:`label_colors`, so a class has the same colour in every figure.
+
+User text (tweets) may hold HTML or script; plotly renders hover labels as HTML-like markup, so every
+piece of user text that reaches a hover label or a tick is escaped with :func:`html.escape` and
+long texts are truncated (:func:`hover_snippet`).
+"""
+
+from __future__ import annotations
+
+import html
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+TEMPLATE = "plotly_white"
+FONT = {"size": 13}
+MARGIN = {"l": 10, "r": 10, "t": 48, "b": 10}
+HOVER_CHARS = 200
+HOVER_LINE = 60
+
+# Okabe & Ito's colour-blind-safe palette, then Paul Tol's "muted" for label sets beyond it.
+PALETTE: tuple[str, ...] = (
+    "#0072B2", "#E69F00", "#CC79A7", "#D55E00", "#009E73", "#56B4E9", "#F0E442",
+    "#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499",
+)
+# The six emotions get colours that suit them: sadness blue, joy orange, love pink, anger red, ...
+EMOTION_COLORS: dict[str, str] = {
+    "sadness": "#0072B2", "joy": "#E69F00", "love": "#CC79A7",
+    "anger": "#D55E00", "fear": "#009E73", "surprise": "#56B4E9",
+}
+POSITIVE, NEGATIVE = "#D55E00", "#0072B2"  # attribution toward / away from a class
+CORRECT, WRONG = "#0072B2", "#D55E00"
+
+
+def label_colors(labels: Sequence[str]) -> dict[str, str]:
+    """A fixed hex colour per label name.
+
+    The six emotion names always get the same colours; other names take the unused palette colours
+    in the order given (so pass labels in model order), cycling past 16 labels.
+    """
+    colors: dict[str, str] = {}
+    free = [c for c in PALETTE if c not in {EMOTION_COLORS[x] for x in labels if x in EMOTION_COLORS}]
+    i = 0
+    for name in labels:
+        if name in colors:
+            continue
+        if name in EMOTION_COLORS:
+            colors[name] = EMOTION_COLORS[name]
+        else:
+            colors[name] = free[i % len(free)] if free else PALETTE[i % len(PALETTE)]
+            i += 1
+    return colors
+
+
+def hover_snippet(text: str, *, limit: int = HOVER_CHARS, width: int = HOVER_LINE) -> str:
+    """``text`` made safe for a hover label: truncated to ``limit`` chars, wrapped, HTML-escaped."""
+    text = " ".join(str(text).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    lines = textwrap.wrap(text, width=width, break_long_words=True) or [""]
+    return "<br>".join(html.escape(line) for line in lines)
+
+
+def _style(fig: go.Figure, *, title: str | None, height: int) -> go.Figure:
+    fig.update_layout(
+        template=TEMPLATE, font=FONT, height=height, margin=MARGIN,
+        title={"text": title, "x": 0.01, "xanchor": "left"} if title else None,
+    )
+    return fig
+
+
+def _empty(message: str, *, title: str | None, height: int) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=html.escape(message), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _style(fig, title=title, height=height)
+
+
+def _require(table: pd.DataFrame, columns: Sequence[str]) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ValueError(f"table lacks columns {missing}")
+
+
+def probability_bars(probs: Mapping[str, float], *, title: str | None = None) -> go.Figure:
+    """Horizontal bars of every class probability in percent, largest at the top.
+
+    Parameters
+    ----------
+    probs : label name -> probability in [0, 1], in model order (that order fixes the colours).
+    """
+    if not probs:
+        raise ValueError("probs is empty")
+    values = np.asarray(list(probs.values()), dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise ValueError("probs must be finite")
+    colors = label_colors(list(probs))
+    order = sorted(probs, key=lambda name: -float(probs[name]))
+    pct = [100.0 * float(probs[name]) for name in order]
+    fig = go.Figure(go.Bar(
+        x=pct, y=[html.escape(n) for n in order], orientation="h",
+        marker_color=[colors[n] for n in order],
+        text=[f"{p:.1f}%" for p in pct], textposition="auto", cliponaxis=False,
+        hovertemplate="%{y}: %{x:.2f}%<extra></extra>",
+    ))
+    fig.update_xaxes(range=[0, 100], title_text="probability (%)")
+    fig.update_yaxes(autorange="reversed")
+    return _style(fig, title=title, height=max(220, 60 + 40 * len(order)))
+
+
+def token_attribution_bars(
+    tokens_and_values: Sequence[tuple[str, float]], *, label: str, k: int = 10
+) -> go.Figure:
+    """The ``k`` tokens with the largest ``|value|`` as horizontal bars, largest at the top.
+
+    Parameters
+    ----------
+    tokens_and_values : (token, attribution toward ``label``) per token, T pairs; tokens may repeat.
+    label : the class the values are attributions toward (named in the title).
+    k : how many tokens to show, at least 1.
+
+    Notes
+    -----
+    Positive values (pushing toward ``label``) are warm, negative ones cool. Bars sit on positions
+    ``0 .. k-1`` with the tokens as tick text, so a token that occurs twice keeps two bars.
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1; got {k}")
+    title = f"toward {html.escape(label)} / away"
+    if not tokens_and_values:
+        return _empty("no tokens to explain", title=title, height=320)
+    tokens = [str(t) for t, _ in tokens_and_values]
+    values = np.asarray([v for _, v in tokens_and_values], dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise ValueError("attribution values must be finite")
+    top = np.argsort(-np.abs(values), kind="stable")[:k]
+    shown = [html.escape(tokens[i]) for i in top]
+    fig = go.Figure(go.Bar(
+        x=values[top], y=list(range(len(top))), orientation="h",
+        marker_color=[POSITIVE if values[i] > 0 else NEGATIVE for i in top],
+        customdata=shown, hovertemplate="%{customdata}: %{x:+.4f}<extra></extra>",
+    ))
+    fig.update_yaxes(tickmode="array", tickvals=list(range(len(top))), ticktext=shown, autorange="reversed")
+    fig.update_xaxes(title_text=f"attribution (+ toward {html.escape(label)}, - away)", zeroline=True,
+                     zerolinecolor="#888")
+    return _style(fig, title=title, height=max(240, 80 + 28 * len(top)))
+
+
+def confusion_figure(matrix: np.ndarray, labels: Sequence[str], *, normalize: bool) -> go.Figure:
+    """Heatmap of a confusion matrix: true label down, predicted label across.
+
+    Parameters
+    ----------
+    matrix : (K, K) non-negative counts, row = true label, column = predicted, in ``labels`` order.
+    labels : the K label names.
+    normalize : show row percentages (each non-empty row sums to 100) instead of counts.
+
+    Notes
+    -----
+    Each cell's ``customdata`` is ``[true_index, pred_index, count]`` for a click handler; the
+    hover always shows the count. The y axis is reversed, so the diagonal runs top-left to
+    bottom-right.
+    """
+    m = np.asarray(matrix)
+    k = len(labels)
+    if m.shape != (k, k):
+        raise ValueError(f"matrix must be (K, K) = ({k}, {k}) for {k} labels; got {m.shape}")
+    if np.any(m < 0):
+        raise ValueError("matrix counts must be non-negative")
+    counts = m.astype(np.int64)
+    if normalize:
+        rows = counts.sum(axis=1, keepdims=True)
+        z = np.divide(100.0 * counts, rows, out=np.zeros(counts.shape), where=rows > 0)
+        text = [[f"{v:.0f}%" for v in row] for row in z]
+        value = "row share: %{z:.1f}%<br>"
+    else:
+        z = counts.astype(np.float64)
+        text = [[str(v) for v in row] for row in counts]
+        value = ""
+    ti, pi = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
+    custom = np.stack([ti, pi, counts], axis=-1)
+    names = [html.escape(x) for x in labels]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=names, y=names, customdata=custom, text=text, texttemplate="%{text}",
+        colorscale="Blues", zmin=0, zmax=100 if normalize else None,
+        colorbar={"title": {"text": "% of row" if normalize else "count"}, "thickness": 12},
+        hovertemplate="true: %{y}<br>predicted: %{x}<br>" + value + "count: %{customdata[2]}<extra></extra>",
+        xgap=1, ygap=1,
+    ))
+    fig.update_xaxes(title_text="predicted label", side="bottom", tickangle=-30)
+    fig.update_yaxes(title_text="true label", autorange="reversed")
+    return _style(fig, title="confusion matrix (row %)" if normalize else "confusion matrix (counts)", height=440)
+
+
+def _hover_texts(table: pd.DataFrame) -> list[str]:
+    return [
+        f"{hover_snippet(t)}<br><b>label</b> {html.escape(str(y))} · <b>pred</b> {html.escape(str(p))}"
+        f" · <b>loss</b> {float(v):.3f}"
+        for t, y, p, v in zip(table["text"], table["label"], table["pred"], table["loss"], strict=True)
+    ]
+
+
+def _points(rows: pd.DataFrame, hover: np.ndarray, ids: np.ndarray, mask: np.ndarray, **kwargs) -> go.Scattergl:
+    return go.Scattergl(
+        x=rows["umap_x"].to_numpy()[mask], y=rows["umap_y"].to_numpy()[mask], mode="markers",
+        customdata=ids[mask], hovertext=hover[mask], hovertemplate="%{hovertext}<extra></extra>", **kwargs,
+    )
+
+
+def _by_category(column: str) -> Callable[..., list[go.Scattergl]]:
+    def traces(table: pd.DataFrame, hover: np.ndarray, ids: np.ndarray, labels: Sequence[str]) -> list[go.Scattergl]:
+        values = table[column].astype(str).to_numpy()
+        unknown = sorted(set(values) - set(labels))
+        if unknown:
+            raise ValueError(f"{column} names {unknown} are not in labels {list(labels)}")
+        colors = label_colors(labels)
+        return [
+            _points(table, hover, ids, values == name, name=html.escape(name),
+                    marker={"color": colors[name], "size": 5, "opacity": 0.8})
+            for name in labels if np.any(values == name)
+        ]
+
+    return traces
+
+
+def _by_loss(table: pd.DataFrame, hover: np.ndarray, ids: np.ndarray, labels: Sequence[str]) -> list[go.Scattergl]:
+    loss = table["loss"].to_numpy(dtype=np.float64)
+    finite = loss[np.isfinite(loss)]
+    top = float(np.quantile(finite, 0.99)) if finite.size else 1.0
+    marker = {
+        "color": loss, "colorscale": "Viridis", "cmin": 0.0, "cmax": max(top, 1e-6), "size": 5, "opacity": 0.8,
+        "colorbar": {"title": {"text": "loss"}, "thickness": 12},
+    }
+    return [_points(table, hover, ids, np.ones(len(table), dtype=bool), name="loss", marker=marker, showlegend=False)]
+
+
+def _by_correct(table: pd.DataFrame, hover: np.ndarray, ids: np.ndarray, labels: Sequence[str]) -> list[go.Scattergl]:
+    ok = table["correct"].to_numpy(dtype=bool)
+    return [  # wrong last, so it is drawn on top
+        _points(table, hover, ids, ok, name="correct", marker={"color": CORRECT, "size": 5, "opacity": 0.45}),
+        _points(table, hover, ids, ~ok, name="wrong", marker={"color": WRONG, "size": 6, "opacity": 0.9}),
+    ]
+
+
+EMBEDDING_COLORINGS: dict[str, Callable[..., list[go.Scattergl]]] = {
+    "label": _by_category("label"),
+    "pred": _by_category("pred"),
+    "loss": _by_loss,
+    "correct": _by_correct,
+}
+
+
+def embedding_figure(table: pd.DataFrame, *, color_by: str, labels: Sequence[str]) -> go.Figure:
+    """2-D map of the samples' hidden states (``umap_x``, ``umap_y``), one WebGL point per row.
+
+    Parameters
+    ----------
+    table : the analysis table, N rows (``text, label, pred, loss, correct, umap_x, umap_y``).
+    color_by : one of :data:`EMBEDDING_COLORINGS`: ``"label"`` / ``"pred"`` (one trace per class,
+        so the legend toggles classes), ``"loss"`` (continuous scale) or ``"correct"``.
+    labels : the K label names in model order.
+
+    Notes
+    -----
+    Each point's ``customdata`` is its row's index value (the sample id), so a selection maps back
+    to ``table.loc[ids]``. The hover shows the escaped, truncated text with label, pred and loss.
+    """
+    if color_by not in EMBEDDING_COLORINGS:
+        raise ValueError(f"color_by must be one of {sorted(EMBEDDING_COLORINGS)}; got {color_by!r}")
+    _require(table, ("text", "label", "pred", "loss", "correct", "umap_x", "umap_y"))
+    title = f"embedding (UMAP), coloured by {color_by}"
+    if len(table) == 0:
+        return _empty("no samples", title=title, height=480)
+    hover = np.asarray(_hover_texts(table), dtype=object)
+    ids = table.index.to_numpy()
+    fig = go.Figure(EMBEDDING_COLORINGS[color_by](table, hover, ids, labels))
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, title_text=None)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, title_text=None,
+                     scaleanchor="x", scaleratio=1)
+    fig.update_layout(dragmode="lasso", legend={"itemsizing": "constant"}, hovermode="closest")
+    return _style(fig, title=title, height=480)
+
+
+def class_distribution_figure(counts: Mapping[str, int], *, title: str = "samples per class") -> go.Figure:
+    """Vertical bars of the number of samples per class, in the given (model) order.
+
+    Parameters
+    ----------
+    counts : label name -> count (non-negative), K entries in model order.
+    """
+    if not counts:
+        raise ValueError("counts is empty")
+    values = [int(v) for v in counts.values()]
+    if min(values) < 0:
+        raise ValueError("counts must be non-negative")
+    names = list(counts)
+    colors = label_colors(names)
+    fig = go.Figure(go.Bar(
+        x=[html.escape(n) for n in names], y=values, marker_color=[colors[n] for n in names],
+        text=values, textposition="outside", cliponaxis=False, hovertemplate="%{x}: %{y}<extra></extra>",
+    ))
+    fig.update_yaxes(title_text="samples", rangemode="tozero")
+    fig.update_xaxes(title_text=None)
+    return _style(fig, title=title, height=340)
+
+
+def token_length_figure(table: pd.DataFrame, labels: Sequence[str]) -> go.Figure:
+    """Box plot of ``n_tokens`` per given label (one trace per class present, model order).
+
+    Parameters
+    ----------
+    table : the analysis table, N rows (``label``, ``n_tokens``).
+    labels : the K label names in model order.
+    """
+    _require(table, ("label", "n_tokens"))
+    colors = label_colors(labels)
+    given = table["label"].astype(str).to_numpy()
+    lengths = table["n_tokens"].to_numpy()
+    traces = [
+        go.Box(y=lengths[given == name], name=html.escape(name), marker_color=colors[name],
+               boxpoints="outliers", showlegend=False)
+        for name in labels if np.any(given == name)
+    ]
+    fig = go.Figure(traces)
+    fig.update_yaxes(title_text="tokens per text", rangemode="tozero")
+    fig.update_xaxes(title_text="label")
+    return _style(fig, title="text length by class", height=360)
+
+
+def loss_histogram(table: pd.DataFrame, *, bins: int = 40) -> go.Figure:
+    """Overlaid histograms of the per-sample loss, correct vs wrong predictions, on shared bins.
+
+    Parameters
+    ----------
+    table : the analysis table, N rows (``loss``, ``correct``).
+    bins : number of equal-width bins over ``[0, max loss]``.
+    """
+    _require(table, ("loss", "correct"))
+    if bins < 1:
+        raise ValueError(f"bins must be at least 1; got {bins}")
+    loss = table["loss"].to_numpy(dtype=np.float64)
+    ok = table["correct"].to_numpy(dtype=bool)
+    finite = loss[np.isfinite(loss)]
+    size = max(float(finite.max()) if finite.size else 1.0, 1e-6) / bins
+    xbins = {"start": 0.0, "end": size * bins, "size": size}
+    fig = go.Figure([
+        go.Histogram(x=loss[ok], name="correct", marker_color=CORRECT, xbins=xbins, opacity=0.6),
+        go.Histogram(x=loss[~ok], name="wrong", marker_color=WRONG, xbins=xbins, opacity=0.6),
+    ])
+    fig.update_layout(barmode="overlay", legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right",
+                                                 "yanchor": "bottom"})
+    fig.update_xaxes(title_text="loss (cross-entropy of the given label)")
+    fig.update_yaxes(title_text="samples")
+    return _style(fig, title="loss distribution", height=340)

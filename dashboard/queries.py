@@ -1,0 +1,95 @@
+"""Pure table queries behind the views: filter, sort and page the analysis table.
+
+Every function takes the analysis table (one row per sample; the index is the sample id) and
+returns a new frame; nothing here touches Gradio or the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+ANY = "any"
+ORDERS: dict[str, tuple[str, bool]] = {
+    "highest loss": ("loss", False),
+    "lowest loss": ("loss", True),
+    "most suspicious": ("suspicion", False),
+    "least confident": ("confidence", True),
+}
+LIST_COLUMNS = ["sample_id", "loss", "label", "pred", "confidence", "suspicion", "text"]
+
+
+def filter_samples(
+    table: pd.DataFrame,
+    *,
+    order: str = "highest loss",
+    true_label: str = ANY,
+    pred_label: str = ANY,
+    search: str = "",
+) -> pd.DataFrame:
+    """Rows matching the filters, sorted by ``order`` (one of :data:`ORDERS`).
+
+    ``search`` matches case-insensitively as plain text (never a regular expression).
+    """
+    if order not in ORDERS:
+        raise ValueError(f"unknown order {order!r}; choose one of {list(ORDERS)}")
+    column, ascending = ORDERS[order]
+    rows = table
+    if true_label and true_label != ANY:
+        rows = rows[rows["label"] == true_label]
+    if pred_label and pred_label != ANY:
+        rows = rows[rows["pred"] == pred_label]
+    if search and search.strip():
+        rows = rows[rows["text"].str.contains(search.strip(), case=False, regex=False, na=False)]
+    return rows.sort_values(column, ascending=ascending, kind="stable")
+
+
+def page(rows: pd.DataFrame, *, page_number: int = 1, page_size: int = 20) -> tuple[pd.DataFrame, int]:
+    """One page of rows (1-based ``page_number``, clamped) and the number of pages."""
+    page_size = max(1, int(page_size))
+    n_pages = max(1, int(np.ceil(len(rows) / page_size)))
+    number = min(max(1, int(page_number)), n_pages)
+    start = (number - 1) * page_size
+    return rows.iloc[start:start + page_size], n_pages
+
+
+def as_list(rows: pd.DataFrame) -> pd.DataFrame:
+    """The columns shown in sample lists, with ``sample_id`` first and numbers rounded."""
+    out = rows.assign(sample_id=rows.index.to_numpy())
+    out = out[[c for c in LIST_COLUMNS if c in out.columns]].copy()
+    for col in ("loss", "confidence", "suspicion"):
+        if col in out:
+            out[col] = out[col].astype(float).round(3)
+    return out.reset_index(drop=True)
+
+
+def cell_samples(table: pd.DataFrame, *, true_label: str, pred_label: str) -> pd.DataFrame:
+    """Exactly the samples with this true and predicted label, highest loss first."""
+    rows = table[(table["label"] == true_label) & (table["pred"] == pred_label)]
+    return rows.sort_values("loss", ascending=False, kind="stable")
+
+
+def by_ids(table: pd.DataFrame, ids: Iterable[int], *, order: str = "highest loss") -> pd.DataFrame:
+    """The rows with these sample ids (unknown ids ignored), sorted by ``order``."""
+    wanted = [int(i) for i in ids if i is not None and 0 <= int(i) < len(table)]
+    return filter_samples(table.iloc[sorted(set(wanted))], order=order)
+
+
+def review_queue(
+    table: pd.DataFrame,
+    reviewed: Iterable[int],
+    *,
+    given: str = ANY,
+    predicted: str = ANY,
+) -> pd.DataFrame:
+    """Samples not yet reviewed, most suspicious first, filtered by given and predicted label."""
+    done = set(int(i) for i in reviewed)
+    rows = filter_samples(table, order="most suspicious", true_label=given, pred_label=predicted)
+    return rows[~rows.index.isin(list(done))]
+
+
+def label_choices(labels: Sequence[str]) -> list[str]:
+    """Dropdown choices: ``any`` then every label."""
+    return [ANY, *labels]

@@ -1,0 +1,85 @@
+"""The sample panel shared by the loss, confusion, embedding and review views.
+
+It shows one validation sample: its text (always as text), given and predicted label, every
+probability, and its SHAP explanation toward the predicted class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def highlight_value(tokens: Sequence[str], values: np.ndarray) -> list[tuple[str, float | None]]:
+    """``gr.HighlightedText`` scores: attributions scaled to [-1, 1] by the largest magnitude.
+
+    Positive (warm) pushes toward the class, negative (cool) away.
+    """
+    values = np.asarray(values, dtype=float)
+    scale = float(np.abs(values).max()) if len(values) else 0.0
+    scaled = values / scale if scale > 0 else np.zeros_like(values)
+    out: list[tuple[str, float | None]] = []
+    for i, (tok, v) in enumerate(zip(tokens, scaled, strict=True)):
+        piece = tok[2:] if tok.startswith("##") else tok
+        if i and not tok.startswith("##"):
+            out.append((" ", None))
+        out.append((piece, round(float(v), 3)))
+    return out
+
+
+def sample_facts(row: dict) -> str:
+    """One line: id, given and predicted label, loss, confidence, suspicion."""
+    verdict = "correct" if row.get("label") == row.get("pred") else "WRONG"
+    return (f"sample {row['sample_id']} · given: {row['label']} · predicted: {row['pred']} ({verdict}) · "
+            f"loss {row['loss']:.3f} · confidence {row['confidence']:.3f} · suspicion {row.get('suspicion', 0):.3f}")
+
+
+def row_probs(row: dict, labels: Sequence[str]) -> dict[str, float]:
+    """``{label: probability}`` from a table row."""
+    return {name: float(row[f"prob_{name}"]) for name in labels}
+
+
+@dataclass
+class SamplePanel:
+    """The components of one sample panel (build with :func:`build_sample_panel`)."""
+
+    sample_id: object
+    text: object
+    facts: object
+    probs: object
+    shap: object
+
+    @property
+    def outputs(self) -> list:
+        """Components in the order :func:`show_sample` returns values."""
+        return [self.sample_id, self.text, self.facts, self.probs, self.shap]
+
+
+def build_sample_panel(*, title: str = "Sample") -> SamplePanel:
+    """Lay out the panel's components in the current Blocks context."""
+    import gradio as gr
+
+    with gr.Group():
+        gr.Markdown(f"**{title}** (select a row)")
+        sample_id = gr.Number(value=None, label="sample id", precision=0, interactive=False, visible="hidden")
+        text = gr.Textbox(label="text", interactive=False, lines=2)
+        facts = gr.Textbox(label="labels", interactive=False, lines=1)
+        with gr.Row():
+            probs = gr.Label(label="probabilities", num_top_classes=10)
+            shap_view = gr.HighlightedText(label="SHAP toward the predicted class (warm: toward, cool: away)",
+                                           show_legend=False, combine_adjacent=False)
+    return SamplePanel(sample_id, text, facts, probs, shap_view)
+
+
+def show_sample(service, sample_id: int | None, *, explain: bool = True) -> tuple:
+    """Values for :attr:`SamplePanel.outputs`; empty values when ``sample_id`` is None."""
+    if sample_id is None:
+        return None, "", "", None, None
+    row = service.sample(int(sample_id))
+    shap_value = None
+    if explain:
+        exp = service.explain(row["text"], target=row["pred"])
+        shap_value = highlight_value(exp.tokens, exp.values)
+    return int(sample_id), row["text"], sample_facts(row), row_probs(row, service.labels), shap_value

@@ -1,0 +1,1 @@
+"""One module per dashboard tab: ``build_<name>_tab(service, ...)``."""
