@@ -145,6 +145,8 @@ def parse_text_label_lines(
     frame : columns ``line`` (1-based), ``text``, ``label`` (the raw label string) for good lines.
     issues : one :class:`ParseIssue` per skipped line.
     """
+    if not len(lines):
+        return pd.DataFrame({"line": np.zeros(0, dtype=np.int64), "text": [], "label": []}), []
     series = pd.Series(list(lines), dtype="object")
     parts = series.str.rpartition(";")
     frame = pd.DataFrame(

@@ -103,9 +103,11 @@ def is_generic(labels: Sequence[str]) -> bool:
 def align_labels(model_labels: Sequence[str], data_labels: Sequence[str]) -> list[str]:
     """The label names to use: the model's, or the data's where the model only says ``LABEL_i``.
 
+    A split may use a subset of the model's labels (a small sample may lack a rare class).
+
     Raises
     ------
-    ModelError : the two label sets disagree; the message lists both.
+    ModelError : the data has labels the model does not know; the message lists both sets.
     """
     model_labels, data_labels = list(model_labels), list(data_labels)
     if is_generic(model_labels):
@@ -115,7 +117,7 @@ def align_labels(model_labels: Sequence[str], data_labels: Sequence[str]) -> lis
                 f"{len(data_labels)} labels ({data_labels})"
             )
         return data_labels
-    if set(model_labels) != set(data_labels) and not all(x.isdigit() for x in data_labels):
+    if not set(data_labels) <= set(model_labels) and not all(x.isdigit() for x in data_labels):
         raise ModelError(
             f"the model's labels {model_labels} and the data's labels {data_labels} disagree; "
             "use a model fine-tuned on this data"
