@@ -80,21 +80,16 @@ def freeze_layers(model, n: int) -> int:
 
 
 def classification_metrics(labels: np.ndarray, probs: np.ndarray) -> dict[str, float]:
-    """Accuracy, weighted F1/precision/recall and macro one-vs-rest ROC AUC (scikit-learn)."""
+    """Accuracy, weighted F1/precision/recall and macro one-vs-rest ROC AUC over present classes."""
     from sklearn.metrics import accuracy_score, precision_recall_fscore_support, roc_auc_score
 
     k = probs.shape[1]
     preds = probs.argmax(axis=1)
     p, r, f, _ = precision_recall_fscore_support(labels, preds, average="weighted", labels=list(range(k)),
                                                  zero_division=0)
-    present = np.unique(labels)
-    try:
-        if len(present) == k:
-            auc = roc_auc_score(labels, probs, multi_class="ovr", average="macro", labels=list(range(k)))
-        else:
-            auc = float("nan")
-    except ValueError:
-        auc = float("nan")
+    # Macro one-vs-rest AUC over the classes present (a small sample may lack a rare class).
+    aucs = [roc_auc_score(labels == c, probs[:, c]) for c in range(k) if 0 < (labels == c).sum() < len(labels)]
+    auc = float(np.mean(aucs)) if aucs else float("nan")
     return {"accuracy": float(accuracy_score(labels, preds)), "f1_weighted": float(f),
             "precision_weighted": float(p), "recall_weighted": float(r), "roc_auc_ovr_macro": float(auc)}
 
