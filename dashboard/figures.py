@@ -5,7 +5,7 @@ returns a figure in one house look (``plotly_white``, tight margins, 320-480 px 
 colours come from :func:`label_colors`, so a class has the same colour in every figure.
 
 User text (tweets) may hold HTML or script; plotly renders hover labels as HTML-like markup, so every
-piece of user text that reaches a hover label or a tick is escaped with :func:`html.escape` and
+piece of user text that reaches a hover label or a tick is escaped with :func:`html.escape` (:func:`plotly_escape`) and
 long texts are truncated (:func:`hover_snippet`).
 """
 
@@ -59,13 +59,19 @@ def label_colors(labels: Sequence[str]) -> dict[str, str]:
     return colors
 
 
+def plotly_escape(text: object) -> str:
+    """:func:`html.escape` for plotly text. plotly.js decodes numeric entities and only a few named
+    ones (``&lt; &gt; &amp;`` ...), not ``&quot;``, so a double quote is written as ``&#34;``."""
+    return html.escape(str(text)).replace("&quot;", "&#34;")
+
+
 def hover_snippet(text: str, *, limit: int = HOVER_CHARS, width: int = HOVER_LINE) -> str:
     """``text`` made safe for a hover label: truncated to ``limit`` chars, wrapped, HTML-escaped."""
     text = " ".join(str(text).split())
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     lines = textwrap.wrap(text, width=width, break_long_words=True) or [""]
-    return "<br>".join(html.escape(line) for line in lines)
+    return "<br>".join(plotly_escape(line) for line in lines)
 
 
 def _style(fig: go.Figure, *, title: str | None, height: int) -> go.Figure:
@@ -78,7 +84,7 @@ def _style(fig: go.Figure, *, title: str | None, height: int) -> go.Figure:
 
 def _empty(message: str, *, title: str | None, height: int) -> go.Figure:
     fig = go.Figure()
-    fig.add_annotation(text=html.escape(message), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.add_annotation(text=plotly_escape(message), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return _style(fig, title=title, height=height)
@@ -106,7 +112,7 @@ def probability_bars(probs: Mapping[str, float], *, title: str | None = None) ->
     order = sorted(probs, key=lambda name: -float(probs[name]))
     pct = [100.0 * float(probs[name]) for name in order]
     fig = go.Figure(go.Bar(
-        x=pct, y=[html.escape(n) for n in order], orientation="h",
+        x=pct, y=[plotly_escape(n) for n in order], orientation="h",
         marker_color=[colors[n] for n in order],
         text=[f"{p:.1f}%" for p in pct], textposition="auto", cliponaxis=False,
         hovertemplate="%{y}: %{x:.2f}%<extra></extra>",
@@ -134,7 +140,7 @@ def token_attribution_bars(
     """
     if k < 1:
         raise ValueError(f"k must be at least 1; got {k}")
-    title = f"toward {html.escape(label)} / away"
+    title = f"toward {plotly_escape(label)} / away"
     if not tokens_and_values:
         return _empty("no tokens to explain", title=title, height=320)
     tokens = [str(t) for t, _ in tokens_and_values]
@@ -142,14 +148,14 @@ def token_attribution_bars(
     if not np.all(np.isfinite(values)):
         raise ValueError("attribution values must be finite")
     top = np.argsort(-np.abs(values), kind="stable")[:k]
-    shown = [html.escape(tokens[i]) for i in top]
+    shown = [plotly_escape(tokens[i]) for i in top]
     fig = go.Figure(go.Bar(
         x=values[top], y=list(range(len(top))), orientation="h",
         marker_color=[POSITIVE if values[i] > 0 else NEGATIVE for i in top],
         customdata=shown, hovertemplate="%{customdata}: %{x:+.4f}<extra></extra>",
     ))
     fig.update_yaxes(tickmode="array", tickvals=list(range(len(top))), ticktext=shown, autorange="reversed")
-    fig.update_xaxes(title_text=f"attribution (+ toward {html.escape(label)}, - away)", zeroline=True,
+    fig.update_xaxes(title_text=f"attribution (+ toward {plotly_escape(label)}, - away)", zeroline=True,
                      zerolinecolor="#888")
     return _style(fig, title=title, height=max(240, 80 + 28 * len(top)))
 
@@ -187,7 +193,7 @@ def confusion_figure(matrix: np.ndarray, labels: Sequence[str], *, normalize: bo
         value = ""
     ti, pi = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
     custom = np.stack([ti, pi, counts], axis=-1)
-    names = [html.escape(x) for x in labels]
+    names = [plotly_escape(x) for x in labels]
     fig = go.Figure(go.Heatmap(
         z=z, x=names, y=names, customdata=custom, text=text, texttemplate="%{text}",
         colorscale="Blues", zmin=0, zmax=100 if normalize else None,
@@ -202,7 +208,7 @@ def confusion_figure(matrix: np.ndarray, labels: Sequence[str], *, normalize: bo
 
 def _hover_texts(table: pd.DataFrame) -> list[str]:
     return [
-        f"{hover_snippet(t)}<br><b>label</b> {html.escape(str(y))} · <b>pred</b> {html.escape(str(p))}"
+        f"{hover_snippet(t)}<br><b>label</b> {plotly_escape(str(y))} · <b>pred</b> {plotly_escape(str(p))}"
         f" · <b>loss</b> {float(v):.3f}"
         for t, y, p, v in zip(table["text"], table["label"], table["pred"], table["loss"], strict=True)
     ]
@@ -223,7 +229,7 @@ def _by_category(column: str) -> Callable[..., list[go.Scattergl]]:
             raise ValueError(f"{column} names {unknown} are not in labels {list(labels)}")
         colors = label_colors(labels)
         return [
-            _points(table, hover, ids, values == name, name=html.escape(name),
+            _points(table, hover, ids, values == name, name=plotly_escape(name),
                     marker={"color": colors[name], "size": 5, "opacity": 0.8})
             for name in labels if np.any(values == name)
         ]
@@ -304,7 +310,7 @@ def class_distribution_figure(counts: Mapping[str, int], *, title: str = "sample
     names = list(counts)
     colors = label_colors(names)
     fig = go.Figure(go.Bar(
-        x=[html.escape(n) for n in names], y=values, marker_color=[colors[n] for n in names],
+        x=[plotly_escape(n) for n in names], y=values, marker_color=[colors[n] for n in names],
         text=values, textposition="outside", cliponaxis=False, hovertemplate="%{x}: %{y}<extra></extra>",
     ))
     fig.update_yaxes(title_text="samples", rangemode="tozero")
@@ -325,7 +331,7 @@ def token_length_figure(table: pd.DataFrame, labels: Sequence[str]) -> go.Figure
     given = table["label"].astype(str).to_numpy()
     lengths = table["n_tokens"].to_numpy()
     traces = [
-        go.Box(y=lengths[given == name], name=html.escape(name), marker_color=colors[name],
+        go.Box(y=lengths[given == name], name=plotly_escape(name), marker_color=colors[name],
                boxpoints="outliers", showlegend=False)
         for name in labels if np.any(given == name)
     ]

@@ -66,7 +66,7 @@ def build_sample_panel(*, title: str = "Sample") -> SamplePanel:
         sample_id = gr.Number(value=None, label="sample id", precision=0, interactive=False, visible="hidden")
         text = gr.Textbox(label="text", interactive=False, lines=2)
         facts = gr.Textbox(label="labels", interactive=False, lines=1)
-        with gr.Row():
+        with gr.Row(equal_height=True):
             probs = gr.Label(label="probabilities", num_top_classes=10)
             shap_view = gr.HighlightedText(label="SHAP toward the predicted class (warm: toward, cool: away)",
                                            show_legend=False, combine_adjacent=False)

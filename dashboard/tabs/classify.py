@@ -39,7 +39,7 @@ def build_classify_tab(service) -> None:
 
     with gr.Row():
         with gr.Column(scale=3):
-            text = gr.Textbox(label="tweet", placeholder="type a tweet and press Enter", lines=2,
+            text = gr.Textbox(label="tweet", placeholder="type a tweet and press Enter", lines=1, max_lines=8,
                               max_length=100_000, elem_id="classify-text")
             button = gr.Button("Classify", variant="primary", elem_id="classify-button")
             gr.Examples(EXAMPLES, inputs=text, label="examples")
