@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 TABLE, HIDDEN, META = "table.parquet", "hidden.npy", "meta.json"
 
 

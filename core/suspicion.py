@@ -1,24 +1,27 @@
 """Rank samples by how likely their given label is wrong.
 
-Signals (each in [0, 1], higher = more suspicious):
+Signals (higher = more suspicious):
 
-- ``self_conf``: 1 minus the model's probability of the given label (a monotone transform of the
-  loss, so it ranks samples exactly as the loss does).
-- ``knn_disagree``: 1 minus the mean probability, predicted by the model for the sample's
-  ``k`` nearest neighbours in [CLS] hidden-state space, of the sample's given label. A mislabeled
-  tweet sits among tweets that the model confidently gives another class; a merely hard tweet
-  sits among neighbours that agree with its label.
+- ``loss``: ``-log p(given label)``, the textbook ranking. ``self_conf`` (``1 - p(given)``) is
+  stored too; it ranks samples exactly as the loss does.
+- ``knn_disagree``: the share of the sample's ``k`` nearest neighbours in [CLS] hidden-state space
+  (cosine) whose *given* label differs from the sample's. A flipped label sits among neighbours
+  labelled otherwise; a genuinely hard tweet that the model gets wrong often still has neighbours
+  that share its label.
 
-The suspicion score is their weighted mean, ``SELF_WEIGHT * self_conf + (1 - SELF_WEIGHT) *
-knn_disagree``. The weight was chosen by measurement with ``bench/label_noise.py`` (README,
-"Finding mislabels"): the self-confidence signal alone is what sorting by loss gives; adding the
-neighbourhood signal breaks its ties among the many confident-but-wrong predictions.
+``suspicion = loss + KNN_WEIGHT * knn_disagree``, with ``k = 10`` and ``KNN_WEIGHT = 4``. Chosen by
+measurement on emotion-minilm's validation split with 5% random flips, over 10 flip seeds
+(README, "Finding mislabels"): loss alone reached a mean ROC AUC of 0.99655; adding the
+neighbour signal gave 0.99685 and beat loss on 9 of 10 seeds. Weights 2 to 6 and k = 10 to 30
+all did about as well; mixing in the neighbours' predicted probabilities, the top-2 margin or a
+linear blend of bounded signals did worse than loss alone. Use out-of-sample probabilities (a
+split the model did not train on).
 
 Example
 -------
->>> probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.85, 0.15]])
->>> hidden = np.array([[0.0, 1.0], [1.0, 0.0], [0.1, 1.0]])
->>> scores = suspicion_scores(probs, np.array([0, 0, 1]), hidden, k=1)
+>>> probs = np.array([[0.9, 0.1], [0.8, 0.2], [0.85, 0.15], [0.1, 0.9]])
+>>> hidden = np.array([[0.0, 1.0], [0.05, 1.0], [0.1, 1.0], [1.0, 0.0]])
+>>> scores = suspicion_scores(probs, np.array([0, 0, 1, 1]), hidden, k=2)
 >>> int(np.argmax(scores))
 2
 """
@@ -28,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-SELF_WEIGHT = 0.5
+KNN_WEIGHT = 4.0
 DEFAULT_K = 10
 
 
@@ -57,9 +60,10 @@ def neighbour_indices(hidden: np.ndarray, *, k: int = DEFAULT_K) -> np.ndarray:
 
 
 def suspicion_signals(
-    probs: np.ndarray, labels: np.ndarray, hidden: np.ndarray, *, k: int = DEFAULT_K
+    probs: np.ndarray, labels: np.ndarray, hidden: np.ndarray, *, k: int = DEFAULT_K,
+    knn_weight: float = KNN_WEIGHT,
 ) -> pd.DataFrame:
-    """Per-sample signals: ``self_conf``, ``knn_disagree``, ``margin_given``, and ``suspicion``.
+    """Per-sample signals: ``loss``, ``self_conf``, ``knn_disagree``, and ``suspicion``.
 
     Parameters
     ----------
@@ -71,25 +75,16 @@ def suspicion_signals(
     labels = np.asarray(labels, dtype=np.int64)
     hidden = np.asarray(hidden, dtype=np.float32)
     _check(probs, labels, hidden)
-    n = len(labels)
-    given = probs[np.arange(n), labels]
-    others = probs.copy()
-    others[np.arange(n), labels] = -np.inf
-    margin_given = given - others.max(axis=1) if probs.shape[1] > 1 else given
+    given = probs[np.arange(len(labels)), labels]
+    loss = -np.log(np.clip(given, 1e-12, 1.0))
     nbrs = neighbour_indices(hidden, k=k)
-    if nbrs.shape[1]:
-        knn_given = probs[nbrs, labels[:, None]].mean(axis=1)
-    else:
-        knn_given = given
-    frame = pd.DataFrame(
-        {"self_conf": 1.0 - given, "knn_disagree": 1.0 - knn_given, "margin_given": margin_given}
-    )
-    frame["suspicion"] = SELF_WEIGHT * frame["self_conf"] + (1 - SELF_WEIGHT) * frame["knn_disagree"]
-    return frame
+    disagree = (labels[nbrs] != labels[:, None]).mean(axis=1) if nbrs.shape[1] else np.zeros(len(labels))
+    return pd.DataFrame({"loss": loss, "self_conf": 1.0 - given, "knn_disagree": disagree,
+                         "suspicion": loss + knn_weight * disagree})
 
 
 def suspicion_scores(
     probs: np.ndarray, labels: np.ndarray, hidden: np.ndarray, *, k: int = DEFAULT_K
 ) -> np.ndarray:
-    """(N,) suspicion in [0, 1]; higher means the given label is more likely wrong."""
+    """(N,) suspicion, 0 or more; higher means the given label is more likely wrong."""
     return suspicion_signals(probs, labels, hidden, k=k)["suspicion"].to_numpy()
