@@ -1,0 +1,152 @@
+"""The service the dashboard uses, on a tiny real model; text cleaning; the micro-batcher; settings."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from core.batcher import MicroBatcher
+from core.service import EmotionService
+from core.settings import Settings
+from core.text_input import InputError, clean_text
+from tests.conftest import EMOTION, LABELS, REPO
+
+
+@pytest.fixture(scope="module")
+def service(tiny_model_dir, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("svc-data")
+    if EMOTION.is_dir():
+        lines = (EMOTION / "validation.txt").read_text().splitlines()[:80]
+    else:
+        lines = [f"tweet {i} about feelings;{LABELS[i % 6]}" for i in range(80)]
+    (folder / "validation.txt").write_text("\n".join(lines + ["broken line without label"]) + "\n")
+    settings = Settings(model=str(tiny_model_dir), data=str(folder), cache_dir=tmp_path_factory.mktemp("svc-cache"))
+    return EmotionService.load(settings, show_progress=False)
+
+
+def test_load_reports_skipped_lines_and_metrics(service):
+    assert len(service.table) == 80
+    assert any("1 lines skipped" in w and "line 81" in w for w in service.warnings)
+    assert 0 <= service.meta["accuracy"] <= 1 and service.labels == LABELS
+
+
+def test_classify_matches_the_table(service):
+    texts = service.table["text"].iloc[:5].tolist()
+    results = service.classify(texts)
+    for res, (_, row) in zip(results, service.table.iloc[:5].iterrows(), strict=True):
+        assert res.label == row["pred"]
+        assert np.allclose([res.probs[x] for x in LABELS], [row[f"prob_{x}"] for x in LABELS], atol=1e-5)
+
+
+def test_concurrent_single_requests_share_batches_and_stay_correct(service):
+    texts = [f"text number {i} is {'very ' * (i % 7)}happy" for i in range(48)]
+    expected = [r.probs for r in service.classify(texts)]
+    with ThreadPoolExecutor(16) as pool:
+        got = list(pool.map(lambda t: service.classify_one(t).probs, texts))
+    for e, g in zip(expected, got, strict=True):
+        assert np.allclose([e[x] for x in LABELS], [g[x] for x in LABELS], atol=1e-4)
+    assert max(service._batcher.batch_sizes) > 1
+
+
+def test_bad_text_is_rejected_before_the_batch(service):
+    with pytest.raises(InputError, match="empty"):
+        service.classify_one(" \n\t ")
+    assert service.classify_one("ok then").label in LABELS
+
+
+def test_long_text_is_truncated_and_says_so(service):
+    res = service.classify_one("word " * 30_000)
+    assert any("characters" in n for n in res.notes)
+    assert any("first" in n and "tokens" in n for n in res.notes)
+    assert res.n_tokens == service.classifier.max_length
+
+
+def test_explain_targets_the_prediction_or_a_chosen_label(service):
+    exp = service.explain("i feel so happy and loved today")
+    assert exp.target == exp.predicted == max(exp.probs, key=exp.probs.get)
+    assert len(exp.tokens) == len(exp.values) > 3
+    other = service.explain("i feel so happy and loved today", target="fear")
+    assert other.target == "fear"
+    assert not np.allclose(other.values, exp.values)
+    with pytest.raises(InputError, match="unknown label"):
+        service.explain("hello", target="boredom")
+
+
+def test_neighbours_and_samples(service):
+    nb = service.neighbours(0, k=5)
+    assert len(nb) == 5 and 0 not in nb["sample_id"].tolist()
+    assert (nb["similarity"].diff().dropna() <= 1e-9).all()
+    assert service.sample(3)["sample_id"] == 3
+    with pytest.raises(IndexError):
+        service.sample(10_000)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected", "note"),
+    [
+        ("a\x00b\x07c", "abc", "control"),
+        ("line one\nline two\ttab", "line one line two tab", None),
+        ("bad \ud800 surrogate", "bad \ufffd surrogate", "surrogates"),
+        ("😀", "😀", None),
+        ("مرحبا hello שלום", "مرحبا hello שלום", None),
+        ("x", "x", None),
+    ],
+)
+def test_clean_text(raw, expected, note):
+    out = clean_text(raw)
+    assert out.text == expected
+    assert (note is None and not out.notes) or any(note in n for n in out.notes)
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "\x00\x01", None])
+def test_clean_text_rejects_empty(raw):
+    with pytest.raises(InputError, match="empty"):
+        clean_text(raw)
+
+
+def test_batcher_passes_failures_to_every_caller_and_recovers():
+    calls = []
+
+    def fn(items):
+        calls.append(list(items))
+        if "boom" in items:
+            raise RuntimeError("boom")
+        return [i.upper() for i in items]
+
+    b = MicroBatcher(fn, max_batch=4)
+    assert b.submit("a") == "A"
+    with pytest.raises(RuntimeError, match="boom"):
+        b.submit("boom")
+    assert b.submit("b") == "B"
+    barrier = threading.Barrier(8)
+
+    def call(x):
+        barrier.wait()
+        return b.submit(x)
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(call, "abcdefgh")) == list("ABCDEFGH")
+    assert max(len(c) for c in calls) <= 4
+    b.close()
+
+
+def test_settings_from_flags_and_environment(tmp_path):
+    env = {"EMOTION_MODEL": "m-from-env", "EMOTION_CACHE_DIR": str(tmp_path), "GRADIO_SERVER_NAME": "0.0.0.0"}
+    s = Settings.from_sources(["--data", "d-from-flag"], env=env)
+    assert (s.model, s.data, s.cache_dir, s.host) == ("m-from-env", "d-from-flag", tmp_path, "0.0.0.0")
+    assert s.review_db_path == tmp_path / "reviews.sqlite"
+    with pytest.raises(SystemExit):
+        Settings.from_sources(["--batch-size", "many"], env={})
+
+
+def test_importing_dashboard_and_core_loads_no_model_libraries():
+    code = ("import sys, dashboard, core.service, dashboard.figures, dashboard.queries;"
+            "bad = [m for m in ('torch', 'transformers', 'gradio', 'shap', 'umap') if m in sys.modules];"
+            "print(','.join(bad))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
