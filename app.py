@@ -25,6 +25,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     settings = Settings.from_sources(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    # Hub retries would print a screen of warnings before our one-paragraph message.
+    from huggingface_hub.utils import logging as hub_logging
+
+    hub_logging.set_verbosity_error()
+    logging.getLogger("httpx").setLevel(logging.ERROR)
     start = time.perf_counter()
     print(f"Loading {settings.model} and {settings.data} ({settings.split} split)...", file=sys.stderr, flush=True)
     try:

@@ -1,0 +1,237 @@
+"""Benchmark :mod:`core.explain` against the reference SHAP approach, side by side.
+
+For each model (the fine-tuned emotion-minilm, and a random-weight DistilBERT built from its
+config, for DistilBERT-size speed) and the same texts, it measures
+
+* the reference: ``shap.Explainer(transformers.pipeline("text-classification", top_k=None))``
+  with shap's defaults (Partition explainer, ``[MASK]`` Text masker, 500 evaluations);
+* the project explainer (:class:`core.explain.TokenShapExplainer`) with its cache cleared before
+  every call, so each timing is a real explanation;
+* faithfulness of the project explainer against shap's own Partition explainer with a large
+  budget (``max(2000, M * M)`` evaluations for ``M`` tokens, capped by ``--ref-max-evals``, and
+  by ``--distilbert-ref-max-evals`` for the slower DistilBERT-size model; the exact answer needs
+  about ``M * (M - 1)``): per-text Spearman rank correlation of the token
+  attributions for the predicted class, and whether the top token is the same.
+
+The large-budget reference runs shap's PartitionExplainer over shap's Text masker in
+``output_type="token_ids"`` mode with a batched model call: the same algorithm and masks as
+the pipeline path, only faster.  Prints one JSON object to stdout.
+
+Usage::
+
+    python bench/bench_explain.py            # full run (minutes)
+    python bench/bench_explain.py --quick    # smoke test: 3 texts, emotion-minilm only
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from core.explain import TokenShapExplainer  # noqa: E402
+
+SHARED = ROOT / ".." / "shared"
+EXAMPLES = [
+    "I saw a movie today and it was really good",
+    "I always get so anxious and nervous before I have to speak in front of a big crowd",
+    "I worked really hard on this project for weeks and my boss just rudely dismissed it",
+    "I absolutely love my new phone, it is the best thing I have bought all year",
+]
+
+
+def validation_texts(path: Path, n: int) -> list[str]:
+    """``n`` texts from a ``text;label`` file, spread over its length range by quantiles."""
+    rows = [line.rsplit(";", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    rows = [r for r in rows if r]
+    if n <= 0 or not rows:
+        return []
+    order = sorted(range(len(rows)), key=lambda i: (len(rows[i].split()), i))
+    picks = np.round(np.linspace(0, len(order) - 1, n)).astype(int)
+    return [rows[order[p]] for p in picks]
+
+
+def bench_texts(data: Path, n_validation: int) -> list[str]:
+    """The 4 example tweets followed by ``n_validation`` validation texts."""
+    return EXAMPLES + validation_texts(data, n_validation)
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman rank correlation; 1.0 for fewer than 2 tokens or two constant vectors."""
+    from scipy.stats import spearmanr
+
+    if len(a) < 2:
+        return 1.0
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return 1.0 if np.ptp(a) == np.ptp(b) else 0.0
+    return float(spearmanr(a, b)[0])
+
+
+def large_budget_reference(model: Any, tokenizer: Any, labels: list[str], text: str, cap: int) -> np.ndarray:
+    """shap's PartitionExplainer with a large budget: ``(T, K)`` values without special tokens."""
+    import shap
+
+    probe = TokenShapExplainer(model, tokenizer, labels, cache_size=0, max_tokens=10**6)
+    masker = shap.maskers.Text(tokenizer, output_type="token_ids")
+    explainer = shap.PartitionExplainer(probe._predict, masker, output_names=labels)
+    n = len(tokenizer(text)["input_ids"])
+    exp = explainer([text], max_evals=min(max(2000, n * n), cap), batch_size=10_000, silent=True)
+    return np.asarray(exp.values[0], dtype=np.float64)[1:-1]
+
+
+def summary(seconds: list[float]) -> dict[str, float]:
+    return {
+        "p50": round(statistics.median(seconds), 4),
+        "min": round(min(seconds), 4),
+        "max": round(max(seconds), 4),
+    }
+
+
+def bench_model(
+    name: str,
+    model: Any,
+    tokenizer: Any,
+    texts: list[str],
+    *,
+    ref_max_evals: int,
+    reference_evals: int | None,
+) -> dict[str, Any]:
+    """Time the reference and the project explainer on ``texts`` and compare their answers."""
+    import shap
+    import transformers
+
+    labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    pipe = transformers.pipeline("text-classification", model=model, tokenizer=tokenizer, top_k=None)
+    reference = shap.Explainer(pipe)
+    ours = TokenShapExplainer(model, tokenizer, labels, cache_size=0)
+    ref_s, our_s, rhos, same_top, evals, per_text = [], [], [], [], [], []
+    for text in texts:
+        kwargs = {} if reference_evals is None else {"max_evals": reference_evals}
+        t0 = time.perf_counter()
+        reference([text], silent=True, **kwargs)
+        ref_s.append(time.perf_counter() - t0)
+
+        ours.clear_cache()
+        att = ours.explain(text)
+        our_s.append(att.seconds)
+        evals.append(att.n_evals)
+
+        exact = large_budget_reference(model, tokenizer, labels, text, ref_max_evals)
+        k = int(np.argmax(att.probs))
+        mine, theirs = att.values[:, k], exact[: len(att.tokens), k]
+        rhos.append(spearman(mine, theirs))
+        same_top.append(bool(np.argmax(mine) == np.argmax(theirs)))
+        per_text.append(
+            {
+                "tokens": len(att.tokens),
+                "ref_s": round(ref_s[-1], 3),
+                "ours_s": round(our_s[-1], 3),
+                "n_evals": att.n_evals,
+                "spearman": round(rhos[-1], 4),
+                "same_top": same_top[-1],
+            }
+        )
+        print(f"[{name}] {json.dumps(per_text[-1])}", file=sys.stderr, flush=True)
+    ref_sum, our_sum = summary(ref_s), summary(our_s)
+    return {
+        "texts": len(texts),
+        "reference_s": ref_sum,
+        "explainer_s": our_sum,
+        "speedup_p50": round(ref_sum["p50"] / our_sum["p50"], 2),
+        "spearman_mean": round(float(np.mean(rhos)), 4),
+        "spearman_min": round(float(np.min(rhos)), 4),
+        "top_token_agreement": round(float(np.mean(same_top)), 4),
+        "n_evals_p50": float(np.median(evals)),
+        "budget": repr(ours.budget),
+        "per_text": per_text,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, default=SHARED / "models" / "emotion-minilm")
+    parser.add_argument(
+        "--distilbert-config",
+        type=Path,
+        default=SHARED / "models" / "distilbert-base-uncased",
+        help="folder with a DistilBERT config + tokenizer; weights are random (seed 0)",
+    )
+    parser.add_argument("--data", type=Path, default=SHARED / "emotion" / "validation.txt")
+    parser.add_argument("--texts", type=int, default=20, help="validation texts added to the 4 examples")
+    parser.add_argument("--ref-max-evals", type=int, default=6000, help="cap on the large-budget reference")
+    parser.add_argument(
+        "--distilbert-ref-max-evals",
+        type=int,
+        default=1000,
+        help="cap on the large-budget reference for the DistilBERT-size model (exact up to ~30 tokens)",
+    )
+    parser.add_argument("--no-distilbert", action="store_true", help="skip the DistilBERT-size model")
+    parser.add_argument("--quick", action="store_true", help="3 texts, emotion-minilm only, small budgets")
+    args = parser.parse_args(argv)
+
+    import torch
+    import transformers
+
+    warnings.filterwarnings("ignore")
+    transformers.logging.set_verbosity_error()
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+
+    if args.quick:
+        texts = EXAMPLES[:2] + validation_texts(args.data, 1)
+    else:
+        texts = bench_texts(args.data, args.texts)
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        tokenizer = transformers.AutoTokenizer.from_pretrained(args.model)
+        model = transformers.AutoModelForSequenceClassification.from_pretrained(args.model).eval()
+    result: dict[str, Any] = {
+        "torch_threads": torch.get_num_threads(),
+        "texts": texts,
+        "models": {},
+    }
+    quick_ref = 50 if args.quick else None
+    result["models"]["emotion-minilm"] = bench_model(
+        "emotion-minilm",
+        model,
+        tokenizer,
+        texts,
+        ref_max_evals=300 if args.quick else args.ref_max_evals,
+        reference_evals=quick_ref,
+    )
+    if not args.quick and not args.no_distilbert:
+        with contextlib.redirect_stdout(io.StringIO()):
+            d_tok = transformers.AutoTokenizer.from_pretrained(args.distilbert_config)
+            config = transformers.DistilBertConfig.from_pretrained(args.distilbert_config, num_labels=6)
+        config.id2label = dict(model.config.id2label)
+        config.label2id = dict(model.config.label2id)
+        torch.manual_seed(0)
+        d_model = transformers.DistilBertForSequenceClassification(config).eval()
+        result["models"]["distilbert-random"] = bench_model(
+            "distilbert-random",
+            d_model,
+            d_tok,
+            texts,
+            ref_max_evals=args.distilbert_ref_max_evals,
+            reference_evals=None,
+        )
+    json.dump(result, sys.stdout, indent=1)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

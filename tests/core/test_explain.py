@@ -1,0 +1,252 @@
+"""Tests for core.explain on a tiny random BERT (and a smoke run of the benchmark)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).parents[2]
+SHARED = ROOT / ".." / "shared"
+TOKENIZER_DIR = SHARED / "models" / "distilbert-base-uncased"
+MINILM_DIR = SHARED / "models" / "emotion-minilm"
+LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
+EXACT = 100_000  # a budget above M * (M - 1) for every text here: shap's exact answer
+
+pytestmark = pytest.mark.skipif(
+    not (TOKENIZER_DIR / "tokenizer.json").is_file(),
+    reason=f"shared models not found at {TOKENIZER_DIR} (tests need ../shared next to the repo)",
+)
+
+TEXTS = [
+    "i feel so happy and loved today",
+    "i am terrified of the dark and i cannot sleep",
+    "my brother broke my phone and i am furious about it",
+    "i was so scared walking home alone last night that i ran the whole way and locked every door",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """A tiny random BERT (seeded) with the DistilBERT uncased tokenizer."""
+    import torch
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    tokenizer = transformers.AutoTokenizer.from_pretrained(TOKENIZER_DIR)
+    config = transformers.BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=37,
+        num_labels=len(LABELS),
+        id2label=dict(enumerate(LABELS)),
+        label2id={lab: i for i, lab in enumerate(LABELS)},
+        initializer_range=0.2,  # larger than default: an output that moves with the tokens
+    )
+    torch.manual_seed(0)
+    model = transformers.BertForSequenceClassification(config).eval()
+    return model, tokenizer
+
+
+def _probs(model, tokenizer, text: str) -> np.ndarray:
+    import torch
+
+    with torch.inference_mode():
+        logits = model(**tokenizer(text, return_tensors="pt")).logits
+    return torch.softmax(logits, dim=-1)[0].double().numpy()
+
+
+def _explainer(tiny, **kwargs):
+    from core.explain import TokenShapExplainer
+
+    model, tokenizer = tiny
+    return TokenShapExplainer(model, tokenizer, LABELS, **kwargs)
+
+
+def test_shapes_tokens_and_probs(tiny):
+    model, tokenizer = tiny
+    att = _explainer(tiny).explain(TEXTS[0])
+    expected_tokens = tokenizer.tokenize(TEXTS[0])
+    assert att.tokens == expected_tokens
+    assert att.values.shape == (len(expected_tokens), len(LABELS))
+    assert att.base_values.shape == (len(LABELS),)
+    assert att.labels == LABELS
+    assert not att.truncated
+    assert att.n_evals > 2 and att.seconds > 0
+    np.testing.assert_allclose(att.probs, _probs(model, tokenizer, TEXTS[0]), atol=1e-5)
+    assert att.for_label("joy").shape == (len(expected_tokens),)
+    top = att.top_tokens("joy", k=3)
+    assert len(top) == 3 and top[0][1] == pytest.approx(att.for_label("joy").max())
+    assert [v for _, v in top] == sorted((v for _, v in top), reverse=True)
+    with pytest.raises(KeyError):
+        att.for_label("boredom")
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_local_accuracy_exact_budget(tiny, text):
+    """base value + sum of a class's attributions = the model's probability for the text."""
+    model, tokenizer = tiny
+    att = _explainer(tiny, budget=EXACT).explain(text)
+    probs = _probs(model, tokenizer, text)
+    np.testing.assert_allclose(att.base_values + att.values.sum(axis=0), probs, atol=1e-5)
+    masked = tokenizer.mask_token_id
+    ids = tokenizer(text)["input_ids"]
+    all_masked = [ids[0]] + [masked] * (len(ids) - 2) + [ids[-1]]
+    import torch
+
+    with torch.inference_mode():
+        base = torch.softmax(model(input_ids=torch.tensor([all_masked])).logits, -1)[0].double().numpy()
+    np.testing.assert_allclose(att.base_values, base, atol=1e-5)
+
+
+def _shap_reference(tiny, text: str) -> np.ndarray:
+    """shap's own explainer on the string pipeline, with a large budget: (T, K) without specials."""
+    import shap
+    import transformers
+
+    model, tokenizer = tiny
+    pipe = transformers.pipeline("text-classification", model=model, tokenizer=tokenizer, top_k=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exp = shap.Explainer(pipe)([text], max_evals=EXACT, silent=True)
+    return np.asarray(exp.values[0], dtype=np.float64)[1:-1]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_agrees_with_shap_explainer(tiny, text):
+    from scipy.stats import spearmanr
+
+    reference = _shap_reference(tiny, text)
+    exact = _explainer(tiny, budget=EXACT).explain(text)
+    default = _explainer(tiny).explain(text)
+    assert reference.shape == exact.values.shape
+    np.testing.assert_allclose(exact.values, reference, atol=1e-4)
+    k = int(np.argmax(default.probs))
+    rho = spearmanr(default.values[:, k], reference[:, k])[0]
+    assert rho >= 0.9, f"Spearman {rho:.3f} against shap's explainer for {text!r}"
+    assert default.n_evals <= exact.n_evals
+
+
+def test_long_text_is_sampled_within_budget(tiny):
+    """Past the exact budget the estimate spends at most the budget and still sums to f(text)."""
+    from core.explain import ExplainBudget
+
+    model, tokenizer = tiny
+    text = TEXTS[3]
+    n = len(tokenizer.tokenize(text))
+    att = _explainer(tiny).explain(text)
+    assert att.n_evals <= ExplainBudget().evals_for(n) + 1 < (n + 2) * (n + 1)
+    np.testing.assert_allclose(att.base_values + att.values.sum(axis=0), _probs(model, tokenizer, text), atol=1e-5)
+    assert np.array_equal(att.values, _explainer(tiny).explain(text).values)  # seeded by the text
+
+
+def test_cache_hit_returns_same_object_fast(tiny):
+    explainer = _explainer(tiny, cache_size=2)
+    first = explainer.explain(TEXTS[1])
+    t0 = time.perf_counter()
+    again = explainer.explain(TEXTS[1])
+    assert again is first
+    assert time.perf_counter() - t0 < 0.01
+    explainer.explain(TEXTS[0])
+    explainer.explain(TEXTS[2])  # evicts TEXTS[1] (least recently used)
+    assert explainer.explain(TEXTS[1]) is not first
+
+
+def test_cache_disabled_recomputes(tiny):
+    explainer = _explainer(tiny, cache_size=0)
+    assert explainer.explain(TEXTS[0]) is not explainer.explain(TEXTS[0])
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t "])
+def test_empty_text_raises(tiny, text):
+    with pytest.raises(ValueError, match="empty"):
+        _explainer(tiny).explain(text)
+
+
+def test_truncation_is_flagged(tiny):
+    _, tokenizer = tiny
+    text = " ".join(["i feel wonderful and calm"] * 10)
+    att = _explainer(tiny, max_tokens=7).explain(text)
+    assert att.truncated
+    assert att.text == text
+    assert att.tokens == tokenizer.tokenize(text)[:7]
+    assert att.values.shape == (7, len(LABELS))
+    assert not _explainer(tiny, max_tokens=7).explain("i feel calm").truncated
+
+
+def test_budget_scales_with_tokens():
+    from core.explain import ExplainBudget
+
+    budget = ExplainBudget()
+    counts = [budget.evals_for(n) for n in (1, 10, 20, 40, 80, 1000)]
+    assert counts == sorted(counts)
+    assert counts[0] >= budget.min_evals and counts[-1] == budget.max_evals
+
+
+def test_thread_safe(tiny):
+    explainer = _explainer(tiny, budget=EXACT)
+    serial = {t: _explainer(tiny, budget=EXACT).explain(t).values for t in TEXTS}
+    results: dict[str, np.ndarray] = {}
+    errors: list[BaseException] = []
+
+    def work(text: str) -> None:
+        try:
+            results[text] = explainer.explain(text).values
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in TEXTS * 2]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    for text in TEXTS:
+        np.testing.assert_allclose(results[text], serial[text], atol=1e-6)
+
+
+def test_rejects_mismatched_labels(tiny):
+    from core.explain import TokenShapExplainer
+
+    model, tokenizer = tiny
+    with pytest.raises(ValueError, match="labels"):
+        TokenShapExplainer(model, tokenizer, LABELS[:3])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (MINILM_DIR / "model.safetensors").is_file(), reason=f"{MINILM_DIR} not found")
+def test_bench_quick_smoke():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_explain.py"), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    stats = result["models"]["emotion-minilm"]
+    for key in (
+        "reference_s",
+        "explainer_s",
+        "speedup_p50",
+        "spearman_mean",
+        "spearman_min",
+        "top_token_agreement",
+        "n_evals_p50",
+        "per_text",
+    ):
+        assert key in stats, key
+    for key in ("p50", "min", "max"):
+        assert stats["reference_s"][key] > 0 and stats["explainer_s"][key] > 0
+    assert stats["texts"] == 3 and len(stats["per_text"]) == 3
+    assert -1.0 <= stats["spearman_min"] <= stats["spearman_mean"] <= 1.0
