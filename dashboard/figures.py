@@ -289,9 +289,8 @@ def embedding_figure(table: pd.DataFrame, *, color_by: str, labels: Sequence[str
     ids = table.index.to_numpy()
     fig = go.Figure(EMBEDDING_COLORINGS[color_by](table, hover, ids, labels))
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, title_text=None)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, title_text=None,
-                     scaleanchor="x", scaleratio=1)
-    fig.update_layout(dragmode="lasso", legend={"itemsizing": "constant"}, hovermode="closest")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, title_text=None)
+    fig.update_layout(dragmode="select", legend={"itemsizing": "constant"}, hovermode="closest")
     return _style(fig, title=title, height=480)
 
 

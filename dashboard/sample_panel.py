@@ -57,12 +57,12 @@ class SamplePanel:
         return [self.sample_id, self.text, self.facts, self.probs, self.shap]
 
 
-def build_sample_panel(*, title: str = "Sample") -> SamplePanel:
+def build_sample_panel(*, title: str = "Sample (select a row)") -> SamplePanel:
     """Lay out the panel's components in the current Blocks context."""
     import gradio as gr
 
     with gr.Group():
-        gr.Markdown(f"**{title}** (select a row)")
+        gr.Markdown(f"**{title}**")
         sample_id = gr.Number(value=None, label="sample id", precision=0, interactive=False, visible="hidden")
         text = gr.Textbox(label="text", interactive=False, lines=2)
         facts = gr.Textbox(label="labels", interactive=False, lines=1)

@@ -146,6 +146,7 @@ def build_overview_tab(service) -> None:
         gr.Textbox("\n".join(service.warnings), label="warnings", interactive=False)
     counts = service.table["label"].value_counts().reindex(service.labels, fill_value=0).astype(int).to_dict()
     with gr.Row():
-        gr.Plot(figures.class_distribution_figure(counts, title=f"{meta.get('split')} samples per class"))
-        gr.Plot(figures.token_length_figure(service.table, service.labels))
-    gr.Plot(figures.loss_histogram(service.table))
+        gr.Plot(figures.class_distribution_figure(counts, title=f"{meta.get('split')} samples per class"),
+                show_label=False)
+        gr.Plot(figures.token_length_figure(service.table, service.labels), show_label=False)
+    gr.Plot(figures.loss_histogram(service.table), show_label=False)
