@@ -1,0 +1,240 @@
+"""Helpers shared by the benchmark scripts: models, texts, data subsets, statistics, app processes.
+
+Benchmarks on a shared 2-core machine are noisy, so every script compares the two sides of a
+target in the same run and prints JSON; nothing here asserts a timing.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = (ROOT / ".." / "shared").resolve()
+EMOTION = SHARED / "emotion"
+MINILM = SHARED / "models" / "emotion-minilm"
+DISTILBERT_BASE = SHARED / "models" / "distilbert-base-uncased"
+LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
+MODEL_CHOICES = ("minilm", "distilbert")
+
+
+def classify_examples() -> list[str]:
+    """The example tweets of the Classify tab, read from its source (no gradio import)."""
+    tree = ast.parse((ROOT / "dashboard" / "tabs" / "classify.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "EXAMPLES" for t in node.targets):
+            return list(ast.literal_eval(node.value))
+    raise RuntimeError("dashboard/tabs/classify.py has no EXAMPLES list")
+
+
+def read_text_label_lines(path: Path) -> list[tuple[str, str]]:
+    """``(text, label)`` pairs of a ``text;label`` file (blank lines skipped)."""
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            text, _, label = line.rpartition(";")
+            out.append((text.strip(), label.strip()))
+    return out
+
+
+def validation_texts(n: int, path: Path | None = None) -> list[str]:
+    """``n`` validation texts spread over the length range by quantiles of length (characters)."""
+    rows = [t for t, _ in read_text_label_lines(path or EMOTION / "validation.txt") if t]
+    if n <= 0 or not rows:
+        return []
+    order = sorted(range(len(rows)), key=lambda i: (len(rows[i]), i))
+    picks = [order[round(q * (len(order) - 1) / max(n - 1, 1))] for q in range(n)]
+    return [rows[i] for i in picks]
+
+
+def example_texts(n_validation: int = 20) -> list[str]:
+    """The 4 Classify-tab examples plus ``n_validation`` validation texts spread over the length range."""
+    return classify_examples() + validation_texts(n_validation)
+
+
+def write_data_subset(out_dir: Path, rows: int | None, *, split: str = "validation") -> Path:
+    """A data folder holding the first ``rows`` lines of ``../shared/emotion/<split>.txt`` (all if None)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lines = [f"{t};{lab}" for t, lab in read_text_label_lines(EMOTION / f"{split}.txt")]
+    if rows is not None:
+        lines = lines[:rows]
+    (out_dir / f"{split}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out_dir
+
+
+def build_random_distilbert(out_dir: Path) -> Path:
+    """A random-weight (seed 0) DistilBERT classifier of the real shape, saved with its tokenizer.
+
+    Reuses ``out_dir`` when it already holds a complete build (same seed, so the same weights).
+    """
+    out_dir = Path(out_dir)
+    marker = out_dir / ".bench-complete"
+    if marker.is_file() and (out_dir / "model.safetensors").is_file():
+        return out_dir
+    import torch
+    from transformers import AutoTokenizer, DistilBertConfig, DistilBertForSequenceClassification
+
+    torch.manual_seed(0)
+    config = DistilBertConfig.from_pretrained(
+        DISTILBERT_BASE, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)),
+        label2id={name: i for i, name in enumerate(LABELS)},
+    )
+    model = DistilBertForSequenceClassification(config).eval()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    AutoTokenizer.from_pretrained(DISTILBERT_BASE).save_pretrained(out_dir)
+    marker.write_text("seed 0\n")
+    return out_dir
+
+
+def resolve_model(name: str, work_dir: Path) -> Path:
+    """The model folder for a ``--model`` choice (``minilm`` or ``distilbert``; else a path as is)."""
+    if name == "minilm":
+        return MINILM
+    if name == "distilbert":
+        return build_random_distilbert(work_dir / "distilbert-random")
+    return Path(name)
+
+
+def expand_models(choice: str) -> list[str]:
+    """``both`` -> both model names; anything else as is."""
+    return list(MODEL_CHOICES) if choice == "both" else [choice]
+
+
+def percentiles(samples: Sequence[float], *, digits: int = 4) -> dict[str, float]:
+    """p50, min, max and p95 of ``samples`` (nearest-rank p95)."""
+    xs = sorted(float(x) for x in samples)
+    if not xs:
+        return {"p50": float("nan"), "min": float("nan"), "max": float("nan"), "p95": float("nan"), "n": 0}
+    p95 = xs[min(len(xs) - 1, max(0, math.ceil(0.95 * len(xs)) - 1))]
+    return {"p50": round(statistics.median(xs), digits), "min": round(xs[0], digits),
+            "max": round(xs[-1], digits), "p95": round(p95, digits), "n": len(xs)}
+
+
+def rss_mb(pid: int) -> float:
+    """Current resident set size of ``pid`` in MiB (0 when it is gone)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).memory_info().rss / 2**20
+    except psutil.Error:
+        return 0.0
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """The kernel's peak resident set size (VmHWM) of ``pid`` in MiB; ``None`` where unavailable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+class RssSampler:
+    """Samples a process's RSS every ``interval`` seconds on a thread; ``peak_mb`` is the largest seen."""
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_mb = max(self.peak_mb, rss_mb(self.pid))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = max(self.peak_mb, rss_mb(self.pid))
+
+
+def free_port() -> int:
+    """A free TCP port on localhost."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_ok(url: str) -> bool:
+    """Whether ``url`` answers 200 now."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def wait_for_http(url: str, proc: subprocess.Popen, *, log: Path | None = None, timeout: float = 900.0,
+                  poll: float = 0.05) -> float:
+    """Block until ``url`` answers 200; returns the monotonic time it did. Raises with the app's log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            out = log.read_text() if log is not None and log.exists() else ""
+            raise RuntimeError(f"app exited with {proc.returncode}:\n{out[-4000:]}")
+        if http_ok(url):
+            return time.monotonic()
+        time.sleep(poll)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def start_app(model: Path, data: Path, cache_dir: Path, log: Path, *, port: int | None = None,
+              extra: Sequence[str] = ()) -> tuple[subprocess.Popen, str]:
+    """Start ``python app.py`` on a free port, output to ``log``; returns the process and its URL."""
+    port = port or free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "app.py", "--model", str(model), "--data", str(data), "--cache-dir", str(cache_dir),
+             "--port", str(port), "--review-db", str(cache_dir / "bench-reviews.sqlite"), *extra],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
+        )
+    return proc, f"http://127.0.0.1:{port}/"
+
+
+def stop_app(proc: subprocess.Popen) -> None:
+    """Terminate an app started by :func:`start_app` (kill after 20 s)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def precompute(model: Path, data: Path, cache_dir: Path) -> tuple[float, str]:
+    """Run ``python -m core.precompute`` in a fresh process; returns (wall seconds, its stdout line)."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "core.precompute", "--model", str(model), "--data", str(data),
+                           "--cache-dir", str(cache_dir)], cwd=ROOT, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"core.precompute failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return wall, done.stdout.strip()
+
+
+def dump(report: dict) -> None:
+    """Print the report as JSON on stdout."""
+    print(json.dumps(report, indent=2))

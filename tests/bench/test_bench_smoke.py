@@ -1,0 +1,87 @@
+"""Smoke tests of the benchmark scripts: each runs with ``--quick`` and prints the JSON it promises.
+
+Timings are never asserted (the machine is shared); only that the figures exist and are positive.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO, needs_distilbert_tokenizer, needs_emotion, needs_minilm
+
+pytestmark = [pytest.mark.slow, needs_minilm, needs_emotion]
+
+
+def run_quick(script: str, *args: str) -> dict:
+    """Run ``bench/<script> --quick`` and parse its stdout as JSON."""
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, f"bench/{script}", "--quick", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"{script} failed ({done.returncode}):\n{done.stderr[-3000:]}"
+    return json.loads(done.stdout)
+
+
+def positive(value) -> bool:
+    return isinstance(value, (int, float)) and value > 0
+
+
+def test_bench_analysis_quick():
+    report = run_quick("bench_analysis.py", "--model", "minilm")
+    assert report["bench"] == "analysis" and report["method"]
+    m = report["models"]["minilm"]
+    assert m["rows"] == 64
+    for side in ("reference_s", "project_s"):
+        for stage in ("inference", "umap", "total"):
+            assert positive(m[side][stage]), (side, stage, m[side])
+    for key in ("speedup", "speedup_inference", "speedup_umap", "speedup_cold"):
+        assert positive(m[key]), key
+    for key in ("in_process", "fresh_process_reported", "fresh_process_wall_incl_imports"):
+        assert positive(m["cache_reuse_s"][key]), key
+    # both sides analyse the same rows with the same model: the same answers
+    assert m["agreement"]["same_prediction"] == 1.0
+    assert m["agreement"]["max_abs_loss_diff"] < 1e-3
+
+
+def test_bench_classify_api_quick():
+    report = run_quick("bench_classify_api.py")
+    assert report["bench"] == "classify_api" and report["api"] == "/classify"
+    m = report["models"]["minilm"]
+    assert m["requests"] == 16
+    for key in ("raw_forward_ms", "api_sequential_ms", "api_concurrent_ms"):
+        assert positive(m[key]["p50"]) and m[key]["n"] == 16, key
+    assert isinstance(m["api_overhead_p50_ms"], float)
+    assert all(positive(v) for v in m["throughput_rps"].values()) and len(m["throughput_rps"]) == 2
+    assert positive(m["throughput_ratio"])
+
+
+def test_bench_cold_start_quick():
+    report = run_quick("bench_cold_start.py")
+    assert report["bench"] == "cold_start"
+    m = report["models"]["minilm"]
+    assert m["runs"] == 1 and len(m["per_run"]) == 1
+    for key in ("ready_s", "first_classify_s", "explain_s", "peak_rss_ready_mb", "peak_rss_after_calls_mb"):
+        assert positive(m[key]["p50"]) and m[key]["max"] >= m[key]["p50"], key
+    assert m["peak_rss_after_calls_mb"]["p50"] >= m["peak_rss_ready_mb"]["p50"] * 0.99
+
+
+@needs_distilbert_tokenizer
+def test_common_helpers(tmp_path):
+    from bench.common import build_random_distilbert, classify_examples, example_texts, percentiles
+    from core.model import load_classifier
+
+    texts = example_texts(20)
+    assert len(texts) == 24 and texts[:4] == classify_examples()
+    lengths = [len(t) for t in texts[4:]]
+    assert lengths == sorted(lengths) and lengths[0] < lengths[-1]
+    stats = percentiles([3.0, 1.0, 2.0])
+    assert stats["p50"] == 2.0 and stats["min"] == 1.0 and stats["max"] == 3.0 and stats["p95"] == 3.0
+    folder = build_random_distilbert(tmp_path / "d")
+    clf = load_classifier(folder)
+    assert clf.labels == ["sadness", "joy", "love", "anger", "fear", "surprise"]
+    assert clf.model.config.dim == 768 and clf.model.config.n_layers == 6
+    assert build_random_distilbert(folder) == folder  # reused, not rebuilt
