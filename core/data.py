@@ -57,6 +57,7 @@ class Split:
     ----------
     texts : list of N strings.
     labels : (N,) int64 label ids, indexes into the dataset's ``label_names``.
+    lines : (N,) 1-based line (row) of each sample in ``source``, or ``None`` (Hub data).
     """
 
     name: str
@@ -66,6 +67,7 @@ class Split:
     format: str
     fingerprint: str
     issues: list[ParseIssue] = field(default_factory=list)
+    lines: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -102,6 +104,16 @@ class EmotionData:
         """``text`` and ``label`` (as names) for one split."""
         s = self[split]
         return pd.DataFrame({"text": s.texts, "label": [self.label_names[i] for i in s.labels]})
+
+    def label_origin(self, name: str) -> str:
+        """Where label ``name`` first occurs, e.g. ``"line 7 of data/validation.txt"`` (for error messages)."""
+        if name in self.label_names:
+            k = self.label_names.index(name)
+            for s in self.splits.values():
+                hit = np.flatnonzero(s.labels == k)
+                if len(hit):
+                    return f"line {int(s.lines[hit[0]])} of {s.source}" if s.lines is not None else s.source
+        return self.source
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,7 +276,8 @@ def read_split_file(
         why = f"; {len(issues)} lines were skipped" if issues else " (the file is empty)"
         raise DataError(f"{path}: no usable rows in split {split!r}{why}")
     fingerprint = _fingerprint_bytes(path.read_bytes())
-    return Split(split, texts, ids, str(path), fmt, fingerprint, issues), names
+    lines = frame["line"].to_numpy(dtype=np.int64)[good]
+    return Split(split, texts, ids, str(path), fmt, fingerprint, issues, lines), names
 
 
 def _load_local(folder: Path, splits: Sequence[str], label_names: Sequence[str] | None) -> EmotionData:

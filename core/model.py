@@ -100,10 +100,13 @@ def is_generic(labels: Sequence[str]) -> bool:
     return all(GENERIC_LABEL.match(str(x)) for x in labels)
 
 
-def align_labels(model_labels: Sequence[str], data_labels: Sequence[str]) -> list[str]:
+def align_labels(
+    model_labels: Sequence[str], data_labels: Sequence[str], *, origin: Callable[[str], str] | None = None
+) -> list[str]:
     """The label names to use: the model's, or the data's where the model only says ``LABEL_i``.
 
     A split may use a subset of the model's labels (a small sample may lack a rare class).
+    ``origin(name)`` says where a data label occurs (file and line), for the error message.
 
     Raises
     ------
@@ -118,8 +121,10 @@ def align_labels(model_labels: Sequence[str], data_labels: Sequence[str]) -> lis
             )
         return data_labels
     if not set(data_labels) <= set(model_labels) and not all(x.isdigit() for x in data_labels):
+        unknown = [x for x in data_labels if x not in set(model_labels)]
+        where = "".join(f"; {x!r} is on {origin(x)}" for x in unknown[:5]) if origin is not None else ""
         raise ModelError(
-            f"the model's labels {model_labels} and the data's labels {data_labels} disagree; "
+            f"the model's labels {model_labels} and the data's labels {data_labels} disagree{where}; "
             "use a model fine-tuned on this data"
         )
     return model_labels
@@ -213,7 +218,8 @@ class Classifier:
 
 
 def load_classifier(
-    ref: str | Path, *, data_labels: Sequence[str] | None = None, max_length: int = 512
+    ref: str | Path, *, data_labels: Sequence[str] | None = None, max_length: int = 512,
+    label_origin: Callable[[str], str] | None = None,
 ) -> Classifier:
     """Load a fine-tuned sequence classifier by Hub id or local folder (float32, CPU, eval mode).
 
@@ -222,6 +228,7 @@ def load_classifier(
     ref : Hub id (``bhadresh-savani/distilbert-base-uncased-emotion``) or a local folder.
     data_labels : the dataset's label names; used where the config only says ``LABEL_i``, and
         checked against the model's names otherwise.
+    label_origin : where a data label occurs (``EmotionData.label_origin``), named in the error.
 
     Raises
     ------
@@ -229,7 +236,12 @@ def load_classifier(
         sets that disagree, or a Hub download that failed.
     """
     model_dir = resolve_model_dir(ref)
-    config_data = json.loads((model_dir / "config.json").read_text())
+    try:
+        config_data = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{model_dir / 'config.json'}: not a readable JSON config ({exc})") from None
+    if not isinstance(config_data, dict):
+        raise ModelError(f"{model_dir / 'config.json'}: not a model config (a JSON object)")
     archs = config_data.get("architectures") or []
     if archs and not any(a.endswith("ForSequenceClassification") for a in archs):
         raise ModelError(
@@ -242,13 +254,20 @@ def load_classifier(
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
-        model = AutoModelForSequenceClassification.from_pretrained(
-            model_dir, trust_remote_code=False, dtype=torch.float32
+        model, info = AutoModelForSequenceClassification.from_pretrained(
+            model_dir, trust_remote_code=False, dtype=torch.float32, output_loading_info=True
         )
-    except (OSError, ValueError, KeyError) as exc:
+    except Exception as exc:  # truncated or foreign weights raise SafetensorError, RuntimeError, ...
         raise ModelError(f"{ref}: could not load ({type(exc).__name__}: {str(exc)[:300]})") from None
+    missing = sorted(info.get("missing_keys") or [])
+    if missing:
+        raise ModelError(
+            f"{ref}: the checkpoint lacks {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}, so it is "
+            "not a fine-tuned sequence classifier (those weights would be random); fine-tune it first with "
+            "`python -m core.train --base ...`"
+        )
     model.eval()
     labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
     if data_labels is not None:
-        labels = align_labels(labels, data_labels)
+        labels = align_labels(labels, data_labels, origin=label_origin)
     return Classifier(model, tokenizer, labels, source=str(ref), model_dir=model_dir, max_length=max_length)

@@ -145,7 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         data = load_splits(settings.data, splits=(settings.split,))
         for issue_line in filter(None, [data[settings.split].issue_summary()]):
             print(f"warning: {issue_line}", file=sys.stderr)
-        clf = load_classifier(settings.model, data_labels=data.label_names, max_length=settings.max_length)
+        clf = load_classifier(settings.model, data_labels=data.label_names, max_length=settings.max_length,
+                              label_origin=data.label_origin)
         out = analyse_split(clf, data, settings.split, cache_dir=settings.cache_dir, batch_size=settings.batch_size)
     except (DataError, ModelError) as exc:
         print(f"error: {exc}", file=sys.stderr)

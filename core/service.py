@@ -91,7 +91,8 @@ class EmotionService:
         Raises :class:`core.data.DataError` or :class:`core.model.ModelError` with a message for people.
         """
         data = load_splits(settings.data, splits=(settings.split,))
-        clf = load_classifier(settings.model, data_labels=data.label_names, max_length=settings.max_length)
+        clf = load_classifier(settings.model, data_labels=data.label_names, max_length=settings.max_length,
+                              label_origin=data.label_origin)
         out = analyse_split(clf, data, settings.split, cache_dir=settings.cache_dir,
                             batch_size=settings.batch_size, show_progress=show_progress)
         notes = list(out.warnings)
@@ -155,14 +156,19 @@ class EmotionService:
         """The SHAP explainer (built on first use)."""
         from core.explain import TokenShapExplainer
 
+        # never more tokens than the model has positions for (less [CLS] and [SEP])
+        max_tokens = max(1, min(self.settings.explain_max_tokens, self.classifier.max_length - 2))
         return TokenShapExplainer(self.classifier.model, self.classifier.tokenizer, self.labels,
-                                  max_tokens=self.settings.explain_max_tokens)
+                                  max_tokens=max_tokens)
 
     def explain(self, text: str, *, target: str | None = None) -> Explanation:
         """SHAP attributions of ``text`` toward ``target`` (default: the predicted label)."""
         if target is not None and target not in self.labels:
             raise InputError(f"unknown label {target!r}; choose one of {self.labels}")
         c = clean_text(text)
+        if not self.classifier.tokenizer(c.text, add_special_tokens=False)["input_ids"]:
+            raise InputError("Nothing to explain: the tokenizer finds no words in this text "
+                             "(only invisible or unsupported characters).")
         with self._lock:
             explainer = self.explainer
         att = explainer.explain(c.text)
@@ -171,7 +177,7 @@ class EmotionService:
         target = target or predicted
         notes = list(c.notes)
         if att.truncated:
-            notes.append(f"explained the first {self.settings.explain_max_tokens} tokens only")
+            notes.append(f"explained the first {explainer.max_tokens} tokens only")
         k = self.labels.index(target)
         return Explanation(c.text, target, predicted, list(att.tokens), att.values[:, k], att.values,
                            float(att.base_values[k]), probs, notes, float(att.seconds))
