@@ -260,10 +260,18 @@ def test_embedding_click_and_lasso_select(page, analysis, screenshot_dir):
     qx, qy = to_px(float(analysis.loc[picked, "umap_x"]), float(analysis.loc[picked, "umap_y"]))
     assert abs(qx - px) <= 25 and abs(qy - py) <= 25, "the picked point is not under the mouse"
 
-    # 2. a mouse-drawn selection around the middle of the map (a rectangle, as lasso or box)
-    x0, x1 = geom["left"] + 0.3 * geom["w"], geom["left"] + 0.7 * geom["w"]
-    y0, y1 = geom["top"] + 0.3 * geom["h"], geom["top"] + 0.7 * geom["h"]
-    corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0 + 1)]
+    # 2. a mouse-drawn selection (a rectangle, as lasso or box) around the densest class's centre
+    biggest = analysis[analysis["label"] == analysis["label"].mode()[0]]
+    centre = biggest.loc[((biggest["umap_x"] - biggest["umap_x"].median()).abs()
+                          + (biggest["umap_y"] - biggest["umap_y"].median()).abs()).idxmin()]
+    cx, cy = to_px(float(centre["umap_x"]), float(centre["umap_y"]))
+    half_w, half_h = 0.12 * geom["w"], 0.12 * geom["h"]
+    x0, x1 = max(geom["left"] + 2, cx - half_w), min(geom["left"] + geom["w"] - 2, cx + half_w)
+    y0, y1 = max(geom["top"] + 2, cy - half_h), min(geom["top"] + geom["h"] - 2, cy + half_h)
+    if geom["dragmode"] == "select":  # a box: drag from one corner to the opposite one
+        corners = [(x0, y0), (x1, y1)]
+    else:  # a lasso: walk around the rectangle
+        corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0 + 1)]
     page.mouse.move(*corners[0])
     page.mouse.down()
     for (ax, ay), (bx, by) in zip(corners, corners[1:], strict=False):
