@@ -107,3 +107,25 @@ def app_url(minilm_cache_dir, tmp_path_factory) -> str:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian chromium for the whole session, shared by every browser test.
+
+    Playwright's sync API allows one instance per process, so this lives here rather than in
+    each folder. Skips with a clear reason where playwright or /usr/bin/chromium is missing.
+    """
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, browser_missing
+
+    reason = browser_missing()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

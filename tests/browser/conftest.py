@@ -29,22 +29,6 @@ def browser_missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def browser():
-    """A headless chromium for the whole session."""
-    reason = browser_missing()
-    if reason:
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
 class PageWatch:
     """What the page did behind the test's back: dialogs opened and uncaught JS errors."""
 

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, VIEWPORT, PageWatch, browser_missing
+from tests.browser.conftest import TIMEOUT_MS, VIEWPORT, PageWatch, browser_missing
 from tests.hardening.conftest import PAYLOADS
 
 _missing = browser_missing()
@@ -39,18 +39,6 @@ LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 IMG, SCRIPT, MARKDOWN = PAYLOADS[0][0], PAYLOADS[1][0], PAYLOADS[2][0]
 NEEDLES = {text: needle for (text, _), needle in zip(
     PAYLOADS, ["<img", "<script>", "**md**", "<svg", "<iframe", "&lt;b&gt;"], strict=True)}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture
