@@ -13,9 +13,10 @@ partition tree, the same Owen values on probabilities) but
   tokenised once and every masked variant is the same id row with some positions set to the ``[MASK]`` id;
 * runs the model on whole ``(rows, length)`` id matrices (no padding needed: every variant of a
   text has the same length) under ``torch.inference_mode``, many rows per forward pass;
-* spends a budget of model evaluations that grows linearly with the number of tokens
+* spends a budget of model evaluations that grows with the number of tokens
   (:class:`ExplainBudget`): shap's exact answer when it fits, otherwise an unbiased sampling
-  estimate of the same Owen values over shap's own partition tree, and
+  estimate of the same Owen values over shap's own partition tree that stops as soon as its
+  token ranking is stable, and
 * keeps an LRU cache of finished explanations keyed by ``(text, max_tokens)``.
 
 Tokens are reported as the tokenizer's word pieces (``"play"``, ``"##ing"``), without the
@@ -51,22 +52,30 @@ class ExplainBudget:
     For ``T`` explained tokens (``M = T + 2`` with ``[CLS]`` / ``[SEP]``) the budget is
     ``per_token * T + offset`` evaluations, clamped to ``[min_evals, max_evals]``.
 
-    * If shap's exact Partition answer fits (about ``M * (M - 1)`` evaluations), it is computed
-      with shap's own :class:`shap.PartitionExplainer` on token ids: the reference's answer.
-    * Otherwise the same Owen values are estimated by sampling: ``P = budget // T`` (even, at
-      least 2) random orderings of the tokens that respect shap's partition tree, in antithetic
-      pairs (an ordering and its reverse); walking an ordering unmasks one token at a time, so
-      each ordering costs ``T`` evaluations and gives every token one marginal contribution in a
-      context drawn exactly as the Owen value weighs it.  The average is an unbiased estimate.
+    * If shap's exact Partition answer fits in the budget (it needs about ``M * (M - 1)``), it is
+      computed with shap's own :class:`shap.PartitionExplainer` on token ids: the reference's answer.
+    * Otherwise the same Owen values are estimated by sampling random orderings of the tokens
+      that respect shap's partition tree, in antithetic pairs (an ordering and its reverse).
+      Walking an ordering unmasks one token at a time, so each ordering costs at most ``T``
+      evaluations (fewer once rows repeat) and gives every token one marginal contribution in a
+      context drawn exactly as the Owen value weighs it; the average is an unbiased estimate.
+      Sampling is adaptive: after ``min_pairs`` pairs, one pair is added at a time until the
+      estimate is stable, i.e. the split-half rank correlation of the predicted class's values
+      (even pairs against odd pairs, stepped up to the full sample by Spearman-Brown) predicts a
+      rank correlation with the exact answer of at least ``reliability``; or until ``max_pairs``
+      pairs or the budget are spent.  Easy (nearly additive) texts stop early,
+      texts with strong token interactions get more samples.
 
     Attributes
     ----------
-    per_token : float
-        Evaluations per explained token.
-    offset : int
-        Evaluations added regardless of length.
+    per_token, offset : float, int
+        The budget: ``per_token * T + offset`` evaluations.
     min_evals, max_evals : int
         Clamp on the budget.
+    min_pairs, max_pairs : int
+        Antithetic pairs of orderings sampled at least / at most.
+    reliability : float
+        Stop sampling once the predicted rank correlation with the exact answer reaches this.
     seed : int
         Seed mixed with a hash of the text, so one text always gets the same answer.
     """
@@ -75,12 +84,19 @@ class ExplainBudget:
     offset: int = 32
     min_evals: int = 32
     max_evals: int = 1200
+    min_pairs: int = 2
+    max_pairs: int = 12
+    reliability: float = 0.96
     seed: int = 0
 
     def evals_for(self, n_tokens: int) -> int:
         """The evaluation budget for ``n_tokens`` explained tokens (special tokens excluded)."""
         raw = math.ceil(self.per_token * n_tokens + self.offset)
         return int(min(max(raw, self.min_evals), self.max_evals))
+
+    def max_sampled_evals(self, n_tokens: int) -> int:
+        """The most evaluations the sampled estimate may spend on ``n_tokens`` tokens: :meth:`evals_for`."""
+        return int(min(self.evals_for(n_tokens), 2 * self.max_pairs * n_tokens + 1))
 
 
 @dataclass(frozen=True)
@@ -308,41 +324,76 @@ class TokenShapExplainer:
     def _sampled(
         self, text: str, ids: np.ndarray, special: np.ndarray, budget: int
     ) -> tuple[np.ndarray, np.ndarray, int]:
-        """Owen values estimated from antithetic orderings that respect shap's partition tree."""
+        """Owen values estimated from antithetic orderings that respect shap's partition tree (adaptive)."""
         m = len(ids)
         tree = np.asarray(self._masker.clustering(text))  # shap's own tree for this text
         if tree.shape[0] != m - 1:
             raise RuntimeError(f"shap's partition tree has {tree.shape[0] + 1} leaves, expected {m}")
+        b = self.budget
         n_tokens = int((~special).sum())
-        n_orders = max(2, (budget // max(n_tokens, 1)) // 2 * 2)
-        rng = np.random.default_rng([self.budget.seed, zlib.crc32(text.encode("utf-8"))])
-        orders: list[list[int]] = []
-        for _ in range(n_orders // 2):
-            order = [i for i in _tree_order(tree, m, rng.random(m - 1) < 0.5) if not special[i]]
-            orders += [order, order[::-1]]
-
+        cap = b.max_sampled_evals(n_tokens)
+        rng = np.random.default_rng([b.seed, zlib.crc32(text.encode("utf-8"))])
         masked = np.where(special, ids, self.tokenizer.mask_token_id)
-        rows = np.empty((1 + len(orders) * n_tokens, m), dtype=np.int64)
-        rows[0] = masked
-        r = 1
-        for order in orders:
-            current = masked.copy()
-            for i in order:
-                current[i] = ids[i]
-                rows[r] = current
-                r += 1
-        unique, inverse = np.unique(rows, axis=0, return_inverse=True)
-        out = self._predict(unique)[inverse.reshape(-1)]
+        known: dict[bytes, np.ndarray] = {}
+        pairs: list[np.ndarray] = []  # (m, K) mean marginal contributions of one antithetic pair
+        predicted = -1
+        while True:
+            orders: list[list[int]] = []
+            for _ in range(max(b.min_pairs, 1) if not pairs else 1):
+                order = [i for i in _tree_order(tree, m, rng.random(m - 1) < 0.5) if not special[i]]
+                orders += [order, order[::-1]]
+            rows = _walk(masked, ids, orders)
+            keys = [row.tobytes() for row in rows]
+            todo = list({key: r for r, key in enumerate(keys) if key not in known}.values())
+            if pairs and len(known) + len(todo) > cap:
+                break
+            if todo:
+                for r, probs in zip(todo, self._predict(rows[todo]), strict=True):
+                    known[keys[r]] = probs
+            out = np.stack([known[key] for key in keys])
+            for p in range(0, len(orders), 2):
+                pair = np.zeros((m, out.shape[1]))
+                for j in (p, p + 1):
+                    start = 1 + j * n_tokens  # every ordering walks all n_tokens tokens
+                    steps = out[start : start + n_tokens]
+                    pair[orders[j]] += np.diff(np.vstack([out[0], steps]), axis=0)
+                pairs.append(pair / 2)
+            if predicted < 0:
+                predicted = int(np.argmax(known[ids.tobytes()]))
+            if len(pairs) >= b.max_pairs:
+                break
+            if len(pairs) >= b.min_pairs and _split_half_reliability(pairs, predicted, ~special) >= b.reliability:
+                break
+        base = known[masked.tobytes()].astype(np.float64)
+        return np.mean(pairs, axis=0), base, len(known)
 
-        values = np.zeros((m, out.shape[1]))
-        r = 1
-        for order in orders:
-            prev = out[0]
-            for i in order:
-                values[i] += out[r] - prev
-                prev = out[r]
-                r += 1
-        return values / len(orders), out[0].astype(np.float64), int(len(unique))
+
+def _walk(masked: np.ndarray, ids: np.ndarray, orders: list[list[int]]) -> np.ndarray:
+    """The all-masked row, then for each ordering the rows after unmasking each of its tokens in turn."""
+    rows = np.empty((1 + sum(len(o) for o in orders), len(ids)), dtype=np.int64)
+    rows[0] = masked
+    r = 1
+    for order in orders:
+        current = masked.copy()
+        for i in order:
+            current[i] = ids[i]
+            rows[r] = current
+            r += 1
+    return rows
+
+
+def _split_half_reliability(pairs: list[np.ndarray], column: int, keep: np.ndarray) -> float:
+    """Predicted rank correlation of the mean of ``pairs`` with its limit (split-half, Spearman-Brown)."""
+    from scipy.stats import spearmanr
+
+    even = np.mean(pairs[0::2], axis=0)[keep, column]
+    odd = np.mean(pairs[1::2], axis=0)[keep, column]
+    if len(even) < 3:
+        return 1.0
+    if np.ptp(even) == 0 or np.ptp(odd) == 0:
+        return 1.0 if np.allclose(even, odd) else 0.0
+    half = max(float(spearmanr(even, odd)[0]), 0.0)
+    return math.sqrt(2 * half / (1 + half))
 
 
 def _tree_order(tree: np.ndarray, m: int, flips: np.ndarray) -> list[int]:

@@ -144,9 +144,23 @@ def test_long_text_is_sampled_within_budget(tiny):
     text = TEXTS[3]
     n = len(tokenizer.tokenize(text))
     att = _explainer(tiny).explain(text)
-    assert att.n_evals <= ExplainBudget().evals_for(n) + 1 < (n + 2) * (n + 1)
+    assert att.n_evals <= ExplainBudget().max_sampled_evals(n) <= ExplainBudget().evals_for(n) < (n + 2) * (n + 1)
     np.testing.assert_allclose(att.base_values + att.values.sum(axis=0), _probs(model, tokenizer, text), atol=1e-5)
     assert np.array_equal(att.values, _explainer(tiny).explain(text).values)  # seeded by the text
+
+
+def test_sampling_stops_once_ranking_is_stable(tiny):
+    """Adaptive sampling: min_pairs when any ranking will do, more pairs when stability is never reached."""
+    from core.explain import ExplainBudget
+
+    model, tokenizer = tiny
+    text = TEXTS[3]
+    n = len(tokenizer.tokenize(text))
+    early = _explainer(tiny, budget=ExplainBudget(reliability=0.0)).explain(text)
+    never = _explainer(tiny, budget=ExplainBudget(reliability=1.1, max_pairs=6)).explain(text)
+    assert early.n_evals <= 2 * ExplainBudget().min_pairs * n + 1
+    assert early.n_evals < never.n_evals <= ExplainBudget(max_pairs=6).max_sampled_evals(n)
+    np.testing.assert_allclose(never.base_values + never.values.sum(axis=0), _probs(model, tokenizer, text), atol=1e-5)
 
 
 def test_cache_hit_returns_same_object_fast(tiny):
