@@ -5,7 +5,8 @@ empty cache builds the analysis; pass ``--cache-dir`` to reuse one between runs)
 in one run, side by side:
 
 * the raw forward pass in this process: ``core.model.load_classifier`` + ``predict([text])``, and
-  the sequential API call ``gradio_client.Client.predict(text, api_name="/classify")``,
+  the sequential API call ``gradio_client.Client.predict(text, api_name="/classify")`` (with
+  ``ssl_verify=False`` for the plain-http URL, and with a default ``Client`` too),
   interleaved request by request over the same texts (4 Classify-tab examples + 20 validation
   texts spread over the length range), so load changes hit both alike; overhead = API p50 - raw p50;
   the same calls over Gradio's plain HTTP API (``POST /gradio_api/call/classify`` and its SSE
@@ -51,11 +52,18 @@ API = "/classify"
 WARMUP = 3
 
 
-def make_client(url: str):
-    """A quiet gradio_client for ``url``."""
+def make_client(url: str, *, default_tls: bool = False):
+    """A quiet gradio_client for ``url``.
+
+    For a plain ``http://`` URL there is no TLS, so certificate checking is off
+    (``ssl_verify=False``): with it on, gradio_client builds a verifying SSL context, loading the CA
+    bundle, for every call (about 100 ms of CPU per call here). ``default_tls=True`` keeps the
+    default, to report what an unconfigured client pays.
+    """
     from gradio_client import Client
 
-    return Client(url, verbose=False, download_files=False)
+    plain_http = url.startswith("http://") and not default_tls
+    return Client(url, verbose=False, download_files=False, ssl_verify=not plain_http)
 
 
 def check_answer(answer) -> None:
@@ -84,7 +92,8 @@ def http_classify(http, url: str, text: str) -> dict:
 
 def sequential(clf, client, http, url: str, texts: list[str], n: int) -> dict[str, list[float]]:
     """Raw forward, gradio_client call and plain HTTP call, interleaved per request; returns their latencies."""
-    out: dict[str, list[float]] = {"raw": [], "client": [], "http": []}
+    out: dict[str, list[float]] = {"raw": [], "client": [], "client_default": [], "http": []}
+    default_client = make_client(url, default_tls=True)
     for i in range(n):
         text = texts[i % len(texts)]
         t0 = time.perf_counter()
@@ -92,11 +101,14 @@ def sequential(clf, client, http, url: str, texts: list[str], n: int) -> dict[st
         t1 = time.perf_counter()
         check_answer(client.predict(text, api_name=API))
         t2 = time.perf_counter()
-        check_answer(http_classify(http, url, text))
+        check_answer(default_client.predict(text, api_name=API))
         t3 = time.perf_counter()
+        check_answer(http_classify(http, url, text))
+        t4 = time.perf_counter()
         out["raw"].append(t1 - t0)
         out["client"].append(t2 - t1)
-        out["http"].append(t3 - t2)
+        out["client_default"].append(t3 - t2)
+        out["http"].append(t4 - t3)
     return out
 
 
@@ -173,12 +185,15 @@ def bench_model(name: str, *, data: Path, cache_dir: Path, work: Path, requests:
     raw_ms = percentiles([x * 1000 for x in raw], digits=2)
     api_ms = percentiles([x * 1000 for x in api], digits=2)
     http_ms = percentiles([x * 1000 for x in seq["http"]], digits=2)
+    default_ms = percentiles([x * 1000 for x in seq["client_default"]], digits=2)
     seq_rps, conc_rps = requests / seq_wall, requests / conc_wall
     return {
         "model": str(model_dir), "app_ready_s": round(ready, 1), "requests": requests, "texts": len(texts),
         "raw_forward_ms": raw_ms,
         "api_sequential_ms": api_ms,
         "api_overhead_p50_ms": round(api_ms["p50"] - raw_ms["p50"], 2),
+        "api_default_client_sequential_ms": default_ms,
+        "api_default_client_overhead_p50_ms": round(default_ms["p50"] - raw_ms["p50"], 2),
         "api_plain_http_sequential_ms": http_ms,
         "api_plain_http_overhead_p50_ms": round(http_ms["p50"] - raw_ms["p50"], 2),
         "throughput_rps": {"sequential": round(seq_rps, 2), f"concurrent_{clients}_clients": round(conc_rps, 2)},
@@ -209,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
         report = {
             "bench": "classify_api", "quick": args.quick, "data": str(data), "api": API,
             "method": ("raw forward (load_classifier + predict on one text, in the bench process) and sequential "
-                       "API calls (gradio_client, one Client) interleaved request by request over the same texts; "
+                       "API calls (gradio_client, one Client; ssl_verify=False as the URL is plain http, since the "
+                       "default builds a CA-loading SSL context on every call) interleaved request by request over "
+                       "the same texts; a default Client (ssl_verify=True) is interleaved too; "
                        "overhead = API p50 - raw p50. The same calls over Gradio's plain HTTP API "
                        "(POST /gradio_api/call/classify + its SSE stream, httpx) are interleaved too, to separate "
                        "gradio_client's own polling (50 ms sleeps) from the server's overhead. "
