@@ -298,7 +298,7 @@ class TokenShapExplainer:
         if len(ids) * (len(ids) - 1) <= budget:
             values_all, base, n_evals = self._exact(used, ids, budget)
         else:
-            values_all, base, n_evals = self._sampled(used, ids, special, budget)
+            values_all, base, n_evals = self._sampled(used, ids, special)
         probs = base + values_all.sum(axis=0)  # efficiency: the values add up to f(text) - f(masked)
         keep = ~special
         return TokenAttribution(
@@ -321,9 +321,7 @@ class TokenShapExplainer:
             raise RuntimeError(f"shap explained {values.shape[0]} tokens, expected {len(ids)}")
         return values, np.asarray(exp.base_values[0], dtype=np.float64), int(self._explainer.last_eval_count) + 2
 
-    def _sampled(
-        self, text: str, ids: np.ndarray, special: np.ndarray, budget: int
-    ) -> tuple[np.ndarray, np.ndarray, int]:
+    def _sampled(self, text: str, ids: np.ndarray, special: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         """Owen values estimated from antithetic orderings that respect shap's partition tree (adaptive)."""
         m = len(ids)
         tree = np.asarray(self._masker.clustering(text))  # shap's own tree for this text

@@ -7,6 +7,8 @@ package is missing (``playwright install`` is never needed: the system chromium 
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -42,9 +44,9 @@ def watch() -> PageWatch:
     return PageWatch()
 
 
-@pytest.fixture
-def page(browser, app_url, watch):
-    """A new browser context on the dashboard, loaded and ready (the Classify tab is shown)."""
+@contextmanager
+def dashboard_page(browser, url: str, watch: PageWatch) -> Iterator:
+    """A new browser context on the dashboard at ``url``, loaded and ready; dialogs and JS errors go to ``watch``."""
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(TIMEOUT_MS)
     pg = context.new_page()
@@ -55,12 +57,19 @@ def page(browser, app_url, watch):
 
     pg.on("dialog", on_dialog)
     pg.on("pageerror", lambda exc: watch.page_errors.append(str(exc)))
-    pg.goto(app_url, wait_until="domcontentloaded")
+    pg.goto(url, wait_until="domcontentloaded")
     pg.wait_for_selector("#classify-text textarea")
     try:
         yield pg
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(browser, app_url, watch):
+    """A new browser context on the dashboard, loaded and ready (the Classify tab is shown)."""
+    with dashboard_page(browser, app_url, watch) as pg:
+        yield pg
 
 
 @pytest.fixture(scope="session")

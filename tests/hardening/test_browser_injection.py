@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import TIMEOUT_MS, VIEWPORT, PageWatch, browser_missing
+from tests.browser.conftest import TIMEOUT_MS, PageWatch, browser_missing, dashboard_page
 from tests.hardening.conftest import PAYLOADS
 
 _missing = browser_missing()
@@ -48,22 +48,8 @@ def watch() -> PageWatch:
 
 @pytest.fixture
 def page(browser, hostile_app, watch):
-    context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(TIMEOUT_MS)
-    pg = context.new_page()
-
-    def on_dialog(dialog) -> None:
-        watch.dialogs.append(f"{dialog.type}: {dialog.message}")
-        dialog.dismiss()
-
-    pg.on("dialog", on_dialog)
-    pg.on("pageerror", lambda exc: watch.page_errors.append(str(exc)))
-    pg.goto(hostile_app.url, wait_until="domcontentloaded")
-    pg.wait_for_selector("#classify-text textarea")
-    try:
+    with dashboard_page(browser, hostile_app.url, watch) as pg:
         yield pg
-    finally:
-        context.close()
 
 
 def assert_not_pwned(page, watch) -> None:
