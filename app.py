@@ -17,6 +17,11 @@ from collections.abc import Sequence
 def main(argv: Sequence[str] | None = None) -> int:
     """Load the service, build the app, serve until interrupted; exit 2 with one paragraph on bad input."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    # Gradio's queue rebuilds a pandas summary of up to 10,000 past events after every event, for a
+    # monitoring page this app does not enable; that grows to tens of ms per request on a busy
+    # Space. Keep the last 1,000 events and refresh the summary every 100.
+    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
     from core.data import DataError
     from core.model import ModelError
     from core.review_store import ReviewStoreError

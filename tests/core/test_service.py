@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from core.batcher import MicroBatcher
+from core.model import length_batches
 from core.service import EmotionService
 from core.settings import Settings
 from core.text_input import InputError, clean_text
@@ -133,6 +134,25 @@ def test_batcher_passes_failures_to_every_caller_and_recovers():
         assert list(pool.map(call, "abcdefgh")) == list("ABCDEFGH")
     assert max(len(c) for c in calls) <= 4
     b.close()
+
+
+def _padded_cost(lengths, batches, overhead):
+    return sum(overhead + len(b) * max(lengths[i] for i in b) for b in batches)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_length_batches_cover_every_row_once_at_no_more_than_fixed_chunks_cost(seed):
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(3, 90, size=int(rng.integers(1, 70))).tolist()
+    batches = length_batches(lengths, batch_size=16, overhead_tokens=32)
+    assert sorted(i for b in batches for i in b.tolist()) == list(range(len(lengths)))
+    assert all(1 <= len(b) <= 16 for b in batches)
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    fixed = [order[i:i + 16] for i in range(0, len(lengths), 16)]
+    assert _padded_cost(lengths, batches, 32) <= _padded_cost(lengths, fixed, 32)
+    # one long text among short ones gets its own forward pass; equal lengths share one
+    assert [len(b) for b in length_batches([80] + [6] * 7, batch_size=8)] == [1, 7]
+    assert len(length_batches([12] * 8, batch_size=8)) == 1
 
 
 def test_settings_from_flags_and_environment(tmp_path):
