@@ -10,7 +10,8 @@ in one run, side by side:
   interleaved request by request over the same texts (4 Classify-tab examples + 20 validation
   texts spread over the length range), so load changes hit both alike; overhead = API p50 - raw p50;
   the same calls over Gradio's plain HTTP API (``POST /gradio_api/call/classify`` and its SSE
-  stream) are interleaved too, since gradio_client's result loop sleeps 50 ms between polls;
+  stream) are interleaved too, since gradio_client's result loop sleeps 50 ms between polls: with a
+  new Gradio session per call, and with one session for all calls (as gradio_client keeps);
 * throughput: the same requests sent one after another by one client, then by 8 clients at once
   (a thread and a ``Client`` each); ratio = concurrent / sequential requests per second.
 
@@ -73,9 +74,14 @@ def check_answer(answer) -> None:
         raise RuntimeError(f"/classify answered {answer!r}")
 
 
-def http_classify(http, url: str, text: str) -> dict:
-    """One call through Gradio's plain HTTP API (``POST /gradio_api/call/classify``, then its SSE stream)."""
-    r = http.post(f"{url}gradio_api/call{API}", json={"data": [text]})
+def http_classify(http, url: str, text: str, session_hash: str | None = None) -> dict:
+    """One call through Gradio's plain HTTP API (``POST /gradio_api/call/classify``, then its SSE stream).
+
+    Without ``session_hash`` every call opens a new Gradio session (as a one-off ``curl`` does);
+    with one, the calls share a session, as gradio_client's calls do.
+    """
+    body = {"data": [text]} if session_hash is None else {"data": [text], "session_hash": session_hash}
+    r = http.post(f"{url}gradio_api/call{API}", json=body)
     r.raise_for_status()
     event_id = r.json()["event_id"]
     event = None
@@ -92,7 +98,7 @@ def http_classify(http, url: str, text: str) -> dict:
 
 def sequential(clf, client, http, url: str, texts: list[str], n: int) -> dict[str, list[float]]:
     """Raw forward, gradio_client call and plain HTTP call, interleaved per request; returns their latencies."""
-    out: dict[str, list[float]] = {"raw": [], "client": [], "client_default": [], "http": []}
+    out: dict[str, list[float]] = {"raw": [], "client": [], "client_default": [], "http": [], "http_session": []}
     default_client = make_client(url, default_tls=True)
     for i in range(n):
         text = texts[i % len(texts)]
@@ -105,6 +111,9 @@ def sequential(clf, client, http, url: str, texts: list[str], n: int) -> dict[st
         t3 = time.perf_counter()
         check_answer(http_classify(http, url, text))
         t4 = time.perf_counter()
+        check_answer(http_classify(http, url, text, session_hash="bench-plain-http"))
+        t5 = time.perf_counter()
+        out["http_session"].append(t5 - t4)
         out["raw"].append(t1 - t0)
         out["client"].append(t2 - t1)
         out["client_default"].append(t3 - t2)
@@ -185,6 +194,7 @@ def bench_model(name: str, *, data: Path, cache_dir: Path, work: Path, requests:
     raw_ms = percentiles([x * 1000 for x in raw], digits=2)
     api_ms = percentiles([x * 1000 for x in api], digits=2)
     http_ms = percentiles([x * 1000 for x in seq["http"]], digits=2)
+    http_session_ms = percentiles([x * 1000 for x in seq["http_session"]], digits=2)
     default_ms = percentiles([x * 1000 for x in seq["client_default"]], digits=2)
     seq_rps, conc_rps = requests / seq_wall, requests / conc_wall
     return {
@@ -196,6 +206,8 @@ def bench_model(name: str, *, data: Path, cache_dir: Path, work: Path, requests:
         "api_default_client_overhead_p50_ms": round(default_ms["p50"] - raw_ms["p50"], 2),
         "api_plain_http_sequential_ms": http_ms,
         "api_plain_http_overhead_p50_ms": round(http_ms["p50"] - raw_ms["p50"], 2),
+        "api_plain_http_one_session_ms": http_session_ms,
+        "api_plain_http_one_session_overhead_p50_ms": round(http_session_ms["p50"] - raw_ms["p50"], 2),
         "throughput_rps": {"sequential": round(seq_rps, 2), f"concurrent_{clients}_clients": round(conc_rps, 2)},
         "throughput_ratio": round(conc_rps / seq_rps, 2),
         "api_concurrent_ms": percentiles([x * 1000 for x in conc], digits=2),
@@ -229,7 +241,9 @@ def main(argv: list[str] | None = None) -> int:
                        "the same texts; a default Client (ssl_verify=True) is interleaved too; "
                        "overhead = API p50 - raw p50. The same calls over Gradio's plain HTTP API "
                        "(POST /gradio_api/call/classify + its SSE stream, httpx) are interleaved too, to separate "
-                       "gradio_client's own polling (50 ms sleeps) from the server's overhead. "
+                       "gradio_client's own polling (50 ms sleeps) from the server's overhead: once with a new "
+                       "Gradio session per call (as a one-off curl) and once with all calls in one session "
+                       "(as gradio_client keeps one). "
                        "Throughput: the same number of requests from one client in "
                        f"sequence, then from {args.clients} clients (one thread and Client each) at once; ratio = "
                        "concurrent / sequential requests per second. Shared 2-core machine: noisy."),

@@ -52,7 +52,8 @@ def test_bench_classify_api_quick():
     assert report["bench"] == "classify_api" and report["api"] == "/classify"
     m = report["models"]["minilm"]
     assert m["requests"] == 16
-    for key in ("raw_forward_ms", "api_sequential_ms", "api_default_client_sequential_ms", "api_concurrent_ms"):
+    for key in ("raw_forward_ms", "api_sequential_ms", "api_default_client_sequential_ms", "api_concurrent_ms",
+                "api_plain_http_sequential_ms", "api_plain_http_one_session_ms"):
         assert positive(m[key]["p50"]) and m[key]["n"] == 16, key
     assert isinstance(m["api_overhead_p50_ms"], float)
     assert all(positive(v) for v in m["throughput_rps"].values()) and len(m["throughput_rps"]) == 2
