@@ -173,9 +173,11 @@ def test_losses_order_and_open_sample(page, analysis, screenshot_dir):
     assert highest == pytest.approx(analysis["loss"].max(), abs=1e-3)
 
     page.locator("#loss-order label", has_text="lowest loss").click()
+    # wait for the lowest loss itself (reading the old cell after the click races a fast update)
     page.wait_for_function(
-        "([sel, old]) => { const c = document.querySelector(sel); return c && c.innerText.trim() !== old; }",
-        arg=[f"#loss-table [data-testid='cell-0-{COL['loss']}']", first_cell(page, "loss-table", "loss")],
+        "([sel, want]) => { const c = document.querySelector(sel);"
+        " return c && Math.abs(parseFloat(c.innerText) - want) < 1e-3; }",
+        arg=[f"#loss-table [data-testid='cell-0-{COL['loss']}']", float(analysis["loss"].min())],
         timeout=TIMEOUT_MS)
     lowest = float(first_cell(page, "loss-table", "loss"))
     assert lowest != highest
