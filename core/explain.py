@@ -95,7 +95,7 @@ class ExplainBudget:
         return int(min(max(raw, self.min_evals), self.max_evals))
 
     def max_sampled_evals(self, n_tokens: int) -> int:
-        """The most evaluations the sampled estimate may spend on ``n_tokens`` tokens: :meth:`evals_for`."""
+        """The most evaluations the sampled estimate may spend: :meth:`evals_for`, or ``max_pairs`` pairs if fewer."""
         return int(min(self.evals_for(n_tokens), 2 * self.max_pairs * n_tokens + 1))
 
 

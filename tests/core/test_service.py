@@ -150,7 +150,9 @@ def test_length_batches_cover_every_row_once_at_no_more_than_fixed_chunks_cost(s
     order = np.argsort(-np.asarray(lengths), kind="stable")
     fixed = [order[i:i + 16] for i in range(0, len(lengths), 16)]
     assert _padded_cost(lengths, batches, 32) <= _padded_cost(lengths, fixed, 32)
-    # one long text among short ones gets its own forward pass; equal lengths share one
+
+
+def test_length_batches_give_a_long_text_its_own_pass_and_keep_equal_lengths_together():
     assert [len(b) for b in length_batches([80] + [6] * 7, batch_size=8)] == [1, 7]
     assert len(length_batches([12] * 8, batch_size=8)) == 1
 
