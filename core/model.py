@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.cls_only import restrict_last_layer_to_cls
+
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 #: A forward pass costs about as much as this many extra padded tokens before it reads any token
 #: (weights streamed from memory, per-layer dispatch). Measured on a 2-core CPU with
@@ -304,6 +306,7 @@ def load_classifier(
             "`python -m core.train --base ...`"
         )
     model.eval()
+    restrict_last_layer_to_cls(model)  # same logits, about 10% less work per forward
     labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
     if data_labels is not None:
         labels = align_labels(labels, data_labels, origin=label_origin)

@@ -264,3 +264,4 @@ def test_bench_quick_smoke():
         assert stats["reference_s"][key] > 0 and stats["explainer_s"][key] > 0
     assert stats["texts"] == 3 and len(stats["per_text"]) == 3
     assert -1.0 <= stats["spearman_min"] <= stats["spearman_mean"] <= 1.0
+    assert stats["last_layer_cls_only"] is True  # timed on the model as the app serves it

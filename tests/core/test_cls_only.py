@@ -1,0 +1,96 @@
+"""Last layer at [CLS] only: same logits and [CLS] state, and untouched models it does not fit."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.cls_only import restrict_last_layer_to_cls
+from tests.conftest import DISTILBERT, LABELS
+
+TEXTS = [
+    "i feel so happy today",
+    "my brother broke my phone and i am furious about it, and then he laughed at me",
+    "ok",
+]
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    if not (DISTILBERT / "vocab.txt").is_file():
+        pytest.skip("../shared/models/distilbert-base-uncased is absent (tokenizer for the tiny models)")
+    import transformers
+
+    return transformers.AutoTokenizer.from_pretrained(DISTILBERT)
+
+
+def _tiny(kind: str, vocab_size: int):
+    import torch
+    import transformers
+
+    labels = {"num_labels": len(LABELS), "id2label": dict(enumerate(LABELS))}
+    torch.manual_seed(0)
+    if kind == "bert":
+        config = transformers.BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
+                                         num_attention_heads=2, intermediate_size=37, initializer_range=0.2,
+                                         **labels)
+        return transformers.BertForSequenceClassification(config).eval()
+    if kind == "distilbert":
+        config = transformers.DistilBertConfig(vocab_size=vocab_size, dim=32, n_layers=2, n_heads=2,
+                                               hidden_dim=37, initializer_range=0.2, **labels)
+        return transformers.DistilBertForSequenceClassification(config).eval()
+    config = transformers.GPT2Config(vocab_size=vocab_size, n_embd=32, n_layer=2, n_head=2, pad_token_id=0,
+                                     **labels)
+    return transformers.GPT2ForSequenceClassification(config).eval()
+
+
+def _run(model, tokenizer):
+    import torch
+
+    batch = tokenizer(TEXTS, padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        out = model(**batch, output_hidden_states=True)
+    return out.logits.clone(), out.hidden_states[-1][:, 0].clone(), out.hidden_states[-1].shape[1]
+
+
+@pytest.mark.parametrize("kind", ["bert", "distilbert"])
+def test_same_logits_and_cls_state_with_less_work(kind, tokenizer):
+    import torch
+
+    model = _tiny(kind, tokenizer.vocab_size)
+    logits, cls, length = _run(model, tokenizer)
+    assert length > 1
+    assert restrict_last_layer_to_cls(model) is True
+    logits2, cls2, length2 = _run(model, tokenizer)
+    assert length2 == 1  # the last layer ran after attention at [CLS] only
+    torch.testing.assert_close(logits2, logits, atol=1e-5, rtol=0)
+    torch.testing.assert_close(cls2, cls, atol=1e-5, rtol=0)
+    assert restrict_last_layer_to_cls(model) is True  # idempotent: no second set of hooks
+    assert _run(model, tokenizer)[2] == 1
+
+
+def test_unrecognised_layout_is_left_alone(tokenizer):
+    import torch
+
+    model = _tiny("gpt2", tokenizer.vocab_size)  # reads the last token, not [CLS]
+    logits, _, length = _run(model, tokenizer)
+    assert restrict_last_layer_to_cls(model) is False
+    logits2, _, length2 = _run(model, tokenizer)
+    assert length2 == length
+    torch.testing.assert_close(logits2, logits, atol=0, rtol=0)
+
+
+def test_head_reading_every_position_keeps_the_full_layer(tokenizer):
+    """A recognised layout whose pooler averages all positions fails the probe and keeps its hooks off."""
+    import torch
+
+    class MeanPooler(torch.nn.Module):
+        def forward(self, hidden):
+            return hidden.mean(dim=1)
+
+    model = _tiny("bert", tokenizer.vocab_size)
+    model.bert.pooler = MeanPooler()
+    logits, _, length = _run(model, tokenizer)
+    assert restrict_last_layer_to_cls(model) is False
+    logits2, _, length2 = _run(model, tokenizer)
+    assert length2 == length
+    torch.testing.assert_close(logits2, logits, atol=0, rtol=0)
