@@ -262,6 +262,9 @@ def load_classifier(
 ) -> Classifier:
     """Load a fine-tuned sequence classifier by Hub id or local folder (float32, CPU, eval mode).
 
+    Where the layout allows it, the last encoder layer then runs after attention at [CLS] only
+    (:func:`core.cls_only.restrict_last_layer_to_cls`): same logits and [CLS] states, less work.
+
     Parameters
     ----------
     ref : Hub id (``bhadresh-savani/distilbert-base-uncased-emotion``) or a local folder.
