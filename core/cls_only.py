@@ -8,8 +8,10 @@ position 0. That removes about 9/12 of the last layer's matrix work: about 10% o
 forward, measured by ``bench/bench_explain.py`` and ``bench/bench_analysis.py``. The logits and
 the [CLS] hidden state stay the same; ``hidden_states[-1]`` then has length 1.
 
-The hooks stay only if a probe batch gives the same logits with and without them. A model whose
-layout is not recognised, or whose head reads another position, is left untouched.
+The hooks stay only if a probe batch gives the same logits and [CLS] state with them as without,
+and a last hidden state of length 1 (so no later residual broadcast the cut back to every
+position). A model whose layout is not recognised, whose head reads another position, or that is
+not in eval mode (dropout makes the probe disagree) is left untouched.
 
 Example
 -------
@@ -39,17 +41,21 @@ def _position_wise_modules(model: Any) -> list[Any] | None:
     encoder = getattr(base, "encoder", None)
     layers = getattr(encoder, "layer", None)
     if layers is not None and len(layers) and hasattr(getattr(layers[-1], "attention", None), "output"):
-        return [layers[-1].attention.output]  # BERT, RoBERTa, ELECTRA, MiniLM: output(hidden, residual)
+        # BERT-style layers (BERT, MiniLM, RoBERTa, ELECTRA, ...): attention.output(hidden, residual)
+        return [layers[-1].attention.output]
     transformer = getattr(base, "transformer", None)
     layers = getattr(transformer, "layer", None)
     if layers is not None and len(layers):
         last = layers[-1]
         if hasattr(getattr(last, "attention", None), "out_lin") and hasattr(last, "sa_layer_norm"):
-            return [last.attention.out_lin, last.sa_layer_norm]  # DistilBERT
+            # DistilBERT: out_lin gives (B, 1, D); its residual add broadcasts to (B, L, D) (cheap,
+            # elementwise) and the sa_layer_norm hook cuts that back to [CLS] before the FFN.
+            return [last.attention.out_lin, last.sa_layer_norm]
     return None
 
 
-def _probe_logits(model: Any) -> Any:
+def _probe(model: Any) -> tuple[Any, Any]:
+    """Logits and last-layer hidden states of a fixed two-row batch (one row padded)."""
     import torch
 
     generator = torch.Generator().manual_seed(0)
@@ -57,8 +63,10 @@ def _probe_logits(model: Any) -> Any:
     ids = torch.randint(low=min(1000, vocab - 1), high=vocab, size=(2, 9), generator=generator)
     mask = torch.ones_like(ids)
     mask[1, 5:] = 0
+    device = getattr(model, "device", ids.device)
     with torch.inference_mode():
-        return model(input_ids=ids, attention_mask=mask).logits.float()
+        out = model(input_ids=ids.to(device), attention_mask=mask.to(device), output_hidden_states=True)
+    return out.logits.float().cpu(), out.hidden_states[-1].float().cpu()
 
 
 def restrict_last_layer_to_cls(model: Any, *, atol: float = 1e-4) -> bool:
@@ -69,7 +77,7 @@ def restrict_last_layer_to_cls(model: Any, *, atol: float = 1e-4) -> bool:
     model : transformers ``*ForSequenceClassification`` in eval mode
         Modified in place (hooks); call it once, before the model is shared between threads.
     atol : float
-        Largest allowed difference of the probe batch's logits.
+        Largest allowed difference of the probe batch's logits and [CLS] states.
 
     Returns
     -------
@@ -80,17 +88,24 @@ def restrict_last_layer_to_cls(model: Any, *, atol: float = 1e-4) -> bool:
 
     if getattr(model, _HOOKS_ATTR, None):
         return True
+    if getattr(model, "training", False):
+        return False
     modules = _position_wise_modules(model)
     if modules is None:
         return False
     try:
-        before = _probe_logits(model)
+        logits, hidden = _probe(model)
     except Exception:  # a model this probe cannot drive is left as it is
         return False
     handles = [m.register_forward_pre_hook(_first_position) for m in modules]
     try:
-        after = _probe_logits(model)
-        same = after.shape == before.shape and bool(torch.allclose(after, before, atol=atol, rtol=0))
+        logits2, hidden2 = _probe(model)
+        same = (
+            logits2.shape == logits.shape
+            and bool(torch.allclose(logits2, logits, atol=atol, rtol=0))
+            and hidden2.shape[1] == 1  # the cut happened and nothing broadcast it back to every position
+            and bool(torch.allclose(hidden2[:, 0], hidden[:, 0], atol=atol, rtol=0))
+        )
     except Exception:
         same = False
     if not same:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from core.cls_only import restrict_last_layer_to_cls
@@ -38,6 +39,11 @@ def _tiny(kind: str, vocab_size: int):
         config = transformers.DistilBertConfig(vocab_size=vocab_size, dim=32, n_layers=2, n_heads=2,
                                                hidden_dim=37, initializer_range=0.2, **labels)
         return transformers.DistilBertForSequenceClassification(config).eval()
+    if kind == "mobilebert":
+        config = transformers.MobileBertConfig(vocab_size=vocab_size, hidden_size=32, embedding_size=16,
+                                               num_hidden_layers=2, num_attention_heads=2, intermediate_size=37,
+                                               intra_bottleneck_size=16, true_hidden_size=16, **labels)
+        return transformers.MobileBertForSequenceClassification(config).eval()
     config = transformers.GPT2Config(vocab_size=vocab_size, n_embd=32, n_layer=2, n_head=2, pad_token_id=0,
                                      **labels)
     return transformers.GPT2ForSequenceClassification(config).eval()
@@ -68,10 +74,12 @@ def test_same_logits_and_cls_state_with_less_work(kind, tokenizer):
     assert _run(model, tokenizer)[2] == 1
 
 
-def test_unrecognised_layout_is_left_alone(tokenizer):
+@pytest.mark.parametrize("kind", ["gpt2", "mobilebert"])
+def test_layouts_it_cannot_cut_are_left_alone(kind, tokenizer):
+    """GPT-2 reads the last token, not [CLS]; MobileBERT adds a full-length residual after the cut."""
     import torch
 
-    model = _tiny("gpt2", tokenizer.vocab_size)  # reads the last token, not [CLS]
+    model = _tiny(kind, tokenizer.vocab_size)
     logits, _, length = _run(model, tokenizer)
     assert restrict_last_layer_to_cls(model) is False
     logits2, _, length2 = _run(model, tokenizer)
@@ -94,3 +102,23 @@ def test_head_reading_every_position_keeps_the_full_layer(tokenizer):
     logits2, _, length2 = _run(model, tokenizer)
     assert length2 == length
     torch.testing.assert_close(logits2, logits, atol=0, rtol=0)
+
+
+def test_a_model_in_train_mode_is_left_alone(tokenizer):
+    model = _tiny("bert", tokenizer.vocab_size).train()
+    assert restrict_last_layer_to_cls(model) is False
+    assert not any(m._forward_pre_hooks for m in model.modules())
+
+
+def test_load_classifier_serves_the_cut_model_with_unchanged_outputs(tiny_model_dir):
+    import transformers
+
+    from core.model import Classifier, load_classifier
+
+    served = load_classifier(tiny_model_dir)
+    assert getattr(served.model, "_cls_only_hooks", None)
+    plain = transformers.AutoModelForSequenceClassification.from_pretrained(tiny_model_dir).eval()
+    full = Classifier(plain, served.tokenizer, served.labels, source="plain", model_dir=tiny_model_dir)
+    a, b = served.predict(TEXTS, with_hidden=True), full.predict(TEXTS, with_hidden=True)
+    np.testing.assert_allclose(a.probs, b.probs, atol=1e-5)
+    np.testing.assert_allclose(a.hidden, b.hidden, atol=1e-5)
