@@ -58,6 +58,17 @@ def _run(model, tokenizer):
     return out.logits.clone(), out.hidden_states[-1][:, 0].clone(), out.hidden_states[-1].shape[1]
 
 
+def _assert_left_alone(model, tokenizer) -> None:
+    """``restrict_last_layer_to_cls`` declines, and the model's outputs stay exactly as they were."""
+    import torch
+
+    logits, _, length = _run(model, tokenizer)
+    assert restrict_last_layer_to_cls(model) is False
+    logits2, _, length2 = _run(model, tokenizer)
+    assert length2 == length
+    torch.testing.assert_close(logits2, logits, atol=0, rtol=0)
+
+
 @pytest.mark.parametrize("kind", ["bert", "distilbert"])
 def test_same_logits_and_cls_state_with_less_work(kind, tokenizer):
     import torch
@@ -77,14 +88,7 @@ def test_same_logits_and_cls_state_with_less_work(kind, tokenizer):
 @pytest.mark.parametrize("kind", ["gpt2", "mobilebert"])
 def test_layouts_it_cannot_cut_are_left_alone(kind, tokenizer):
     """GPT-2 reads the last token, not [CLS]; MobileBERT adds a full-length residual after the cut."""
-    import torch
-
-    model = _tiny(kind, tokenizer.vocab_size)
-    logits, _, length = _run(model, tokenizer)
-    assert restrict_last_layer_to_cls(model) is False
-    logits2, _, length2 = _run(model, tokenizer)
-    assert length2 == length
-    torch.testing.assert_close(logits2, logits, atol=0, rtol=0)
+    _assert_left_alone(_tiny(kind, tokenizer.vocab_size), tokenizer)
 
 
 def test_head_reading_every_position_keeps_the_full_layer(tokenizer):
@@ -97,11 +101,7 @@ def test_head_reading_every_position_keeps_the_full_layer(tokenizer):
 
     model = _tiny("bert", tokenizer.vocab_size)
     model.bert.pooler = MeanPooler()
-    logits, _, length = _run(model, tokenizer)
-    assert restrict_last_layer_to_cls(model) is False
-    logits2, _, length2 = _run(model, tokenizer)
-    assert length2 == length
-    torch.testing.assert_close(logits2, logits, atol=0, rtol=0)
+    _assert_left_alone(model, tokenizer)
 
 
 def test_a_model_in_train_mode_is_left_alone(tokenizer):
