@@ -163,6 +163,51 @@ def test_sampling_stops_once_ranking_is_stable(tiny):
     np.testing.assert_allclose(never.base_values + never.values.sum(axis=0), _probs(model, tokenizer, text), atol=1e-5)
 
 
+def test_stratified_block_balances_context_levels(tiny):
+    """Over a block of pairs, each token sees every combination of two context levels equally often."""
+    from collections import Counter
+
+    import shap
+
+    from core.explain import _BLOCK, _depth_codes, _pair_flips, _tree_order
+
+    _, tokenizer = tiny
+    text = TEXTS[3]
+    tree = np.asarray(shap.maskers.Text(tokenizer, output_type="token_ids").clustering(text))
+    m = tree.shape[0] + 1
+    codes = _depth_codes(tree, m)
+    children = {m + j: (int(tree[j, 0]), int(tree[j, 1])) for j in range(m - 1)}
+    parent = {c: node for node, pair in children.items() for c in pair}
+    base = np.random.default_rng(0).random(m - 1) < 0.5
+    orders = []
+    for q in range(_BLOCK):
+        order = _tree_order(tree, m, _pair_flips(base, codes, q))
+        orders += [order, order[::-1]]
+    positions = [{leaf: p for p, leaf in enumerate(order)} for order in orders]
+
+    def a_leaf(node: int) -> int:
+        while node >= m:
+            node = children[node][0]
+        return node
+
+    checked = 0
+    for leaf in range(m):
+        path, node = [], leaf  # (ancestor, one leaf of the sibling subtree) from the parent up
+        while node in parent:
+            left, right = children[parent[node]]
+            path.append((parent[node], a_leaf(right if left == node else left)))
+            node = parent[node]
+        before = np.array([[pos[s] < pos[leaf] for _, s in path] for pos in positions])
+        assert (before.sum(axis=0) == len(orders) // 2).all()  # antithetic: each level half before
+        for x in range(len(path)):
+            for y in range(x + 1, len(path)):
+                if codes[path[x][0] - m] != codes[path[y][0] - m]:
+                    combos = Counter(zip(before[:, x].tolist(), before[:, y].tolist(), strict=True))
+                    assert sorted(combos.values()) == [len(orders) // 4] * 4, (leaf, x, y, combos)
+                    checked += 1
+    assert checked > m  # deep enough a tree for the check to mean something
+
+
 def test_cache_hit_returns_same_object_fast(tiny):
     explainer = _explainer(tiny, cache_size=2)
     first = explainer.explain(TEXTS[1])
@@ -265,3 +310,26 @@ def test_bench_quick_smoke():
     assert stats["texts"] == 3 and len(stats["per_text"]) == 3
     assert -1.0 <= stats["spearman_min"] <= stats["spearman_mean"] <= 1.0
     assert stats["last_layer_cls_only"] is True  # timed on the model as the app serves it
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (MINILM_DIR / "model.safetensors").is_file(), reason=f"{MINILM_DIR} not found")
+def test_bench_sampling_quick_smoke():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_explain_sampling.py"), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    assert result["texts"] == 3 and result["seeds"] == 1
+    designs = result["designs"]
+    assert len(designs) == 3
+    for stats in designs.values():
+        assert -1.0 <= stats["spearman_min_mean_over_seeds"] <= stats["spearman_mean"] <= 1.0
+        assert 0.0 <= stats["top_token_agreement"] <= 1.0
+        assert 0 < stats["evals_mean"] <= result["exact_evals_mean"]
+        assert stats["token_rows_mean"] > stats["evals_mean"]
+    assert next(iter(designs.values()))["token_rows_vs_default"] == 1.0
