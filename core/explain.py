@@ -63,8 +63,9 @@ class ExplainBudget:
       ordering with the subtrees swapped at the tree depths that :func:`_depth_codes` assigns
       to ``q``, so that each token's contexts cover the combinations of any two of its context
       levels evenly instead of by chance.  Every ordering is still uniformly distributed, so
-      the estimate stays unbiased; at equal accuracy it needs about a quarter fewer rows than
-      independent pairs (measured on 40 held-out validation texts against exact Owen values).
+      the estimate stays unbiased; at equal accuracy it spends about a fifth less model work
+      than independent pairs (``bench/bench_explain_sampling.py``: 40 held-out validation texts,
+      5 seeds, against exact Owen values).
       Sampling is adaptive: after ``min_pairs`` pairs, one pair is added at a time until the
       split-half rank correlation of the predicted class's values (even pairs against odd
       pairs, stepped up to the full sample by Spearman-Brown) reaches ``reliability``, or until
