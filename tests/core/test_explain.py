@@ -178,6 +178,11 @@ def test_stratified_block_balances_context_levels(tiny):
     codes = _depth_codes(tree, m)
     children = {m + j: (int(tree[j, 0]), int(tree[j, 1])) for j in range(m - 1)}
     parent = {c: node for node, pair in children.items() for c in pair}
+
+    def depth(node: int) -> int:
+        return 0 if node not in parent else 1 + depth(parent[node])
+
+    assert codes.tolist() == [depth(node) % 7 + 1 for node in range(m, 2 * m - 1)]
     base = np.random.default_rng(0).random(m - 1) < 0.5
     orders = []
     for q in range(_BLOCK):
@@ -206,6 +211,28 @@ def test_stratified_block_balances_context_levels(tiny):
                     assert sorted(combos.values()) == [len(orders) // 4] * 4, (leaf, x, y, combos)
                     checked += 1
     assert checked > m  # deep enough a tree for the check to mean something
+
+
+def test_sampler_walks_the_block_in_order(tiny, monkeypatch):
+    """The explainer's pairs are the block's base flips, then the base flipped by each pair's pattern."""
+    import core.explain as ce
+
+    seen: list[np.ndarray] = []
+    real = ce._tree_order
+
+    def spy(tree, m, flips):
+        seen.append(np.array(flips))
+        return real(tree, m, flips)
+
+    monkeypatch.setattr(ce, "_tree_order", spy)
+    text = TEXTS[3]
+    budget = ce.ExplainBudget(min_pairs=ce._BLOCK, max_pairs=ce._BLOCK, reliability=1.1)
+    _explainer(tiny, budget=budget).explain(text)
+    explainer = _explainer(tiny)
+    codes = ce._depth_codes(np.asarray(explainer._masker.clustering(text)), len(seen[0]) + 1)
+    assert len(seen) == ce._BLOCK
+    for q, flips in enumerate(seen):
+        assert np.array_equal(flips ^ seen[0], ce._PARITY[codes & q]), q
 
 
 def test_cache_hit_returns_same_object_fast(tiny):
