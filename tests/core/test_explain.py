@@ -308,18 +308,23 @@ def test_rejects_mismatched_labels(tiny):
         TokenShapExplainer(model, tokenizer, LABELS[:3])
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not (MINILM_DIR / "model.safetensors").is_file(), reason=f"{MINILM_DIR} not found")
-def test_bench_quick_smoke():
+def _run_quick_bench(script: str) -> dict:
+    """Run ``bench/<script> --quick`` in a fresh process; its JSON output."""
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "bench_explain.py"), "--quick"],
+        [sys.executable, str(ROOT / "bench" / script), "--quick"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    result = json.loads(proc.stdout)
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (MINILM_DIR / "model.safetensors").is_file(), reason=f"{MINILM_DIR} not found")
+def test_bench_quick_smoke():
+    result = _run_quick_bench("bench_explain.py")
     stats = result["models"]["emotion-minilm"]
     for key in (
         "reference_s",
@@ -342,15 +347,7 @@ def test_bench_quick_smoke():
 @pytest.mark.slow
 @pytest.mark.skipif(not (MINILM_DIR / "model.safetensors").is_file(), reason=f"{MINILM_DIR} not found")
 def test_bench_sampling_quick_smoke():
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "bench_explain_sampling.py"), "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    result = json.loads(proc.stdout)
+    result = _run_quick_bench("bench_explain_sampling.py")
     assert result["texts"] == 3 and result["seeds"] == 1
     designs = result["designs"]
     assert len(designs) == 3
