@@ -47,6 +47,21 @@ class Settings:
     explain_max_tokens : tokens explained by SHAP (longer texts are truncated, and the view says so).
     host, port : where the app listens.
     reviewer : default reviewer name recorded with review decisions.
+    splits : every split the app analyses and serves (``--splits train,validation``); default ``(split,)``.
+    compare_model : a second checkpoint to compare with ``model`` (Compare tab).
+    backend : inference backend (see :mod:`core.backends`).
+    text_column, label_column : column names in CSV/parquet data (default ``text`` and ``label``).
+    prob_source : which probabilities rank a split the model trained on: ``auto``, ``in-sample`` or
+        ``out-of-fold``.
+    review_sync : fsspec URL where review decisions are appended as JSONL events (``file:///path``,
+        ``hf://datasets/owner/repo``).
+    review_sync_every : seconds between syncs.
+    review_access : who may write review decisions: ``open``, ``login`` or ``password``; default
+        ``login`` on a Hugging Face Space (``SPACE_ID`` set), ``open`` elsewhere.
+    reviewers : allow-list for ``login`` access (user names or ``org:<name>``, comma-separated).
+    review_users : ``name:password`` pairs for ``password`` access (environment only, never a flag).
+    space_id : the Hugging Face Space this runs in (``SPACE_ID``), or ``None``.
+    engine, ray_address : where precompute and crossval run (``local`` or ``ray``).
     """
 
     model: str = DEFAULT_MODEL
@@ -60,6 +75,31 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     reviewer: str = ""
+    splits: tuple[str, ...] = ()
+    compare_model: str | None = None
+    backend: str = "torch"
+    text_column: str | None = None
+    label_column: str | None = None
+    prob_source: str = "auto"
+    review_sync: str | None = None
+    review_sync_every: float = 60.0
+    review_access: str | None = None
+    reviewers: str = ""
+    review_users: str = field(default="", repr=False)
+    space_id: str | None = None
+    engine: str = "local"
+    ray_address: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.splits:
+            object.__setattr__(self, "splits", (self.split,))
+        elif self.split not in self.splits:
+            object.__setattr__(self, "split", self.splits[0])
+
+    @property
+    def access(self) -> str:
+        """The review access mode in force: the setting, else ``login`` on a Space and ``open`` elsewhere."""
+        return self.review_access or ("login" if self.space_id else "open")
 
     @property
     def review_db_path(self) -> Path:
@@ -84,6 +124,11 @@ class Settings:
         for key in ("cache_dir", "review_db"):
             if values.get(key) is not None:
                 values[key] = Path(values[key])
+        if isinstance(values.get("splits"), str):
+            values["splits"] = tuple(x.strip() for x in values["splits"].split(",") if x.strip())
+        for key in ("compare_model", "review_sync", "review_access", "ray_address", "text_column", "label_column"):
+            if values.get(key) == "":
+                values[key] = None
         return cls(**values)
 
 
@@ -107,11 +152,43 @@ def build_parser(
                    help="folder for the cached analysis and review database")
     p.add_argument("--review-db", default=_env(env, "review_db", None),
                    help="SQLite file for review decisions (default: <cache-dir>/reviews.sqlite)")
-    p.add_argument("--batch-size", type=int, default=int(_env(env, "batch_size", d.batch_size)))
-    p.add_argument("--max-length", type=int, default=int(_env(env, "max_length", d.max_length)))
+    p.add_argument("--batch-size", type=int, default=_number(env, "batch_size", d.batch_size, int))
+    p.add_argument("--max-length", type=int, default=_number(env, "max_length", d.max_length, int))
     p.add_argument("--explain-max-tokens", type=int,
-                   default=int(_env(env, "explain_max_tokens", d.explain_max_tokens)))
+                   default=_number(env, "explain_max_tokens", d.explain_max_tokens, int))
     p.add_argument("--host", default=_env(env, "host", env.get("GRADIO_SERVER_NAME", d.host)))
-    p.add_argument("--port", type=int, default=int(_env(env, "port", env.get("GRADIO_SERVER_PORT", d.port))))
+    p.add_argument("--port", type=int, default=_number(env, "port", env.get("GRADIO_SERVER_PORT", d.port), int))
     p.add_argument("--reviewer", default=_env(env, "reviewer", d.reviewer))
+    p.add_argument("--splits", default=_env(env, "splits", None),
+                   help="comma-separated splits to analyse and serve, e.g. train,validation (default: --split)")
+    p.add_argument("--compare-model", default=_env(env, "compare_model", None),
+                   help="a second checkpoint to compare with --model (Compare tab)")
+    p.add_argument("--backend", default=_env(env, "backend", d.backend), help="inference backend")
+    p.add_argument("--text-column", default=_env(env, "text_column", None),
+                   help="text column of CSV/parquet data (default: text)")
+    p.add_argument("--label-column", default=_env(env, "label_column", None),
+                   help="label column of CSV/parquet data (default: label)")
+    p.add_argument("--prob-source", default=_env(env, "prob_source", d.prob_source),
+                   choices=["auto", "in-sample", "out-of-fold"],
+                   help="probabilities that rank a split the model trained on (default: %(default)s)")
+    p.add_argument("--review-sync", default=_env(env, "review_sync", None),
+                   help="fsspec URL to append review decisions to (file:///path or hf://datasets/owner/repo)")
+    p.add_argument("--review-sync-every", type=float,
+                   default=_number(env, "review_sync_every", d.review_sync_every, float))
+    p.add_argument("--review-access", default=_env(env, "review_access", None),
+                   choices=["open", "login", "password"],
+                   help="who may write review decisions (default: login on a Space, open elsewhere)")
+    p.add_argument("--engine", default=_env(env, "engine", d.engine), choices=["local", "ray"])
+    p.add_argument("--ray-address", default=_env(env, "ray_address", None))
+    p.set_defaults(reviewers=str(_env(env, "reviewers", "")), review_users=str(_env(env, "review_users", "")),
+                   space_id=env.get("SPACE_ID") or None)
     return p
+
+
+def _number(env: Mapping[str, str], name: str, default: float, kind: type) -> float:
+    """An ``EMOTION_*`` number, or exit with a clear message naming the variable."""
+    raw = _env(env, name, default)
+    try:
+        return kind(raw)
+    except (TypeError, ValueError):
+        raise SystemExit(f"error: {ENV_PREFIX}{name.upper()}={raw!r} is not a {kind.__name__}") from None
