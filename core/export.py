@@ -77,20 +77,29 @@ def decisions_frame(
     return frame
 
 
+def write_decisions(frame: pd.DataFrame, path: str | Path, *, fmt: str) -> Path:
+    """Write a decisions table as ``csv`` (with a header) or ``jsonl`` (UTF-8), atomically; returns the path."""
+    writers: dict[str, Callable[[Path], object]] = {
+        "csv": lambda tmp: frame.to_csv(tmp, index=False),
+        "jsonl": lambda tmp: _to_jsonl(frame, tmp),
+    }
+    if fmt not in writers:
+        raise ValueError(f"unknown decisions format {fmt!r}; choose one of {sorted(writers)}")
+    return _write_atomic(Path(path), writers[fmt])
+
+
 def decisions_csv(
     store: ReviewStore, dataset_key: str, path: str | Path, *, which: str = "latest", table: pd.DataFrame | None = None
 ) -> Path:
     """Write :func:`decisions_frame` as CSV with a header; returns the path."""
-    frame = decisions_frame(store, dataset_key, which=which, table=table)
-    return _write_atomic(Path(path), lambda tmp: frame.to_csv(tmp, index=False))
+    return write_decisions(decisions_frame(store, dataset_key, which=which, table=table), path, fmt="csv")
 
 
 def decisions_jsonl(
     store: ReviewStore, dataset_key: str, path: str | Path, *, which: str = "latest", table: pd.DataFrame | None = None
 ) -> Path:
     """Write :func:`decisions_frame` as JSON Lines (one object per decision, UTF-8); returns the path."""
-    frame = decisions_frame(store, dataset_key, which=which, table=table)
-    return _write_atomic(Path(path), lambda tmp: _to_jsonl(frame, tmp))
+    return write_decisions(decisions_frame(store, dataset_key, which=which, table=table), path, fmt="jsonl")
 
 
 def corrected_split(

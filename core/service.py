@@ -1,4 +1,9 @@
-"""The one interface the dashboard uses to reach the model, the analysis and the review store.
+"""The one interface the dashboard uses to reach the models, the analyses and the review store.
+
+The service holds one or two classifiers (roles ``model`` and ``compare``) and an
+:class:`~core.workspace.AnalysisRegistry` with one :class:`~core.workspace.Analysis` per analysed
+(model, split). Review operations (queue, decide, export) live here so the UI and the API endpoints
+share one code path, and a caller-side access check can sit in front of every write.
 
 Importing this module loads no model and no torch; :meth:`EmotionService.load` does the work.
 
@@ -16,17 +21,20 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from core.batcher import MicroBatcher
-from core.data import EmotionData, load_splits
+from core.data import load_splits
 from core.model import Classifier, load_classifier
 from core.precompute import analyse_split
-from core.review_store import ReviewStore
+from core.review_store import Decision, ReviewStore
+from core.reviews import align
 from core.settings import Settings
 from core.text_input import CleanText, InputError, clean_text
+from core.workspace import Analysis, AnalysisRegistry, is_training_split
 
 
 @dataclass
@@ -61,48 +69,75 @@ class Explanation:
         return [(self.tokens[i], float(self.values[i])) for i in order]
 
 
+ANY = "any"
+#: Review actions, in the order the UI offers them.
+REVIEW_ACTIONS: tuple[str, ...] = ("keep", "relabel", "ambiguous", "skip")
+#: Export kinds of :meth:`EmotionService.review_export`.
+EXPORT_KINDS: tuple[str, ...] = ("csv", "jsonl", "split")
+
+
+def ranking_column(table: pd.DataFrame) -> str:
+    """The column that ranks suspected mislabels (higher = more suspicious) in this table."""
+    for column in ("mislabel_score", "suspicion", "loss"):
+        if column in table.columns:
+            return column
+    raise KeyError("the analysis table has no ranking column")
+
+
 class EmotionService:
-    """Classify and explain texts; read the cached analysis; record review decisions."""
+    """Classify and explain texts; read the cached analyses; record and export review decisions."""
 
     def __init__(
         self,
-        classifier: Classifier,
-        data: EmotionData,
-        table: pd.DataFrame,
-        hidden: np.ndarray,
-        meta: dict,
+        classifiers: dict[str, Classifier],
+        analyses: AnalysisRegistry,
         *,
         settings: Settings,
         warnings: Sequence[str] = (),
     ) -> None:
-        self.classifier = classifier
-        self.data = data
-        self.table = table
-        self.hidden = hidden
-        self.meta = meta
+        self.classifiers = dict(classifiers)
+        self.analyses = analyses
         self.settings = settings
         self.warnings = list(warnings)
         self._lock = threading.Lock()
+        self._explainers: dict[str, object] = {}
 
     @classmethod
     def load(cls, settings: Settings, *, show_progress: bool = True) -> EmotionService:
-        """Load data, model and the (cached) analysis of ``settings.split``.
+        """Load the data, the model(s) and the (cached) analysis of every split in ``settings.splits``.
 
         Raises :class:`core.data.DataError` or :class:`core.model.ModelError` with a message for people.
         """
-        data = load_splits(settings.data, splits=(settings.split,))
-        clf = load_classifier(settings.model, data_labels=data.label_names, max_length=settings.max_length,
-                              label_origin=data.label_origin)
-        out = analyse_split(clf, data, settings.split, cache_dir=settings.cache_dir,
-                            batch_size=settings.batch_size, show_progress=show_progress)
-        notes = list(out.warnings)
-        issues = data[settings.split].issue_summary()
-        if issues:
-            notes.append(issues)
-        a = out.analysis
-        return cls(clf, data, a.table, a.hidden, a.meta, settings=settings, warnings=notes)
+        data = load_splits(settings.data, splits=settings.splits)
+        refs = {"model": settings.model}
+        if settings.compare_model:
+            refs["compare"] = settings.compare_model
+        classifiers = {
+            role: load_classifier(ref, data_labels=data.label_names, max_length=settings.max_length,
+                                  label_origin=data.label_origin)
+            for role, ref in refs.items()
+        }
+        registry = AnalysisRegistry({}, default_split=settings.split)
+        notes: list[str] = []
+        for split in settings.splits:
+            issues = data[split].issue_summary()
+            if issues:
+                notes.append(issues)
+            for role, clf in classifiers.items():
+                out = analyse_split(clf, data, split, cache_dir=settings.cache_dir,
+                                    batch_size=settings.batch_size, show_progress=show_progress)
+                a = out.analysis
+                registry.add(Analysis(role, clf, data, split, a.table, a.hidden, a.meta, list(out.warnings),
+                                      trained_on=is_training_split(split)))
+                notes.extend(out.warnings)
+        return cls(classifiers, registry, settings=settings, warnings=notes)
 
     # ---- facts -------------------------------------------------------------------------------
+
+    @property
+    def classifier(self) -> Classifier:
+        """The served model."""
+        return self.classifiers["model"]
 
     @property
     def labels(self) -> list[str]:
@@ -110,14 +145,53 @@ class EmotionService:
         return list(self.classifier.labels)
 
     @property
-    def dataset_key(self) -> str:
-        """Identifies this model + data + split in the review database."""
-        return f"{self.meta['model_fingerprint']}:{self.meta['data_fingerprint']}:{self.meta['split']}"
+    def splits(self) -> list[str]:
+        """The analysed splits, in the order they were asked for."""
+        return self.analyses.splits
+
+    @property
+    def has_compare(self) -> bool:
+        """Whether a second checkpoint is loaded for comparison."""
+        return "compare" in self.classifiers
+
+    def analysis(self, split: str | None = None, role: str = "model") -> Analysis:
+        """The analysis of ``split`` (default: the default split) by the model in ``role``."""
+        return self.analyses.get(split or None, role)
+
+    # Shortcuts to the default analysis (the first views and many tests read these).
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return self.analysis().table
+
+    @property
+    def hidden(self) -> np.ndarray:
+        return self.analysis().hidden
+
+    @property
+    def meta(self) -> dict:
+        return self.analysis().meta
+
+    @property
+    def data(self):
+        return self.analysis().data
 
     @property
     def split_format(self) -> str:
-        """The format the analysed split came in (txt, csv, parquet or hub)."""
-        return self.data[self.settings.split].format
+        return self.analysis().split_format
+
+    @property
+    def dataset_key(self) -> str:
+        """The review key of the default split (see :mod:`core.reviews`)."""
+        return self.analysis().review_key
+
+    def sample(self, sample_id: int, split: str | None = None) -> dict:
+        """One analysis row as a dict, with ``sample_id``."""
+        return self.analysis(split).sample(sample_id)
+
+    def neighbours(self, sample_id: int, *, k: int = 8, split: str | None = None) -> pd.DataFrame:
+        """The ``k`` nearest samples in hidden-state space: sample_id, text, label, pred, similarity."""
+        return self.analysis(split).neighbours(sample_id, k=k)
 
     # ---- model -------------------------------------------------------------------------------
 
@@ -151,26 +225,34 @@ class EmotionService:
             batcher = self._batcher
         return batcher.submit(cleaned)
 
-    @cached_property
+    def explainer_for(self, role: str = "model"):
+        """The SHAP explainer of the model in ``role`` (built on first use)."""
+        with self._lock:
+            if role not in self._explainers:
+                from core.explain import TokenShapExplainer
+
+                clf = self.classifiers[role]
+                # never more tokens than the model has positions for (less [CLS] and [SEP])
+                max_tokens = max(1, min(self.settings.explain_max_tokens, clf.max_length - 2))
+                self._explainers[role] = TokenShapExplainer(clf.model, clf.tokenizer, list(clf.labels),
+                                                            max_tokens=max_tokens)
+            return self._explainers[role]
+
+    @property
     def explainer(self):
-        """The SHAP explainer (built on first use)."""
-        from core.explain import TokenShapExplainer
+        """The served model's SHAP explainer."""
+        return self.explainer_for("model")
 
-        # never more tokens than the model has positions for (less [CLS] and [SEP])
-        max_tokens = max(1, min(self.settings.explain_max_tokens, self.classifier.max_length - 2))
-        return TokenShapExplainer(self.classifier.model, self.classifier.tokenizer, self.labels,
-                                  max_tokens=max_tokens)
-
-    def explain(self, text: str, *, target: str | None = None) -> Explanation:
+    def explain(self, text: str, *, target: str | None = None, role: str = "model") -> Explanation:
         """SHAP attributions of ``text`` toward ``target`` (default: the predicted label)."""
         if target is not None and target not in self.labels:
             raise InputError(f"unknown label {target!r}; choose one of {self.labels}")
         c = clean_text(text)
-        if not self.classifier.tokenizer(c.text, add_special_tokens=False)["input_ids"]:
+        clf = self.classifiers[role]
+        if not clf.tokenizer(c.text, add_special_tokens=False)["input_ids"]:
             raise InputError("Nothing to explain: the tokenizer finds no words in this text "
                              "(only invisible or unsupported characters).")
-        with self._lock:
-            explainer = self.explainer
+        explainer = self.explainer_for(role)
         att = explainer.explain(c.text)
         probs = {name: float(v) for name, v in zip(self.labels, att.probs, strict=True)}
         predicted = max(probs, key=probs.get)
@@ -182,38 +264,194 @@ class EmotionService:
         return Explanation(c.text, target, predicted, list(att.tokens), att.values[:, k], att.values,
                            float(att.base_values[k]), probs, notes, float(att.seconds))
 
-    # ---- analysis ----------------------------------------------------------------------------
+    # ---- compare -----------------------------------------------------------------------------
 
-    def sample(self, sample_id: int) -> dict:
-        """One analysis row as a dict, with ``sample_id``."""
-        if not 0 <= int(sample_id) < len(self.table):
-            raise IndexError(f"sample {sample_id} is not in 0..{len(self.table) - 1}")
-        row = self.table.iloc[int(sample_id)].to_dict()
-        row["sample_id"] = int(sample_id)
-        return row
+    def compare_report(self, split: str | None = None):
+        """The :class:`core.compare.CompareReport` of the served model (A) against the compare model
+        (B) on ``split``, from the two cached analyses (memoised per split)."""
+        from core.compare import compare_tables
 
-    @cached_property
-    def _neighbours(self):
-        from sklearn.neighbors import NearestNeighbors
-
-        return NearestNeighbors(metric="cosine").fit(self.hidden)
-
-    def neighbours(self, sample_id: int, *, k: int = 8) -> pd.DataFrame:
-        """The ``k`` nearest samples in hidden-state space: sample_id, text, label, pred, similarity."""
+        if not self.has_compare:
+            raise InputError("no compare model loaded; start the app with --compare-model")
+        a = self.analysis(split)
         with self._lock:
-            nn = self._neighbours
-        k = max(0, min(k, len(self.table) - 1))
-        dist, idx = nn.kneighbors(self.hidden[[int(sample_id)]], n_neighbors=k + 1)
-        keep = idx[0] != int(sample_id)
-        ids, sims = idx[0][keep][:k], 1.0 - dist[0][keep][:k]
-        rows = self.table.iloc[ids][["text", "label", "pred"]].copy()
-        rows.insert(0, "sample_id", ids)
-        rows["similarity"] = np.round(sims, 3)
-        return rows.reset_index(drop=True)
+            cache = self.__dict__.setdefault("_compare_reports", {})
+            if a.split not in cache:
+                cache[a.split] = compare_tables(a.table, self.analysis(a.split, "compare").table, self.labels)
+            return cache[a.split]
 
     # ---- review ------------------------------------------------------------------------------
 
     @cached_property
     def reviews(self) -> ReviewStore:
-        """The review decisions database (opened on first use)."""
-        return ReviewStore(self.settings.review_db_path)
+        """The review decisions database (opened on first use; legacy model-keyed rows re-keyed)."""
+        store = ReviewStore(self.settings.review_db_path)
+        for a in self.analyses:
+            store.rekey(a.legacy_review_key, a.review_key)
+        return store
+
+    def review_decisions(self, split: str | None = None, *, which: str = "latest") -> pd.DataFrame:
+        """Decisions on ``split`` matched to its current rows (columns of the store, plus ``row``,
+        ``match`` and ``text``); ``which`` is ``latest`` (current decision per sample) or ``history``."""
+        a = self.analysis(split)
+        frame = self.reviews.latest(a.review_key) if which == "latest" else self.reviews.history(a.review_key)
+        out = align(frame, a.text_hashes)
+        texts = a.table["text"].astype(object).to_numpy()
+        out["text"] = [texts[r] if r >= 0 else None for r in out["row"]]
+        return out
+
+    def reviewed_rows(self, split: str | None = None) -> set[int]:
+        """Current rows of ``split`` with a current (non-skip) decision."""
+        rows = self.review_decisions(split)["row"]
+        return {int(r) for r in rows if r >= 0}
+
+    def review_progress(self, split: str | None = None) -> tuple[int, int]:
+        """(reviewed rows, all rows) of ``split``."""
+        return len(self.reviewed_rows(split)), len(self.analysis(split).table)
+
+    def review_queue(
+        self,
+        split: str | None = None,
+        *,
+        given: str = ANY,
+        predicted: str = ANY,
+        min_confidence: float = 0.0,
+        max_confidence: float = 1.0,
+        exclude: Sequence[int] = (),
+    ) -> pd.DataFrame:
+        """Unreviewed rows of ``split``, most suspicious first, filtered by given and predicted
+        label and by confidence (the model's top probability) in ``[min_confidence, max_confidence]``.
+
+        The index is the sample id; ``rank_by`` in ``attrs`` names the ranking column.
+        """
+        table = self.analysis(split).table
+        for name, value in (("given", given), ("predicted", predicted)):
+            if value not in (None, "", ANY) and value not in self.labels:
+                raise InputError(f"unknown {name} label {value!r}; choose one of {[ANY, *self.labels]}")
+        column = ranking_column(table)
+        mask = table["confidence"].between(float(min_confidence), float(max_confidence))
+        if given not in (None, "", ANY):
+            mask &= table["label"] == given
+        if predicted not in (None, "", ANY):
+            mask &= table["pred"] == predicted
+        done = self.reviewed_rows(split) | {int(i) for i in exclude}
+        if done:
+            mask &= ~table.index.isin(sorted(done))
+        rows = table[mask].sort_values(column, ascending=False, kind="stable")
+        rows.attrs["rank_by"] = column
+        return rows
+
+    def review_decide(
+        self,
+        sample_id: int,
+        action: str,
+        *,
+        split: str | None = None,
+        new_label: str | None = None,
+        note: str = "",
+        reviewer: str = "",
+    ) -> Decision:
+        """Record one decision on a row of ``split`` and return it as stored.
+
+        ``relabel`` to the row's own label is recorded as ``keep``. The decision stores the row's text
+        hash, and the served model's fingerprint and prediction for the audit trail. Raises
+        :class:`InputError` for an unknown action, label or row.
+        """
+        if action not in REVIEW_ACTIONS:
+            raise InputError(f"unknown action {action!r}; choose one of {list(REVIEW_ACTIONS)}")
+        a = self.analysis(split)
+        try:
+            row = a.sample(int(sample_id))
+        except (TypeError, ValueError, IndexError) as exc:
+            raise InputError(str(exc)) from None
+        new_label = new_label or None
+        if action == "relabel":
+            if new_label not in self.labels:
+                raise InputError(f"relabel needs new_label, one of {self.labels} (got {new_label!r})")
+            if new_label == row["label"]:
+                action, new_label = "keep", None
+        elif new_label is not None and not (action == "keep" and new_label == row["label"]):
+            raise InputError(f"action {action!r} takes no new_label (got {new_label!r})")
+        return self.reviews.record(
+            a.review_key, row["sample_id"], action=action, old_label=row["label"], new_label=new_label,
+            reviewer=reviewer or "", note=note or "", text_hash=str(a.text_hashes[row["sample_id"]]),
+            model_fingerprint=str(a.meta.get("model_fingerprint", "")), model_pred=str(row["pred"]),
+        )
+
+    def corrected_folder(self, split: str | None = None) -> Path:
+        """Where :meth:`review_export` writes the corrected data folder for ``split`` by default."""
+        a = self.analysis(split)
+        return Path(self.settings.cache_dir).expanduser() / "corrected" / a.review_key.replace(":", "-")
+
+    def review_export(
+        self, kind: str, *, split: str | None = None, drop_ambiguous: bool = True, folder: str | Path | None = None
+    ) -> tuple[Path, str]:
+        """Write decisions (``csv``, ``jsonl``) or the corrected split (``split``) into ``folder``.
+
+        ``split`` writes a whole data folder that ``python -m core.train --data FOLDER`` reads: the
+        corrected split, and the data's other splits unchanged (default folder:
+        :meth:`corrected_folder`). Decisions whose text is no longer in the split, and decisions the
+        data already carries (its label is the decision's), are left out and counted. Returns the
+        file and a one-line summary.
+        """
+        import tempfile
+
+        from core.export import corrected_split, write_decisions
+
+        if kind not in EXPORT_KINDS:
+            raise InputError(f"unknown export kind {kind!r}; choose one of {list(EXPORT_KINDS)}")
+        a = self.analysis(split)
+        decisions = self.review_decisions(a.split)
+        if kind in ("csv", "jsonl"):
+            folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="review-export-"))
+            path = write_decisions(decisions, folder / f"decisions-{a.split}.{kind}", fmt=kind)
+            return path, f"{len(decisions)} decisions on the {a.split} split"
+        folder = Path(folder) if folder is not None else self.corrected_folder(a.split)
+        usable = decisions[decisions["row"] >= 0]
+        table_labels = a.table["label"].astype(object).to_numpy()
+        applied = usable["old_label"].to_numpy() != table_labels[usable["row"].to_numpy()]
+        usable = usable[~applied].assign(sample_id=lambda f: f["row"])
+        fmt = a.split_format if a.split_format in ("txt", "csv", "parquet") else "parquet"
+        summary = corrected_split(a.table, usable, fmt=fmt, label_names=self.labels,
+                                  drop_ambiguous=bool(drop_ambiguous), path=folder / f"{a.split}.{fmt}")
+        copied = self._copy_other_splits(a, folder, fmt)
+        lost = int((decisions["row"] < 0).sum())
+        line = (f"{summary.n_relabelled} relabelled, {summary.n_dropped} dropped, {summary.n_rows} rows"
+                + (f"; {int(applied.sum())} decisions already in the data" if applied.any() else "")
+                + (f"; {lost} decisions on texts no longer in the split (not applied)" if lost else "")
+                + (f"; copied {', '.join(copied)} unchanged" if copied else ""))
+        return summary.path, line
+
+    def _copy_other_splits(self, a: Analysis, folder: Path, fmt: str) -> list[str]:
+        """Write the data's other splits into ``folder`` unchanged, so it is a whole data folder."""
+        from core.data import SPLITS, DataError, write_split
+
+        copied = []
+        for other in SPLITS:
+            if other == a.split:
+                continue
+            try:
+                frame = load_splits(self.settings.data, splits=(other,)).frame(other)
+            except DataError:
+                continue  # the data has no such split
+            write_split(frame, folder / f"{other}.{fmt}", fmt=fmt, label_names=self.labels)
+            copied.append(other)
+        return copied
+
+    def retrain_command(self, split: str | None = None) -> str:
+        """The exact command that fine-tunes a new model on the corrected data of ``split``."""
+        import json
+        import shlex
+
+        from core.train import DEFAULT_BASE
+
+        a = self.analysis(split)
+        base = DEFAULT_BASE
+        metrics = Path(a.classifier.model_dir) / "metrics.json"
+        try:
+            base = json.loads(metrics.read_text())["recipe"]["base"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        folder = self.corrected_folder(a.split)
+        return (f"python -m core.train --data {shlex.quote(str(folder))} --base {shlex.quote(str(base))} "
+                f"--output-dir outputs/retrained-{a.split}")

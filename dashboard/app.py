@@ -18,6 +18,7 @@ from dashboard.tabs.analysis_views import (
     build_overview_tab,
 )
 from dashboard.tabs.classify import build_classify_tab, build_explain_tab
+from dashboard.tabs.compare import build_compare_tab
 from dashboard.tabs.review import build_review_tab, shortcuts_js
 
 TITLE = "Emotion Lens: what the emotion classifier predicts, why, and where it goes wrong"
@@ -26,33 +27,43 @@ CSS = ".plotly-host { min-height: 380px; }"
 
 
 def build_app(service) -> gr.Blocks:
-    """The whole dashboard: Classify, Explain, Losses, Confusion, Embedding map, Review, Overview."""
+    """The whole dashboard: Classify, Explain, Losses, Confusion, Embedding map, Review, Compare, Overview.
+
+    One split selector at the top (shown when more than one split is analysed) switches every
+    analysis view.
+    """
     gr.set_static_paths(static_paths())
     with gr.Blocks(title="Emotion Lens", analytics_enabled=False) as demo:
-        gr.Markdown(f"### {TITLE}")
+        with gr.Row():
+            gr.Markdown(f"### {TITLE}")
+            split = gr.Dropdown(service.splits, value=service.analyses.default_split, label="split",
+                                visible=len(service.splits) > 1, scale=0, min_width=180, elem_id="split-select")
         with gr.Tabs(selected="classify") as tabs:
             with gr.Tab("Classify", id="classify"):
                 build_classify_tab(service)
             with gr.Tab("Explain", id="explain"):
                 build_explain_tab(service)
             with gr.Tab("Losses", id="losses"):
-                losses_load, losses_send = build_losses_tab(service)
+                losses_load, losses_send = build_losses_tab(service, split)
             with gr.Tab("Confusion matrix", id="confusion"):
-                confusion_send = build_confusion_tab(service)
+                confusion_send = build_confusion_tab(service, split)
             with gr.Tab("Embedding map", id="embedding"):
-                embedding_send = build_embedding_tab(service)
+                embedding_send = build_embedding_tab(service, split)
             with gr.Tab("Review", id="review"):
-                review = build_review_tab(service)
+                review = build_review_tab(service, split)
+            if service.has_compare:
+                with gr.Tab("Compare", id="compare"):
+                    build_compare_tab(service, split)
             with gr.Tab("Overview", id="overview"):
-                build_overview_tab(service)
+                build_overview_tab(service, split)
 
-        def send_to_review(sample_id):
+        def send_to_review(sample_id, split_):
             if sample_id is None:
                 raise gr.Error("Open a sample first (select a row).", print_exception=False)
-            return (*review.open_sample(int(sample_id)), gr.Tabs(selected="review"))
+            return (*review.open_sample(int(sample_id), split_), gr.Tabs(selected="review"))
 
         for button, sample_id in (losses_send, confusion_send, embedding_send):
-            button.click(send_to_review, sample_id, [*review.outputs, tabs], api_visibility="private")
+            button.click(send_to_review, [sample_id, split], [*review.outputs, tabs], api_visibility="private")
         demo.load(*losses_load, api_visibility="private")
         demo.load(*review.load, api_visibility="private")
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=2)

@@ -28,10 +28,12 @@ def filter_samples(
     true_label: str = ANY,
     pred_label: str = ANY,
     search: str = "",
+    confidence: tuple[float, float] | None = None,
 ) -> pd.DataFrame:
     """Rows matching the filters, sorted by ``order`` (one of :data:`ORDERS`).
 
-    ``search`` matches case-insensitively as plain text (never a regular expression).
+    ``search`` matches case-insensitively as plain text (never a regular expression);
+    ``confidence`` keeps rows whose top probability lies in ``[low, high]``.
     """
     if order not in ORDERS:
         raise ValueError(f"unknown order {order!r}; choose one of {list(ORDERS)}")
@@ -43,6 +45,9 @@ def filter_samples(
         rows = rows[rows["pred"] == pred_label]
     if search and search.strip():
         rows = rows[rows["text"].str.contains(search.strip(), case=False, regex=False, na=False)]
+    if confidence is not None and tuple(confidence) != (0, 1):
+        low, high = (float(x) for x in confidence)
+        rows = rows[rows["confidence"].between(low, high)]
     return rows.sort_values(column, ascending=ascending, kind="stable")
 
 

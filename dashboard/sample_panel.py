@@ -73,11 +73,11 @@ def build_sample_panel(*, title: str = "Sample (select a row)") -> SamplePanel:
     return SamplePanel(sample_id, text, facts, probs, shap_view)
 
 
-def show_sample(service, sample_id: int | None, *, explain: bool = True) -> tuple:
-    """Values for :attr:`SamplePanel.outputs`; empty values when ``sample_id`` is None."""
+def show_sample(service, sample_id: int | None, *, explain: bool = True, split: str | None = None) -> tuple:
+    """Values for :attr:`SamplePanel.outputs` for a row of ``split``; empty values when ``sample_id`` is None."""
     if sample_id is None:
         return None, "", "", None, None
-    row = service.sample(int(sample_id))
+    row = service.sample(int(sample_id), split=split)
     shap_value = None
     if explain:
         exp = service.explain(row["text"], target=row["pred"])

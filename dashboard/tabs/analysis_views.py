@@ -1,4 +1,8 @@
-"""Losses, confusion matrix and embedding map: browse the analysed split and open samples."""
+"""Losses, confusion matrix, embedding map and overview: browse an analysed split and open samples.
+
+Every view takes the app's split selector as an input, so switching split redraws every view from
+that split's cached analysis.
+"""
 
 from __future__ import annotations
 
@@ -27,17 +31,25 @@ def _sample_list(elem_id: str, label: str = "samples") -> gr.Dataframe:
                         elem_id=elem_id, column_widths=["8%", "8%", "10%", "10%", "9%", "9%", "46%"])
 
 
-def _open_sample_wiring(service, table: gr.Dataframe, panel) -> None:
+def _open_sample_wiring(service, table: gr.Dataframe, panel, split: gr.Dropdown) -> None:
     """Selecting a row opens the sample in the panel."""
 
-    def on_select(evt: gr.SelectData):
-        return show_sample(service, _selected_id(evt))
+    def on_select(split_, evt: gr.SelectData):
+        return show_sample(service, _selected_id(evt), split=split_)
 
-    table.select(on_select, None, panel.outputs, trigger_mode="always_last", api_visibility="private")
+    table.select(on_select, split, panel.outputs, trigger_mode="always_last", api_visibility="private")
 
 
-def build_losses_tab(service) -> tuple:
-    """Samples sorted by loss (or suspicion), filtered by labels and text, paged.
+def prob_note(service, split: str | None) -> str:
+    """Which probabilities the split's losses and rankings use, in one line."""
+    from core.workspace import PROB_SOURCES
+
+    a = service.analysis(split)
+    return f"**{a.split}** split, {len(a.table)} samples · probabilities: {PROB_SOURCES[a.prob_source]}."
+
+
+def build_losses_tab(service, split: gr.Dropdown) -> tuple:
+    """Samples sorted by loss (or suspicion), filtered by labels, confidence and text, paged.
 
     Returns ``(refresh, inputs, outputs)`` so the app can fill the list when the page loads, and
     ``(send button, sample id)`` for sending the open sample to review.
@@ -49,60 +61,99 @@ def build_losses_tab(service) -> tuple:
         pred_label = gr.Dropdown(choices, value=queries.ANY, label="predicted label")
     with gr.Row():
         search = gr.Textbox(label="text contains", placeholder="plain text search", scale=3)
+        min_conf, max_conf = confidence_range("loss")
         page_size = gr.Slider(5, 100, value=20, step=5, label="page size", scale=2)
         page_number = gr.Number(value=1, precision=0, minimum=1, label="page", scale=1)
-    summary = gr.Textbox(label="matches", interactive=False, lines=1)
+    note = gr.Markdown(prob_note(service, None), elem_id="loss-prob-note")
+    summary = gr.Textbox(label="matches", interactive=False, lines=1, elem_id="loss-summary")
     rows = _sample_list("loss-table")
     panel = build_sample_panel()
     send = gr.Button("Send to review", size="sm", elem_id="loss-send-review")
 
-    def refresh(order_, true_, pred_, search_, size_, number_):
-        matched = queries.filter_samples(service.table, order=order_, true_label=true_, pred_label=pred_,
-                                         search=search_ or "")
+    def refresh(split_, order_, true_, pred_, search_, lo, hi, size_, number_):
+        table = service.analysis(split_).table
+        matched = queries.filter_samples(table, order=order_, true_label=true_, pred_label=pred_,
+                                         search=search_ or "", confidence=(lo, hi))
         shown, n_pages = queries.page(matched, page_number=int(number_ or 1), page_size=int(size_))
-        return queries.as_list(shown), f"{len(matched)} samples · page {min(int(number_ or 1), n_pages)} of {n_pages}"
+        text = f"{len(matched)} samples · page {min(int(number_ or 1), n_pages)} of {n_pages}"
+        return queries.as_list(shown), text, prob_note(service, split_)
 
-    inputs = [order, true_label, pred_label, search, page_size, page_number]
+    inputs = [split, order, true_label, pred_label, search, min_conf, max_conf, page_size, page_number]
     for control in inputs:
-        event = control.submit if control is search else control.change
-        event(refresh, inputs, [rows, summary], api_visibility="private")
-    _open_sample_wiring(service, rows, panel)
-    return (refresh, inputs, [rows, summary]), (send, panel.sample_id)
+        event = control.submit if control is search else (control.release if control in (min_conf, max_conf)
+                                                           else control.change)
+        event(refresh, inputs, [rows, summary, note], api_visibility="private")
+    _open_sample_wiring(service, rows, panel, split)
+    return (refresh, inputs, [rows, summary, note]), (send, panel.sample_id)
 
 
-def build_confusion_tab(service) -> tuple:
-    """Clickable confusion matrix with per-class metrics; a cell lists its samples."""
+def confidence_range(prefix: str) -> tuple[gr.Slider, gr.Slider]:
+    """Two sliders bounding the model's confidence (its top probability), 0 to 1."""
+    lo = gr.Slider(0, 1, value=0, step=0.01, label="confidence from", scale=1, elem_id=f"{prefix}-conf-min")
+    hi = gr.Slider(0, 1, value=1, step=0.01, label="confidence to", scale=1, elem_id=f"{prefix}-conf-max")
+    return lo, hi
+
+
+def _overall(service, split: str | None) -> str:
+    meta = service.analysis(split).meta
+    return f"accuracy {meta['accuracy']:.4f} · weighted F1 {meta['f1_weighted']:.4f}"
+
+
+def build_confusion_tab(service, split: gr.Dropdown) -> tuple:
+    """Clickable confusion matrix with per-class metrics; a cell lists its samples, paged."""
     labels = service.labels
-    matrix = tables.confusion_matrix_of(service.table, labels)
-    report = tables.per_class_report(service.table, labels).round(3)
+
+    def matrix_of(split_):
+        return tables.confusion_matrix_of(service.analysis(split_).table, labels)
+
     with gr.Row():
         with gr.Column(scale=3):
             mode = gr.Radio(["counts", "row-normalised"], value="counts", label="show", elem_id="cm-mode")
-            plot = interactive_plot(figures.confusion_figure(matrix, labels, normalize=False), elem_id="cm-plot")
+            plot = interactive_plot(figures.confusion_figure(matrix_of(None), labels, normalize=False),
+                                    elem_id="cm-plot")
         with gr.Column(scale=2):
-            gr.Dataframe(report, label="per-class precision, recall, F1 and support", interactive=False)
-            gr.Textbox(value=f"accuracy {service.meta['accuracy']:.4f} · weighted F1 {service.meta['f1_weighted']:.4f}",
-                       label="overall", interactive=False)
+            report = gr.Dataframe(tables.per_class_report(service.table, labels).round(3),
+                                  label="per-class precision, recall, F1 and support", interactive=False)
+            overall = gr.Textbox(value=_overall(service, None), label="overall", interactive=False)
     cell = gr.Textbox(label="cell", interactive=False, elem_id="cm-cell")
+    picked = gr.State(None)
+    with gr.Row():
+        page_number = gr.Number(value=1, precision=0, minimum=1, label="page", scale=1, elem_id="cm-page")
+        page_size = gr.Slider(5, 100, value=20, step=5, label="page size", scale=2)
     rows = _sample_list("cm-table", label="samples in the cell, highest loss first")
     panel = build_sample_panel()
     send = gr.Button("Send to review", size="sm", elem_id="cm-send-review")
 
-    def redraw(mode_):
-        return figure_value(figures.confusion_figure(matrix, labels, normalize=mode_ != "counts"))
+    def redraw(split_, mode_):
+        table = service.analysis(split_).table
+        fig = figures.confusion_figure(matrix_of(split_), labels, normalize=mode_ != "counts")
+        return (figure_value(fig), tables.per_class_report(table, labels).round(3), _overall(service, split_),
+                None, "", EMPTY_LIST)
 
-    def on_cell(evt: gr.SelectData):
-        r, c = (int(x) for x in evt.index)
-        picked = queries.cell_samples(service.table, true_label=labels[r], pred_label=labels[c])
-        return f"true {labels[r]} · predicted {labels[c]} · {len(picked)} samples", queries.as_list(picked)
+    def show_cell(split_, cell_, number_, size_):
+        if not cell_:
+            return "", EMPTY_LIST
+        r, c = cell_
+        matched = queries.cell_samples(service.analysis(split_).table, true_label=labels[r], pred_label=labels[c])
+        shown, n_pages = queries.page(matched, page_number=int(number_ or 1), page_size=int(size_))
+        return (f"true {labels[r]} · predicted {labels[c]} · {len(matched)} samples · page "
+                f"{min(int(number_ or 1), n_pages)} of {n_pages}", queries.as_list(shown))
 
-    mode.change(redraw, mode, plot, api_visibility="private")
-    plot.select(on_cell, None, [cell, rows], trigger_mode="always_last", api_visibility="private")
-    _open_sample_wiring(service, rows, panel)
+    def on_cell(split_, size_, evt: gr.SelectData):
+        cell_ = [int(x) for x in evt.index]
+        return (cell_, 1, *show_cell(split_, cell_, 1, size_))
+
+    for control in (split, mode):
+        control.change(redraw, [split, mode], [plot, report, overall, picked, cell, rows], api_visibility="private")
+    plot.select(on_cell, [split, page_size], [picked, page_number, cell, rows], trigger_mode="always_last",
+                api_visibility="private")
+    for control in (page_number, page_size):
+        control.change(show_cell, [split, picked, page_number, page_size], [cell, rows], api_visibility="private")
+    _open_sample_wiring(service, rows, panel, split)
     return send, panel.sample_id
 
 
-def build_embedding_tab(service) -> tuple:
+def build_embedding_tab(service, split: gr.Dropdown) -> tuple:
     """UMAP of the hidden states, every point, coloured four ways; click or box-select to list samples."""
     labels = service.labels
     with gr.Row():
@@ -115,38 +166,61 @@ def build_embedding_tab(service) -> tuple:
     panel = build_sample_panel()
     send = gr.Button("Send to review", size="sm", elem_id="map-send-review")
 
-    def redraw(color_by_):
-        return figure_value(figures.embedding_figure(service.table, color_by=color_by_, labels=labels))
+    def redraw(split_, color_by_):
+        table = service.analysis(split_).table
+        return figure_value(figures.embedding_figure(table, color_by=color_by_, labels=labels))
 
-    def on_pick(evt: gr.SelectData):
+    def on_pick(split_, evt: gr.SelectData):
         ids = [v for v in (evt.value or []) if v is not None]
         ids = [int(v[0] if isinstance(v, list) else v) for v in ids]
-        picked = queries.by_ids(service.table, ids)
+        picked = queries.by_ids(service.analysis(split_).table, ids)
         return f"{len(picked)} samples picked", queries.as_list(picked)
 
-    color_by.change(redraw, color_by, plot, api_visibility="private")
-    plot.select(on_pick, None, [picked_summary, rows], trigger_mode="always_last", api_visibility="private")
-    _open_sample_wiring(service, rows, panel)
+    for control in (split, color_by):
+        control.change(redraw, [split, color_by], plot, api_visibility="private")
+    plot.select(on_pick, split, [picked_summary, rows], trigger_mode="always_last", api_visibility="private")
+    _open_sample_wiring(service, rows, panel, split)
     return send, panel.sample_id
 
 
-def build_overview_tab(service) -> None:
-    """Which model and data, the metrics, class distribution and token lengths by class."""
-    meta = service.meta
-    facts = pd.DataFrame([
+def overview_facts(service, split: str | None) -> pd.DataFrame:
+    """Model, data and metrics of one analysis as a two-column table."""
+    a = service.analysis(split)
+    meta = a.meta
+    from core.workspace import PROB_SOURCES
+
+    return pd.DataFrame([
         ("model", str(meta.get("model"))), ("model fingerprint", str(meta.get("model_fingerprint"))),
         ("data", str(meta.get("data"))), ("split", f"{meta.get('split')} ({meta.get('n_rows')} samples)"),
+        ("probabilities", PROB_SOURCES[a.prob_source]),
         ("accuracy", f"{meta.get('accuracy', float('nan')):.4f}"),
         ("weighted F1", f"{meta.get('f1_weighted', float('nan')):.4f}"),
         ("analysis built", f"{meta.get('created')} in {meta.get('seconds')} s"),
         ("libraries", ", ".join(f"{k} {v}" for k, v in (meta.get("versions") or {}).items())),
     ], columns=["what", "value"])
-    gr.Dataframe(facts, label="model and data", interactive=False, wrap=True)
+
+
+def overview_figures(service, split: str | None) -> tuple:
+    """Class distribution, token lengths by class and the loss histogram of one analysis."""
+    a = service.analysis(split)
+    counts = a.table["label"].value_counts().reindex(a.labels, fill_value=0).astype(int).to_dict()
+    return (figures.class_distribution_figure(counts, title=f"{a.split} samples per class"),
+            figures.token_length_figure(a.table, a.labels), figures.loss_histogram(a.table))
+
+
+def build_overview_tab(service, split: gr.Dropdown) -> None:
+    """Which model and data, the metrics, class distribution and token lengths by class."""
+    facts = gr.Dataframe(overview_facts(service, None), label="model and data", interactive=False, wrap=True,
+                         elem_id="overview-facts")
     if service.warnings:
         gr.Textbox("\n".join(service.warnings), label="warnings", interactive=False)
-    counts = service.table["label"].value_counts().reindex(service.labels, fill_value=0).astype(int).to_dict()
+    first = overview_figures(service, None)
     with gr.Row():
-        gr.Plot(figures.class_distribution_figure(counts, title=f"{meta.get('split')} samples per class"),
-                show_label=False)
-        gr.Plot(figures.token_length_figure(service.table, service.labels), show_label=False)
-    gr.Plot(figures.loss_histogram(service.table), show_label=False)
+        classes = gr.Plot(first[0], show_label=False)
+        lengths = gr.Plot(first[1], show_label=False)
+    losses = gr.Plot(first[2], show_label=False)
+
+    def redraw(split_):
+        return (overview_facts(service, split_), *overview_figures(service, split_))
+
+    split.change(redraw, split, [facts, classes, lengths, losses], api_visibility="private")

@@ -1,16 +1,20 @@
-"""Review tab: a queue of suspected mislabels, actions with keyboard shortcuts, exports."""
+"""Review tab: a queue of suspected mislabels, actions with keyboard shortcuts, exports, retraining.
+
+The same service calls back the tab's buttons and three API endpoints for scripted bulk work with
+``gradio_client``: ``review_queue``, ``review_decide`` and ``review_export``. Every write goes
+through :func:`writer_name`, the one place where an access check sits.
+"""
 
 from __future__ import annotations
 
-import tempfile
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import asdict, dataclass
 
 import gradio as gr
 
-from core.export import corrected_split, decisions_csv, decisions_jsonl
+from core.text_input import InputError
 from dashboard import queries
-from dashboard.sample_panel import build_sample_panel, show_sample
+from dashboard.sample_panel import build_sample_panel, highlight_value, show_sample
+from dashboard.tabs.analysis_views import confidence_range, prob_note
 
 SHORTCUTS_HELP = "Keys: **k** keep · **a** ambiguous · **s** skip · **1–{k}** relabel to the numbered class"
 
@@ -35,6 +39,22 @@ def shortcuts_js(n_labels: int) -> str:
     return script.replace("N_LABELS", str(int(n_labels)))
 
 
+QUEUE_COLUMNS = ["sample_id", "label", "pred", "confidence", "loss", "text"]
+
+
+def writer_name(service, typed_name: str, request: gr.Request | None = None) -> str:
+    """The reviewer a write is recorded under; raises :class:`gr.Error` for a caller who may not write.
+
+    With open access (the default off a Space) that is the name typed in the tab (or passed to the
+    API), which may be empty.
+    """
+    return str(typed_name or "").strip()
+
+
+def _error(exc: Exception) -> gr.Error:
+    return gr.Error(str(exc), print_exception=False)
+
+
 @dataclass
 class ReviewTab:
     """What the app needs to send samples here from other views."""
@@ -44,17 +64,17 @@ class ReviewTab:
     load: tuple
 
 
-def build_review_tab(service) -> ReviewTab:
-    """Queue (most suspicious first), sample with neighbours, actions, progress and exports."""
+def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
+    """Queue (most suspicious first), sample with neighbours, actions, progress, exports, retraining."""
     labels = service.labels
-    key = service.dataset_key
-    total = len(service.table)
     choices = queries.label_choices(labels)
 
     with gr.Row():
-        given = gr.Dropdown(choices, value=queries.ANY, label="given label")
-        predicted = gr.Dropdown(choices, value=queries.ANY, label="predicted label")
-        reviewer = gr.Textbox(value=service.settings.reviewer, label="reviewer (optional)")
+        given = gr.Dropdown(choices, value=queries.ANY, label="given label", elem_id="review-given")
+        predicted = gr.Dropdown(choices, value=queries.ANY, label="predicted label", elem_id="review-predicted")
+        min_conf, max_conf = confidence_range("review")
+        reviewer = gr.Textbox(value=service.settings.reviewer, label="reviewer (optional)", elem_id="review-reviewer")
+    note_md = gr.Markdown(prob_note(service, None), elem_id="review-prob-note")
     progress = gr.Textbox(label="progress", interactive=False, elem_id="review-progress")
     current = gr.State(None)
     skipped = gr.State([])
@@ -71,74 +91,138 @@ def build_review_tab(service) -> ReviewTab:
                    for i, name in enumerate(labels)]
     gr.Markdown(SHORTCUTS_HELP.format(k=len(labels)))
     status = gr.Textbox(label="last action", interactive=False, elem_id="review-status")
-    with gr.Accordion("Export", open=False):
+    with gr.Accordion("Export and retrain", open=False):
         drop_ambiguous = gr.Checkbox(value=True, label="drop ambiguous rows from the corrected split")
         with gr.Row():
-            export_csv = gr.Button("Decisions (CSV)")
-            export_jsonl = gr.Button("Decisions (JSONL)")
-            export_split = gr.Button(f"Corrected {service.settings.split} split ({service.split_format})")
+            export_csv = gr.Button("Decisions (CSV)", elem_id="review-export-csv")
+            export_jsonl = gr.Button("Decisions (JSONL)", elem_id="review-export-jsonl")
+            export_split = gr.Button("Corrected split (data folder)", elem_id="review-export-split")
         files = gr.File(label="download", interactive=False, elem_id="review-files")
+        export_note = gr.Textbox(label="export", interactive=False, elem_id="review-export-note")
+        command = gr.Code(service.retrain_command(), language="shell", interactive=False,
+                          label="retrain on the corrected data (export the corrected split first)",
+                          elem_id="review-retrain-command")
 
-    def progress_text() -> str:
-        done = service.reviews.reviewed_count(key)
-        return f"reviewed {done} of {total} ({done / max(total, 1):.1%})"
+    def progress_text(split_) -> str:
+        done, total = service.review_progress(split_)
+        return f"reviewed {done} of {total} ({done / max(total, 1):.1%}) in the {service.analysis(split_).split} split"
 
-    def view(sample_id):
+    def view(sample_id, split_=None):
+        """The panel for one sample, without its explanation (that follows in :func:`explain_current`)."""
         if sample_id is None:
-            return (None, *show_sample(service, None), None, progress_text() + " · queue empty")
-        return (int(sample_id), *show_sample(service, sample_id), service.neighbours(int(sample_id)), progress_text())
+            return (None, *show_sample(service, None), None, progress_text(split_) + " · queue empty")
+        return (int(sample_id), *show_sample(service, sample_id, explain=False, split=split_),
+                service.neighbours(int(sample_id), split=split_), progress_text(split_))
 
     outputs = [current, *panel.outputs, neighbours, progress]
 
-    def next_sample(given_, predicted_, skipped_):
-        queue = queries.review_queue(service.table, service.reviews.reviewed_ids(key) | set(skipped_ or []),
-                                     given=given_, predicted=predicted_)
-        return view(int(queue.index[0]) if len(queue) else None)
+    def explain_current(sample_id, split_):
+        if sample_id is None:
+            return None
+        row = service.sample(int(sample_id), split=split_)
+        exp = service.explain(row["text"], target=row["pred"])
+        return highlight_value(exp.tokens, exp.values)
+
+    def next_sample(split_, given_, predicted_, lo, hi, skipped_):
+        queue = service.review_queue(split_, given=given_, predicted=predicted_, min_confidence=lo,
+                                     max_confidence=hi, exclude=skipped_ or [])
+        return view(int(queue.index[0]) if len(queue) else None, split_)
 
     def act(action: str, new_label: str | None):
-        def handler(sample_id, reviewer_, note_, given_, predicted_, skipped_):
+        def handler(sample_id, split_, reviewer_, note_, given_, predicted_, lo, hi, skipped_,
+                    request: gr.Request):
             if sample_id is None:
-                return ("", "", skipped_, *next_sample(given_, predicted_, skipped_))
-            old = service.table.at[int(sample_id), "label"]
-            if action == "relabel" and new_label == old:
-                decision = service.reviews.record(key, int(sample_id), action="keep", old_label=old,
-                                                  reviewer=reviewer_ or "", note=note_ or "")
-            else:
-                decision = service.reviews.record(key, int(sample_id), action=action, old_label=old,
-                                                  new_label=new_label, reviewer=reviewer_ or "", note=note_ or "")
+                return ("", "", skipped_, *next_sample(split_, given_, predicted_, lo, hi, skipped_))
+            try:
+                decision = service.review_decide(int(sample_id), action, split=split_, new_label=new_label,
+                                                 note=note_ or "", reviewer=writer_name(service, reviewer_, request))
+            except InputError as exc:
+                raise _error(exc) from None
             skipped_ = list(skipped_ or []) + ([int(sample_id)] if action == "skip" else [])
             what = decision.action + (f" → {decision.new_label}" if decision.action == "relabel" else "")
             return (f"sample {sample_id}: {what} (saved)", "", skipped_,
-                    *next_sample(given_, predicted_, skipped_))
+                    *next_sample(split_, given_, predicted_, lo, hi, skipped_))
         return handler
 
-    action_inputs = [current, reviewer, note, given, predicted, skipped]
+    filters = [given, predicted, min_conf, max_conf]
+    action_inputs = [current, split, reviewer, note, *filters, skipped]
     action_outputs = [status, note, skipped, *outputs]
-    keep.click(act("keep", None), action_inputs, action_outputs, api_visibility="private")
-    ambiguous.click(act("ambiguous", None), action_inputs, action_outputs, api_visibility="private")
-    skip.click(act("skip", None), action_inputs, action_outputs, api_visibility="private")
-    for button, name in zip(relabel, labels, strict=True):
-        button.click(act("relabel", name), action_inputs, action_outputs, api_visibility="private")
-    for control in (given, predicted):
-        control.change(next_sample, [given, predicted, skipped], outputs, api_visibility="private")
+    buttons = [(keep, "keep", None), (ambiguous, "ambiguous", None), (skip, "skip", None),
+               *((b, "relabel", name) for b, name in zip(relabel, labels, strict=True))]
+    for button, action, name in buttons:
+        button.click(act(action, name), action_inputs, action_outputs, api_visibility="private").then(
+            explain_current, [current, split], panel.shap, api_visibility="private", trigger_mode="always_last")
+
+    def on_filter(split_, given_, predicted_, lo, hi, skipped_):
+        return (*next_sample(split_, given_, predicted_, lo, hi, skipped_), prob_note(service, split_),
+                service.retrain_command(split_))
+
+    for control in (split, given, predicted, min_conf, max_conf):
+        event = control.release if control in (min_conf, max_conf) else control.change
+        event(on_filter, [split, *filters, skipped], [*outputs, note_md, command], api_visibility="private").then(
+            explain_current, [current, split], panel.shap, api_visibility="private", trigger_mode="always_last")
 
     def export(kind: str):
-        def handler(drop):
-            folder = Path(tempfile.mkdtemp(prefix="review-export-"))
-            if kind == "csv":
-                return str(decisions_csv(service.reviews, key, folder / "decisions.csv", table=service.table))
-            if kind == "jsonl":
-                return str(decisions_jsonl(service.reviews, key, folder / "decisions.jsonl", table=service.table))
-            fmt = service.split_format if service.split_format in ("txt", "csv", "parquet") else "parquet"
-            summary = corrected_split(service.table, service.reviews.latest(key), fmt=fmt, label_names=labels,
-                                      drop_ambiguous=bool(drop),
-                                      path=folder / f"{service.settings.split}.{fmt}")
-            gr.Info(f"{summary.n_relabelled} relabelled, {summary.n_dropped} dropped, {summary.n_rows} rows")
-            return str(summary.path)
+        def handler(split_, drop):
+            try:
+                path, line = service.review_export(kind, split=split_, drop_ambiguous=bool(drop))
+            except (InputError, ValueError) as exc:
+                raise _error(exc) from None
+            return str(path), line
         return handler
 
-    export_csv.click(export("csv"), drop_ambiguous, files, api_visibility="private")
-    export_jsonl.click(export("jsonl"), drop_ambiguous, files, api_visibility="private")
-    export_split.click(export("split"), drop_ambiguous, files, api_visibility="private")
+    for button, kind in ((export_csv, "csv"), (export_jsonl, "jsonl"), (export_split, "split")):
+        button.click(export(kind), [split, drop_ambiguous], [files, export_note], api_visibility="private")
 
-    return ReviewTab(open_sample=view, outputs=outputs, load=(next_sample, [given, predicted, skipped], outputs))
+    _api_endpoints(service)
+
+    def load(split_, given_, predicted_, lo, hi, skipped_):
+        return next_sample(split_, given_, predicted_, lo, hi, skipped_)
+
+    return ReviewTab(open_sample=view, outputs=outputs,
+                     load=(load, [split, *filters, skipped], outputs))
+
+
+def _api_endpoints(service) -> None:
+    """``review_queue``, ``review_decide`` and ``review_export`` for ``gradio_client`` scripts."""
+
+    def review_queue(given_label: str = queries.ANY, predicted_label: str = queries.ANY, split: str = "",
+                     limit: int = 50) -> list[dict]:
+        """Unreviewed samples of a split, most suspicious first, filtered by given and predicted label."""
+        try:
+            rows = service.review_queue(split or None, given=given_label, predicted=predicted_label)
+        except (InputError, KeyError) as exc:
+            raise _error(exc) from None
+        out = rows.head(max(0, int(limit))).assign(sample_id=lambda f: f.index.to_numpy())
+        cols = [c for c in [*QUEUE_COLUMNS, rows.attrs["rank_by"]] if c in out.columns]
+        return out[list(dict.fromkeys(cols))].to_dict(orient="records")
+
+    def review_decide(sample_id: int, action: str, new_label: str = "", note: str = "", split: str = "",
+                      reviewer: str = "", request: gr.Request = None) -> dict:
+        """Record a decision (keep, relabel, ambiguous, skip) on one sample; returns it as stored."""
+        try:
+            decision = service.review_decide(int(sample_id), action, split=split or None,
+                                             new_label=new_label or None, note=note,
+                                             reviewer=writer_name(service, reviewer, request))
+        except (InputError, KeyError, ValueError) as exc:
+            raise _error(exc) from None
+        return asdict(decision)
+
+    gr.api(review_queue, api_name="review_queue")
+    gr.api(review_decide, api_name="review_decide")
+    with gr.Row(visible=False):
+        kind = gr.Dropdown(["csv", "jsonl", "split"], value="csv", label="kind")
+        split = gr.Textbox(value="", label="split")
+        drop = gr.Checkbox(value=True, label="drop_ambiguous")
+        out = gr.File(label="file")
+        trigger = gr.Button("export")
+
+    def review_export(kind: str, split: str, drop_ambiguous: bool) -> str:
+        """Write decisions (csv, jsonl) or the corrected split (split); returns the file."""
+        try:
+            path, _ = service.review_export(kind, split=split or None, drop_ambiguous=bool(drop_ambiguous))
+        except (InputError, KeyError, ValueError) as exc:
+            raise _error(exc) from None
+        return str(path)
+
+    trigger.click(review_export, [kind, split, drop], out, api_name="review_export")

@@ -1,0 +1,169 @@
+"""Analyses the app holds: one :class:`Analysis` per analysed (model, split), and a small registry.
+
+A *role* names a model: ``"model"`` is the one the app serves (``--model``), ``"compare"`` the
+optional second checkpoint (``--compare-model``). Each (role, split) pair has its own cached
+analysis (:func:`core.precompute.analyse_split`), so switching split or model in the app is a
+dictionary lookup.
+
+Example
+-------
+>>> reg = AnalysisRegistry({}, default_split="validation")
+>>> reg.splits, reg.roles
+([], [])
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from core.data import EmotionData
+from core.model import Classifier
+from core.reviews import content_key, text_hashes
+
+ROLES: tuple[str, ...] = ("model", "compare")
+TRAIN_SPLIT = "train"
+
+#: How each kind of probability is named in the views.
+PROB_SOURCES: dict[str, str] = {
+    "held-out": "held-out: the model never trained on this split",
+    "in-sample": "in-sample: the model trained on these rows, and a model can memorise labels it trained on",
+    "out-of-fold": "out-of-fold: each row scored by a model trained without it (core.crossval)",
+}
+
+
+@dataclass
+class Analysis:
+    """One analysed (model, split): the per-sample table, the [CLS] states and the meta record.
+
+    ``table`` has a RangeIndex equal to the sample id (the row position in the split).
+    ``trained_on`` says the model was trained on this split, so its probabilities are in-sample.
+    """
+
+    role: str
+    classifier: Classifier
+    data: EmotionData
+    split: str
+    table: pd.DataFrame
+    hidden: np.ndarray
+    meta: dict
+    warnings: list[str] = field(default_factory=list)
+    trained_on: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def labels(self) -> list[str]:
+        """Label names in model order."""
+        return list(self.classifier.labels)
+
+    @property
+    def split_format(self) -> str:
+        """The format the split came in (txt, csv, parquet or hub)."""
+        return self.data[self.split].format
+
+    @property
+    def prob_source(self) -> str:
+        """Which probabilities the table holds: ``held-out`` or ``in-sample``."""
+        return "in-sample" if self.trained_on else "held-out"
+
+    @cached_property
+    def text_hashes(self) -> np.ndarray:
+        """(N,) text hash per row, the row identity review decisions are checked against."""
+        return text_hashes(self.table["text"].tolist())
+
+    @cached_property
+    def review_key(self) -> str:
+        """The data-keyed review key: content fingerprint of the split's texts, and the split name."""
+        return content_key(self.text_hashes, self.split)
+
+    @property
+    def legacy_review_key(self) -> str:
+        """The model-keyed review key of schema version 1 (``model:data:split``)."""
+        return f"{self.meta['model_fingerprint']}:{self.meta['data_fingerprint']}:{self.split}"
+
+    def _check_id(self, sample_id: int) -> int:
+        sid = int(sample_id)
+        if not 0 <= sid < len(self.table):
+            raise IndexError(f"sample {sample_id} is not in 0..{len(self.table) - 1} of the {self.split} split")
+        return sid
+
+    def sample(self, sample_id: int) -> dict:
+        """One row as a dict, with ``sample_id``. Raises :class:`IndexError` outside the split."""
+        sid = self._check_id(sample_id)
+        row = self.table.iloc[sid].to_dict()
+        row["sample_id"] = sid
+        return row
+
+    @cached_property
+    def _nn(self):
+        from sklearn.neighbors import NearestNeighbors
+
+        return NearestNeighbors(metric="cosine").fit(self.hidden)
+
+    def neighbours(self, sample_id: int, *, k: int = 8) -> pd.DataFrame:
+        """The ``k`` nearest other samples in hidden-state space: sample_id, text, label, pred, similarity."""
+        sid = self._check_id(sample_id)
+        with self._lock:
+            nn = self._nn
+        k = max(0, min(k, len(self.table) - 1))
+        dist, idx = nn.kneighbors(self.hidden[[sid]], n_neighbors=k + 1)
+        keep = idx[0] != sid
+        ids, sims = idx[0][keep][:k], 1.0 - dist[0][keep][:k]
+        rows = self.table.iloc[ids][["text", "label", "pred"]].copy()
+        rows.insert(0, "sample_id", ids)
+        rows["similarity"] = np.round(sims, 3)
+        return rows.reset_index(drop=True)
+
+
+class AnalysisRegistry:
+    """Analyses by (role, split); the dashboard asks it for the one a view shows."""
+
+    def __init__(self, analyses: Mapping[tuple[str, str], Analysis], *, default_split: str) -> None:
+        self._items = dict(analyses)
+        self.default_split = default_split
+
+    @property
+    def splits(self) -> list[str]:
+        """Analysed splits of the served model, in the order they were asked for."""
+        return [s for r, s in self._items if r == "model"]
+
+    @property
+    def roles(self) -> list[str]:
+        """Roles with at least one analysis (``model`` first)."""
+        return [r for r in ROLES if any(k[0] == r for k in self._items)]
+
+    def has(self, split: str | None = None, role: str = "model") -> bool:
+        """Whether (role, split) has been analysed."""
+        return (role, split or self.default_split) in self._items
+
+    def get(self, split: str | None = None, role: str = "model") -> Analysis:
+        """The analysis of ``split`` (default: the default split) by the model in ``role``.
+
+        Raises :class:`KeyError` with the available choices.
+        """
+        key = (role, split or self.default_split)
+        if key not in self._items:
+            have = ", ".join(f"{r}/{s}" for r, s in self._items) or "none"
+            raise KeyError(f"no analysis of the {key[1]!r} split for the {role!r} model (have: {have})")
+        return self._items[key]
+
+    def add(self, analysis: Analysis) -> None:
+        """Register (or replace) an analysis."""
+        self._items[(analysis.role, analysis.split)] = analysis
+
+    def __iter__(self):
+        return iter(self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def is_training_split(split: str) -> bool:
+    """Whether a split is the one fine-tuned models are trained on (``train``)."""
+    return split == TRAIN_SPLIT
+

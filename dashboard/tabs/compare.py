@@ -1,0 +1,114 @@
+"""Compare tab: the served model (A) against a second checkpoint (B) on the same split.
+
+Metrics and their deltas, McNemar's paired test, the confusion-matrix difference (click a cell for
+its changed samples), and the samples whose prediction changed, grouped as fixed, broken and
+changed-but-still-wrong; a selected sample shows both models' probabilities and explanations.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+import pandas as pd
+
+from core.compare import CHANGE_GROUPS, verdict
+from dashboard import queries
+from dashboard.compare_figures import confusion_delta_figure, paired_probability_bars
+from dashboard.plotly_bridge import figure_value, interactive_plot
+from dashboard.sample_panel import highlight_value, row_probs
+
+ALL_GROUPS = "all changed"
+CHANGED_COLUMNS = ["sample_id", "group", "label", "pred_a", "pred_b", "p_label_a", "p_label_b", "text"]
+
+
+def summary_table(summary: dict) -> pd.DataFrame:
+    """Accuracy and weighted F1 of A and B with the delta, as rows."""
+    rows = [(name, summary[f"{key}_a"], summary[f"{key}_b"], summary[f"{key}_delta"])
+            for name, key in (("accuracy", "accuracy"), ("weighted F1", "f1_weighted"))]
+    return pd.DataFrame(rows, columns=["metric", "A", "B", "B - A"]).round(4)
+
+
+def changed_rows(report, *, group: str = ALL_GROUPS, true_label: str = queries.ANY,
+                 cell: tuple[int, int] | None = None) -> pd.DataFrame:
+    """The changed samples, filtered by group, given label and (optionally) a difference-matrix cell."""
+    rows = report.changed
+    if cell is not None:
+        rows = report.cell_changes(report.labels[cell[0]], report.labels[cell[1]])
+    if group != ALL_GROUPS:
+        rows = rows[rows["group"] == group]
+    if true_label and true_label != queries.ANY:
+        rows = rows[rows["label"] == true_label]
+    cols = [c for c in CHANGED_COLUMNS if c in rows.columns]
+    return rows[cols].reset_index(drop=True)
+
+
+def build_compare_tab(service, split: gr.Dropdown) -> None:
+    """The Compare view (only built when the service holds a compare model)."""
+    labels = service.labels
+    a_name, b_name = service.settings.model, service.settings.compare_model
+    report = service.compare_report(None)
+    gr.Markdown(f"**A** = `{a_name}` · **B** = `{b_name}`")
+    headline = gr.Markdown(verdict(report.summary), elem_id="compare-verdict")
+    with gr.Row():
+        with gr.Column(scale=3):
+            plot = interactive_plot(confusion_delta_figure(report.confusion_delta, labels), elem_id="compare-plot")
+        with gr.Column(scale=2):
+            metrics = gr.Dataframe(summary_table(report.summary), label="overall", interactive=False,
+                                   elem_id="compare-metrics")
+            per_class = gr.Dataframe(report.per_class.round(3).reset_index(names="class"),
+                                     label="per class (A, B and delta)", interactive=False, wrap=True)
+    with gr.Row():
+        group = gr.Radio([ALL_GROUPS, *CHANGE_GROUPS], value=ALL_GROUPS, label="changed samples",
+                         elem_id="compare-group")
+        true_label = gr.Dropdown(queries.label_choices(labels), value=queries.ANY, label="given label")
+        clear = gr.Button("Clear cell filter", size="sm")
+    cell = gr.State(None)
+    caption = gr.Textbox(label="showing", interactive=False, elem_id="compare-caption")
+    rows = gr.Dataframe(changed_rows(report), interactive=False, wrap=True, max_height=420,
+                        elem_id="compare-table", label="samples whose prediction changed")
+    with gr.Group():
+        gr.Markdown("**Sample (select a row): both models**")
+        sample_text = gr.Textbox(label="text", interactive=False, lines=2, elem_id="compare-sample-text")
+        bars = gr.Plot(label="probabilities of A and B", elem_id="compare-bars")
+        with gr.Row():
+            shap_a = gr.HighlightedText(label="model A: SHAP toward its prediction", show_legend=False,
+                                        combine_adjacent=False, elem_id="compare-shap-a")
+            shap_b = gr.HighlightedText(label="model B: SHAP toward its prediction", show_legend=False,
+                                        combine_adjacent=False, elem_id="compare-shap-b")
+
+    def listing(split_, group_, true_, cell_):
+        r = service.compare_report(split_)
+        shown = changed_rows(r, group=group_, true_label=true_, cell=tuple(cell_) if cell_ else None)
+        where = f"cell true {labels[cell_[0]]} · predicted {labels[cell_[1]]} · " if cell_ else ""
+        return f"{where}{len(shown)} samples", shown
+
+    def on_split(split_, group_, true_):
+        r = service.compare_report(split_)
+        return (verdict(r.summary), figure_value(confusion_delta_figure(r.confusion_delta, labels)),
+                summary_table(r.summary), r.per_class.round(3).reset_index(names="class"), None,
+                *listing(split_, group_, true_, None))
+
+    def on_cell(split_, group_, true_, evt: gr.SelectData):
+        cell_ = [int(x) for x in evt.index]
+        return (cell_, *listing(split_, group_, true_, cell_))
+
+    def on_row(split_, evt: gr.SelectData):
+        row = getattr(evt, "row_value", None)
+        if not row:
+            return "", None, None, None
+        sid = int(row[0])
+        ra, rb = service.sample(sid, split=split_), service.analysis(split_, "compare").sample(sid)
+        ea = service.explain(ra["text"], target=ra["pred"], role="model")
+        eb = service.explain(rb["text"], target=rb["pred"], role="compare")
+        return (ra["text"], paired_probability_bars(row_probs(ra, labels), row_probs(rb, labels), labels),
+                highlight_value(ea.tokens, ea.values), highlight_value(eb.tokens, eb.values))
+
+    split.change(on_split, [split, group, true_label],
+                 [headline, plot, metrics, per_class, cell, caption, rows], api_visibility="private")
+    for control in (group, true_label):
+        control.change(listing, [split, group, true_label, cell], [caption, rows], api_visibility="private")
+    clear.click(lambda s, g, t: (None, *listing(s, g, t, None)), [split, group, true_label], [cell, caption, rows],
+                api_visibility="private")
+    plot.select(on_cell, [split, group, true_label], [cell, caption, rows], trigger_mode="always_last",
+                api_visibility="private")
+    rows.select(on_row, split, [sample_text, bars, shap_a, shap_b], trigger_mode="always_last",
+                api_visibility="private")
