@@ -341,6 +341,14 @@ class ReviewStore:
             ).fetchall()
         return [Decision(*row).to_event() for row in rows]
 
+    def unsynced_count(self, target: str) -> int:
+        """How many decisions are not yet known to be on ``target``."""
+        with self._connect() as conn:
+            return int(conn.execute(
+                "SELECT COUNT(*) FROM decisions WHERE NOT EXISTS (SELECT 1 FROM synced s WHERE s.target = ? "
+                "AND s.event_id = decisions.event_id)", (target,),
+            ).fetchone()[0])
+
     def mark_synced(self, target: str, event_ids: Iterable[str]) -> None:
         """Remember that these events are on ``target`` (after a successful push)."""
         try:
