@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -262,3 +263,142 @@ def test_two_processes_lose_no_decision(db: Path) -> None:
     assert len(history) == 400
     assert history["reviewer"].value_counts().to_dict() == {"proc-a": 200, "proc-b": 200}
     assert _integrity(db) == "ok"
+
+
+# ---------------------------------------------------------------------------------------------
+# Schema 2: audit fields, events, migration from schema 1
+
+V1_SCHEMA = """
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TABLE decisions (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    time        TEXT    NOT NULL,
+    dataset_key TEXT    NOT NULL,
+    sample_id   INTEGER NOT NULL CHECK (sample_id >= 0),
+    action      TEXT    NOT NULL CHECK (action IN ('keep', 'relabel', 'ambiguous', 'skip')),
+    old_label   TEXT    NOT NULL,
+    new_label   TEXT,
+    reviewer    TEXT    NOT NULL DEFAULT '',
+    note        TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX decisions_by_sample ON decisions (dataset_key, sample_id, id);
+INSERT INTO schema_version (version) VALUES (1);
+"""
+LEGACY = "0123456789abcdef:fedcba9876543210:validation"
+
+
+def _v1_database(path: Path, n: int = 30) -> list[tuple]:
+    """A schema-1 file as the previous code wrote it (its DDL, verbatim); returns its rows."""
+    actions = ["keep", "relabel", "ambiguous", "skip"]
+    rows = []
+    for i in range(n):
+        action = actions[i % 4]
+        new = {"keep": "joy", "relabel": "love"}.get(action)
+        key = LEGACY if i % 3 else "aaaaaaaaaaaaaaaa:bbbbbbbbbbbbbbbb:train"
+        rows.append((i + 1, f"2026-01-01T00:00:{i:02d}.000000+00:00", key, i % 7, action, "joy", new, f"r{i % 2}",
+                     f"note {i}"))
+    with sqlite3.connect(path) as conn:
+        conn.executescript(V1_SCHEMA)
+        conn.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    return rows
+
+
+def test_record_stores_the_audit_fields_and_a_unique_event_id(store: ReviewStore) -> None:
+    a = store.record(KEY, 1, action="relabel", old_label="joy", new_label="love", text_hash="ab" * 8,
+                     model_fingerprint="m1", model_pred="joy")
+    b = store.record(KEY, 1, action="keep", old_label="joy")
+    assert (a.text_hash, a.model_fingerprint, a.model_pred) == ("ab" * 8, "m1", "joy")
+    assert (b.text_hash, b.model_fingerprint, b.model_pred) == (None, "", None)
+    assert len(a.event_id) == 32 and a.event_id != b.event_id
+    row = store.history(KEY).iloc[0]
+    assert (row["event_id"], row["text_hash"], row["model_pred"]) == (a.event_id, "ab" * 8, "joy")
+
+
+def test_migration_from_schema_1_keeps_every_row_and_is_idempotent(db: Path) -> None:
+    rows = _v1_database(db)
+    store = ReviewStore(db)
+    events = store.events()
+    assert len(events) == len(rows)
+    for old, new in zip(rows, events, strict=True):
+        assert (new["id"], new["time"], new["dataset_key"], new["sample_id"], new["action"], new["old_label"],
+                new["new_label"], new["reviewer"], new["note"]) == old
+        assert new["model_fingerprint"] == old[2].split(":")[0]
+        assert new["text_hash"] is None and new["model_pred"] is None
+    assert len({e["event_id"] for e in events}) == len(rows)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+    assert _integrity(db) == "ok"
+
+    again = ReviewStore(db)  # opening a migrated file changes nothing
+    assert again.events() == events
+    copy = db.parent / "copy.sqlite"  # a second copy of the same old file migrates to the same events
+    _v1_database(copy)
+    assert [e["event_id"] for e in ReviewStore(copy).events()] == [e["event_id"] for e in events]
+    again.record(LEGACY, 0, action="keep", old_label="joy")
+    assert again.events()[-1]["id"] == len(rows) + 1
+
+
+def test_rekey_moves_legacy_rows_to_the_data_key(db: Path) -> None:
+    _v1_database(db)
+    store = ReviewStore(db)
+    before = store.latest(LEGACY)
+    moved = store.rekey(LEGACY, "fedcba9876543210:validation")
+    assert moved == len(store.history("fedcba9876543210:validation")) > 0
+    assert store.history(LEGACY).empty
+    after = store.latest("fedcba9876543210:validation")
+    assert after.drop(columns="dataset_key").equals(before.drop(columns="dataset_key"))
+    assert store.rekey(LEGACY, "fedcba9876543210:validation") == 0  # idempotent
+    assert store.reviewed_count("aaaaaaaaaaaaaaaa:bbbbbbbbbbbbbbbb:train") > 0  # other keys untouched
+
+
+def test_events_round_trip_into_another_store_idempotently(tmp_path: Path) -> None:
+    a, b = ReviewStore(tmp_path / "a.sqlite"), ReviewStore(tmp_path / "b.sqlite")
+    for i in range(5):
+        a.record(KEY, i, action="relabel", old_label="joy", new_label="fear", reviewer="ana", text_hash=f"{i:016x}")
+    events = a.events()
+    json.dumps(events)  # JSON-able
+    assert b.import_events(events) == 5
+    assert b.import_events(events) == 0  # idempotent by event_id
+    mine = b.record(KEY, 9, action="keep", old_label="joy")
+    got = b.events()
+    assert [e["event_id"] for e in got[:5]] == [e["event_id"] for e in events]
+    for original, copied in zip(events, got, strict=False):
+        assert {k: v for k, v in copied.items() if k != "id"} == {k: v for k, v in original.items() if k != "id"}
+    assert got[-1]["event_id"] == mine.event_id
+    assert [e["id"] for e in b.events(after_id=got[2]["id"])] == [e["id"] for e in got[3:]]
+
+
+def test_a_bad_event_imports_nothing_and_says_which(store: ReviewStore) -> None:
+    good = {"event_id": "a" * 32, "time": "2026-01-01T00:00:00+00:00", "dataset_key": KEY, "sample_id": 1,
+            "action": "keep", "old_label": "joy"}
+    for bad, match in [({**good, "event_id": "b" * 32, "action": "delete"}, "unknown action"),
+                       ({**good, "event_id": "c" * 32, "time": "yesterday"}, "ISO 8601"),
+                       ({**good, "event_id": "../../x"}, "event_id"),
+                       ({k: v for k, v in good.items() if k != "old_label"}, "missing")]:
+        with pytest.raises(ValueError, match=f"event 2: .*{match}"):
+            store.import_events([good, bad])
+    assert store.count() == 0
+
+
+def test_replicas_with_the_same_events_agree_on_the_current_decision(tmp_path: Path) -> None:
+    a, b = ReviewStore(tmp_path / "a.sqlite"), ReviewStore(tmp_path / "b.sqlite")
+    first = a.record(KEY, 3, action="relabel", old_label="joy", new_label="love")
+    second = b.record(KEY, 3, action="ambiguous", old_label="joy")  # later in time, on the other replica
+    a.import_events(b.events())
+    b.import_events(a.events())  # b receives the older decision after its own: local ids disagree
+    assert second.time > first.time
+    for s in (a, b):
+        assert s.latest(KEY)["event_id"].tolist() == [second.event_id]
+        assert s.history(KEY)["event_id"].tolist() == [first.event_id, second.event_id]
+
+
+def test_unsynced_and_mark_synced_track_each_target(store: ReviewStore) -> None:
+    ds = [store.record(KEY, i, action="keep", old_label="joy") for i in range(3)]
+    assert [e["event_id"] for e in store.unsynced("t1")] == [d.event_id for d in ds]
+    store.mark_synced("t1", [ds[0].event_id, ds[1].event_id])
+    assert [e["event_id"] for e in store.unsynced("t1")] == [ds[2].event_id]
+    assert len(store.unsynced("t2")) == 3
+    assert "id" not in store.unsynced("t2")[0]
+    imported = {**ds[0].to_event(), "event_id": "f" * 32}
+    store.import_events([imported], synced_to="t1")
+    assert [e["event_id"] for e in store.unsynced("t1")] == [ds[2].event_id]

@@ -1,0 +1,324 @@
+"""Copy review decisions to a sync target so they outlive the machine, and restore them on start.
+
+A Hugging Face Space's disk is wiped on every restart, rebuild and wake-up; the review database in
+the cache folder goes with it. :class:`ReviewSync` keeps a second copy at an fsspec URL:
+
+- ``file:///path``: a folder (a mounted storage volume, or the tests' temporary folders);
+- ``hf://datasets/<owner>/<repo>``: a Hub dataset, written with ``huggingface_hub``'s ``HfFileSystem``
+  using the ``HF_TOKEN`` secret of the Space (read by ``huggingface_hub`` itself).
+
+Every decision is committed to the local SQLite file first (:class:`core.review_store.ReviewStore`);
+the sync appends it later to the target as an immutable JSON Lines file
+``events/<utc time>-<replica id>-<sequence>.jsonl`` (one decision per line, every field but the
+local ``id``), in batches every ``every_s`` seconds from a daemon thread and once more on
+:meth:`ReviewSync.close` (also registered with ``atexit``). A file on the target is never rewritten:
+local folders get a temporary file that is hard-linked to its final name (which fails rather than
+overwrite) and removed; other filesystems write a fresh name in one operation (one Hub commit).
+
+What has been pushed is remembered per target in the store's ``synced`` table, after the file is
+written: a ``kill -9`` between the two re-pushes that batch once more, which is harmless because
+restoring is idempotent by ``event_id``. On :meth:`ReviewSync.start`, and on every later cycle, the
+event files not read yet are imported (:meth:`ReviewStore.import_events`), so the store holds the
+union of the target and its own not-yet-pushed decisions, and two replicas on one target converge.
+
+Failures (read-only folder, full disk, no network, bad token) never lose a decision and never block
+a reviewer: the decision stays in SQLite, :meth:`ReviewSync.status` says what failed and when, and
+the next cycle tries again.
+
+:func:`find_precomputed` fetches a precomputed analysis (``analysis/<key>/`` as
+:class:`core.cache.AnalysisCache` writes it) from the repository's ``assets/`` or the sync target
+into the local cache, so a Space does not recompute what was computed before it started.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from core.review_store import ReviewStore, ReviewStoreError, decision_from_event
+
+log = logging.getLogger(__name__)
+
+EVENTS_DIR = "events"
+ANALYSIS_DIR = "analysis"
+ANALYSIS_FILES = ("table.parquet", "hidden.npy", "meta.json")
+BATCH = 5_000
+ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
+
+
+class SyncTargetError(ValueError):
+    """A sync URL that cannot be used at all (unknown protocol, missing library); the message says which."""
+
+
+def open_target(url: str):
+    """``(filesystem, root path)`` for an fsspec URL; raises :class:`SyncTargetError` with a clear message."""
+    import fsspec
+
+    if not url or "://" not in url:
+        raise SyncTargetError(f"review sync target {url!r} is not a URL; use file:///path or hf://datasets/owner/repo")
+    try:
+        fs, root = fsspec.core.url_to_fs(url)
+    except (ImportError, ValueError) as exc:
+        raise SyncTargetError(f"review sync target {url!r} cannot be opened ({exc})") from None
+    return fs, root.rstrip("/")
+
+
+def _is_local(fs) -> bool:
+    protocol = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+    return bool({"file", "local"} & set(protocol))
+
+
+@dataclass
+class SyncCounts:
+    """What the sync has done since it started."""
+
+    pushed: int = 0
+    restored: int = 0
+    files_read: int = 0
+    bad_lines: int = 0
+
+
+class ReviewSync:
+    """Append a store's decisions to ``url`` and restore them from it (see the module docstring).
+
+    Parameters
+    ----------
+    store : the local review database.
+    url : fsspec URL of the target folder.
+    every_s : seconds between sync cycles of the background thread.
+    """
+
+    def __init__(self, store: ReviewStore, url: str, every_s: float = 60.0) -> None:
+        self.store = store
+        self.url = url.rstrip("/")
+        self.every_s = max(0.05, float(every_s))
+        self.fs, self.root = open_target(url)
+        self.replica = uuid.uuid4().hex[:12]
+        self.counts = SyncCounts()
+        self.last_ok: str | None = None
+        self.last_error: str | None = None
+        self._seq = 0
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        return f"ReviewSync({self.url!r}, every_s={self.every_s})"
+
+    # ---- life cycle ----------------------------------------------------------------------------
+
+    def start(self) -> ReviewSync:
+        """Restore from the target (errors go to :meth:`status`), then sync every ``every_s`` seconds."""
+        self.sync_now()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="review-sync", daemon=True)
+            self._thread.start()
+            atexit.register(self.close)
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            self.sync_now()
+
+    def close(self) -> None:
+        """Stop the thread and push what is left (safe to call twice)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=max(5.0, self.every_s))
+            self._thread = None
+            with contextlib.suppress(Exception):
+                atexit.unregister(self.close)
+        self.sync_now(pull=False)
+
+    # ---- one cycle -----------------------------------------------------------------------------
+
+    def sync_now(self, *, pull: bool = True) -> bool:
+        """Push unsynced decisions, then read new event files; ``True`` when both worked."""
+        with self._lock:
+            try:
+                self._push()
+                if pull:
+                    self._pull()
+            except Exception as exc:  # any failure: keep everything local, report it, retry next cycle
+                self.last_error = f"{_utc_clock()} ({type(exc).__name__}: {str(exc)[:200]})"
+                log.warning("review sync to %s failed: %s", self.url, self.last_error)
+                return False
+            self.last_ok, self.last_error = _utc_clock(), None
+            return True
+
+    def _push(self) -> None:
+        while True:
+            events = self.store.unsynced(self.url, limit=BATCH)
+            if not events:
+                return
+            name = self._write_events(events)
+            self._seen.add(name)
+            self.store.mark_synced(self.url, [e["event_id"] for e in events])
+            self.counts.pushed += len(events)
+
+    def _write_events(self, events: list[dict]) -> str:
+        """Write one new, never-overwritten event file; returns its name."""
+        self.fs.makedirs(f"{self.root}/{EVENTS_DIR}", exist_ok=True)
+        data = "".join(json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n" for e in events).encode()
+        while True:
+            self._seq += 1
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+            name = f"{stamp}-{self.replica}-{self._seq:06d}.jsonl"
+            path = f"{self.root}/{EVENTS_DIR}/{name}"
+            if _is_local(self.fs):
+                if _write_local_new(Path(path), data):
+                    return name
+            elif not self.fs.exists(path):
+                self.fs.pipe_file(path, data)
+                return name
+
+    def _pull(self) -> None:
+        folder = f"{self.root}/{EVENTS_DIR}"
+        with contextlib.suppress(Exception):
+            self.fs.invalidate_cache(folder)
+        if not self.fs.exists(folder):
+            return
+        names = sorted(p.rsplit("/", 1)[-1] for p in self.fs.ls(folder, detail=False))
+        for name in names:
+            if name in self._seen or name.startswith(".") or not name.endswith(".jsonl"):
+                continue
+            text = self.fs.cat_file(f"{folder}/{name}").decode("utf-8", errors="replace")
+            events = []
+            for n, line in enumerate(text.splitlines(), 1):
+                if not line.strip():
+                    continue
+                try:
+                    event = json.loads(line)
+                    decision_from_event(event)
+                except ValueError as exc:
+                    self.counts.bad_lines += 1
+                    log.warning("review sync: skipped %s line %d (%s)", name, n, exc)
+                    continue
+                events.append(event)
+            self.counts.restored += self.store.import_events(events, synced_to=self.url)
+            self.counts.files_read += 1
+            self._seen.add(name)
+
+    # ---- reporting -----------------------------------------------------------------------------
+
+    def pending(self) -> int:
+        """Decisions not yet on the target."""
+        try:
+            return self.store.unsynced_count(self.url)
+        except ReviewStoreError:
+            return -1
+
+    def status(self) -> str:
+        """One line for people: where decisions go, what is pending, and the last error if any."""
+        pending = self.pending()
+        waiting = f"{pending} decision{'s' * (pending != 1)} not yet synced" if pending else "everything synced"
+        if self.last_error:
+            return (f"Sync to {self.url} failed at {self.last_error}; {waiting}, kept in the local database and "
+                    f"retried every {self.every_s:g} s.")
+        if self.last_ok is None:
+            return f"Decisions sync to {self.url} every {self.every_s:g} s; not synced yet ({waiting})."
+        bad = f", {self.counts.bad_lines} unreadable lines skipped" if self.counts.bad_lines else ""
+        return (f"Decisions sync to {self.url} every {self.every_s:g} s; last sync {self.last_ok}: {waiting} "
+                f"({self.counts.pushed} pushed, {self.counts.restored} restored{bad}).")
+
+
+def _utc_clock() -> str:
+    return datetime.now(timezone.utc).strftime("%H:%M:%S UTC")
+
+
+def _write_local_new(path: Path, data: bytes) -> bool:
+    """Write ``data`` to a new file ``path`` durably; ``False`` if the name exists (nothing overwritten)."""
+    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)  # fails if the name exists; rename would silently replace it
+        except FileExistsError:
+            return False
+        with contextlib.suppress(OSError):
+            dir_fd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        return True
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+# ---- precomputed analyses ----------------------------------------------------------------------
+
+
+def find_precomputed(
+    key: str, *, cache_dir: str | Path, url: str | None = None, assets_dir: str | Path | None = ASSETS_DIR
+) -> Path | None:
+    """Copy a precomputed ``analysis/<key>/`` into ``<cache_dir>/analysis/<key>/``; its path, or ``None``.
+
+    Looks in ``assets_dir`` (the repository's ``assets/``) first, then at the sync target ``url``.
+    Nothing is copied when the cache already has the entry or neither source has all three files.
+    The caller validates the copy as any cache entry (:meth:`core.cache.AnalysisCache.load`), so a
+    stale or foreign one is rebuilt. Errors are logged and give ``None``: the analysis is then computed.
+    """
+    if not key or "/" in key or key.startswith("."):
+        raise ValueError(f"bad analysis key {key!r}")
+    final = Path(cache_dir).expanduser() / ANALYSIS_DIR / key
+    if final.exists():
+        return None
+    sources = []
+    if assets_dir is not None:
+        sources.append(("file", str(Path(assets_dir) / ANALYSIS_DIR / key)))
+    if url:
+        sources.append((url, None))
+    for source, local in sources:
+        try:
+            if local is not None:
+                import fsspec
+
+                fs, folder = fsspec.filesystem("file"), local
+            else:
+                fs, root = open_target(source)
+                folder = f"{root}/{ANALYSIS_DIR}/{key}"
+            if not all(fs.exists(f"{folder}/{name}") for name in ANALYSIS_FILES):
+                continue
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{key}.fetch.", dir=final.parent))
+            try:
+                for name in ANALYSIS_FILES:
+                    fs.get_file(f"{folder}/{name}", str(tmp / name))
+                os.replace(tmp, final)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+            log.info("using the precomputed analysis %s from %s", key, local or source)
+            return final
+        except Exception as exc:  # a source that fails is skipped; the analysis is computed instead
+            log.warning("could not fetch the precomputed analysis %s from %s: %s", key, local or source, exc)
+    return None
+
+
+def publish_precomputed(key: str, *, cache_dir: str | Path, url: str) -> str:
+    """Upload a cached ``analysis/<key>/`` to the sync target ``url`` (for :func:`find_precomputed`); its path."""
+    folder = Path(cache_dir).expanduser() / ANALYSIS_DIR / key
+    missing = [n for n in ANALYSIS_FILES if not (folder / n).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{folder} lacks {missing}; run python -m core.precompute first")
+    fs, root = open_target(url)
+    dest = f"{root}/{ANALYSIS_DIR}/{key}"
+    fs.makedirs(dest, exist_ok=True)
+    for name in ANALYSIS_FILES:
+        fs.put_file(str(folder / name), f"{dest}/{name}")
+    return dest
