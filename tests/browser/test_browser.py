@@ -197,6 +197,9 @@ def test_losses_order_and_open_sample(page, analysis, screenshot_dir):
     shot(page, screenshot_dir, "losses")
 
 
+CELL_PAGE = 20  # the confusion view's default page size
+
+
 def test_confusion_cell_click_lists_exactly_its_samples(page, analysis, screenshot_dir):
     open_tab(page, "Confusion matrix")
     wait_bridge_plot(page, "cm-plot")
@@ -219,13 +222,16 @@ def test_confusion_cell_click_lists_exactly_its_samples(page, analysis, screensh
     page.mouse.click(pos["x"], pos["y"])
 
     cell = wait_value(page, "cm-cell")
-    assert cell == f"true {true_label} · predicted {pred_label} · {n} samples"
+    n_pages = -(-n // CELL_PAGE)
+    assert cell == f"true {true_label} · predicted {pred_label} · {n} samples · page 1 of {n_pages}"
     page.wait_for_selector("#cm-table [data-testid='cell-0-0']", timeout=TIMEOUT_MS)
     rows = read_table(page, "cm-table")
-    assert len(rows) == n
+    assert len(rows) == min(n, CELL_PAGE)
     for row in rows.values():
         assert row[COL["label"]] == true_label and row[COL["pred"]] == pred_label, row
-    assert {int(row[COL["sample_id"]]) for row in rows.values()} == expected_ids
+    shown = {int(row[COL["sample_id"]]) for row in rows.values()}
+    top = wrong.loc[sorted(expected_ids)].sort_values("loss", ascending=False, kind="stable").index[:CELL_PAGE]
+    assert shown == set(top)  # the first page holds exactly the cell's highest-loss samples
     losses = [float(row[COL["loss"]]) for row in rows.values()]
     assert losses == sorted(losses, reverse=True)
     shot(page, screenshot_dir, "confusion")
