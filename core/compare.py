@@ -129,7 +129,7 @@ def compare_tables(table_a: pd.DataFrame, table_b: pd.DataFrame, labels: Sequenc
     for name, table in (("a", table_a), ("b", table_b)):
         cols = [f"prob_{x}" for x in labels]
         if set(cols) <= set(table.columns):
-            probs = table[cols].to_numpy()[ids]
+            probs = table[cols].to_numpy(dtype=np.float64)[ids]
             given = np.array([labels.index(v) for v in y[ids]], dtype=np.int64)
             changed[f"p_label_{name}"] = np.round(probs[np.arange(len(ids)), given], 4) if len(ids) else []
     counts = changed["group"].value_counts()
