@@ -3,7 +3,7 @@
 Usage::
 
     python -m core.precompute --model ../shared/models/emotion-minilm --data ../shared/emotion \
-        [--split validation] [--cache-dir DIR]
+        [--split validation] [--cache-dir DIR] [--text-column tweet --label-column emotion]
 
 Prints where the analysis lives and whether it was reused.
 """
@@ -146,7 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings.from_namespace(parser.parse_args(argv))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
-        data = load_splits(settings.data, splits=(settings.split,))
+        data = load_splits(settings.data, splits=(settings.split,), text_column=settings.text_column,
+                           label_column=settings.label_column)
         for issue_line in filter(None, [data[settings.split].issue_summary()]):
             print(f"warning: {issue_line}", file=sys.stderr)
         clf = load_classifier(settings.model, data_labels=data.label_names, max_length=settings.max_length,

@@ -213,3 +213,20 @@ def test_full_validation_accuracy_matches_the_training_log(minilm_cache_dir):
     accuracy = float((table["label"] == table["pred"]).mean())
     assert abs(accuracy - best) <= 0.002
     assert abs(meta["accuracy"] - accuracy) < 1e-9
+
+
+def test_precompute_cli_reads_other_column_names_with_the_column_flags(tiny_model_dir, small_data, tmp_path, capsys):
+    from core.data import parse_text_label_lines
+    from core.precompute import main
+
+    frame, _ = parse_text_label_lines((small_data / "validation.txt").read_text().splitlines())
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    frame.rename(columns={"text": "tweet", "label": "emotion"})[["tweet", "emotion"]].to_csv(
+        folder / "validation.csv", index=False)
+    base = ["--model", str(tiny_model_dir), "--data", str(folder), "--cache-dir", str(tmp_path / "cache")]
+    assert main(base) == 2
+    err = capsys.readouterr().err
+    assert "found ['tweet', 'emotion']" in err and "--text-column" in err
+    assert main([*base, "--text-column", "tweet", "--label-column", "emotion"]) == 0
+    assert capsys.readouterr().out.startswith(f"wrote {tmp_path / 'cache'}")
