@@ -6,7 +6,6 @@ target in the same run and prints JSON; nothing here asserts a timing.
 
 from __future__ import annotations
 
-import ast
 import json
 import math
 import os
@@ -27,15 +26,6 @@ MINILM = SHARED / "models" / "emotion-minilm"
 DISTILBERT_BASE = SHARED / "models" / "distilbert-base-uncased"
 LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 MODEL_CHOICES = ("minilm", "distilbert")
-
-
-def classify_examples() -> list[str]:
-    """The example tweets of the Classify tab, read from its source (no gradio import)."""
-    tree = ast.parse((ROOT / "dashboard" / "tabs" / "classify.py").read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "EXAMPLES" for t in node.targets):
-            return list(ast.literal_eval(node.value))
-    raise RuntimeError("dashboard/tabs/classify.py has no EXAMPLES list")
 
 
 def read_text_label_lines(path: Path) -> list[tuple[str, str]]:
@@ -59,8 +49,10 @@ def validation_texts(n: int, path: Path | None = None) -> list[str]:
 
 
 def example_texts(n_validation: int = 20) -> list[str]:
-    """The 4 Classify-tab examples plus ``n_validation`` validation texts spread over the length range."""
-    return classify_examples() + validation_texts(n_validation)
+    """The 4 example tweets (``assets/examples.txt``), then ``n_validation`` validation texts of spread lengths."""
+    from dashboard.assets import example_tweets
+
+    return example_tweets() + validation_texts(n_validation)
 
 
 def write_data_subset(out_dir: Path, rows: int | None, *, split: str = "validation") -> Path:

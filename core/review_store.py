@@ -19,9 +19,18 @@ store no new label.
 
 Example
 -------
->>> store = ReviewStore("reviews.sqlite")                                # doctest: +SKIP
->>> store.record("model-data-validation", 12, action="relabel", old_label="joy", new_label="love")
->>> store.latest("model-data-validation")
+>>> import tempfile
+>>> folder = tempfile.TemporaryDirectory()
+>>> store = ReviewStore(Path(folder.name) / "reviews.sqlite")
+>>> store.record("model-data-validation", 12, action="relabel", old_label="joy", new_label="love").action
+'relabel'
+>>> _ = store.record("model-data-validation", 3, action="skip", old_label="fear")
+>>> store.latest("model-data-validation")[["sample_id", "action", "old_label", "new_label"]]
+   sample_id    action old_label new_label
+0         12   relabel       joy      love
+>>> store.reviewed_ids("model-data-validation")
+{12}
+>>> store.close(); folder.cleanup()
 """
 
 from __future__ import annotations

@@ -9,30 +9,15 @@ from pathlib import Path
 import gradio as gr
 
 from core.export import corrected_split, decisions_csv, decisions_jsonl
-from dashboard import queries
+from dashboard import assets, queries
 from dashboard.sample_panel import build_sample_panel, show_sample
 
 SHORTCUTS_HELP = "Keys: **k** keep · **a** ambiguous · **s** skip · **1–{k}** relabel to the numbered class"
 
 
 def shortcuts_js(n_labels: int) -> str:
-    """Page script: keys press the review buttons (ignored while typing in a field)."""
-    script = """() => {
-  document.addEventListener('keydown', (e) => {
-    const t = e.target;
-    if (e.ctrlKey || e.metaKey || e.altKey) return;
-    if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable)) return;
-    const panel = document.querySelector('#review-keep');
-    if (!panel || panel.offsetParent === null) return;
-    const map = {k: 'review-keep', a: 'review-ambiguous', s: 'review-skip'};
-    let id = map[e.key];
-    const n = parseInt(e.key, 10);
-    if (!id && n >= 1 && n <= N_LABELS) id = 'review-relabel-' + (n - 1);
-    const b = id && document.querySelector('#' + id);
-    if (b) { e.preventDefault(); b.click(); }
-  });
-}"""
-    return script.replace("N_LABELS", str(int(n_labels)))
+    """Page script: keys press the review buttons (ignored while typing in a field); ``assets/review_shortcuts.js``."""
+    return assets.page_script(n_labels)
 
 
 @dataclass

@@ -72,11 +72,12 @@ def test_bench_cold_start_quick():
 
 @needs_distilbert_tokenizer
 def test_common_helpers(tmp_path):
-    from bench.common import build_random_distilbert, classify_examples, example_texts, percentiles
+    from bench.common import build_random_distilbert, example_texts, percentiles
     from core.model import load_classifier
+    from dashboard.assets import example_tweets
 
     texts = example_texts(20)
-    assert len(texts) == 24 and texts[:4] == classify_examples()
+    assert len(texts) == 24 and texts[:4] == example_tweets()
     lengths = [len(t) for t in texts[4:]]
     assert lengths == sorted(lengths) and lengths[0] < lengths[-1]
     stats = percentiles([3.0, 1.0, 2.0])
