@@ -6,12 +6,12 @@ Timings are never asserted (the machine is shared); only that the figures exist 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
+from bench.harness import app_env
 from tests.conftest import REPO, needs_distilbert_tokenizer, needs_emotion, needs_minilm
 
 pytestmark = [pytest.mark.slow, needs_minilm, needs_emotion]
@@ -19,8 +19,7 @@ pytestmark = [pytest.mark.slow, needs_minilm, needs_emotion]
 
 def run_quick(script: str, *args: str) -> dict:
     """Run ``bench/<script> --quick`` and parse its stdout as JSON."""
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    done = subprocess.run([sys.executable, f"bench/{script}", "--quick", *args], cwd=REPO, env=env,
+    done = subprocess.run([sys.executable, f"bench/{script}", "--quick", *args], cwd=REPO, env=app_env(),
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"{script} failed ({done.returncode}):\n{done.stderr[-3000:]}"
     return json.loads(done.stdout)
