@@ -215,7 +215,8 @@ def test_full_validation_accuracy_matches_the_training_log(minilm_cache_dir):
     assert abs(meta["accuracy"] - accuracy) < 1e-9
 
 
-def test_precompute_cli_reads_other_column_names_with_the_column_flags(tiny_model_dir, small_data, tmp_path, capsys):
+def test_precompute_cli_reads_other_column_names_with_the_column_flags(tiny_model_dir, small_data, tmp_path, capsys,
+                                                                       monkeypatch):
     from core.data import parse_text_label_lines
     from core.precompute import main
 
@@ -230,3 +231,7 @@ def test_precompute_cli_reads_other_column_names_with_the_column_flags(tiny_mode
     assert "found ['tweet', 'emotion']" in err and "--text-column" in err
     assert main([*base, "--text-column", "tweet", "--label-column", "emotion"]) == 0
     assert capsys.readouterr().out.startswith(f"wrote {tmp_path / 'cache'}")
+    monkeypatch.setenv("EMOTION_TEXT_COLUMN", "tweet")  # the same through environment variables
+    monkeypatch.setenv("EMOTION_LABEL_COLUMN", "emotion")
+    assert main(base) == 0
+    assert capsys.readouterr().out.startswith(f"reused {tmp_path / 'cache'}")
