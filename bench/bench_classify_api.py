@@ -22,11 +22,9 @@ in one run, side by side:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import queue
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -35,19 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import (  # noqa: E402
-    EMOTION,
-    LABELS,
-    dump,
-    example_texts,
-    expand_models,
-    percentiles,
-    resolve_model,
-    start_app,
-    stop_app,
-    wait_for_http,
-    write_data_subset,
-)
+from bench.common import bench_folders, dump, example_texts, expand_models, percentiles, resolve_model  # noqa: E402
+from bench.harness import EMOTION, LABELS, sse_call, start_app, stop_app, wait_for_http  # noqa: E402
 
 API = "/classify"
 WARMUP = 3
@@ -81,19 +68,10 @@ def http_classify(http, url: str, text: str, session_hash: str | None = None) ->
     with one, the calls share a session, as gradio_client's calls do.
     """
     body = {"data": [text]} if session_hash is None else {"data": [text], "session_hash": session_hash}
-    r = http.post(f"{url}gradio_api/call{API}", json=body)
-    r.raise_for_status()
-    event_id = r.json()["event_id"]
-    event = None
-    with http.stream("GET", f"{url}gradio_api/call{API}/{event_id}") as stream:
-        for line in stream.iter_lines():
-            if line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and event in ("complete", "error"):
-                if event == "error":
-                    raise RuntimeError(f"/classify failed: {line}")
-                return json.loads(line[5:])[0]
-    raise RuntimeError("/classify stream ended without a result")
+    event, data = sse_call(url, API, body, http=http)
+    if event == "error":
+        raise RuntimeError(f"/classify failed: {data}")
+    return data[0]
 
 
 def sequential(clf, client, http, url: str, texts: list[str], n: int) -> dict[str, list[float]]:
@@ -170,7 +148,7 @@ def bench_model(name: str, *, data: Path, cache_dir: Path, work: Path, requests:
     log = work / f"app-{name}.log"
     print(f"[{name}] starting the app (builds the analysis if {cache_dir} has none)...", file=sys.stderr, flush=True)
     t0 = time.monotonic()
-    proc, url = start_app(model_dir, data, cache_dir, log)
+    proc, url = start_app(model_dir, data, cache_dir, log, review_db=cache_dir / "bench-reviews.sqlite")
     try:
         ready = wait_for_http(url, proc, log=log, timeout=1800) - t0
         clf = load_classifier(model_dir, data_labels=LABELS)
@@ -228,11 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     models = ["minilm"] if args.quick else expand_models(args.model)
     requests = 16 if args.quick else args.requests
-    with tempfile.TemporaryDirectory(prefix="bench-classify-api-") as tmp:
-        work = Path(tmp)
-        data = write_data_subset(work / "data", 64) if args.quick else args.data
-        cache_dir = args.cache_dir or work / "cache"
-        cache_dir.mkdir(parents=True, exist_ok=True)
+    folders = bench_folders("bench-classify-api-", quick=args.quick, data=args.data, cache_dir=args.cache_dir)
+    with folders as (work, data, cache_dir):
         report = {
             "bench": "classify_api", "quick": args.quick, "data": str(data), "api": API,
             "method": ("raw forward (load_classifier + predict on one text, in the bench process) and sequential "

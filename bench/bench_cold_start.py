@@ -16,7 +16,6 @@ import argparse
 import os
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,9 +24,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402
-    EMOTION,
-    LABELS,
     RssSampler,
+    bench_folders,
     dump,
     example_texts,
     expand_models,
@@ -36,11 +34,8 @@ from bench.common import (  # noqa: E402
     precompute,
     resolve_model,
     rss_mb,
-    start_app,
-    stop_app,
-    wait_for_http,
-    write_data_subset,
 )
+from bench.harness import EMOTION, LABELS, start_app, stop_app, wait_for_http  # noqa: E402
 
 CLASSIFY_CALLS = 5
 
@@ -57,7 +52,7 @@ def one_start(model_dir: Path, data: Path, cache_dir: Path, log: Path, *, explai
 
     entries = _entries(cache_dir)
     t0 = time.monotonic()
-    proc, url = start_app(model_dir, data, cache_dir, log)
+    proc, url = start_app(model_dir, data, cache_dir, log, review_db=cache_dir / "bench-reviews.sqlite")
     try:
         with RssSampler(proc.pid) as sampler:
             ready = wait_for_http(url, proc, log=log, timeout=900, poll=0.05) - t0
@@ -134,11 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     models = ["minilm"] if args.quick else expand_models(args.model)
     runs = 1 if args.quick else args.runs
-    with tempfile.TemporaryDirectory(prefix="bench-cold-start-") as tmp:
-        work = Path(tmp)
-        data = write_data_subset(work / "data", 64) if args.quick else args.data
-        cache_dir = args.cache_dir or work / "cache"
-        cache_dir.mkdir(parents=True, exist_ok=True)
+    folders = bench_folders("bench-cold-start-", quick=args.quick, data=args.data, cache_dir=args.cache_dir)
+    with folders as (work, data, cache_dir):
         report = {
             "bench": "cold_start", "quick": args.quick, "data": str(data),
             "method": ("cache pre-built once by `python -m core.precompute`; each run starts `python app.py` and "

@@ -1,4 +1,6 @@
-"""Helpers shared by the benchmark scripts: models, texts, data subsets, statistics, app processes.
+"""Helpers shared by the benchmark scripts: models, texts, data subsets, statistics, memory.
+
+Paths to ``../shared`` and app processes are in :mod:`bench.harness`, which the tests use too.
 
 Benchmarks on a shared 2-core machine are noisy, so every script compares the two sides of a
 target in the same run and prints JSON; nothing here asserts a timing.
@@ -6,36 +8,21 @@ target in the same run and prints JSON; nothing here asserts a timing.
 
 from __future__ import annotations
 
-import ast
+import contextlib
 import json
 import math
-import os
-import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = (ROOT / ".." / "shared").resolve()
-EMOTION = SHARED / "emotion"
-MINILM = SHARED / "models" / "emotion-minilm"
-DISTILBERT_BASE = SHARED / "models" / "distilbert-base-uncased"
-LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
+from bench.harness import DISTILBERT, EMOTION, LABELS, MINILM, ROOT, app_env
+
 MODEL_CHOICES = ("minilm", "distilbert")
-
-
-def classify_examples() -> list[str]:
-    """The example tweets of the Classify tab, read from its source (no gradio import)."""
-    tree = ast.parse((ROOT / "dashboard" / "tabs" / "classify.py").read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "EXAMPLES" for t in node.targets):
-            return list(ast.literal_eval(node.value))
-    raise RuntimeError("dashboard/tabs/classify.py has no EXAMPLES list")
 
 
 def read_text_label_lines(path: Path) -> list[tuple[str, str]]:
@@ -59,8 +46,21 @@ def validation_texts(n: int, path: Path | None = None) -> list[str]:
 
 
 def example_texts(n_validation: int = 20) -> list[str]:
-    """The 4 Classify-tab examples plus ``n_validation`` validation texts spread over the length range."""
-    return classify_examples() + validation_texts(n_validation)
+    """The 4 example tweets (``assets/examples.txt``), then ``n_validation`` validation texts of spread lengths."""
+    from dashboard.assets import example_tweets
+
+    return example_tweets() + validation_texts(n_validation)
+
+
+@contextlib.contextmanager
+def bench_folders(prefix: str, *, quick: bool, data: Path, cache_dir: Path | None) -> Iterator[tuple[Path, Path, Path]]:
+    """A temporary work folder, the data folder (a 64-row validation subset with ``quick``) and the cache folder."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        work = Path(tmp)
+        data = write_data_subset(work / "data", 64) if quick else data
+        cache_dir = cache_dir or work / "cache"
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        yield work, data, cache_dir
 
 
 def write_data_subset(out_dir: Path, rows: int | None, *, split: str = "validation") -> Path:
@@ -87,13 +87,13 @@ def build_random_distilbert(out_dir: Path) -> Path:
 
     torch.manual_seed(0)
     config = DistilBertConfig.from_pretrained(
-        DISTILBERT_BASE, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)),
+        DISTILBERT, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)),
         label2id={name: i for i, name in enumerate(LABELS)},
     )
     model = DistilBertForSequenceClassification(config).eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)
-    AutoTokenizer.from_pretrained(DISTILBERT_BASE).save_pretrained(out_dir)
+    AutoTokenizer.from_pretrained(DISTILBERT).save_pretrained(out_dir)
     marker.write_text("seed 0\n")
     return out_dir
 
@@ -168,67 +168,11 @@ class RssSampler:
         self.peak_mb = max(self.peak_mb, rss_mb(self.pid))
 
 
-def free_port() -> int:
-    """A free TCP port on localhost."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_ok(url: str) -> bool:
-    """Whether ``url`` answers 200 now."""
-    try:
-        with urllib.request.urlopen(url, timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
-
-
-def wait_for_http(url: str, proc: subprocess.Popen, *, log: Path | None = None, timeout: float = 900.0,
-                  poll: float = 0.05) -> float:
-    """Block until ``url`` answers 200; returns the monotonic time it did. Raises with the app's log."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            out = log.read_text() if log is not None and log.exists() else ""
-            raise RuntimeError(f"app exited with {proc.returncode}:\n{out[-4000:]}")
-        if http_ok(url):
-            return time.monotonic()
-        time.sleep(poll)
-    raise TimeoutError(f"{url} did not answer within {timeout} s")
-
-
-def start_app(model: Path, data: Path, cache_dir: Path, log: Path, *, port: int | None = None,
-              extra: Sequence[str] = ()) -> tuple[subprocess.Popen, str]:
-    """Start ``python app.py`` on a free port, output to ``log``; returns the process and its URL."""
-    port = port or free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "app.py", "--model", str(model), "--data", str(data), "--cache-dir", str(cache_dir),
-             "--port", str(port), "--review-db", str(cache_dir / "bench-reviews.sqlite"), *extra],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
-        )
-    return proc, f"http://127.0.0.1:{port}/"
-
-
-def stop_app(proc: subprocess.Popen) -> None:
-    """Terminate an app started by :func:`start_app` (kill after 20 s)."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def precompute(model: Path, data: Path, cache_dir: Path) -> tuple[float, str]:
     """Run ``python -m core.precompute`` in a fresh process; returns (wall seconds, its stdout line)."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "core.precompute", "--model", str(model), "--data", str(data),
-                           "--cache-dir", str(cache_dir)], cwd=ROOT, env=env, capture_output=True, text=True)
+                           "--cache-dir", str(cache_dir)], cwd=ROOT, env=app_env(), capture_output=True, text=True)
     wall = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"core.precompute failed ({done.returncode}):\n{done.stderr[-3000:]}")

@@ -53,9 +53,10 @@ def ranking_scores(score: np.ndarray, flipped: np.ndarray) -> dict[str, float]:
             "recall_at_k": hits / max(k, 1), "k": k}
 
 
-def run(model: str, data_dir: str, *, fraction: float, seed: int, split: str, max_rows: int | None) -> dict:
+def run(model: str, data_dir: str, *, fraction: float, seed: int, split: str, max_rows: int | None,
+        text_column: str | None = None, label_column: str | None = None) -> dict:
     """Flip, rebuild, score; returns the JSON-ready report."""
-    data = load_splits(data_dir, splits=(split,))
+    data = load_splits(data_dir, splits=(split,), text_column=text_column, label_column=label_column)
     names = data.label_names
     texts = data[split].texts[:max_rows] if max_rows else data[split].texts
     labels = data[split].labels[: len(texts)]
@@ -97,11 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--split", default="validation")
     p.add_argument("--max-rows", type=int, default=None, help="analyse only the first N rows (quick runs)")
+    p.add_argument("--text-column", default=None, help="text column of CSV/parquet data (default: text)")
+    p.add_argument("--label-column", default=None, help="label column of CSV/parquet data (default: label)")
     args = p.parse_args(argv)
     if not 0 < args.fraction < 1:
         p.error("--fraction must be between 0 and 1")
     report = run(args.model, args.data, fraction=args.fraction, seed=args.seed, split=args.split,
-                 max_rows=args.max_rows)
+                 max_rows=args.max_rows, text_column=args.text_column, label_column=args.label_column)
     print(json.dumps(report, indent=2))
     return 0
 

@@ -1,9 +1,10 @@
 """On-disk cache of analyses: ``<cache_dir>/analysis/<key>/{table.parquet, hidden.npy, meta.json}``.
 
-The key hashes the model fingerprint, the data fingerprint, the split and the analysis version,
-so a changed model or data gets a new entry. An entry is written into a temporary folder and
-renamed into place, so a reader never sees a half-written entry; an entry that fails to read back
-(truncated parquet, foreign meta.json, wrong shapes) is reported as unusable and rebuilt.
+The key hashes the model fingerprint, the data fingerprint, the split, the tokens kept per text
+(``max_length``) and the analysis version, so a changed model, data or truncation gets a new entry.
+An entry is written into a temporary folder and renamed into place, so a reader never sees a
+half-written entry; an entry that fails to read back (truncated parquet, foreign meta.json, wrong
+shapes) is reported as unusable and rebuilt.
 Nothing is pickled: parquet, ``.npy`` with ``allow_pickle=False``, and JSON.
 """
 
@@ -24,9 +25,15 @@ ANALYSIS_VERSION = 3
 TABLE, HIDDEN, META = "table.parquet", "hidden.npy", "meta.json"
 
 
-def cache_key(model_fp: str, data_fp: str, split: str) -> str:
-    """A short hash naming one analysis entry."""
-    raw = json.dumps([ANALYSIS_VERSION, model_fp, data_fp, split])
+def cache_key(model_fp: str, data_fp: str, split: str, max_length: int) -> str:
+    """A short hash naming one analysis entry.
+
+    >>> cache_key("m", "d", "validation", 512) == cache_key("m", "d", "validation", 512)
+    True
+    >>> cache_key("m", "d", "validation", 512) == cache_key("m", "d", "validation", 64)
+    False
+    """
+    raw = json.dumps([ANALYSIS_VERSION, model_fp, data_fp, split, int(max_length)])
     return hashlib.sha256(raw.encode()).hexdigest()[:20]
 
 

@@ -12,17 +12,32 @@ or are ``"0" .. "K-1"``.
 Malformed lines are never dropped silently: each one is kept in :attr:`Split.issues` with its line
 number and reason, and :meth:`Split.issue_summary` says how many of each kind there were.
 
+Columns
+-------
+CSV and parquet splits (and Hub datasets) read the ``text`` and ``label`` columns unless told other
+names (``text_column=`` / ``label_column=``; ``--text-column`` / ``--label-column`` on every command
+line). ``text;label`` files have no columns.
+
 Example
 -------
->>> data = load_splits("../shared/emotion", splits=("validation",))   # doctest: +SKIP
->>> data["validation"].texts[:1], data.label_names
+>>> import tempfile
+>>> tmp = tempfile.TemporaryDirectory()
+>>> folder = Path(tmp.name)
+>>> _ = (folder / "validation.csv").write_text("tweet,emotion\\ni am so happy,joy\\nthis is scary,fear\\n")
+>>> data = load_splits(folder, splits=("validation",), text_column="tweet", label_column="emotion")
+>>> data["validation"].texts, data.label_names
+(['i am so happy', 'this is scary'], ['joy', 'fear'])
+>>> load_splits(folder, splits=("validation",))
+Traceback (most recent call last):
+...
+core.data.DataError: ...validation.csv: no 'text' and 'label' columns; found ['tweet', 'emotion']. Name yours ...
+>>> tmp.cleanup()
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +48,7 @@ import pandas as pd
 EMOTION_LABELS: tuple[str, ...] = ("sadness", "joy", "love", "anger", "fear", "surprise")
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 FORMATS: tuple[str, ...] = ("txt", "csv", "parquet")
+TEXT_COLUMN, LABEL_COLUMN = "text", "label"
 MAX_DATA_FILE_BYTES = 512 * 1024 * 1024
 
 
@@ -94,6 +110,8 @@ class EmotionData:
     label_names: list[str]
     source: str
     names_from_data: bool = True
+    text_column: str = TEXT_COLUMN
+    label_column: str = LABEL_COLUMN
 
     def __getitem__(self, split: str) -> Split:
         if split not in self.splits:
@@ -188,18 +206,24 @@ def _fingerprint_bytes(*chunks: bytes) -> str:
     return h.hexdigest()[:16]
 
 
-def _parquet_label_names(path: Path) -> list[str] | None:
+def _parquet_label_names(path: Path, label_column: str) -> list[str] | None:
+    """The ClassLabel names that ``datasets`` stored in the file's schema for ``label_column``, if any."""
     import pyarrow.parquet as pq
+    from datasets import ClassLabel, Features
 
-    meta = pq.read_schema(path).metadata or {}
-    blob = meta.get(b"huggingface")
-    if not blob:
-        return None
     try:
-        features = json.loads(blob)["info"]["features"]
-        return list(features["label"]["names"])
-    except (KeyError, TypeError, ValueError):
+        feature = Features.from_arrow_schema(pq.read_schema(path)).get(label_column)
+    except (KeyError, TypeError, ValueError):  # foreign or damaged "huggingface" metadata: no names
         return None
+    return list(feature.names) if isinstance(feature, ClassLabel) else None
+
+
+def _missing_columns(path: Path | str, found: Sequence[str], text_column: str, label_column: str) -> DataError:
+    """The error for data without the text or label column: names the columns found and the flags."""
+    return DataError(
+        f"{path}: no {text_column!r} and {label_column!r} columns; found {list(found)}. Name yours with "
+        "--text-column and --label-column (EMOTION_TEXT_COLUMN, EMOTION_LABEL_COLUMN)"
+    )
 
 
 def _find_split_file(folder: Path, split: str) -> Path | None:
@@ -227,10 +251,12 @@ def _labels_to_ids(
 
 
 def read_split_file(
-    path: Path, *, split: str, label_names: Sequence[str] | None = None
+    path: Path, *, split: str, label_names: Sequence[str] | None = None, text_column: str = TEXT_COLUMN,
+    label_column: str = LABEL_COLUMN,
 ) -> tuple[Split, list[str] | None]:
     """Read one split file (``.txt`` ``text;label``, ``.csv`` or ``.parquet``).
 
+    ``text_column`` and ``label_column`` name the columns of a CSV or parquet file.
     Returns the split and the label names the file itself carries or implies (``None`` for
     integer labels without names).
     """
@@ -249,19 +275,29 @@ def read_split_file(
     elif fmt == "csv":
         _read_text_lines(path)  # rejects binary files with a line number
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        if not {"text", "label"} <= set(frame.columns):
-            raise DataError(f"{path}: a CSV split needs 'text' and 'label' columns, found {list(frame.columns)}")
-        frame = frame[["text", "label"]].assign(line=np.arange(2, len(frame) + 2))
+        if not {text_column, label_column} <= set(frame.columns):
+            raise _missing_columns(path, frame.columns, text_column, label_column)
+        frame = pd.DataFrame({"text": frame[text_column], "label": frame[label_column],
+                              "line": np.arange(2, len(frame) + 2)})
         empty = frame["text"].str.strip() == ""
         issues = [ParseIssue(int(ln), "empty text", "") for ln in frame.loc[empty, "line"]]
         frame = frame[~empty]
     elif fmt == "parquet":
+        import pyarrow.parquet as pq
+
         try:
-            frame = pd.read_parquet(path, columns=["text", "label"])
+            found = pq.read_schema(path).names
         except Exception as exc:  # pyarrow raises several types for corrupt or foreign files
-            raise DataError(f"{path}: not a readable parquet file with 'text' and 'label' columns ({exc})") from None
-        names = names or _parquet_label_names(path)
-        frame = frame.assign(line=np.arange(1, len(frame) + 1), text=frame["text"].fillna("").astype(str))
+            raise DataError(f"{path}: not a readable parquet file ({exc})") from None
+        if not {text_column, label_column} <= set(found):
+            raise _missing_columns(path, found, text_column, label_column)
+        try:
+            frame = pd.read_parquet(path, columns=[text_column, label_column])
+        except Exception as exc:
+            raise DataError(f"{path}: not a readable parquet file ({exc})") from None
+        names = names or _parquet_label_names(path, label_column)
+        frame = pd.DataFrame({"text": frame[text_column].fillna("").astype(str), "label": frame[label_column],
+                              "line": np.arange(1, len(frame) + 1)})
         empty = frame["text"].str.strip() == ""
         issues = [ParseIssue(int(ln), "empty text", "") for ln in frame.loc[empty, "line"]]
         frame = frame[~empty]
@@ -275,12 +311,16 @@ def read_split_file(
     if not texts:
         why = f"; {len(issues)} lines were skipped" if issues else " (the file is empty)"
         raise DataError(f"{path}: no usable rows in split {split!r}{why}")
-    fingerprint = _fingerprint_bytes(path.read_bytes())
+    columns = b"" if fmt == "txt" or (text_column, label_column) == (TEXT_COLUMN, LABEL_COLUMN) else (
+        json.dumps([text_column, label_column]).encode())
+    fingerprint = _fingerprint_bytes(path.read_bytes(), columns)
     lines = frame["line"].to_numpy(dtype=np.int64)[good]
     return Split(split, texts, ids, str(path), fmt, fingerprint, issues, lines), names
 
 
-def _load_local(folder: Path, splits: Sequence[str], label_names: Sequence[str] | None) -> EmotionData:
+def _load_local(
+    folder: Path, splits: Sequence[str], label_names: Sequence[str] | None, text_column: str, label_column: str
+) -> EmotionData:
     files = {s: _find_split_file(folder, s) for s in splits}
     missing = [s for s, p in files.items() if p is None]
     if missing:
@@ -295,7 +335,8 @@ def _load_local(folder: Path, splits: Sequence[str], label_names: Sequence[str] 
     # Parquet with ClassLabel names fixes the order for all splits; read it first.
     order = sorted(splits, key=lambda s: files[s].suffix != ".parquet")  # type: ignore[union-attr]
     for s in order:
-        split, file_names = read_split_file(files[s], split=s, label_names=names)  # type: ignore[arg-type]
+        split, file_names = read_split_file(files[s], split=s, label_names=names,  # type: ignore[arg-type]
+                                            text_column=text_column, label_column=label_column)
         if names is None and file_names is not None:
             names = file_names
         loaded[s] = split
@@ -303,10 +344,10 @@ def _load_local(folder: Path, splits: Sequence[str], label_names: Sequence[str] 
         names_from_data = False
         k = int(max(int(s.labels.max()) for s in loaded.values())) + 1
         names = [str(i) for i in range(k)]
-    return EmotionData({s: loaded[s] for s in splits}, names, str(folder), names_from_data)
+    return EmotionData({s: loaded[s] for s in splits}, names, str(folder), names_from_data, text_column, label_column)
 
 
-def _load_hub(dataset_id: str, splits: Sequence[str]) -> EmotionData:
+def _load_hub(dataset_id: str, splits: Sequence[str], text_column: str, label_column: str) -> EmotionData:
     import datasets
 
     try:
@@ -317,23 +358,31 @@ def _load_hub(dataset_id: str, splits: Sequence[str]) -> EmotionData:
             f"{str(exc)[:300]}). Without internet, pass a local folder with train/validation/test files, "
             "e.g. --data ../shared/emotion"
         ) from None
-    feature = ds[next(iter(ds))].features["label"]
-    names = list(getattr(feature, "names", None) or [])
+    features = ds[next(iter(ds))].features
+    if not {text_column, label_column} <= set(features):
+        raise _missing_columns(dataset_id, list(features), text_column, label_column)
+    names = list(getattr(features[label_column], "names", None) or [])
     loaded = {}
     for s in splits:
         if s not in ds:
             raise DataError(f"{dataset_id}: no split {s!r}; has {list(ds)}")
         part = ds[s]
-        loaded[s] = Split(s, list(part["text"]), np.asarray(part["label"], dtype=np.int64),
+        loaded[s] = Split(s, list(part[text_column]), np.asarray(part[label_column], dtype=np.int64),
                           f"{dataset_id}:{s}", "hub", str(part._fingerprint))
+    columns = {"text_column": text_column, "label_column": label_column}
     if not names:
         k = int(max(int(s.labels.max()) for s in loaded.values())) + 1
-        return EmotionData(loaded, [str(i) for i in range(k)], dataset_id, names_from_data=False)
-    return EmotionData(loaded, names, dataset_id)
+        return EmotionData(loaded, [str(i) for i in range(k)], dataset_id, names_from_data=False, **columns)
+    return EmotionData(loaded, names, dataset_id, **columns)
 
 
 def load_splits(
-    source: str | Path, *, splits: Sequence[str] = SPLITS, label_names: Sequence[str] | None = None
+    source: str | Path,
+    *,
+    splits: Sequence[str] = SPLITS,
+    label_names: Sequence[str] | None = None,
+    text_column: str | None = None,
+    label_column: str | None = None,
 ) -> EmotionData:
     """Load splits from a local folder, or a Hub dataset id when no such folder exists.
 
@@ -343,55 +392,55 @@ def load_splits(
         such as ``dair-ai/emotion``.
     splits : which splits to load.
     label_names : names for integer labels, and the set a text label must belong to.
+    text_column, label_column : the columns of CSV, parquet and Hub data (default ``text`` and
+        ``label``; ``Settings.text_column`` / ``Settings.label_column``).
 
     Raises
     ------
-    DataError : a missing split, a binary or empty file, or a split with no usable rows; the message
-        names the file and the line.
+    DataError : a missing split, a binary or empty file, a split with no usable rows, or data without
+        the text or label column; the message names the file and the line, or the columns found.
     """
     if not splits:
         raise ValueError("splits must name at least one split")
+    text_column, label_column = text_column or TEXT_COLUMN, label_column or LABEL_COLUMN
     path = Path(source).expanduser()
     if path.is_dir():
-        return _load_local(path, splits, label_names)
+        return _load_local(path, splits, label_names, text_column, label_column)
     if path.is_file():
         raise DataError(f"{path}: --data takes a folder of split files or a Hub id, not a single file")
     if str(source).startswith((".", "/", "~")) or str(source).count("/") != 1:
         raise DataError(f"{source}: no such data folder (and not a Hub id like 'dair-ai/emotion')")
-    return _load_hub(str(source), splits)
+    return _load_hub(str(source), splits, text_column, label_column)
 
 
-def write_split(frame: pd.DataFrame, path: Path, *, fmt: str, label_names: Sequence[str]) -> Path:
+def write_split(
+    frame: pd.DataFrame, path: Path, *, fmt: str, label_names: Sequence[str], text_column: str = TEXT_COLUMN,
+    label_column: str = LABEL_COLUMN,
+) -> Path:
     """Write ``text`` and ``label`` (names) in ``fmt`` so that :func:`load_splits` reads it back.
 
     ``txt`` writes ``text;label`` lines; ``csv`` a header and two columns; ``parquet`` integer labels
-    with the ClassLabel names in the schema, as the Hub exports them.
+    with the ClassLabel names in the schema (``datasets.Features``), as the Hub exports them. CSV and
+    parquet name their columns ``text_column`` and ``label_column``.
     """
     path = Path(path)
     texts = frame["text"].astype(str).str.replace(r"[\r\n]+", " ", regex=True)
     if fmt == "txt":
         path.write_text("".join(f"{t};{lab}\n" for t, lab in zip(texts, frame["label"], strict=True)), encoding="utf-8")
     elif fmt == "csv":
-        pd.DataFrame({"text": texts, "label": frame["label"]}).to_csv(path, index=False)
+        pd.DataFrame({text_column: texts, label_column: frame["label"]}).to_csv(path, index=False)
     elif fmt == "parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
+        from datasets import ClassLabel, Features, Value
 
-        index = {n: i for i, n in enumerate(label_names)}
-        table = pa.table({"text": texts.tolist(), "label": [index[x] for x in frame["label"]]})
-        features = {"text": {"dtype": "string", "_type": "Value"},
-                    "label": {"names": list(label_names), "_type": "ClassLabel"}}
-        meta = {b"huggingface": json.dumps({"info": {"features": features}}).encode()}
-        pq.write_table(table.replace_schema_metadata(meta), path)
+        features = Features({text_column: Value("string"), label_column: ClassLabel(names=list(label_names))})
+        ids = features[label_column].str2int(frame["label"].astype(str).tolist())
+        table = pa.table({text_column: texts.tolist(), label_column: ids}, schema=features.arrow_schema)
+        pq.write_table(table, path)
     else:
         raise ValueError(f"unknown format {fmt!r}; choose one of {FORMATS}")
     return path
-
-
-def label_counts(labels: np.ndarray, label_names: Sequence[str]) -> dict[str, int]:
-    """Samples per label name, in label order."""
-    counts = Counter(int(x) for x in labels)
-    return {name: counts.get(i, 0) for i, name in enumerate(label_names)}
 
 
 def data_fingerprint(data: EmotionData, split: str) -> str:

@@ -12,9 +12,27 @@ The corrected split is written with :func:`core.data.write_split`, so it loads b
 
 Example
 -------
->>> decisions_csv(store, key, "decisions.csv", table=table)                 # doctest: +SKIP
->>> corrected_split(table, store.latest(key), fmt="txt", label_names=names,
-...                 drop_ambiguous=True, path="out/validation.txt")
+>>> import tempfile
+>>> folder = tempfile.TemporaryDirectory()
+>>> out = Path(folder.name)
+>>> table = pd.DataFrame({"text": ["so happy", "so scared", "hmm"], "label": ["joy", "joy", "fear"]})
+>>> store = ReviewStore(out / "reviews.sqlite")
+>>> _ = store.record("key", 1, action="relabel", old_label="joy", new_label="fear")
+>>> _ = store.record("key", 2, action="ambiguous", old_label="fear")
+>>> decisions_frame(store, "key", table=table)[["sample_id", "text", "action", "final_label"]]
+   sample_id       text     action final_label
+0          1  so scared    relabel        fear
+1          2        hmm  ambiguous        fear
+>>> decisions_csv(store, "key", out / "decisions.csv", table=table).name
+'decisions.csv'
+>>> summary = corrected_split(table, store.latest("key"), fmt="txt", label_names=["joy", "fear"],
+...                           drop_ambiguous=True, path=out / "validation.txt")
+>>> (summary.n_rows, summary.n_relabelled, summary.n_dropped)
+(2, 1, 1)
+>>> print(summary.path.read_text(), end="")
+so happy;joy
+so scared;fear
+>>> store.close(); folder.cleanup()
 """
 
 from __future__ import annotations
@@ -27,7 +45,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.data import FORMATS, write_split
+from core.data import FORMATS, LABEL_COLUMN, TEXT_COLUMN, write_split
 from core.review_store import ReviewStore
 
 DECISION_VIEWS: tuple[str, ...] = ("latest", "history")
@@ -110,6 +128,8 @@ def corrected_split(
     label_names: Sequence[str],
     drop_ambiguous: bool,
     path: str | Path,
+    text_column: str = TEXT_COLUMN,
+    label_column: str = LABEL_COLUMN,
 ) -> CorrectionSummary:
     """Write the split with the review's corrections, in the format it came in.
 
@@ -124,6 +144,8 @@ def corrected_split(
     label_names : all label names, in label order; every new label must be one of them.
     drop_ambiguous : leave out the rows marked ``ambiguous`` (otherwise they keep their label).
     path : the file to write; name it ``<split>.<fmt>`` inside a data folder for ``load_splits``.
+    text_column, label_column : the column names a CSV or parquet split is written with, usually
+        ``EmotionData.text_column`` / ``label_column``, so it loads back with the same flags.
 
     Raises
     ------
@@ -164,7 +186,8 @@ def corrected_split(
     if drop_ambiguous:
         keep.iloc[ids[(decisions["action"] == "ambiguous").to_numpy()]] = False
     out = pd.DataFrame({"text": table["text"].astype(object).to_numpy(), "label": labels})[keep.to_numpy()]
-    _write_atomic(path, lambda tmp: write_split(out, tmp, fmt=fmt, label_names=label_names))
+    _write_atomic(path, lambda tmp: write_split(out, tmp, fmt=fmt, label_names=label_names, text_column=text_column,
+                                                label_column=label_column))
     return CorrectionSummary(path, len(out), int(relabel.sum()), int((~keep).sum()))
 
 

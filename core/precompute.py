@@ -3,7 +3,7 @@
 Usage::
 
     python -m core.precompute --model ../shared/models/emotion-minilm --data ../shared/emotion \
-        [--split validation] [--cache-dir DIR]
+        [--split validation] [--cache-dir DIR] [--text-column tweet --label-column emotion]
 
 Prints where the analysis lives and whether it was reused.
 """
@@ -96,15 +96,19 @@ def analyse_split(
 ) -> AnalysisOutcome:
     """Reuse the cached analysis of ``split`` if valid, else compute it and cache it atomically.
 
+    The entry is keyed by the model, the data, the split and the classifier's ``max_length`` (the
+    tokens kept per text), so another truncation never reuses an analysis made with the old one.
+
     A read-only or unusable ``cache_dir`` (or ``None``) computes in memory and adds a warning.
     """
     start = time.perf_counter()
     warnings: list[str] = []
     model_fp = classifier.fingerprint
     data_fp = data_fingerprint(data, split)
-    key = cache_key(model_fp, data_fp, split)
+    max_length = int(classifier.max_length)
+    key = cache_key(model_fp, data_fp, split, max_length)
     expect = {"model_fingerprint": model_fp, "data_fingerprint": data_fp, "split": split,
-              "analysis_version": ANALYSIS_VERSION}
+              "max_length": max_length, "analysis_version": ANALYSIS_VERSION}
     cache = AnalysisCache(cache_dir) if cache_dir is not None else None
     if cache is not None:
         cached, why = cache.load(key, expect=expect)
@@ -118,7 +122,7 @@ def analyse_split(
     result = compute_analysis(classifier, data[split].texts, label_ids, batch_size=batch_size, progress=progress)
     meta = {
         "model": classifier.source, "model_fingerprint": model_fp, "data": data.source,
-        "data_fingerprint": data_fp, "split": split, "labels": list(classifier.labels),
+        "data_fingerprint": data_fp, "split": split, "max_length": max_length, "labels": list(classifier.labels),
         "n_rows": len(result.table), "analysis_version": ANALYSIS_VERSION,
         "versions": library_versions(), "created": now_iso(),
         "seconds": round(time.perf_counter() - start, 2),
@@ -142,7 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings.from_namespace(parser.parse_args(argv))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
-        data = load_splits(settings.data, splits=(settings.split,))
+        data = load_splits(settings.data, splits=(settings.split,), text_column=settings.text_column,
+                           label_column=settings.label_column)
         for issue_line in filter(None, [data[settings.split].issue_summary()]):
             print(f"warning: {issue_line}", file=sys.stderr)
         clf = load_classifier(settings.model, data_labels=data.label_names, max_length=settings.max_length,

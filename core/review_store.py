@@ -39,9 +39,18 @@ Schema versions
 
 Example
 -------
->>> store = ReviewStore("reviews.sqlite")                                # doctest: +SKIP
->>> store.record("data-fp:validation", 12, action="relabel", old_label="joy", new_label="love")
->>> store.latest("data-fp:validation")
+>>> import tempfile
+>>> folder = tempfile.TemporaryDirectory()
+>>> store = ReviewStore(Path(folder.name) / "reviews.sqlite")
+>>> store.record("data-fp:validation", 12, action="relabel", old_label="joy", new_label="love").action
+'relabel'
+>>> _ = store.record("data-fp:validation", 3, action="skip", old_label="fear")
+>>> store.latest("data-fp:validation")[["sample_id", "action", "old_label", "new_label"]]
+   sample_id    action old_label new_label
+0         12   relabel       joy      love
+>>> store.reviewed_ids("data-fp:validation")
+{12}
+>>> store.close(); folder.cleanup()
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from dashboard.assets import css
 from dashboard.plotly_bridge import static_paths
 from dashboard.tabs.analysis_views import (
     build_confusion_tab,
@@ -23,7 +24,6 @@ from dashboard.tabs.review import build_review_tab, shortcuts_js
 
 TITLE = "Emotion Lens: what the emotion classifier predicts, why, and where it goes wrong"
 QUEUE_MAX_SIZE = 256
-CSS = ".plotly-host { min-height: 380px; }"
 
 
 def build_app(service) -> gr.Blocks:
@@ -74,7 +74,7 @@ def launch_options(service) -> dict:
     """Keyword arguments for ``demo.launch`` (theme, page script, file limits)."""
     return {
         "js": shortcuts_js(len(service.labels)),
-        "css": CSS,
+        "css": css(),
         "theme": gr.themes.Soft(),
         "max_file_size": "10mb",
         "show_error": True,

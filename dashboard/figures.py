@@ -61,7 +61,11 @@ def label_colors(labels: Sequence[str]) -> dict[str, str]:
 
 def plotly_escape(text: object) -> str:
     """:func:`html.escape` for plotly text. plotly.js decodes numeric entities and only a few named
-    ones (``&lt; &gt; &amp;`` ...), not ``&quot;``, so a double quote is written as ``&#34;``."""
+    ones (``&lt; &gt; &amp;`` ...), not ``&quot;``, so a double quote is written as ``&#34;``.
+
+    >>> plotly_escape('<b onclick="x">hi</b> & bye')
+    '&lt;b onclick=&#34;x&#34;&gt;hi&lt;/b&gt; &amp; bye'
+    """
     return html.escape(str(text)).replace("&quot;", "&#34;")
 
 
@@ -102,6 +106,10 @@ def probability_bars(probs: Mapping[str, float], *, title: str | None = None) ->
     Parameters
     ----------
     probs : label name -> probability in [0, 1], in model order (that order fixes the colours).
+
+    >>> bars = probability_bars({"fear": 0.2, "joy": 0.7, "love": 0.1}).data[0]
+    >>> list(bars.y), list(bars.x)
+    (['joy', 'fear', 'love'], [70.0, 20.0, 10.0])
     """
     if not probs:
         raise ValueError("probs is empty")

@@ -2,7 +2,8 @@
 
 ``gr.Plot`` sends no events back, so the figure is drawn by plotly.js (the copy shipped inside the
 Python ``plotly`` package, served by Gradio, no internet needed) and its ``plotly_click`` /
-``plotly_selected`` events call Gradio's ``trigger('select', ...)``. A Python ``.select`` listener
+``plotly_selected`` events call Gradio's ``trigger('select', ...)`` (the script is
+``assets/plotly_bridge.js``). A Python ``.select`` listener
 receives ``gr.SelectData`` with:
 
 - a heatmap click: ``index = [row, col]`` and ``value = z``;
@@ -16,36 +17,9 @@ from pathlib import Path
 import plotly
 import plotly.graph_objects as go
 
+from dashboard.assets import plotly_bridge_js
+
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-
-JS_ON_LOAD = r"""
-const host = element.querySelector('.plotly-host');
-function draw() {
-  if (!props.value || typeof Plotly === 'undefined') { return; }
-  const fig = (typeof props.value === 'string') ? JSON.parse(props.value) : props.value;
-  const config = Object.assign({responsive: true, displaylogo: false}, fig.config || {});
-  Plotly.purge(host);
-  Plotly.newPlot(host, fig.data, fig.layout || {}, config).then(() => {
-    host.dataset.ready = '1';
-    host.on('plotly_click', (ev) => {
-      const p = ev.points[0];
-      if (p.data.type === 'heatmap') {
-        trigger('select', {index: p.pointIndex, value: p.z, kind: 'cell'});
-      } else {
-        trigger('select', {index: [p.pointIndex], value: [p.customdata], kind: 'click'});
-      }
-    });
-    host.on('plotly_selected', (ev) => {
-      if (!ev) { return; }
-      const pts = ev.points || [];
-      trigger('select', {index: pts.map(p => p.pointIndex), value: pts.map(p => p.customdata), kind: 'box'});
-    });
-  });
-}
-draw();
-watch('value', draw);
-"""
-
 
 def static_paths() -> list[str]:
     """Files Gradio must serve for :func:`interactive_plot` (pass to ``gr.set_static_paths``)."""
@@ -70,6 +44,6 @@ def interactive_plot(fig: go.Figure | None = None, *, elem_id: str | None = None
         figure_value(fig) if fig is not None else None,
         html_template="<div class='plotly-host' style='width:100%;min-height:360px'></div>",
         head=head_tag(),
-        js_on_load=JS_ON_LOAD,
+        js_on_load=plotly_bridge_js(),
         elem_id=elem_id,
     )

@@ -77,9 +77,14 @@ def cell_samples(table: pd.DataFrame, *, true_label: str, pred_label: str) -> pd
 
 
 def by_ids(table: pd.DataFrame, ids: Iterable[int], *, order: str = "highest loss") -> pd.DataFrame:
-    """The rows with these sample ids (unknown ids ignored), sorted by ``order``."""
-    wanted = [int(i) for i in ids if i is not None and 0 <= int(i) < len(table)]
-    return filter_samples(table.iloc[sorted(set(wanted))], order=order)
+    """The rows whose index (the sample id) is one of ``ids`` (unknown ids ignored), sorted by ``order``.
+
+    >>> t = pd.DataFrame({"loss": [0.1, 0.9, 0.5]}, index=[10, 11, 12])
+    >>> by_ids(t, [12, 10, 99]).index.tolist()
+    [12, 10]
+    """
+    wanted = {int(i) for i in ids if i is not None}
+    return filter_samples(table[table.index.isin(wanted)], order=order)
 
 
 def review_queue(

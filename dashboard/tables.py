@@ -65,28 +65,28 @@ def per_class_report(table: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame
         the accuracy in ``f1`` (precision and recall NaN), as scikit-learn's ``classification_report``
         does; both summary rows have support N. Undefined ratios (no predictions or no samples of a
         class) are 0, scikit-learn's ``zero_division=0``.
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"label": ["joy", "joy", "sadness"], "pred": ["joy", "sadness", "sadness"]})
+    >>> per_class_report(t, ["sadness", "joy"]).round(2)
+              class  precision  recall    f1  support
+    0       sadness       0.50    1.00  0.67        1
+    1           joy       1.00    0.50  0.67        2
+    2      accuracy        NaN     NaN  0.67        3
+    3  weighted avg       0.83    0.67  0.67        3
     """
-    from sklearn.metrics import precision_recall_fscore_support
+    from sklearn.metrics import classification_report
 
     y_true, y_pred = _label_pred_names(table, labels)
     n = len(y_true)
-    if n == 0:
+    if n == 0:  # scikit-learn refuses empty input
         rows = [[name, 0.0, 0.0, 0.0, 0] for name in labels]
         rows += [["accuracy", np.nan, np.nan, np.nan, 0], ["weighted avg", 0.0, 0.0, 0.0, 0]]
         return pd.DataFrame(rows, columns=list(REPORT_COLUMNS))
-    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=list(labels), zero_division=0)
-    wp, wr, wf, _ = precision_recall_fscore_support(
-        y_true, y_pred, labels=list(labels), average="weighted", zero_division=0
-    )
-    accuracy = float(np.mean(y_true == y_pred))
-    report = pd.DataFrame({"class": list(labels), "precision": p, "recall": r, "f1": f, "support": s})
-    summary = pd.DataFrame({
-        "class": ["accuracy", "weighted avg"],
-        "precision": [np.nan, wp],
-        "recall": [np.nan, wr],
-        "f1": [accuracy, wf],
-        "support": [n, n],
-    })
-    out = pd.concat([report, summary], ignore_index=True)
+    report = classification_report(y_true, y_pred, labels=list(labels), output_dict=True, zero_division=0)
+    report["accuracy"] = {"f1-score": report["accuracy"], "support": n}
+    rows = pd.DataFrame.from_dict({k: report[k] for k in [*labels, "accuracy", "weighted avg"]}, orient="index")
+    out = rows.rename(columns={"f1-score": "f1"}).rename_axis("class").reset_index()
     out["support"] = out["support"].astype(np.int64)
     return out[list(REPORT_COLUMNS)]

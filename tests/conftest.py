@@ -1,56 +1,30 @@
 """Shared fixtures: paths to ../shared, tiny real models, and one running app per test session.
 
+Process and HTTP helpers (free ports, starting and stopping the app, Gradio's streaming API) are in
+``bench/harness.py``, shared with the benchmarks.
+
 Tests that need ../shared skip with a clear reason where it is absent.
 """
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = (REPO / ".." / "shared").resolve()
-EMOTION = SHARED / "emotion"
-MINILM = SHARED / "models" / "emotion-minilm"
-DISTILBERT = SHARED / "models" / "distilbert-base-uncased"
-LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
+from bench.harness import DISTILBERT, EMOTION, LABELS, MINILM, SHARED, start_app, stop_app, wait_for_http
+from bench.harness import ROOT as REPO
+
+# Paths the tests import from here (defined once in bench/harness.py, which the benchmarks share).
+__all__ = ["DISTILBERT", "EMOTION", "LABELS", "MINILM", "REPO", "SHARED"]
 
 needs_emotion = pytest.mark.skipif(not EMOTION.is_dir(), reason="../shared/emotion is absent")
 needs_minilm = pytest.mark.skipif(not (MINILM / "model.safetensors").is_file(),
                                   reason="../shared/models/emotion-minilm is absent")
 needs_distilbert_tokenizer = pytest.mark.skipif(not (DISTILBERT / "vocab.txt").is_file(),
                                                 reason="../shared/models/distilbert-base-uncased is absent")
-
-
-def free_port() -> int:
-    """A free TCP port on localhost."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_http(url: str, proc: subprocess.Popen, *, log: Path | None = None, timeout: float = 300.0) -> None:
-    """Block until ``url`` answers 200, or fail with the process's output."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            out = log.read_text() if log is not None and log.exists() else ""
-            raise RuntimeError(f"app exited with {proc.returncode}:\n{out[-4000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
 @pytest.fixture(scope="session")
@@ -87,26 +61,14 @@ def minilm_cache_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def app_url(minilm_cache_dir, tmp_path_factory) -> str:
     """The dashboard on emotion-minilm, served on localhost for the whole session."""
-    port = free_port()
     folder = tmp_path_factory.mktemp("app")
     log = folder / "app.log"
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "app.py", "--model", str(MINILM), "--data", str(EMOTION), "--cache-dir",
-             str(minilm_cache_dir), "--port", str(port), "--review-db", str(folder / "reviews.sqlite")],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
-        )
-    url = f"http://127.0.0.1:{port}/"
+    proc, url = start_app(MINILM, EMOTION, minilm_cache_dir, log, review_db=folder / "reviews.sqlite")
     try:
-        wait_for_http(url, proc, log=log)
+        wait_for_http(url, proc, log=log, timeout=300)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_app(proc)
 
 
 @pytest.fixture(scope="session")

@@ -5,15 +5,13 @@ Import the fixtures into a test module (``from tests.loop_app import loop_app, l
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import EMOTION, LABELS, REPO, free_port, wait_for_http
+from bench.harness import start_app, stop_app, wait_for_http
+from tests.conftest import EMOTION, LABELS
 
 N_TRAIN, N_VALIDATION, N_FLIPS = 120, 60, 8
 
@@ -68,24 +66,12 @@ def loop_app(loop_models, tmp_path_factory):
         noisy[i] = f"{text};{LABELS[(LABELS.index(label) + 1) % len(LABELS)]}"
     (data / "train.txt").write_text("\n".join(noisy) + "\n")
     (data / "validation.txt").write_text("\n".join(_split_lines("validation", N_VALIDATION)) + "\n")
-    port = free_port()
     log = folder / "app.log"
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
     a, b = loop_models
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "app.py", "--model", str(a), "--compare-model", str(b), "--data", str(data),
-             "--splits", "train,validation", "--split", "validation", "--cache-dir", str(folder / "cache"),
-             "--port", str(port), "--review-db", str(folder / "reviews.sqlite")],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
-        )
-    url = f"http://127.0.0.1:{port}/"
+    proc, url = start_app(a, data, folder / "cache", log, review_db=folder / "reviews.sqlite",
+                          extra=["--compare-model", str(b), "--splits", "train,validation", "--split", "validation"])
     try:
-        wait_for_http(url, proc, log=log)
+        wait_for_http(url, proc, log=log, timeout=600)
         yield LoopApp(url, data, clean, flipped, a, b)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_app(proc)

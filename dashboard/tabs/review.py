@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 import gradio as gr
 
 from core.text_input import InputError
-from dashboard import queries
+from dashboard import assets, queries
 from dashboard.sample_panel import build_sample_panel, highlight_value, show_sample
 from dashboard.tabs.analysis_views import confidence_range, prob_note
 
@@ -20,23 +20,8 @@ SHORTCUTS_HELP = "Keys: **k** keep · **a** ambiguous · **s** skip · **1–{k}
 
 
 def shortcuts_js(n_labels: int) -> str:
-    """Page script: keys press the review buttons (ignored while typing in a field)."""
-    script = """() => {
-  document.addEventListener('keydown', (e) => {
-    const t = e.target;
-    if (e.ctrlKey || e.metaKey || e.altKey) return;
-    if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable)) return;
-    const panel = document.querySelector('#review-keep');
-    if (!panel || panel.offsetParent === null) return;
-    const map = {k: 'review-keep', a: 'review-ambiguous', s: 'review-skip'};
-    let id = map[e.key];
-    const n = parseInt(e.key, 10);
-    if (!id && n >= 1 && n <= N_LABELS) id = 'review-relabel-' + (n - 1);
-    const b = id && document.querySelector('#' + id);
-    if (b) { e.preventDefault(); b.click(); }
-  });
-}"""
-    return script.replace("N_LABELS", str(int(n_labels)))
+    """Page script: keys press the review buttons (ignored while typing in a field); ``assets/review_shortcuts.js``."""
+    return assets.page_script(n_labels)
 
 
 QUEUE_COLUMNS = ["sample_id", "label", "pred", "confidence", "loss", "text"]

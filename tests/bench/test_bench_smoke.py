@@ -6,12 +6,12 @@ Timings are never asserted (the machine is shared); only that the figures exist 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
+from bench.harness import app_env
 from tests.conftest import REPO, needs_distilbert_tokenizer, needs_emotion, needs_minilm
 
 pytestmark = [pytest.mark.slow, needs_minilm, needs_emotion]
@@ -19,8 +19,7 @@ pytestmark = [pytest.mark.slow, needs_minilm, needs_emotion]
 
 def run_quick(script: str, *args: str) -> dict:
     """Run ``bench/<script> --quick`` and parse its stdout as JSON."""
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    done = subprocess.run([sys.executable, f"bench/{script}", "--quick", *args], cwd=REPO, env=env,
+    done = subprocess.run([sys.executable, f"bench/{script}", "--quick", *args], cwd=REPO, env=app_env(),
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"{script} failed ({done.returncode}):\n{done.stderr[-3000:]}"
     return json.loads(done.stdout)
@@ -72,11 +71,12 @@ def test_bench_cold_start_quick():
 
 @needs_distilbert_tokenizer
 def test_common_helpers(tmp_path):
-    from bench.common import build_random_distilbert, classify_examples, example_texts, percentiles
+    from bench.common import build_random_distilbert, example_texts, percentiles
     from core.model import load_classifier
+    from dashboard.assets import example_tweets
 
     texts = example_texts(20)
-    assert len(texts) == 24 and texts[:4] == classify_examples()
+    assert len(texts) == 24 and texts[:4] == example_tweets()
     lengths = [len(t) for t in texts[4:]]
     assert lengths == sorted(lengths) and lengths[0] < lengths[-1]
     stats = percentiles([3.0, 1.0, 2.0])

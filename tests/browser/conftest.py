@@ -31,6 +31,14 @@ def browser_missing() -> str | None:
     return None
 
 
+def plot_js(elem_id: str, body: str, params: str = "") -> str:
+    """A page function ``(params) => {...}`` for ``page.evaluate`` whose ``body`` sees the plotly div
+    ``gd`` inside ``#elem_id``, its axes ``xa`` and ``ya``, and its bounding box ``box``."""
+    return (f"({params}) => {{\n  const gd = document.querySelector('#{elem_id} .plotly-host');\n"
+            "  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;\n"
+            f"  const box = gd.getBoundingClientRect();\n{body}\n}}")
+
+
 class PageWatch:
     """What the page did behind the test's back: dialogs opened and uncaught JS errors."""
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from dashboard.queries import LIST_COLUMNS
-from tests.browser.conftest import TIMEOUT_MS, browser_missing
+from tests.browser.conftest import TIMEOUT_MS, browser_missing, plot_js
 
 _missing = browser_missing()
 if _missing:
@@ -208,14 +208,10 @@ def test_confusion_cell_click_lists_exactly_its_samples(page, analysis, screensh
     (true_label, pred_label), n = counts.index[0], int(counts.iloc[0])
     expected_ids = set(wrong.index[(wrong["label"] == true_label) & (wrong["pred"] == pred_label)])
 
-    pos = page.evaluate("""([t, p]) => {
-      const gd = document.querySelector('#cm-plot .plotly-host');
-      const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+    pos = page.evaluate(plot_js("cm-plot", """
       const r = ya._categories.indexOf(t), c = xa._categories.indexOf(p);
-      const box = gd.getBoundingClientRect();
       return {r, c, x: box.left + xa._offset + xa.l2p(c), y: box.top + ya._offset + ya.l2p(r),
-              z: gd._fullData[0].z[r][c]};
-    }""", [true_label, pred_label])
+              z: gd._fullData[0].z[r][c]};""", "[t, p]"), [true_label, pred_label])
     assert pos["r"] >= 0 and pos["c"] >= 0 and pos["r"] != pos["c"], pos
     assert int(pos["z"]) == n  # the heatmap shows the count of the cached table
     page.mouse.move(pos["x"], pos["y"])
@@ -240,22 +236,14 @@ def test_confusion_cell_click_lists_exactly_its_samples(page, analysis, screensh
 def test_embedding_click_and_lasso_select(page, analysis, screenshot_dir):
     open_tab(page, "Embedding map")
     wait_bridge_plot(page, "map-plot")
-    geom = page.evaluate("""() => {
-      const gd = document.querySelector('#map-plot .plotly-host');
-      const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
-      const box = gd.getBoundingClientRect();
+    geom = page.evaluate(plot_js("map-plot", """
       return {left: box.left + xa._offset, top: box.top + ya._offset, w: xa._length, h: ya._length,
-              dragmode: gd._fullLayout.dragmode};
-    }""")
+              dragmode: gd._fullLayout.dragmode};"""))
     assert geom["dragmode"] in ("lasso", "select")
 
     def to_px(x: float, y: float) -> tuple[float, float]:
-        return tuple(page.evaluate("""([x, y]) => {
-          const gd = document.querySelector('#map-plot .plotly-host');
-          const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
-          const box = gd.getBoundingClientRect();
-          return [box.left + xa._offset + xa.d2p(x), box.top + ya._offset + ya.d2p(y)];
-        }""", [x, y]))
+        return tuple(page.evaluate(plot_js("map-plot", """
+          return [box.left + xa._offset + xa.d2p(x), box.top + ya._offset + ya.d2p(y)];""", "[x, y]"), [x, y]))
 
     # 1. click one point: the sample whose map position is under the mouse
     sid = int(analysis.index[(analysis["umap_x"] - analysis["umap_x"].median()).abs().argmin()])
@@ -292,13 +280,10 @@ def test_embedding_click_and_lasso_select(page, analysis, screenshot_dir):
 
     def rect(margin_px: float) -> pd.DataFrame:
         """Samples whose map position lies in the dragged rectangle grown by ``margin_px``."""
-        xmin, xmax, ymin, ymax = page.evaluate("""([x0, x1, y0, y1]) => {
-          const gd = document.querySelector('#map-plot .plotly-host');
-          const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
-          const box = gd.getBoundingClientRect();
+        xmin, xmax, ymin, ymax = page.evaluate(plot_js("map-plot", """
           const px = (v) => xa.p2d(v - box.left - xa._offset), py = (v) => ya.p2d(v - box.top - ya._offset);
-          return [px(x0), px(x1), py(y1), py(y0)];
-        }""", [x0 - margin_px, x1 + margin_px, y0 - margin_px, y1 + margin_px])
+          return [px(x0), px(x1), py(y1), py(y0)];""", "[x0, x1, y0, y1]"),
+            [x0 - margin_px, x1 + margin_px, y0 - margin_px, y1 + margin_px])
         return analysis[analysis["umap_x"].between(xmin, xmax) & analysis["umap_y"].between(ymin, ymax)]
 
     inner, outer = rect(-3), rect(3)

@@ -74,6 +74,7 @@ def test_decisions_made_under_one_model_are_seen_under_another(tiny_model_dir, s
     new = next(x for x in LABELS if x != a.sample(first, split="train")["label"])
     d1 = a.review_decide(first, "relabel", split="train", new_label=new, reviewer="ann", note="hashtag says so")
     d2 = a.review_decide(second, "ambiguous", split="train")
+    assert d2.action == "ambiguous" and d2.new_label is None and d2.reviewer == ""
     assert d1.model_fingerprint == a.analysis("train").meta["model_fingerprint"]
     assert d1.model_pred == a.sample(first, split="train")["pred"]
     assert a.review_progress("train") == (2, 90) and a.review_progress("validation") == (0, 60)

@@ -148,3 +148,81 @@ def test_shared_txt_and_parquet_agree():
     assert txt["validation"].texts == pq["validation"].texts
     assert np.array_equal(txt["validation"].labels, pq["validation"].labels)
     assert txt["validation"].issues == []
+
+
+# ---- other column names -------------------------------------------------------------------------
+
+
+def test_csv_with_other_column_names_loads_with_the_column_flags(tmp_path):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    pd.DataFrame({"id": [1, 2], "tweet": ["so happy", "so scared"], "emotion": ["joy", "fear"]}).to_csv(
+        folder / "validation.csv", index=False)
+    data = load_splits(folder, splits=("validation",), text_column="tweet", label_column="emotion")
+    assert data["validation"].texts == ["so happy", "so scared"]
+    assert [data.label_names[i] for i in data["validation"].labels] == ["joy", "fear"]
+    assert (data.text_column, data.label_column) == ("tweet", "emotion")
+    with pytest.raises(DataError) as err:
+        load_splits(folder, splits=("validation",))
+    message = str(err.value)
+    assert "validation.csv" in message and "['id', 'tweet', 'emotion']" in message
+    assert "--text-column" in message and "--label-column" in message
+
+
+def test_parquet_with_other_column_names_keeps_its_classlabel_names(tmp_path):
+    from datasets import ClassLabel, Dataset, Features, Value
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    names = ["calm", "angry", "glad"]  # not alphabetical: the order must come from the file
+    features = Features({"sentence": Value("string"), "category": ClassLabel(names=names)})
+    Dataset.from_dict({"sentence": ["a", "b", "c"], "category": [2, 0, 1]}, features=features).to_parquet(
+        folder / "validation.parquet")
+    data = load_splits(folder, splits=("validation",), text_column="sentence", label_column="category")
+    assert data.label_names == names
+    assert data["validation"].labels.tolist() == [2, 0, 1]
+    with pytest.raises(DataError, match=r"found \['sentence', 'category'\].*--text-column"):
+        load_splits(folder, splits=("validation",))
+
+
+def test_another_label_column_of_the_same_file_is_another_fingerprint(tmp_path):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    pd.DataFrame({"text": ["a", "b"], "label": ["joy", "fear"], "second_opinion": ["fear", "fear"]}).to_csv(
+        folder / "validation.csv", index=False)
+    first = load_splits(folder, splits=("validation",))
+    second = load_splits(folder, splits=("validation",), label_column="second_opinion")
+    assert first["validation"].fingerprint != second["validation"].fingerprint
+    assert [second.label_names[i] for i in second["validation"].labels] == ["fear", "fear"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_write_split_uses_the_given_column_names(tmp_path, fmt):
+    frame = pd.DataFrame({"text": ["x", "y"], "label": ["love", "anger"]})
+    path = write_split(frame, tmp_path / f"validation.{fmt}", fmt=fmt, label_names=LABELS, text_column="tweet",
+                       label_column="emotion")
+    data = load_splits(tmp_path, splits=("validation",), text_column="tweet", label_column="emotion")
+    assert data["validation"].texts == ["x", "y"] and path.suffix == f".{fmt}"
+    assert [data.label_names[i] for i in data["validation"].labels] == ["love", "anger"]
+
+
+def test_parquet_label_names_are_datasets_features_and_old_files_still_read(tmp_path):
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from datasets import ClassLabel, Features
+
+    new = write_split(pd.DataFrame({"text": ["x"], "label": ["surprise"]}), tmp_path / "new.parquet",
+                      fmt="parquet", label_names=LABELS)
+    feature = Features.from_arrow_schema(pq.read_schema(new))["label"]
+    assert isinstance(feature, ClassLabel) and feature.names == LABELS
+    # A file as earlier versions wrote it by hand: the names in hand-made "huggingface" metadata.
+    old_dir = tmp_path / "old"
+    old_dir.mkdir()
+    features = {"text": {"dtype": "string", "_type": "Value"}, "label": {"names": LABELS, "_type": "ClassLabel"}}
+    table = pa.table({"text": ["y", "z"], "label": [5, 0]})
+    pq.write_table(table.replace_schema_metadata(
+        {b"huggingface": json.dumps({"info": {"features": features}}).encode()}), old_dir / "validation.parquet")
+    data = load_splits(old_dir, splits=("validation",))
+    assert data.label_names == LABELS and data["validation"].labels.tolist() == [5, 0]

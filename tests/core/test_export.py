@@ -147,6 +147,17 @@ def test_corrected_split_keeps_label_order_from_parquet(store: ReviewStore, tmp_
     assert back.frame("validation")["label"].tolist() == ["zeta", "alpha", "alpha"]
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_corrected_split_keeps_the_data_column_names(store: ReviewStore, table: pd.DataFrame, tmp_path: Path,
+                                                     fmt: str) -> None:
+    """Data read with --text-column/--label-column is written back with the same columns."""
+    corrected_split(table, store.latest(KEY), fmt=fmt, label_names=NAMES, drop_ambiguous=True,
+                    path=tmp_path / f"validation.{fmt}", text_column="tweet", label_column="emotion")
+    back = load_splits(tmp_path, splits=("validation",), text_column="tweet", label_column="emotion")
+    assert back.frame("validation")["text"].tolist() == [t for i, t in enumerate(TEXTS) if i != 2]
+    assert back.frame("validation")["label"].tolist()[0] == "love"
+
+
 def test_no_decisions_writes_the_split_unchanged(table: pd.DataFrame, tmp_path: Path) -> None:
     empty = ReviewStore(tmp_path / "r.sqlite").latest(KEY)
     summary = corrected_split(table, empty, fmt="txt", label_names=NAMES, drop_ambiguous=True,

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -36,9 +35,9 @@ def small_data(tmp_path):
     return folder
 
 
-def analyse(model_dir, data_dir, cache_dir):
+def analyse(model_dir, data_dir, cache_dir, *, max_length=512):
     data = load_splits(data_dir, splits=("validation",))
-    clf = load_classifier(model_dir, data_labels=data.label_names)
+    clf = load_classifier(model_dir, data_labels=data.label_names, max_length=max_length)
     return analyse_split(clf, data, "validation", cache_dir=cache_dir, batch_size=16, show_progress=False), data
 
 
@@ -71,11 +70,10 @@ def test_umap_and_hidden_states_are_present_and_finite(tiny_model_dir, small_dat
     assert meta["labels"] == LABELS
 
 
-def test_second_run_reuses_the_cache_quickly(tiny_model_dir, small_data, tmp_path):
+def test_second_run_reuses_the_cache(tiny_model_dir, small_data, tmp_path):
     first, _ = analyse(tiny_model_dir, small_data, tmp_path / "cache")
-    start = time.perf_counter()
     second, _ = analyse(tiny_model_dir, small_data, tmp_path / "cache")
-    assert second.reused and time.perf_counter() - start < 30  # timing is benchmarked in bench/, not here
+    assert second.reused and second.analysis.path == first.analysis.path  # its speed is measured in bench/
     pd.testing.assert_frame_equal(first.analysis.table, second.analysis.table)
     assert np.array_equal(first.analysis.hidden, second.analysis.hidden)
 
@@ -110,6 +108,16 @@ def test_changed_data_gets_a_new_entry(tiny_model_dir, small_data, tmp_path):
     second, _ = analyse(tiny_model_dir, small_data, tmp_path / "cache")
     assert not second.reused and len(second.analysis.table) == N_ROWS + 1
     assert second.analysis.path != first.analysis.path
+
+
+def test_another_max_length_gets_a_new_entry(tiny_model_dir, small_data, tmp_path):
+    full, _ = analyse(tiny_model_dir, small_data, tmp_path / "cache")
+    short, _ = analyse(tiny_model_dir, small_data, tmp_path / "cache", max_length=8)
+    assert not short.reused and short.analysis.path != full.analysis.path
+    assert (full.analysis.meta["max_length"], short.analysis.meta["max_length"]) == (128, 8)
+    assert short.analysis.table["n_tokens"].max() <= 8 < full.analysis.table["n_tokens"].max()
+    again, _ = analyse(tiny_model_dir, small_data, tmp_path / "cache", max_length=8)
+    assert again.reused and again.analysis.path == short.analysis.path
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write into read-only folders")
@@ -205,3 +213,25 @@ def test_full_validation_accuracy_matches_the_training_log(minilm_cache_dir):
     accuracy = float((table["label"] == table["pred"]).mean())
     assert abs(accuracy - best) <= 0.002
     assert abs(meta["accuracy"] - accuracy) < 1e-9
+
+
+def test_precompute_cli_reads_other_column_names_with_the_column_flags(tiny_model_dir, small_data, tmp_path, capsys,
+                                                                       monkeypatch):
+    from core.data import parse_text_label_lines
+    from core.precompute import main
+
+    frame, _ = parse_text_label_lines((small_data / "validation.txt").read_text().splitlines())
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    frame.rename(columns={"text": "tweet", "label": "emotion"})[["tweet", "emotion"]].to_csv(
+        folder / "validation.csv", index=False)
+    base = ["--model", str(tiny_model_dir), "--data", str(folder), "--cache-dir", str(tmp_path / "cache")]
+    assert main(base) == 2
+    err = capsys.readouterr().err
+    assert "found ['tweet', 'emotion']" in err and "--text-column" in err
+    assert main([*base, "--text-column", "tweet", "--label-column", "emotion"]) == 0
+    assert capsys.readouterr().out.startswith(f"wrote {tmp_path / 'cache'}")
+    monkeypatch.setenv("EMOTION_TEXT_COLUMN", "tweet")  # the same through environment variables
+    monkeypatch.setenv("EMOTION_LABEL_COLUMN", "emotion")
+    assert main(base) == 0
+    assert capsys.readouterr().out.startswith(f"reused {tmp_path / 'cache'}")

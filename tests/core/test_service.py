@@ -47,11 +47,12 @@ def test_classify_matches_the_table(service):
 def test_concurrent_single_requests_share_batches_and_stay_correct(service):
     texts = [f"text number {i} is {'very ' * (i % 7)}happy" for i in range(48)]
     expected = [r.probs for r in service.classify(texts)]
+    before = len(service._batcher.batch_sizes)
     with ThreadPoolExecutor(16) as pool:
         got = list(pool.map(lambda t: service.classify_one(t).probs, texts))
     for e, g in zip(expected, got, strict=True):
         assert np.allclose([e[x] for x in LABELS], [g[x] for x in LABELS], atol=1e-4)
-    assert max(service._batcher.batch_sizes) > 1
+    assert sum(service._batcher.batch_sizes[before:]) == len(texts)  # each request in exactly one batch
 
 
 def test_bad_text_is_rejected_before_the_batch(service):
@@ -133,6 +134,27 @@ def test_batcher_passes_failures_to_every_caller_and_recovers():
     with ThreadPoolExecutor(8) as pool:
         assert list(pool.map(call, "abcdefgh")) == list("ABCDEFGH")
     assert max(len(c) for c in calls) <= 4
+    b.close()
+
+
+def test_batcher_gathers_requests_that_wait_while_a_batch_runs():
+    running, release = threading.Event(), threading.Event()
+
+    def fn(items):
+        running.set()
+        release.wait(60)
+        return [i.upper() for i in items]
+
+    b = MicroBatcher(fn, max_batch=4)
+    with ThreadPoolExecutor(7) as pool:
+        first = pool.submit(b.submit, "a")
+        assert running.wait(60)  # the worker is inside the first batch
+        rest = [pool.submit(b.submit, x) for x in "bcdefg"]
+        while b._queue.qsize() < 6:  # all six queued behind it
+            threading.Event().wait(0.01)
+        release.set()
+        assert [first.result(60), *(f.result(60) for f in rest)] == list("ABCDEFG")
+    assert b.batch_sizes == [1, 4, 2]  # the waiting six ran as full batches, not one by one
     b.close()
 
 

@@ -8,17 +8,15 @@
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.conftest import EMOTION, LABELS, REPO, free_port, wait_for_http
+from bench.harness import app_env, start_app, stop_app, wait_for_http
+from tests.conftest import EMOTION, LABELS, REPO
 
 # Texts that try to become HTML, script or markdown in a view; each line is a valid ``text;label``.
 PAYLOADS: list[tuple[str, str]] = [
@@ -46,41 +44,10 @@ def write_split(folder: Path, n: int, extra: list[str] = (), *, name: str = "val
     return folder
 
 
-def app_env() -> dict[str, str]:
-    return {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-
-
 def run_cli(args: list[str], *, timeout: float = 180) -> subprocess.CompletedProcess:
     """Run ``python <args>`` in the repository root (for commands expected to finish by themselves)."""
     return subprocess.run([sys.executable, *args], cwd=REPO, env=app_env(), capture_output=True, text=True,
                           timeout=timeout)
-
-
-def sse_call(base_url: str, api: str, body: bytes | dict, *, timeout: float = 120,
-             http: httpx.Client | None = None) -> tuple[str, object]:
-    """POST JSON to Gradio's ``/gradio_api/call/<api>``, read its event stream: ``(event, data)``.
-
-    ``body`` is raw bytes (to send what a client library cannot encode, e.g. lone surrogates) or a dict.
-    ``event`` is ``"complete"`` (data: the outputs) or ``"error"`` (data: ``{"error": message, ...}``).
-    """
-    root = base_url.rstrip("/") + "/gradio_api/call/" + api
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    own = http is None
-    http = http or httpx.Client(timeout=timeout)
-    try:
-        posted = http.post(root, content=raw, headers={"content-type": "application/json"})
-        assert posted.status_code == 200, posted.text
-        event = None
-        with http.stream("GET", f"{root}/{posted.json()['event_id']}") as stream:
-            for line in stream.iter_lines():
-                if line.startswith("event:"):
-                    event = line.split(":", 1)[1].strip()
-                elif line.startswith("data:") and event in ("complete", "error"):
-                    return event, json.loads(line.split(":", 1)[1])
-    finally:
-        if own:
-            http.close()
-    raise AssertionError(f"no complete or error event from {api}")
 
 
 @dataclass
@@ -101,22 +68,11 @@ def hostile_app(tiny_model_dir, tmp_path_factory) -> RunningApp:
     data = write_split(root / "data", 60, [f"{text};{label}" for text, label in PAYLOADS])
     blocker = root / "a-file"
     blocker.write_text("not a folder\n")
-    port = free_port()
     log = root / "app.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "app.py", "--model", str(tiny_model_dir), "--data", str(data),
-             "--cache-dir", str(blocker / "cache"), "--review-db", str(root / "reviews.sqlite"),
-             "--port", str(port)],
-            cwd=REPO, env=app_env(), stdout=out, stderr=subprocess.STDOUT, text=True,
-        )
-    app = RunningApp(f"http://127.0.0.1:{port}/", log, data, proc)
+    proc, url = start_app(tiny_model_dir, data, blocker / "cache", log, review_db=root / "reviews.sqlite")
+    app = RunningApp(url, log, data, proc)
     try:
         wait_for_http(app.url, proc, log=log, timeout=TIMEOUT_S)
         yield app
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_app(proc)

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import TIMEOUT_MS, PageWatch, browser_missing, dashboard_page
+from tests.browser.conftest import TIMEOUT_MS, PageWatch, browser_missing, dashboard_page, plot_js
 from tests.hardening.conftest import PAYLOADS
 
 _missing = browser_missing()
@@ -153,13 +153,10 @@ def test_confusion_cell_lists_payloads_as_text(page, watch):
 
     open_tab(page, "Confusion matrix")
     wait_bridge_plot(page, "cm-plot")
-    pos = page.evaluate("""([t, p]) => {
-      const gd = document.querySelector('#cm-plot .plotly-host');
-      const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+    pos = page.evaluate(plot_js("cm-plot", """
       const r = ya._categories.indexOf(t), c = xa._categories.indexOf(p);
-      const box = gd.getBoundingClientRect();
-      return {r, c, x: box.left + xa._offset + xa.l2p(c), y: box.top + ya._offset + ya.l2p(r)};
-    }""", [true_label, pred_label])
+      return {r, c, x: box.left + xa._offset + xa.l2p(c), y: box.top + ya._offset + ya.l2p(r)};""", "[t, p]"),
+        [true_label, pred_label])
     assert pos["r"] >= 0 and pos["c"] >= 0, pos
     page.mouse.move(pos["x"], pos["y"])
     page.mouse.click(pos["x"], pos["y"])
@@ -176,17 +173,13 @@ def test_embedding_hover_shows_payloads_as_text(page, watch):
     open_tab(page, "Embedding map")
     wait_bridge_plot(page, "map-plot")
     # every point: its pixel position, its hover text as sent, and the distance to its nearest neighbour
-    points = page.evaluate("""() => {
-      const gd = document.querySelector('#map-plot .plotly-host');
-      const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
-      const box = gd.getBoundingClientRect();
+    points = page.evaluate(plot_js("map-plot", """
       const all = [];
       gd._fullData.forEach((t) => { for (let i = 0; i < t.x.length; i++) {
         all.push({id: t.customdata[i], hover: String(t.hovertext[i]),
                   x: box.left + xa._offset + xa.d2p(t.x[i]), y: box.top + ya._offset + ya.d2p(t.y[i])}); } });
       return all.map(p => Object.assign(p, {gap: Math.min(...all.filter(q => q !== p)
-        .map(q => Math.hypot(q.x - p.x, q.y - p.y)))}));
-    }""")
+        .map(q => Math.hypot(q.x - p.x, q.y - p.y)))}));"""))
     assert len(points) == 60 + len(PAYLOADS)
     by_text = {}
     for p in points:

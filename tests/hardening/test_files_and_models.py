@@ -17,12 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness import free_port
 from core.cache import AnalysisCache
 from core.data import DataError
 from core.model import ModelError
 from core.service import EmotionService
 from core.settings import Settings
-from tests.conftest import DISTILBERT, LABELS, free_port
+from tests.conftest import DISTILBERT, LABELS
 from tests.hardening.conftest import real_lines, run_cli, write_split
 
 # ---- helpers -------------------------------------------------------------------------------------

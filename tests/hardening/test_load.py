@@ -21,8 +21,9 @@ import httpx
 import numpy as np
 import pytest
 
+from bench.harness import sse_call
 from tests.conftest import LABELS, REPO, needs_emotion, needs_minilm
-from tests.hardening.conftest import real_lines, sse_call
+from tests.hardening.conftest import real_lines
 
 pytestmark = [pytest.mark.slow, needs_minilm, needs_emotion]
 

@@ -16,11 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from bench.harness import sse_call
 from core.service import EmotionService
 from core.settings import Settings
 from core.text_input import MAX_CHARS, InputError
 from tests.conftest import LABELS, needs_emotion, needs_minilm
-from tests.hardening.conftest import sse_call, write_split
+from tests.hardening.conftest import write_split
 
 LONG = "i am so happy today " * 5_000  # 100,000 characters
 HTML = ('<img src=x onerror="window.__pwned=1"><script>alert(1)</script> **bold** _it_ '
