@@ -33,7 +33,15 @@ _MODULES: dict[str, str] = {
     # the cached analysis of one split, and mislabel ranking
     "AnalysisOutcome": "core.precompute",
     "analyse_split": "core.precompute",
-    "suspicion_scores": "core.suspicion",
+    "label_issue_columns": "core.mislabels",
+    "mislabel_score": "core.mislabels",
+    "run_crossval": "core.crossval",
+    "find_oof": "core.crossval",
+    # analyses of several models and splits, compare two checkpoints
+    "Analysis": "core.workspace",
+    "AnalysisRegistry": "core.workspace",
+    "compare_tables": "core.compare",
+    "CompareReport": "core.compare",
     # classify and explain through the service (the dashboard's one interface)
     "EmotionService": "core.service",
     "Classification": "core.service",

@@ -2,7 +2,8 @@
 
 The table has one row per sample and these columns (labels as names):
 ``text, label, pred, loss, confidence, margin, prob_<label>..., umap_x, umap_y, n_tokens,
-correct, self_conf, knn_disagree, suspicion``.
+correct`` and the label-issue columns of :func:`core.mislabels.label_issue_columns`
+(``label_quality, is_label_issue, suggested_label, mislabel_score, dup_group, dup_label_conflict``).
 The (N, H) [CLS] hidden states are kept beside it as an array, in row order.
 """
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.suspicion import suspicion_signals
+from core.mislabels import label_issue_columns
 
 UMAP_SEED = 42
 
@@ -127,16 +128,15 @@ def compute_analysis(
     table["umap_x"], table["umap_y"] = coords[:, 0], coords[:, 1]
     table["n_tokens"] = pred.n_tokens.astype(np.int32)
     table["correct"] = preds == label_ids
-    signals = suspicion_signals(probs, label_ids, hidden)
-    for col in ("self_conf", "knn_disagree", "suspicion"):
-        table[col] = signals[col].to_numpy(dtype=np.float32)
+    if progress:
+        progress("label issues", 0, 1)
+    issues = label_issue_columns(probs, label_ids, labels, features=hidden)
+    for col in issues.columns:
+        table[col] = issues[col].to_numpy()
+    if progress:
+        progress("label issues", 1, 1)
     metrics = summary_metrics(label_ids, preds, len(labels))
     return AnalysisResult(table, hidden, metrics)
-
-
-def probs_of(table: pd.DataFrame, labels: Sequence[str]) -> np.ndarray:
-    """(N, K) probabilities from the table's ``prob_<label>`` columns, in label order."""
-    return table[[f"prob_{x}" for x in labels]].to_numpy(dtype=np.float64)
 
 
 def now_iso() -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ANALYSIS_VERSION = 3
+ANALYSIS_VERSION = 4
 TABLE, HIDDEN, META = "table.parquet", "hidden.npy", "meta.json"
 
 
@@ -77,7 +77,7 @@ class AnalysisCache:
         n = int(meta.get("n_rows", -1))
         if len(table) != n or hidden.shape[0] != n or hidden.ndim != 2:
             return None, f"cache entry has inconsistent sizes (table {len(table)}, hidden {hidden.shape}, meta {n})"
-        missing = {"text", "label", "pred", "loss", "umap_x", "umap_y", "suspicion"} - set(table.columns)
+        missing = {"text", "label", "pred", "loss", "umap_x", "umap_y", "mislabel_score"} - set(table.columns)
         if missing:
             return None, f"cache table lacks columns {sorted(missing)}"
         return CachedAnalysis(table, hidden, meta, folder), ""

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from core.batcher import MicroBatcher
+from core.crossval import find_oof
 from core.data import load_splits
 from core.model import Classifier, load_classifier
 from core.precompute import analyse_split
@@ -34,7 +35,7 @@ from core.review_store import Decision, ReviewStore
 from core.reviews import align
 from core.settings import Settings
 from core.text_input import CleanText, InputError, clean_text
-from core.workspace import Analysis, AnalysisRegistry, is_training_split
+from core.workspace import TRAINED_ON_DEFAULT, Analysis, AnalysisRegistry, is_training_split
 
 
 @dataclass
@@ -84,6 +85,11 @@ def ranking_column(table: pd.DataFrame) -> str:
     raise KeyError("the analysis table has no ranking column")
 
 
+def _default_source(setting: str) -> str:
+    """The probability source a trained-on split ranks with by default (``--prob-source``)."""
+    return TRAINED_ON_DEFAULT if setting == "auto" else setting
+
+
 class EmotionService:
     """Classify and explain texts; read the cached analyses; record and export review decisions."""
 
@@ -123,12 +129,15 @@ class EmotionService:
             issues = data[split].issue_summary()
             if issues:
                 notes.append(issues)
+            oof = find_oof(settings.cache_dir, data, split) if is_training_split(split) else None
             for role, clf in classifiers.items():
                 out = analyse_split(clf, data, split, cache_dir=settings.cache_dir,
                                     batch_size=settings.batch_size, show_progress=show_progress)
                 a = out.analysis
                 registry.add(Analysis(role, clf, data, split, a.table, a.hidden, a.meta, list(out.warnings),
-                                      trained_on=is_training_split(split)))
+                                      trained_on=is_training_split(split), oof=oof[0] if oof else None,
+                                      oof_meta=oof[1] if oof else None,
+                                      default_source=_default_source(settings.prob_source)))
                 notes.extend(out.warnings)
         return cls(classifiers, registry, settings=settings, warnings=notes)
 
@@ -318,13 +327,18 @@ class EmotionService:
         min_confidence: float = 0.0,
         max_confidence: float = 1.0,
         exclude: Sequence[int] = (),
+        source: str | None = None,
     ) -> pd.DataFrame:
         """Unreviewed rows of ``split``, most suspicious first, filtered by given and predicted
         label and by confidence (the model's top probability) in ``[min_confidence, max_confidence]``.
 
-        The index is the sample id; ``rank_by`` in ``attrs`` names the ranking column.
+        ``source`` picks the probabilities that rank it (``held-out``, ``in-sample`` or
+        ``out-of-fold``; default: the split's default). The index is the sample id; ``rank_by`` and
+        ``source`` in ``attrs`` name the ranking column and the probabilities.
         """
-        table = self.analysis(split).table
+        a = self.analysis(split)
+        source = source or a.sources[0]
+        table = a.ranked(source)
         for name, value in (("given", given), ("predicted", predicted)):
             if value not in (None, "", ANY) and value not in self.labels:
                 raise InputError(f"unknown {name} label {value!r}; choose one of {[ANY, *self.labels]}")
@@ -337,8 +351,8 @@ class EmotionService:
         done = self.reviewed_rows(split) | {int(i) for i in exclude}
         if done:
             mask &= ~table.index.isin(sorted(done))
-        rows = table[mask].sort_values(column, ascending=False, kind="stable")
-        rows.attrs["rank_by"] = column
+        rows = table[mask].sort_values(column, ascending=False, kind="stable", na_position="last")
+        rows.attrs.update(rank_by=column, source=source)
         return rows
 
     def review_decide(

@@ -35,6 +35,9 @@ PROB_SOURCES: dict[str, str] = {
     "in-sample": "in-sample: the model trained on these rows, and a model can memorise labels it trained on",
     "out-of-fold": "out-of-fold: each row scored by a model trained without it (core.crossval)",
 }
+#: The default source for a split the model trained on, when out-of-fold probabilities exist
+#: (``--prob-source auto``); see the README's "Finding mislabels" for the measurement behind it.
+TRAINED_ON_DEFAULT = "out-of-fold"
 
 
 @dataclass
@@ -54,6 +57,9 @@ class Analysis:
     meta: dict
     warnings: list[str] = field(default_factory=list)
     trained_on: bool = False
+    oof: pd.DataFrame | None = None
+    oof_meta: dict | None = None
+    default_source: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -70,6 +76,27 @@ class Analysis:
     def prob_source(self) -> str:
         """Which probabilities the table holds: ``held-out`` or ``in-sample``."""
         return "in-sample" if self.trained_on else "held-out"
+
+    @property
+    def sources(self) -> list[str]:
+        """The probability sources a ranking of this split can use, the default first."""
+        have = [self.prob_source] + (["out-of-fold"] if self.oof is not None else [])
+        first = self.default_source if self.default_source in have else have[0]
+        return [first] + [s for s in have if s != first]
+
+    def ranked(self, source: str | None = None) -> pd.DataFrame:
+        """The table with its probability columns, loss, confidence and ranking columns taken from
+        ``source`` (default: :attr:`sources`' first). Rows an out-of-fold run did not cover have no
+        probabilities there (NaN) and rank last."""
+        source = source or self.sources[0]
+        if source not in self.sources:
+            raise KeyError(f"no {source!r} probabilities for the {self.split} split (have {self.sources})")
+        if source == self.prob_source:
+            return self.table
+        with self._lock:
+            if "_oof_table" not in self.__dict__:
+                self.__dict__["_oof_table"] = out_of_fold_table(self.table, self.oof, self.labels, self.hidden)
+            return self.__dict__["_oof_table"]
 
     @cached_property
     def text_hashes(self) -> np.ndarray:
@@ -118,6 +145,41 @@ class Analysis:
         rows.insert(0, "sample_id", ids)
         rows["similarity"] = np.round(sims, 3)
         return rows.reset_index(drop=True)
+
+
+_UNSCORED = {"label_quality": np.nan, "is_label_issue": False, "suggested_label": None, "mislabel_score": np.nan,
+             "dup_group": -1, "dup_label_conflict": False}
+
+
+def out_of_fold_table(table: pd.DataFrame, oof: pd.DataFrame, labels: list[str], hidden: np.ndarray) -> pd.DataFrame:
+    """``table`` with probabilities, loss, confidence, margin and the cleanlab ranking columns
+    recomputed from out-of-fold probabilities (``oof``: ``row_id`` and ``prob_<label>`` columns);
+    ``pred`` stays the served model's prediction, ``oof_pred`` is the out-of-fold one."""
+    from core.analysis import per_sample_loss, top2_margin
+    from core.mislabels import COLUMNS, label_issue_columns
+
+    cols = [f"prob_{x}" for x in labels]
+    rows = oof["row_id"].to_numpy(dtype=np.int64)
+    if len(rows) and (rows.min() < 0 or rows.max() >= len(table)):
+        raise ValueError(f"out-of-fold rows outside the split's {len(table)} rows")
+    probs = oof[cols].to_numpy(dtype=np.float64)
+    label_ids = pd.Categorical(table["label"], categories=labels).codes[rows].astype(np.int64)
+    out = table.copy()
+    for c in (*cols, "loss", "confidence", "margin"):
+        out[c] = np.nan
+    out.loc[rows, cols] = probs
+    out.loc[rows, "loss"] = per_sample_loss(probs, label_ids)
+    out.loc[rows, "confidence"] = probs.max(axis=1)
+    out.loc[rows, "margin"] = top2_margin(probs)
+    out["oof_pred"] = None
+    out.loc[rows, "oof_pred"] = np.asarray(labels, dtype=object)[probs.argmax(axis=1)]
+    ranking = label_issue_columns(probs, label_ids, labels, features=hidden[rows])
+    for c in COLUMNS:  # rows the out-of-fold run did not cover get "no value" (NaN, False, None, -1)
+        column = np.full(len(out), _UNSCORED[c], dtype=ranking[c].dtype)
+        column[rows] = ranking[c].to_numpy()
+        out[c] = column
+    out.attrs["source"] = "out-of-fold"
+    return out
 
 
 class AnalysisRegistry:

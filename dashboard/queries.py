@@ -15,10 +15,10 @@ ANY = "any"
 ORDERS: dict[str, tuple[str, bool]] = {
     "highest loss": ("loss", False),
     "lowest loss": ("loss", True),
-    "most suspicious": ("suspicion", False),
+    "most suspicious": ("mislabel_score", False),
     "least confident": ("confidence", True),
 }
-LIST_COLUMNS = ["sample_id", "loss", "label", "pred", "confidence", "suspicion", "text"]
+LIST_COLUMNS = ["sample_id", "loss", "label", "pred", "confidence", "mislabel_score", "text"]
 
 
 def filter_samples(
@@ -64,7 +64,7 @@ def as_list(rows: pd.DataFrame) -> pd.DataFrame:
     """The columns shown in sample lists, with ``sample_id`` first and numbers rounded."""
     out = rows.assign(sample_id=rows.index.to_numpy())
     out = out[[c for c in LIST_COLUMNS if c in out.columns]].copy()
-    for col in ("loss", "confidence", "suspicion"):
+    for col in ("loss", "confidence", "mislabel_score"):
         if col in out:
             out[col] = out[col].astype(float).round(3)
     return out.reset_index(drop=True)

@@ -30,10 +30,11 @@ def highlight_value(tokens: Sequence[str], values: np.ndarray) -> list[tuple[str
 
 
 def sample_facts(row: dict) -> str:
-    """One line: id, given and predicted label, loss, confidence, suspicion."""
+    """One line: id, given and predicted label, loss, confidence, mislabel score."""
     verdict = "correct" if row.get("label") == row.get("pred") else "WRONG"
     return (f"sample {row['sample_id']} · given: {row['label']} · predicted: {row['pred']} ({verdict}) · "
-            f"loss {row['loss']:.3f} · confidence {row['confidence']:.3f} · suspicion {row.get('suspicion', 0):.3f}")
+            f"loss {row['loss']:.3f} · confidence {row['confidence']:.3f} · "
+            f"mislabel score {row.get('mislabel_score', 0):.3f}")
 
 
 def row_probs(row: dict, labels: Sequence[str]) -> dict[str, float]:

@@ -40,16 +40,35 @@ def _open_sample_wiring(service, table: gr.Dataframe, panel, split: gr.Dropdown)
     table.select(on_select, split, panel.outputs, trigger_mode="always_last", api_visibility="private")
 
 
-def prob_note(service, split: str | None) -> str:
+def prob_note(service, split: str | None, source: str | None = None) -> str:
     """Which probabilities the split's losses and rankings use, in one line."""
     from core.workspace import PROB_SOURCES
 
     a = service.analysis(split)
-    return f"**{a.split}** split, {len(a.table)} samples · probabilities: {PROB_SOURCES[a.prob_source]}."
+    source = source if source in a.sources else a.sources[0]
+    note = f"**{a.split}** split, {len(a.table)} samples · probabilities: {PROB_SOURCES[source]}."
+    if source == "out-of-fold" and a.oof_meta:
+        m = a.oof_meta
+        note += (f" ({m.get('method')}, {m.get('folds', '?')} folds of {m.get('recipe', {}).get('base', '?')}, "
+                 f"{m.get('n_rows')} rows)")
+    return note
+
+
+def source_choice(service, prefix: str) -> gr.Radio:
+    """The probability-source selector, shown when the split has more than one source."""
+    sources = service.analysis(None).sources
+    return gr.Radio(sources, value=sources[0], label="rank with probabilities", visible=len(sources) > 1,
+                    elem_id=f"{prefix}-source")
+
+
+def source_update(service, split: str | None) -> gr.Radio:
+    """The selector's choices for ``split`` (hidden where there is one source)."""
+    sources = service.analysis(split).sources
+    return gr.Radio(choices=sources, value=sources[0], visible=len(sources) > 1)
 
 
 def build_losses_tab(service, split: gr.Dropdown) -> tuple:
-    """Samples sorted by loss (or suspicion), filtered by labels, confidence and text, paged.
+    """Samples sorted by loss (or mislabel score), filtered by labels, confidence and text, paged.
 
     Returns ``(refresh, inputs, outputs)`` so the app can fill the list when the page loads, and
     ``(send button, sample id)`` for sending the open sample to review.
@@ -64,21 +83,25 @@ def build_losses_tab(service, split: gr.Dropdown) -> tuple:
         min_conf, max_conf = confidence_range("loss")
         page_size = gr.Slider(5, 100, value=20, step=5, label="page size", scale=2)
         page_number = gr.Number(value=1, precision=0, minimum=1, label="page", scale=1)
+    source = source_choice(service, "loss")
     note = gr.Markdown(prob_note(service, None), elem_id="loss-prob-note")
     summary = gr.Textbox(label="matches", interactive=False, lines=1, elem_id="loss-summary")
     rows = _sample_list("loss-table")
     panel = build_sample_panel()
     send = gr.Button("Send to review", size="sm", elem_id="loss-send-review")
 
-    def refresh(split_, order_, true_, pred_, search_, lo, hi, size_, number_):
-        table = service.analysis(split_).table
+    def refresh(split_, source_, order_, true_, pred_, search_, lo, hi, size_, number_):
+        a = service.analysis(split_)
+        source_ = source_ if source_ in a.sources else a.sources[0]
+        table = a.ranked(source_)
         matched = queries.filter_samples(table, order=order_, true_label=true_, pred_label=pred_,
                                          search=search_ or "", confidence=(lo, hi))
         shown, n_pages = queries.page(matched, page_number=int(number_ or 1), page_size=int(size_))
         text = f"{len(matched)} samples · page {min(int(number_ or 1), n_pages)} of {n_pages}"
-        return queries.as_list(shown), text, prob_note(service, split_)
+        return queries.as_list(shown), text, prob_note(service, split_, source_)
 
-    inputs = [split, order, true_label, pred_label, search, min_conf, max_conf, page_size, page_number]
+    inputs = [split, source, order, true_label, pred_label, search, min_conf, max_conf, page_size, page_number]
+    split.change(lambda s: source_update(service, s), split, source, api_visibility="private")
     for control in inputs:
         event = control.submit if control is search else (control.release if control in (min_conf, max_conf)
                                                            else control.change)

@@ -14,7 +14,7 @@ import gradio as gr
 from core.text_input import InputError
 from dashboard import assets, queries
 from dashboard.sample_panel import build_sample_panel, highlight_value, show_sample
-from dashboard.tabs.analysis_views import confidence_range, prob_note
+from dashboard.tabs.analysis_views import confidence_range, prob_note, source_choice, source_update
 
 SHORTCUTS_HELP = "Keys: **k** keep · **a** ambiguous · **s** skip · **1–{k}** relabel to the numbered class"
 
@@ -59,6 +59,7 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
         predicted = gr.Dropdown(choices, value=queries.ANY, label="predicted label", elem_id="review-predicted")
         min_conf, max_conf = confidence_range("review")
         reviewer = gr.Textbox(value=service.settings.reviewer, label="reviewer (optional)", elem_id="review-reviewer")
+    source = source_choice(service, "review")
     note_md = gr.Markdown(prob_note(service, None), elem_id="review-prob-note")
     progress = gr.Textbox(label="progress", interactive=False, elem_id="review-progress")
     current = gr.State(None)
@@ -108,16 +109,18 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
         exp = service.explain(row["text"], target=row["pred"])
         return highlight_value(exp.tokens, exp.values)
 
-    def next_sample(split_, given_, predicted_, lo, hi, skipped_):
+    def next_sample(split_, source_, given_, predicted_, lo, hi, skipped_):
+        a = service.analysis(split_)
         queue = service.review_queue(split_, given=given_, predicted=predicted_, min_confidence=lo,
-                                     max_confidence=hi, exclude=skipped_ or [])
+                                     max_confidence=hi, exclude=skipped_ or [],
+                                     source=source_ if source_ in a.sources else None)
         return view(int(queue.index[0]) if len(queue) else None, split_)
 
     def act(action: str, new_label: str | None):
-        def handler(sample_id, split_, reviewer_, note_, given_, predicted_, lo, hi, skipped_,
+        def handler(sample_id, split_, source_, reviewer_, note_, given_, predicted_, lo, hi, skipped_,
                     request: gr.Request):
             if sample_id is None:
-                return ("", "", skipped_, *next_sample(split_, given_, predicted_, lo, hi, skipped_))
+                return ("", "", skipped_, *next_sample(split_, source_, given_, predicted_, lo, hi, skipped_))
             try:
                 decision = service.review_decide(int(sample_id), action, split=split_, new_label=new_label,
                                                  note=note_ or "", reviewer=writer_name(service, reviewer_, request))
@@ -126,11 +129,11 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
             skipped_ = list(skipped_ or []) + ([int(sample_id)] if action == "skip" else [])
             what = decision.action + (f" → {decision.new_label}" if decision.action == "relabel" else "")
             return (f"sample {sample_id}: {what} (saved)", "", skipped_,
-                    *next_sample(split_, given_, predicted_, lo, hi, skipped_))
+                    *next_sample(split_, source_, given_, predicted_, lo, hi, skipped_))
         return handler
 
     filters = [given, predicted, min_conf, max_conf]
-    action_inputs = [current, split, reviewer, note, *filters, skipped]
+    action_inputs = [current, split, source, reviewer, note, *filters, skipped]
     action_outputs = [status, note, skipped, *outputs]
     buttons = [(keep, "keep", None), (ambiguous, "ambiguous", None), (skip, "skip", None),
                *((b, "relabel", name) for b, name in zip(relabel, labels, strict=True))]
@@ -138,13 +141,15 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
         button.click(act(action, name), action_inputs, action_outputs, api_visibility="private").then(
             explain_current, [current, split], panel.shap, api_visibility="private", trigger_mode="always_last")
 
-    def on_filter(split_, given_, predicted_, lo, hi, skipped_):
-        return (*next_sample(split_, given_, predicted_, lo, hi, skipped_), prob_note(service, split_),
-                service.retrain_command(split_))
+    def on_filter(split_, source_, given_, predicted_, lo, hi, skipped_):
+        return (*next_sample(split_, source_, given_, predicted_, lo, hi, skipped_),
+                prob_note(service, split_, source_), service.retrain_command(split_))
 
-    for control in (split, given, predicted, min_conf, max_conf):
+    split.change(lambda s: source_update(service, s), split, source, api_visibility="private")
+    for control in (split, source, given, predicted, min_conf, max_conf):
         event = control.release if control in (min_conf, max_conf) else control.change
-        event(on_filter, [split, *filters, skipped], [*outputs, note_md, command], api_visibility="private").then(
+        event(on_filter, [split, source, *filters, skipped], [*outputs, note_md, command],
+              api_visibility="private").then(
             explain_current, [current, split], panel.shap, api_visibility="private", trigger_mode="always_last")
 
     def export(kind: str):
@@ -161,21 +166,23 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
 
     _api_endpoints(service)
 
-    def load(split_, given_, predicted_, lo, hi, skipped_):
-        return next_sample(split_, given_, predicted_, lo, hi, skipped_)
+    def load(split_, source_, given_, predicted_, lo, hi, skipped_):
+        return next_sample(split_, source_, given_, predicted_, lo, hi, skipped_)
 
     return ReviewTab(open_sample=view, outputs=outputs,
-                     load=(load, [split, *filters, skipped], outputs))
+                     load=(load, [split, source, *filters, skipped], outputs))
 
 
 def _api_endpoints(service) -> None:
     """``review_queue``, ``review_decide`` and ``review_export`` for ``gradio_client`` scripts."""
 
     def review_queue(given_label: str = queries.ANY, predicted_label: str = queries.ANY, split: str = "",
-                     limit: int = 50) -> list[dict]:
-        """Unreviewed samples of a split, most suspicious first, filtered by given and predicted label."""
+                     limit: int = 50, source: str = "") -> list[dict]:
+        """Unreviewed samples of a split, most suspicious first, filtered by given and predicted label;
+        ``source`` picks the probabilities that rank them (held-out, in-sample or out-of-fold)."""
         try:
-            rows = service.review_queue(split or None, given=given_label, predicted=predicted_label)
+            rows = service.review_queue(split or None, given=given_label, predicted=predicted_label,
+                                        source=source or None)
         except (InputError, KeyError) as exc:
             raise _error(exc) from None
         out = rows.head(max(0, int(limit))).assign(sample_id=lambda f: f.index.to_numpy())

@@ -203,7 +203,7 @@ def test_a_url_that_is_not_one_is_a_clear_error(tmp_path: Path) -> None:
 
 def _entry(cache_dir: Path, key: str) -> Path:
     table = pd.DataFrame({"text": ["a", "b"], "label": [0, 1], "pred": [0, 0], "loss": [0.1, 2.0],
-                          "umap_x": [0.0, 1.0], "umap_y": [1.0, 0.0], "suspicion": [0.0, 1.0]})
+                          "umap_x": [0.0, 1.0], "umap_y": [1.0, 0.0], "mislabel_score": [0.0, 1.0]})
     meta = {"n_rows": 2, "model_fingerprint": "m", "data_fingerprint": "d", "split": "validation"}
     return AnalysisCache(cache_dir).save(key, table, np.ones((2, 4), dtype=np.float32), meta)
 

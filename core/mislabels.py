@@ -1,0 +1,146 @@
+"""Rank samples by how likely their given label is wrong, with cleanlab.
+
+Columns of :func:`label_issue_columns` (one row per sample):
+
+- ``label_quality``: cleanlab's label quality score (``cleanlab.rank.get_label_quality_scores``,
+  method :data:`QUALITY_METHOD`); lower = more suspicious.
+- ``is_label_issue``: ``cleanlab.filter.find_label_issues`` (confident learning, prune by noise rate).
+- ``suggested_label``: the class the probabilities point to (argmax), as a name.
+- ``mislabel_score``: the shipped ranking, higher = more suspicious (:func:`mislabel_score`).
+- ``dup_group`` (-1: none) and ``dup_label_conflict``: near-duplicate groups from cleanlab Datalab's
+  ``near_duplicate`` check on the embeddings, and whether a near-identical sample carries another label.
+
+``mislabel_score = 1 - [(1 - ALPHA) * self_confidence + ALPHA * normalized_margin]`` (both cleanlab
+label quality scores). ``self_confidence`` (``p(given)``) ranks exactly as the loss does and leads on
+uniform noise; ``normalized_margin`` (``p(given)`` against the strongest other class) leads on
+flips between confusable classes; neither meets the benchmark target alone. ``ALPHA`` was chosen
+by ``bench/label_noise.py --choose`` on flip seeds 0-4 (README, "Finding mislabels") and is reported
+on seeds 5-9. Use held-out or out-of-fold probabilities where there are any: a model can memorise
+the labels it trained on.
+
+Example
+-------
+>>> probs = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.2, 0.8]])
+>>> int(np.argmax(mislabel_score(probs, np.array([0, 0, 0, 1]))))
+2
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+ALPHA = 0.3
+QUALITY_METHOD = "normalized_margin"
+COLUMNS = ("label_quality", "is_label_issue", "suggested_label", "mislabel_score", "dup_group", "dup_label_conflict")
+
+
+def _check(probs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    probs = np.asarray(probs, dtype=np.float64)
+    labels = np.asarray(labels)
+    if probs.ndim != 2 or labels.shape != (probs.shape[0],):
+        raise ValueError(f"probs must be (N, K) and labels (N,); got {probs.shape} and {labels.shape}")
+    if len(labels) and (not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0
+                        or labels.max() >= probs.shape[1]):
+        raise ValueError("labels must be integer ids in [0, K)")
+    return probs, labels.astype(np.int64)
+
+
+def mislabel_score(probs: np.ndarray, labels: np.ndarray, *, alpha: float = ALPHA) -> np.ndarray:
+    """(N,) the shipped ranking in [0, 1]: higher means the given label is more likely wrong."""
+    from cleanlab.rank import get_label_quality_scores
+
+    probs, labels = _check(probs, labels)
+    if not len(labels):
+        return np.zeros(0)
+    sc = get_label_quality_scores(labels, probs, method="self_confidence")
+    nm = get_label_quality_scores(labels, probs, method="normalized_margin")
+    return 1.0 - ((1.0 - alpha) * sc + alpha * nm)
+
+
+def near_duplicates(features: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(dup_group, dup_label_conflict)`` from cleanlab Datalab's ``near_duplicate`` check.
+
+    Rows in one near-duplicate set (connected through Datalab's sets) share a group id; -1 means
+    no near duplicate. A conflict is a near duplicate that carries a different label.
+    """
+    from cleanlab import Datalab
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(labels)
+    groups = np.full(n, -1, dtype=np.int64)
+    conflict = np.zeros(n, dtype=bool)
+    if n < 3:
+        return groups, conflict
+    lab = Datalab(data={"label": labels.tolist()}, label_name="label", verbosity=0)
+    lab.find_issues(features=np.asarray(features, dtype=np.float32),
+                    issue_types={"near_duplicate": {"k": min(10, n - 1)}})
+    sets = lab.get_issues("near_duplicate")["near_duplicate_sets"].to_numpy()
+    rows = np.concatenate([np.full(len(s), i) for i, s in enumerate(sets)] + [np.zeros(0, dtype=np.int64)])
+    cols = np.concatenate([np.asarray(s, dtype=np.int64) for s in sets] + [np.zeros(0, dtype=np.int64)])
+    for i, s in enumerate(sets):
+        if len(s):
+            conflict[i] = bool((labels[np.asarray(s, dtype=np.int64)] != labels[i]).any())
+    if len(rows):
+        graph = coo_matrix((np.ones(len(rows)), (rows.astype(np.int64), cols)), shape=(n, n))
+        _, comp = connected_components(graph, directed=False)
+        has = np.zeros(n, dtype=bool)
+        has[rows.astype(np.int64)] = True
+        has[cols] = True
+        # Number the groups densely, in order of their first member.
+        order = {c: g for g, c in enumerate(dict.fromkeys(comp[has].tolist()))}
+        groups[has] = [order[c] for c in comp[has]]
+    return groups, conflict
+
+
+def label_issue_columns(probs: np.ndarray, labels: np.ndarray, label_names: list[str], *,
+                        features: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per sample: ``label_quality, is_label_issue, suggested_label, mislabel_score, dup_group,
+    dup_label_conflict`` (see the module docstring).
+
+    Parameters
+    ----------
+    probs : (N, K) probabilities in label order; held-out or out-of-fold where there are any.
+    labels : (N,) given label ids.
+    label_names : the K class names.
+    features : (N, H) embeddings for the near-duplicate check; without them ``dup_group`` is -1 and
+        ``dup_label_conflict`` False everywhere.
+    """
+    from cleanlab.filter import find_label_issues
+    from cleanlab.rank import get_label_quality_scores
+
+    probs, labels = _check(probs, labels)
+    if probs.shape[1] != len(label_names):
+        raise ValueError(f"{probs.shape[1]} probability columns but {len(label_names)} label names")
+    n = len(labels)
+    names = np.asarray(list(label_names), dtype=object)
+    if n == 0:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
+            COLUMNS, ("float64", "bool", "object", "float64", "int64", "bool"), strict=True)})
+    quality = get_label_quality_scores(labels, probs, method=QUALITY_METHOD)
+    # find_label_issues needs each class present at least once among the labels it counts.
+    issues = _find_label_issues(find_label_issues, labels, probs)
+    groups, conflict = (near_duplicates(features, labels) if features is not None
+                        else (np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=bool)))
+    if features is not None and np.asarray(features).shape[0] != n:
+        raise ValueError(f"features have {np.asarray(features).shape[0]} rows, probs {n}")
+    return pd.DataFrame({
+        "label_quality": quality, "is_label_issue": issues, "suggested_label": names[probs.argmax(axis=1)],
+        "mislabel_score": mislabel_score(probs, labels), "dup_group": groups, "dup_label_conflict": conflict,
+    })
+
+
+def _find_label_issues(find_label_issues, labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """``find_label_issues`` on the classes present in ``labels`` (cleanlab needs every class to occur)."""
+    present = np.unique(labels)
+    if len(present) < 2:
+        return np.zeros(len(labels), dtype=bool)
+    if len(present) == probs.shape[1]:
+        return np.asarray(find_label_issues(labels, probs), dtype=bool)
+    remap = np.full(probs.shape[1], -1, dtype=np.int64)
+    remap[present] = np.arange(len(present))
+    sub = probs[:, present]
+    sub = sub / np.clip(sub.sum(axis=1, keepdims=True), 1e-12, None)
+    return np.asarray(find_label_issues(remap[labels], sub), dtype=bool)
+
