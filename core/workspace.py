@@ -175,7 +175,8 @@ def out_of_fold_table(table: pd.DataFrame, oof: pd.DataFrame, labels: list[str],
     out.loc[rows, "oof_pred"] = np.asarray(labels, dtype=object)[probs.argmax(axis=1)]
     ranking = label_issue_columns(probs, label_ids, labels, features=hidden[rows])
     for c in COLUMNS:  # rows the out-of-fold run did not cover get "no value" (NaN, False, None, -1)
-        column = np.full(len(out), _UNSCORED[c], dtype=ranking[c].dtype)
+        dtype = ranking[c].dtype if isinstance(ranking[c].dtype, np.dtype) else object
+        column = np.full(len(out), _UNSCORED[c], dtype=dtype)
         column[rows] = ranking[c].to_numpy()
         out[c] = column
     out.attrs["source"] = "out-of-fold"

@@ -1,0 +1,62 @@
+"""A split the model trained on: in-sample by default, out-of-fold where core.crossval left probabilities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.crossval import run_crossval
+from core.data import load_splits
+from core.mislabels import label_issue_columns
+from core.service import EmotionService
+from core.settings import Settings
+from dashboard.tabs.analysis_views import prob_note
+from tests.conftest import EMOTION, LABELS
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("oof-data")
+    if EMOTION.is_dir():
+        lines = (EMOTION / "train.txt").read_text().splitlines()[:96]
+    else:
+        lines = [f"tweet {i} about feeling {LABELS[i % 6]};{LABELS[i % 6]}" for i in range(96)]
+    (folder / "train.txt").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def load(model, data_dir, cache, **kw):
+    return EmotionService.load(Settings(model=str(model), data=str(data_dir), split="train", cache_dir=cache,
+                                        review_db=cache / "r.sqlite", **kw), show_progress=False)
+
+
+def test_trained_on_split_is_in_sample_until_crossval_runs(tiny_model_dir, data_dir, tmp_path):
+    cache = tmp_path / "cache"
+    before = load(tiny_model_dir, data_dir, cache)
+    a = before.analysis("train")
+    assert a.trained_on and a.sources == ["in-sample"]
+    assert "in-sample" in prob_note(before, "train") and "memorise" in prob_note(before, "train")
+    assert before.review_queue("train").attrs["source"] == "in-sample"
+
+    data = load_splits(str(data_dir), splits=("train",))
+    oof, meta = run_crossval(data, "train", base=str(tiny_model_dir), method="frozen-head", folds=3,
+                             cache_dir=cache, progress=False)
+    after = load(tiny_model_dir, data_dir, cache)
+    a = after.analysis("train")
+    assert a.sources == ["out-of-fold", "in-sample"]  # --prob-source auto prefers out-of-fold
+    ranked = a.ranked("out-of-fold")
+    cols = [f"prob_{x}" for x in a.labels]
+    assert np.allclose(ranked.loc[oof["row_id"], cols].to_numpy(), oof[cols].to_numpy())
+    assert not np.allclose(ranked[cols].to_numpy(), a.table[cols].to_numpy())
+    label_ids = np.array([a.labels.index(x) for x in a.table["label"]])
+    direct = label_issue_columns(oof[cols].to_numpy(), label_ids[oof["row_id"]], a.labels, features=a.hidden)
+    assert np.allclose(ranked.loc[oof["row_id"], "mislabel_score"], direct["mislabel_score"])
+    assert (ranked.loc[oof["row_id"], "is_label_issue"].to_numpy() == direct["is_label_issue"].to_numpy()).all()
+    queue = after.review_queue("train")
+    assert queue.attrs["source"] == "out-of-fold"
+    assert list(queue.index) == list(ranked.sort_values("mislabel_score", ascending=False, kind="stable").index)
+    assert after.review_queue("train", source="in-sample").attrs["source"] == "in-sample"
+    assert "out-of-fold" in prob_note(after, "train") and "frozen-head" in prob_note(after, "train")
+    pinned = load(tiny_model_dir, data_dir, cache, prob_source="in-sample")
+    assert pinned.analysis("train").sources == ["in-sample", "out-of-fold"]
+    assert meta["method"] == "frozen-head"
