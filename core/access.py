@@ -143,6 +143,32 @@ def check_writer(
     return who
 
 
+def startup_problem(settings) -> str:
+    """Why these access settings cannot serve at all (``""`` when they can)."""
+    if settings.access not in MODES:
+        return f"unknown review access mode {settings.access!r}; choose one of {MODES}"
+    if settings.access == "password":
+        try:
+            users = parse_users(settings.review_users)
+        except ValueError as exc:
+            return str(exc)
+        if not users:
+            return ("--review-access password needs reviewers and passwords in the environment variable "
+                    "EMOTION_REVIEW_USERS (name:password pairs separated by commas)")
+    return ""
+
+
+def startup_notes(settings) -> list[str]:
+    """Lines for the start-up log about who may write."""
+    if settings.access == "login" and not settings.space_id:
+        return ["review access is 'login' but this is not a Hugging Face Space: sign-in is unavailable here, so "
+                "nobody can record decisions (use --review-access password with EMOTION_REVIEW_USERS, or open)"]
+    if settings.access == "login" and not settings.reviewers:
+        return ["review access is 'login' without EMOTION_REVIEWERS: every signed-in Hugging Face user may "
+                "record decisions"]
+    return []
+
+
 def authorize(mode: str, caller: Caller | None, *, allowlist: str = "") -> str:
     """:func:`check_writer` for a :class:`Caller` (``None`` is an anonymous caller)."""
     caller = caller or Caller()
