@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -29,6 +30,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from core.settings import Settings
 
     settings = Settings.from_sources(argv)
+    from core.access import startup_notes, startup_problem
+    from core.review_sync import ephemeral_warning
+
+    if problem := startup_problem(settings):
+        print(f"Cannot start the dashboard: {problem}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     # Hub retries would print a screen of warnings before our one-paragraph message.
     from huggingface_hub.utils import logging as hub_logging
@@ -46,8 +53,13 @@ def main(argv: Sequence[str] | None = None) -> int:
               "  python app.py --model ../shared/models/emotion-minilm --data ../shared/emotion",
               file=sys.stderr)
         return 2
-    for warning in service.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+    for warning in [*service.warnings, *startup_notes(settings), ephemeral_warning(settings).replace("**", "")]:
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
+    if service.review_sync is not None:
+        print(service.review_sync.status(), file=sys.stderr)
+        # A Space stops with SIGTERM: exit through atexit so the sync pushes the last decisions.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"Analysis ready in {time.perf_counter() - start:.1f} s "
           f"(accuracy {service.meta['accuracy']:.4f}); starting the server...", file=sys.stderr, flush=True)
 

@@ -93,6 +93,7 @@ def analyse_split(
     cache_dir: str | Path | None,
     batch_size: int = 64,
     show_progress: bool = True,
+    precomputed_url: str | None = None,
 ) -> AnalysisOutcome:
     """Reuse the cached analysis of ``split`` if valid, else compute it and cache it atomically.
 
@@ -100,6 +101,10 @@ def analyse_split(
     tokens kept per text), so another truncation never reuses an analysis made with the old one.
 
     A read-only or unusable ``cache_dir`` (or ``None``) computes in memory and adds a warning.
+
+    Before computing, a precomputed entry with the same key in the repository's ``assets/analysis/``
+    or at ``precomputed_url`` (the review sync target) is copied into the cache and used if valid
+    (:func:`core.review_sync.find_precomputed`).
     """
     start = time.perf_counter()
     warnings: list[str] = []
@@ -112,6 +117,11 @@ def analyse_split(
     cache = AnalysisCache(cache_dir) if cache_dir is not None else None
     if cache is not None:
         cached, why = cache.load(key, expect=expect)
+        if cached is None and why == "no cached analysis":
+            from core.review_sync import find_precomputed
+
+            if find_precomputed(key, cache_dir=cache_dir, url=precomputed_url) is not None:
+                cached, why = cache.load(key, expect=expect)
         if cached is not None:
             return AnalysisOutcome(cached, True, time.perf_counter() - start)
         if why != "no cached analysis":

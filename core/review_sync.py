@@ -54,9 +54,10 @@ ANALYSIS_DIR = "analysis"
 ANALYSIS_FILES = ("table.parquet", "hidden.npy", "meta.json")
 BATCH = 5_000
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
+PERSISTENT_ROOT = Path("/data")  # where a Space's persistent storage is mounted
 
 
-class SyncTargetError(ValueError):
+class SyncTargetError(ReviewStoreError):
     """A sync URL that cannot be used at all (unknown protocol, missing library); the message says which."""
 
 
@@ -259,6 +260,22 @@ def _write_local_new(path: Path, data: bytes) -> bool:
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+
+
+def on_persistent_storage(settings, root: Path = PERSISTENT_ROOT) -> bool:
+    """Whether the review database lives on a Space's persistent storage (``/data``)."""
+    db = Path(settings.review_db_path).expanduser().resolve()
+    return root.is_dir() and db.is_relative_to(root.resolve())
+
+
+def ephemeral_warning(settings, root: Path = PERSISTENT_ROOT) -> str:
+    """The warning for a Space whose decisions would be lost on restart, or ``""`` (Markdown)."""
+    if not settings.space_id or settings.review_sync or on_persistent_storage(settings, root):
+        return ""
+    return ("**Decisions will be lost when this Space restarts** (a rebuild, an upgrade, or waking from sleep "
+            "wipes its disk): no sync target is set (EMOTION_REVIEW_SYNC, e.g. hf://datasets/owner/repo) and "
+            "the review database is not on persistent storage (/data). Download your decisions below before "
+            "leaving, and upload them again after a restart.")
 
 
 # ---- precomputed analyses ----------------------------------------------------------------------

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.access import Caller, authorize
 from core.batcher import MicroBatcher
 from core.crossval import find_oof
 from core.data import load_splits
@@ -131,8 +132,8 @@ class EmotionService:
                 notes.append(issues)
             oof = find_oof(settings.cache_dir, data, split) if is_training_split(split) else None
             for role, clf in classifiers.items():
-                out = analyse_split(clf, data, split, cache_dir=settings.cache_dir,
-                                    batch_size=settings.batch_size, show_progress=show_progress)
+                out = analyse_split(clf, data, split, cache_dir=settings.cache_dir, batch_size=settings.batch_size,
+                                    show_progress=show_progress, precomputed_url=settings.review_sync)
                 a = out.analysis
                 registry.add(Analysis(role, clf, data, split, a.table, a.hidden, a.meta, list(out.warnings),
                                       trained_on=is_training_split(split), oof=oof[0] if oof else None,
@@ -291,10 +292,21 @@ class EmotionService:
 
     # ---- review ------------------------------------------------------------------------------
 
+    review_sync = None  # a core.review_sync.ReviewSync once reviews is opened with settings.review_sync
+
     @cached_property
     def reviews(self) -> ReviewStore:
-        """The review decisions database (opened on first use; legacy model-keyed rows re-keyed)."""
+        """The review decisions database (opened on first use; legacy model-keyed rows re-keyed).
+
+        With ``settings.review_sync`` the decisions at the sync target are restored first and a
+        :class:`core.review_sync.ReviewSync` keeps appending new ones (``review_sync``).
+        """
         store = ReviewStore(self.settings.review_db_path)
+        if self.settings.review_sync:
+            from core.review_sync import ReviewSync
+
+            self.review_sync = ReviewSync(store, self.settings.review_sync, self.settings.review_sync_every)
+            self.review_sync.start()
         for a in self.analyses:
             store.rekey(a.legacy_review_key, a.review_key)
         return store
@@ -364,13 +376,18 @@ class EmotionService:
         new_label: str | None = None,
         note: str = "",
         reviewer: str = "",
+        caller: Caller | None = None,
     ) -> Decision:
         """Record one decision on a row of ``split`` and return it as stored.
 
         ``relabel`` to the row's own label is recorded as ``keep``. The decision stores the row's text
         hash, and the served model's fingerprint and prediction for the audit trail. Raises
-        :class:`InputError` for an unknown action, label or row.
+        :class:`InputError` for an unknown action, label or row, and :class:`core.access.AccessDenied`
+        when ``caller`` (default: anonymous, named ``reviewer``) may not write under ``settings.access``;
+        the reviewer recorded is the one the check returns (the signed-in or logged-in name).
         """
+        caller = caller or Caller(claimed=reviewer)
+        reviewer = authorize(self.settings.access, caller, allowlist=self.settings.reviewers)
         if action not in REVIEW_ACTIONS:
             raise InputError(f"unknown action {action!r}; choose one of {list(REVIEW_ACTIONS)}")
         a = self.analysis(split)

@@ -12,6 +12,7 @@ import gradio as gr
 
 from dashboard.assets import css
 from dashboard.plotly_bridge import static_paths
+from dashboard.review_access import assert_no_mocked_oauth, launch_auth
 from dashboard.tabs.analysis_views import (
     build_confusion_tab,
     build_embedding_tab,
@@ -67,6 +68,7 @@ def build_app(service) -> gr.Blocks:
         demo.load(*losses_load, api_visibility="private")
         demo.load(*review.load, api_visibility="private")
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=2)
+    assert_no_mocked_oauth(demo)
     return demo
 
 
@@ -79,4 +81,5 @@ def launch_options(service) -> dict:
         "max_file_size": "10mb",
         "show_error": True,
         "footer_links": ["api", "gradio"],
+        "auth": launch_auth(service.settings),  # password access: the whole app behind Gradio's login
     }

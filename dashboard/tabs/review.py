@@ -1,8 +1,10 @@
 """Review tab: a queue of suspected mislabels, actions with keyboard shortcuts, exports, retraining.
 
 The same service calls back the tab's buttons and three API endpoints for scripted bulk work with
-``gradio_client``: ``review_queue``, ``review_decide`` and ``review_export``. Every write goes
-through :func:`writer_name`, the one place where an access check sits.
+``gradio_client``: ``review_queue``, ``review_decide`` and ``review_export``. Every write passes the
+caller (:func:`dashboard.review_access.caller_from`: the signed-in profile or logged-in name, never a
+typed one except in open access) to the service, whose :func:`core.access.authorize` check refuses
+anonymous and unlisted callers before anything is recorded.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from dataclasses import asdict, dataclass
 
 import gradio as gr
 
+from core.access import AccessDenied
 from core.text_input import InputError
 from dashboard import assets, queries
+from dashboard.review_access import build_access_panel, caller_from
 from dashboard.sample_panel import build_sample_panel, highlight_value, show_sample
 from dashboard.tabs.analysis_views import confidence_range, prob_note, source_choice, source_update
 
@@ -25,15 +29,6 @@ def shortcuts_js(n_labels: int) -> str:
 
 
 QUEUE_COLUMNS = ["sample_id", "label", "pred", "confidence", "loss", "text"]
-
-
-def writer_name(service, typed_name: str, request: gr.Request | None = None) -> str:
-    """The reviewer a write is recorded under; raises :class:`gr.Error` for a caller who may not write.
-
-    With open access (the default off a Space) that is the name typed in the tab (or passed to the
-    API), which may be empty.
-    """
-    return str(typed_name or "").strip()
 
 
 def _error(exc: Exception) -> gr.Error:
@@ -54,11 +49,13 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
     labels = service.labels
     choices = queries.label_choices(labels)
 
+    build_access_panel(service)
     with gr.Row():
         given = gr.Dropdown(choices, value=queries.ANY, label="given label", elem_id="review-given")
         predicted = gr.Dropdown(choices, value=queries.ANY, label="predicted label", elem_id="review-predicted")
         min_conf, max_conf = confidence_range("review")
-        reviewer = gr.Textbox(value=service.settings.reviewer, label="reviewer (optional)", elem_id="review-reviewer")
+        reviewer = gr.Textbox(value=service.settings.reviewer, label="reviewer (optional)", elem_id="review-reviewer",
+                              visible=service.settings.access == "open")
     source = source_choice(service, "review")
     note_md = gr.Markdown(prob_note(service, None), elem_id="review-prob-note")
     progress = gr.Textbox(label="progress", interactive=False, elem_id="review-progress")
@@ -118,13 +115,13 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
 
     def act(action: str, new_label: str | None):
         def handler(sample_id, split_, source_, reviewer_, note_, given_, predicted_, lo, hi, skipped_,
-                    request: gr.Request):
+                    request: gr.Request, profile: gr.OAuthProfile | None):
             if sample_id is None:
                 return ("", "", skipped_, *next_sample(split_, source_, given_, predicted_, lo, hi, skipped_))
             try:
                 decision = service.review_decide(int(sample_id), action, split=split_, new_label=new_label,
-                                                 note=note_ or "", reviewer=writer_name(service, reviewer_, request))
-            except InputError as exc:
+                                                 note=note_ or "", caller=caller_from(request, profile, reviewer_))
+            except (InputError, AccessDenied) as exc:
                 raise _error(exc) from None
             skipped_ = list(skipped_ or []) + ([int(sample_id)] if action == "skip" else [])
             what = decision.action + (f" → {decision.new_label}" if decision.action == "relabel" else "")
@@ -190,13 +187,14 @@ def _api_endpoints(service) -> None:
         return out[list(dict.fromkeys(cols))].to_dict(orient="records")
 
     def review_decide(sample_id: int, action: str, new_label: str = "", note: str = "", split: str = "",
-                      reviewer: str = "", request: gr.Request = None) -> dict:
+                      reviewer: str = "", request: gr.Request = None,
+                      profile: gr.OAuthProfile | None = None) -> dict:
         """Record a decision (keep, relabel, ambiguous, skip) on one sample; returns it as stored."""
         try:
             decision = service.review_decide(int(sample_id), action, split=split or None,
                                              new_label=new_label or None, note=note,
-                                             reviewer=writer_name(service, reviewer, request))
-        except (InputError, KeyError, ValueError) as exc:
+                                             caller=caller_from(request, profile, reviewer))
+        except (InputError, KeyError, ValueError, AccessDenied) as exc:
             raise _error(exc) from None
         return asdict(decision)
 
