@@ -11,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import EMOTION, REPO, free_port, wait_for_http
+from bench.harness import free_port, wait_for_http
+from tests.conftest import EMOTION, REPO
 
 N_ROWS = 60
 
