@@ -29,6 +29,18 @@ def highlight_value(tokens: Sequence[str], values: np.ndarray) -> list[tuple[str
     return out
 
 
+def word_highlight(exp, *, pieces: bool = False) -> list[tuple[str, float | None]]:
+    """``gr.HighlightedText`` value of a :class:`core.words.Explanation`: the whole text, word by word.
+
+    Each word (or, with ``pieces``, each word piece) carries its attribution toward the explained
+    class scaled to [-1, 1] by the largest magnitude shown; spaces and text the model did not see
+    carry None. The slices are the typed text itself, so joining them gives it back exactly.
+    """
+    parts = exp.segments(pieces=pieces)
+    scale = max((abs(v) for _, v in parts if v is not None), default=0.0)
+    return [(s, None if v is None else round(v / scale, 3) if scale > 0 else 0.0) for s, v in parts]
+
+
 def sample_facts(row: dict) -> str:
     """One line: id, given and predicted label, loss, confidence, suspicion."""
     verdict = "correct" if row.get("label") == row.get("pred") else "WRONG"
@@ -68,7 +80,7 @@ def build_sample_panel(*, title: str = "Sample (select a row)") -> SamplePanel:
         facts = gr.Textbox(label="labels", interactive=False, lines=1)
         with gr.Row(equal_height=True):
             probs = gr.Label(label="probabilities", num_top_classes=10)
-            shap_view = gr.HighlightedText(label="SHAP toward the predicted class (warm: toward, cool: away)",
+            shap_view = gr.HighlightedText(label="SHAP per word toward the predicted class (warm: toward, cool: away)",
                                            show_legend=False, combine_adjacent=False)
     return SamplePanel(sample_id, text, facts, probs, shap_view)
 
@@ -81,5 +93,5 @@ def show_sample(service, sample_id: int | None, *, explain: bool = True, split: 
     shap_value = None
     if explain:
         exp = service.explain(row["text"], target=row["pred"])
-        shap_value = highlight_value(exp.tokens, exp.values)
+        shap_value = word_highlight(exp)
     return int(sample_id), row["text"], sample_facts(row), row_probs(row, service.labels), shap_value
