@@ -69,7 +69,7 @@ def _session(request: gr.Request | None) -> str:
 def explanation_status(exp) -> str:
     """One line: explained class, prediction, sizes, time and notes."""
     line = (f"{exp.target} (predicted: {exp.predicted}, p={exp.probs[exp.predicted]:.3f}); "
-            f"{len(exp.explained_words())} words ({len(exp.tokens)} pieces) in {exp.seconds:.2f} s")
+            f"{len(exp.tokens)} tokens in {exp.seconds:.2f} s ({len(exp.explained_words())} words)")
     return line + ("; " + "; ".join(exp.notes) if exp.notes else "")
 
 

@@ -79,7 +79,7 @@ def test_word_rendering_of_a_real_explanation(service):
     assert len([v for _, v in pieces if v is not None]) == len(exp.tokens)
     highlighted, fig, status = explanation_outputs(exp)
     assert status.startswith(f"{exp.target} (predicted: {exp.predicted}, p=")
-    assert f"{len(exp.tokens)} pieces" in status
+    assert f"; {len(exp.tokens)} tokens in " in status and f"({len(exp.explained_words())} words)" in status
     assert len(fig.data[0].x) == min(10, len(exp.explained_words()))
 
 
