@@ -1,32 +1,13 @@
 """The sample panel shared by the loss, confusion, embedding and review views.
 
 It shows one validation sample: its text (always as text), given and predicted label, every
-probability, and its SHAP explanation toward the predicted class.
+probability, and its SHAP explanation toward the predicted class, word by word (:func:`word_highlight`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
-
-
-def highlight_value(tokens: Sequence[str], values: np.ndarray) -> list[tuple[str, float | None]]:
-    """``gr.HighlightedText`` scores: attributions scaled to [-1, 1] by the largest magnitude.
-
-    Positive (warm) pushes toward the class, negative (cool) away.
-    """
-    values = np.asarray(values, dtype=float)
-    scale = float(np.abs(values).max()) if len(values) else 0.0
-    scaled = values / scale if scale > 0 else np.zeros_like(values)
-    out: list[tuple[str, float | None]] = []
-    for i, (tok, v) in enumerate(zip(tokens, scaled, strict=True)):
-        piece = tok[2:] if tok.startswith("##") else tok
-        if i and not tok.startswith("##"):
-            out.append((" ", None))
-        out.append((piece, round(float(v), 3)))
-    return out
 
 
 def word_highlight(exp, *, pieces: bool = False) -> list[tuple[str, float | None]]:

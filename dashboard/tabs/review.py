@@ -13,7 +13,7 @@ import gradio as gr
 
 from core.text_input import InputError
 from dashboard import queries
-from dashboard.sample_panel import build_sample_panel, highlight_value, show_sample
+from dashboard.sample_panel import build_sample_panel, show_sample, word_highlight
 from dashboard.tabs.analysis_views import confidence_range, prob_note
 
 SHORTCUTS_HELP = "Keys: **k** keep · **a** ambiguous · **s** skip · **1–{k}** relabel to the numbered class"
@@ -121,7 +121,7 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
             return None
         row = service.sample(int(sample_id), split=split_)
         exp = service.explain(row["text"], target=row["pred"])
-        return highlight_value(exp.tokens, exp.values)
+        return word_highlight(exp)
 
     def next_sample(split_, given_, predicted_, lo, hi, skipped_):
         queue = service.review_queue(split_, given=given_, predicted=predicted_, min_confidence=lo,
