@@ -133,14 +133,21 @@ def piece_offsets(tokenizer: Any, text: str, tokens: Sequence[str]) -> list[tupl
     cut the text after ``len(tokens)`` pieces; this re-tokenises ``text`` the same way and checks
     that the pieces agree. Raises ``ValueError`` when they do not (a different tokenizer).
     """
-    enc = tokenizer(text, return_offsets_mapping=True)
-    ids = list(enc["input_ids"])
-    special = tokenizer.get_special_tokens_mask(ids, already_has_special_tokens=True)
-    keep = [i for i, s in enumerate(special) if not s]
-    got = tokenizer.convert_ids_to_tokens([ids[i] for i in keep[: len(tokens)]])
-    if list(got) != list(tokens):
+    def pieces_of(part: str) -> tuple[list[str], list[tuple[int, int]]]:
+        enc = tokenizer(part, return_offsets_mapping=True)
+        ids = list(enc["input_ids"])
+        special = tokenizer.get_special_tokens_mask(ids, already_has_special_tokens=True)
+        keep = [i for i, s in enumerate(special) if not s][: len(tokens)]
+        got = list(tokenizer.convert_ids_to_tokens([ids[i] for i in keep]))
+        return got, [tuple(map(int, enc["offset_mapping"][i])) for i in keep]
+
+    got, offsets = pieces_of(text)
+    if got != list(tokens) and offsets:
+        # the explainer cut the text after its last piece; the cut may tokenise its last word differently
+        got, offsets = pieces_of(text[: offsets[-1][1]])
+    if got != list(tokens):
         raise ValueError(f"the tokenizer's pieces {got[:8]} do not match the explained pieces {list(tokens)[:8]}")
-    return [tuple(map(int, enc["offset_mapping"][i])) for i in keep[: len(tokens)]]
+    return offsets
 
 
 @dataclass(frozen=True)

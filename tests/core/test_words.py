@@ -126,3 +126,17 @@ def test_word_explanation_from_the_real_explainer(kind):
         exp.values_toward("boredom")
     with pytest.raises(KeyError):
         explanation_from_attribution(att, tok, target="boredom")
+
+
+def test_a_truncated_explanation_keeps_the_whole_text():
+    from core.explain import TokenShapExplainer
+
+    tok = build_tokenizer("wordpiece")
+    text = "i feel extraordinarily happy today and the weather is nice"
+    att = TokenShapExplainer(build_model(tok), tok, LABELS, max_tokens=5, budget=10_000).explain(text)
+    assert att.truncated and len(att.tokens) == 5
+    exp = explanation_from_attribution(att, tok)
+    assert "".join(s for s, _ in exp.segments()) == text
+    seen = [s for s, v in exp.segments() if v is not None]
+    assert seen[-1] == "extraordinarily" and "weather" not in seen  # cut inside a word: the word keeps its pieces
+    assert sum(len(exp.words[i].pieces) for i in exp.explained_words()) == 5
