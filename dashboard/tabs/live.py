@@ -118,7 +118,9 @@ def build_live_tab(service) -> None:
         return (*explanation_outputs(exp, pieces=pieces), text)
 
     def live_probe(explained: str | None, request: gr.Request):
-        if not explained or latest.is_stale(_session(request), explained):
+        if not explained:  # nothing explained (empty or unusable text): clear the table
+            return None
+        if latest.is_stale(_session(request), explained):
             return gr.skip()
         try:
             return probe_frame(service.probe(explained))
