@@ -164,10 +164,15 @@ class TokenAttribution:
         return self.values[:, self._column(label)]
 
     def top_tokens(self, label: str, k: int = 10) -> list[tuple[str, float]]:
-        """The ``k`` tokens pushing hardest towards ``label``, largest value first."""
+        """The ``k`` tokens with the largest absolute attribution toward ``label``, largest first, sign kept.
+
+        The one ranking of the project (:func:`core.words.rank_by_magnitude`, also behind
+        :meth:`core.words.Explanation.top_words`): a token pushing hard away counts as much as one toward.
+        """
+        from core.words import rank_by_magnitude
+
         col = self.for_label(label)
-        order = np.argsort(-col, kind="stable")[: max(k, 0)]
-        return [(self.tokens[i], float(col[i])) for i in order]
+        return [(self.tokens[i], float(col[i])) for i in rank_by_magnitude(col, k)]
 
 
 class TokenShapExplainer:

@@ -36,6 +36,7 @@ from core.review_store import Decision, ReviewStore
 from core.reviews import align
 from core.settings import Settings
 from core.text_input import CleanText, InputError, clean_text
+from core.words import Explanation, explanation_from_attribution
 from core.workspace import TRAINED_ON_DEFAULT, Analysis, AnalysisRegistry, is_training_split
 
 
@@ -48,27 +49,6 @@ class Classification:
     probs: dict[str, float]
     n_tokens: int
     notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Explanation:
-    """SHAP token attributions for one text and one target label."""
-
-    text: str
-    target: str
-    predicted: str
-    tokens: list[str]
-    values: np.ndarray  # (T,) attributions toward ``target``, on probabilities
-    all_values: np.ndarray  # (T, K)
-    base_value: float
-    probs: dict[str, float]
-    notes: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def top_tokens(self, k: int = 10) -> list[tuple[str, float]]:
-        """The ``k`` tokens with the largest absolute attribution, largest first."""
-        order = np.argsort(-np.abs(self.values), kind="stable")[:k]
-        return [(self.tokens[i], float(self.values[i])) for i in order]
 
 
 ANY = "any"
@@ -264,15 +244,94 @@ class EmotionService:
                              "(only invisible or unsupported characters).")
         explainer = self.explainer_for(role)
         att = explainer.explain(c.text)
-        probs = {name: float(v) for name, v in zip(self.labels, att.probs, strict=True)}
-        predicted = max(probs, key=probs.get)
-        target = target or predicted
         notes = list(c.notes)
         if att.truncated:
             notes.append(f"explained the first {explainer.max_tokens} tokens only")
-        k = self.labels.index(target)
-        return Explanation(c.text, target, predicted, list(att.tokens), att.values[:, k], att.values,
-                           float(att.base_values[k]), probs, notes, float(att.seconds))
+        return explanation_from_attribution(att, clf.tokenizer, target=target, notes=notes)
+
+    # ---- what-if probes, robustness and calibration (the analyst's views) --------------------
+
+    def probe(self, text: str, *, seed: int = 0, role: str = "model", top_word: bool = True):
+        """What-if edits of ``text`` classified in one batched forward pass (:func:`core.robustness.probe`).
+
+        With ``top_word`` the word with the largest attribution toward the predicted class is
+        removed as one more edit (its explanation comes from the explainer's cache when the text
+        was just explained). Raises :class:`InputError` for unusable text.
+        """
+        from core.robustness import probe
+
+        c = clean_text(text)
+        clf = self.classifiers[role]
+        span = None
+        if top_word:
+            try:
+                exp = self.explain(c.text, role=role)
+            except InputError:
+                exp = None
+            ranked = exp.explained_words() if exp is not None else []
+            if ranked:
+                best = max(ranked, key=lambda i: abs(exp.word_values[i, exp.labels.index(exp.predicted)]))
+                span = (exp.words[best].start, exp.words[best].end)
+
+        def predict(texts: list[str]) -> np.ndarray:
+            return clf.predict(texts, batch_size=max(1, len(texts))).probs
+
+        return probe(predict, c.text, clf.labels, seed=seed, top_word=span)
+
+    def robustness(self, split: str | None = None, *, role: str = "model", seed: int = 0, progress=None):
+        """The :class:`core.robustness.RobustnessReport` of ``split``: built once, cached beside the analysis.
+
+        ``progress(done, total)`` is called while it is built (not when it is read back).
+        """
+        from core.analysis import probs_of
+        from core.cache import cache_key
+        from core.robustness import load_or_build_report
+
+        a = self.analysis(split, role)
+        memo_key = (role, a.split, int(seed))
+        with self._lock:
+            memo = self.__dict__.setdefault("_robustness", {})
+            if memo_key in memo:
+                return memo[memo_key]
+        key = cache_key(a.meta["model_fingerprint"], a.meta["data_fingerprint"], a.split)
+        batch = self.settings.batch_size
+
+        def predict(texts: list[str]) -> np.ndarray:
+            return a.classifier.predict(texts, batch_size=batch).probs
+
+        report, _ = load_or_build_report(
+            predict, a.table["text"].tolist(), probs_of(a.table, a.labels), a.labels, analysis_key=key,
+            cache_dir=self.settings.cache_dir, seed=seed, progress=progress,
+            meta={"model": a.meta.get("model"), "data": a.meta.get("data"), "split": a.split, "role": role})
+        with self._lock:
+            memo[memo_key] = report
+        return report
+
+    def robustness_cached(self, split: str | None = None, *, role: str = "model", seed: int = 0) -> bool:
+        """Whether the robustness report of ``split`` is ready without model work (in memory or on disk)."""
+        from core.cache import cache_key
+        from core.robustness import report_path
+
+        a = self.analysis(split, role)
+        if (role, a.split, int(seed)) in self.__dict__.get("_robustness", {}):
+            return True
+        key = cache_key(a.meta["model_fingerprint"], a.meta["data_fingerprint"], a.split)
+        return report_path(self.settings.cache_dir, key, seed=seed).is_file()
+
+    def calibration(self, split: str | None = None, *, role: str = "model"):
+        """The :class:`core.calibration.CalibrationReport` of ``split`` (memoised; no model work)."""
+        from core.analysis import probs_of
+        from core.calibration import calibration_report
+
+        a = self.analysis(split, role)
+        with self._lock:
+            memo = self.__dict__.setdefault("_calibration", {})
+            if (role, a.split) not in memo:
+                ids = a.table["label"].map({name: i for i, name in enumerate(a.labels)})
+                keep = ids.notna().to_numpy()
+                memo[(role, a.split)] = calibration_report(probs_of(a.table, a.labels)[keep],
+                                                           ids[keep].astype(int).to_numpy(), a.labels)
+            return memo[(role, a.split)]
 
     # ---- compare -----------------------------------------------------------------------------
 

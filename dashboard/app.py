@@ -19,16 +19,18 @@ from dashboard.tabs.analysis_views import (
     build_losses_tab,
     build_overview_tab,
 )
-from dashboard.tabs.classify import build_classify_tab, build_explain_tab
 from dashboard.tabs.compare import build_compare_tab
+from dashboard.tabs.live import build_live_tab
 from dashboard.tabs.review import build_review_tab, shortcuts_js
+from dashboard.tabs.robustness import build_robustness_tab
 
 TITLE = "Emotion Lens: what the emotion classifier predicts, why, and where it goes wrong"
 QUEUE_MAX_SIZE = 256
 
 
 def build_app(service) -> gr.Blocks:
-    """The whole dashboard: Classify, Explain, Losses, Confusion, Embedding map, Review, Compare, Overview.
+    """The whole dashboard: Classify & explain (live), Losses, Confusion, Embedding map, Review, Compare,
+    Robustness, Overview.
 
     One split selector at the top (shown when more than one split is analysed) switches every
     analysis view.
@@ -40,10 +42,8 @@ def build_app(service) -> gr.Blocks:
             split = gr.Dropdown(service.splits, value=service.analyses.default_split, label="split",
                                 visible=len(service.splits) > 1, scale=0, min_width=180, elem_id="split-select")
         with gr.Tabs(selected="classify") as tabs:
-            with gr.Tab("Classify", id="classify"):
-                build_classify_tab(service)
-            with gr.Tab("Explain", id="explain"):
-                build_explain_tab(service)
+            with gr.Tab("Classify & explain", id="classify"):
+                build_live_tab(service)
             with gr.Tab("Losses", id="losses"):
                 losses_load, losses_send = build_losses_tab(service, split)
             with gr.Tab("Confusion matrix", id="confusion"):
@@ -55,6 +55,8 @@ def build_app(service) -> gr.Blocks:
             if service.has_compare:
                 with gr.Tab("Compare", id="compare"):
                     build_compare_tab(service, split)
+            with gr.Tab("Robustness", id="robustness"):
+                build_robustness_tab(service, split)
             with gr.Tab("Overview", id="overview"):
                 build_overview_tab(service, split)
 

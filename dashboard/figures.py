@@ -373,3 +373,63 @@ def loss_histogram(table: pd.DataFrame, *, bins: int = 40) -> go.Figure:
     fig.update_xaxes(title_text="loss (cross-entropy of the given label)")
     fig.update_yaxes(title_text="samples")
     return _style(fig, title="loss distribution", height=340)
+
+
+def reliability_figure(series: Mapping[str, pd.DataFrame], *, title: str | None = "reliability") -> go.Figure:
+    """Accuracy against mean confidence per confidence bin, one line per series, and the diagonal.
+
+    Parameters
+    ----------
+    series : name -> a reliability table (:func:`core.calibration.reliability`: ``lo, hi, n, confidence,
+        accuracy``); empty bins (``n == 0``) are left out. Points on the diagonal are calibrated; points
+        below it are over-confident.
+    """
+    if not series:
+        return _empty("nothing to show", title=title, height=380)
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "#888"},
+                               name="calibrated", hoverinfo="skip"))
+    for i, (name, table) in enumerate(series.items()):
+        _require(table, ["lo", "hi", "n", "confidence", "accuracy"])
+        t = table[table["n"] > 0]
+        fig.add_trace(go.Scatter(
+            x=t["confidence"], y=t["accuracy"], mode="lines+markers", name=plotly_escape(name),
+            line={"color": PALETTE[i % len(PALETTE)]},
+            marker={"size": np.clip(4 + 2 * np.sqrt(t["n"].to_numpy()), 5, 22)},
+            customdata=np.stack([t["lo"], t["hi"], t["n"]], axis=1),
+            hovertemplate=("confidence %{customdata[0]:.2f}-%{customdata[1]:.2f}: %{customdata[2]} predictions, "
+                           "mean confidence %{x:.3f}, accuracy %{y:.3f}<extra></extra>"),
+        ))
+    fig.update_xaxes(range=[0, 1.02], title_text="mean confidence in the bin")
+    fig.update_yaxes(range=[0, 1.02], title_text="accuracy in the bin")
+    fig.update_layout(legend={"orientation": "h", "y": -0.2})
+    return _style(fig, title=title, height=420)
+
+
+def robustness_figure(table: pd.DataFrame, labels: Sequence[str], *, value: str = "changed") -> go.Figure:
+    """Grouped bars per edit: one bar per predicted class, and a marker for all rows.
+
+    Parameters
+    ----------
+    table : :meth:`core.robustness.RobustnessReport.table` (``edit``, ``applies to``, ``all``, one column
+        per label), values in percent or points.
+    value : ``changed`` (share of predictions that change) or ``mean_shift`` (mean shift of the predicted
+        class's probability), only for the axis title.
+    """
+    _require(table, ["edit", "all", *labels])
+    titles = {"changed": "predictions that change (%)", "mean_shift": "mean shift of the predicted class (points)"}
+    if value not in titles:
+        raise ValueError(f"value must be one of {sorted(titles)}, got {value!r}")
+    if table.empty:
+        return _empty("no edits", title=titles[value], height=420)
+    edits = [plotly_escape(e) for e in table["edit"]]
+    colors = label_colors(labels)
+    fig = go.Figure()
+    for name in labels:
+        fig.add_trace(go.Bar(x=edits, y=table[name], name=plotly_escape(name), marker_color=colors[name],
+                             hovertemplate=f"{plotly_escape(name)}, %{{x}}: %{{y:.1f}}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=edits, y=table["all"], name="all rows", mode="markers",
+                             marker={"symbol": "diamond", "size": 11, "color": "#222"},
+                             hovertemplate="all rows, %{x}: %{y:.1f}<extra></extra>"))
+    fig.update_layout(barmode="group", legend={"orientation": "h", "y": -0.35})
+    fig.update_yaxes(title_text=titles[value], zeroline=True, zerolinecolor="#888")
+    return _style(fig, title=titles[value], height=460)

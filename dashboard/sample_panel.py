@@ -1,7 +1,7 @@
 """The sample panel shared by the loss, confusion, embedding and review views.
 
 It shows one validation sample: its text (always as text), given and predicted label, every
-probability, and its SHAP explanation toward the predicted class.
+probability, and its SHAP explanation toward the predicted class, word by word (:func:`word_highlight`).
 """
 
 from __future__ import annotations
@@ -9,24 +9,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 
+def word_highlight(exp, *, pieces: bool = False) -> list[tuple[str, float | None]]:
+    """``gr.HighlightedText`` value of a :class:`core.words.Explanation`: the whole text, word by word.
 
-def highlight_value(tokens: Sequence[str], values: np.ndarray) -> list[tuple[str, float | None]]:
-    """``gr.HighlightedText`` scores: attributions scaled to [-1, 1] by the largest magnitude.
-
-    Positive (warm) pushes toward the class, negative (cool) away.
+    Each word (or, with ``pieces``, each word piece) carries its attribution toward the explained
+    class scaled to [-1, 1] by the largest magnitude shown; spaces and text the model did not see
+    carry None. The slices are the typed text itself, so joining them gives it back exactly.
     """
-    values = np.asarray(values, dtype=float)
-    scale = float(np.abs(values).max()) if len(values) else 0.0
-    scaled = values / scale if scale > 0 else np.zeros_like(values)
-    out: list[tuple[str, float | None]] = []
-    for i, (tok, v) in enumerate(zip(tokens, scaled, strict=True)):
-        piece = tok[2:] if tok.startswith("##") else tok
-        if i and not tok.startswith("##"):
-            out.append((" ", None))
-        out.append((piece, round(float(v), 3)))
-    return out
+    parts = exp.segments(pieces=pieces)
+    scale = max((abs(v) for _, v in parts if v is not None), default=0.0)
+    return [(s, None if v is None else round(v / scale, 3) if scale > 0 else 0.0) for s, v in parts]
 
 
 def sample_facts(row: dict) -> str:
@@ -69,7 +62,7 @@ def build_sample_panel(*, title: str = "Sample (select a row)") -> SamplePanel:
         facts = gr.Textbox(label="labels", interactive=False, lines=1)
         with gr.Row(equal_height=True):
             probs = gr.Label(label="probabilities", num_top_classes=10)
-            shap_view = gr.HighlightedText(label="SHAP toward the predicted class (warm: toward, cool: away)",
+            shap_view = gr.HighlightedText(label="SHAP per word toward the predicted class (warm: toward, cool: away)",
                                            show_legend=False, combine_adjacent=False)
     return SamplePanel(sample_id, text, facts, probs, shap_view)
 
@@ -82,5 +75,5 @@ def show_sample(service, sample_id: int | None, *, explain: bool = True, split: 
     shap_value = None
     if explain:
         exp = service.explain(row["text"], target=row["pred"])
-        shap_value = highlight_value(exp.tokens, exp.values)
+        shap_value = word_highlight(exp)
     return int(sample_id), row["text"], sample_facts(row), row_probs(row, service.labels), shap_value

@@ -12,6 +12,7 @@ import pandas as pd
 from dashboard import figures, queries, tables
 from dashboard.plotly_bridge import figure_value, interactive_plot
 from dashboard.sample_panel import build_sample_panel, show_sample
+from dashboard.tabs.calibration import build_calibration_block
 
 EMPTY_LIST = pd.DataFrame(columns=queries.LIST_COLUMNS)
 
@@ -247,3 +248,4 @@ def build_overview_tab(service, split: gr.Dropdown) -> None:
         return (overview_facts(service, split_), *overview_figures(service, split_))
 
     split.change(redraw, split, [facts, classes, lengths, losses], api_visibility="private")
+    build_calibration_block(service, split)

@@ -14,7 +14,7 @@ from core.compare import CHANGE_GROUPS, verdict
 from dashboard import queries
 from dashboard.compare_figures import confusion_delta_figure, paired_probability_bars
 from dashboard.plotly_bridge import figure_value, interactive_plot
-from dashboard.sample_panel import highlight_value, row_probs
+from dashboard.sample_panel import row_probs, word_highlight
 
 ALL_GROUPS = "all changed"
 CHANGED_COLUMNS = ["sample_id", "group", "label", "pred_a", "pred_b", "p_label_a", "p_label_b", "text"]
@@ -100,7 +100,7 @@ def build_compare_tab(service, split: gr.Dropdown) -> None:
         ea = service.explain(ra["text"], target=ra["pred"], role="model")
         eb = service.explain(rb["text"], target=rb["pred"], role="compare")
         return (ra["text"], paired_probability_bars(row_probs(ra, labels), row_probs(rb, labels), labels),
-                highlight_value(ea.tokens, ea.values), highlight_value(eb.tokens, eb.values))
+                word_highlight(ea), word_highlight(eb))
 
     split.change(on_split, [split, group, true_label],
                  [headline, plot, metrics, per_class, cell, caption, rows], api_visibility="private")

@@ -17,7 +17,7 @@ from core.access import AccessDenied
 from core.text_input import InputError
 from dashboard import assets, queries
 from dashboard.review_access import build_access_panel, caller_from
-from dashboard.sample_panel import build_sample_panel, highlight_value, show_sample
+from dashboard.sample_panel import build_sample_panel, show_sample, word_highlight
 from dashboard.tabs.analysis_views import confidence_range, prob_note, source_choice, source_update
 
 SHORTCUTS_HELP = "Keys: **k** keep · **a** ambiguous · **s** skip · **1–{k}** relabel to the numbered class"
@@ -104,7 +104,7 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
             return None
         row = service.sample(int(sample_id), split=split_)
         exp = service.explain(row["text"], target=row["pred"])
-        return highlight_value(exp.tokens, exp.values)
+        return word_highlight(exp)
 
     def next_sample(split_, source_, given_, predicted_, lo, hi, skipped_):
         a = service.analysis(split_)

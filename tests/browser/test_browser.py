@@ -151,16 +151,14 @@ def test_classify_enter_shows_label_and_bars(page, watch, app_url, screenshot_di
 
 
 def test_explain_highlights_the_words(page, watch, screenshot_dir):
-    open_tab(page, "Explain")
-    box = textbox(page, "explain-text")
+    box = textbox(page, "classify-text")  # the live view explains what is typed, no button
     box.fill(TWEET)
-    page.locator("#explain-button").click()
     status = wait_value(page, "explain-status", "v.includes('predicted:')")
     assert re.match(r"^(sadness|joy|love|anger|fear|surprise) \(predicted: ", status), status
     page.wait_for_selector("#explain-tokens [data-testid='highlighted-text:textfield'] .text", timeout=TIMEOUT_MS)
     tokens = highlighted_tokens(page, "explain-tokens")
-    words = TWEET.lower().split()
-    assert tokens == words, tokens  # one word piece per word for this plain sentence
+    words = TWEET.split()
+    assert tokens == words, tokens  # the words as typed
     wait_plot(page, "#explain-bars")
     assert watch.page_errors == []
     shot(page, screenshot_dir, "explain")
@@ -333,16 +331,13 @@ def test_html_in_user_text_is_shown_as_text(page, watch, screenshot_dir):
     assert box.input_value() == PAYLOAD
     assert_not_pwned(page, watch)
 
-    open_tab(page, "Explain")
-    box = textbox(page, "explain-text")
-    box.fill(PAYLOAD)
-    page.locator("#explain-button").click()
+    # the live view explains the same text box: the words are the payload's characters, as text
     wait_value(page, "explain-status", "v.includes('predicted:')")
     page.wait_for_function(
         "() => Array.from(document.querySelectorAll('#explain-tokens .text')).some(e => e.textContent === 'script')",
         timeout=TIMEOUT_MS)
     tokens = highlighted_tokens(page, "explain-tokens")
-    assert "".join(tokens) == re.sub(r"\s+", "", PAYLOAD.lower())  # every character shown, as text
+    assert "".join(tokens) == re.sub(r"\s+", "", PAYLOAD)  # every character shown, as text
     assert box.input_value() == PAYLOAD
     wait_plot(page, "#explain-bars")
     ticks = page.locator("#explain-bars .js-plotly-plot .yaxislayer-above text").all_text_contents()

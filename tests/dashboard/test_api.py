@@ -72,11 +72,22 @@ def test_explain_highlights_every_word(client):
     highlighted, plot, status = client.predict(text, "predicted class", api_name="/explain")
     tokens = [item["token"] for item in highlighted]
     scores = [item["class_or_confidence"] for item in highlighted if item["token"].strip()]
-    assert [t for t in tokens if t.strip()] == text.lower().split()
+    assert "".join(tokens) == text  # the words as typed, and the spaces between them
+    assert [t for t in tokens if t.strip()] == text.split()
     assert all(isinstance(s, float) and -1.0 <= s <= 1.0 for s in scores)
     assert max(abs(s) for s in scores) == pytest.approx(1.0)  # scaled by the largest attribution
     assert re.match(rf"^({'|'.join(LABELS)}) \(predicted: ({'|'.join(LABELS)}), p=0\.\d{{3}}\); 10 tokens in ", status)
     assert plot and plot.get("type") == "plotly"
+
+
+def test_probe_lists_edits_with_their_predictions(client):
+    table = client.predict(TEXTS[0], api_name="/probe")
+    rows = table["data"]
+    headers = table["headers"]
+    assert headers == ["edit", "text", "prediction", "p_predicted", "change", "flipped"]
+    edits = [r[0] for r in rows]
+    assert "two typos" in edits and "negation" in edits and any(e.startswith("top word removed") for e in edits)
+    assert all(r[2] in LABELS for r in rows)
 
 
 def test_explain_toward_a_chosen_class(client):

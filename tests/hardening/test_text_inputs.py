@@ -208,8 +208,9 @@ class TestMiniLMApi:
         highlighted, plot, status = client.predict(INPUTS[name], PREDICTED, api_name="/explain")
         assert re.match(rf"^({'|'.join(LABELS)}) \(predicted: ", status), status
         words = [item["token"] for item in highlighted if item["token"].strip()]
-        if name == "single emoji":
-            assert words == [] and "; 0 tokens in " in status
+        if name == "single emoji":  # shown as typed, with no attribution ([UNK] is not explained)
+            assert words == ["😀"] and "; 0 tokens in " in status
+            assert all(item["class_or_confidence"] is None for item in highlighted)
             assert "no tokens to explain" in plot["plot"]
         elif name == "NUL and control characters":
             assert status.endswith("; 5 control characters removed")

@@ -1,0 +1,121 @@
+"""The analyst's views without a server: figure builders, word rendering, stale-text guard, the blocks built
+on a tiny real service (API names, calibration block, robustness cell examples)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.calibration import reliability
+from dashboard.figures import reliability_figure, robustness_figure
+from dashboard.sample_panel import word_highlight
+from dashboard.tabs.live import LatestText, explanation_outputs, probe_frame
+from tests.conftest import EMOTION, LABELS
+
+
+@pytest.fixture(scope="module")
+def service(tiny_model_dir, tmp_path_factory):
+    from core.service import EmotionService
+    from core.settings import Settings
+
+    folder = tmp_path_factory.mktemp("views-data")
+    if EMOTION.is_dir():
+        lines = (EMOTION / "validation.txt").read_text().splitlines()[:40]
+    else:
+        lines = [f"i feel tweet {i};{LABELS[i % 6]}" for i in range(40)]
+    (folder / "validation.txt").write_text("\n".join(lines) + "\n")
+    settings = Settings(model=str(tiny_model_dir), data=str(folder), cache_dir=tmp_path_factory.mktemp("v-cache"))
+    return EmotionService.load(settings, show_progress=False)
+
+
+def test_reliability_figure_has_the_diagonal_and_one_line_per_series():
+    rng = np.random.default_rng(0)
+    conf = rng.uniform(0.2, 1, 300)
+    table = reliability(conf, rng.uniform(size=300) < conf, bins=10)
+    fig = reliability_figure({"as predicted": table, "T=1.2 <b>": table})
+    assert [t.name for t in fig.data] == ["calibrated", "as predicted", "T=1.2 &lt;b&gt;"]
+    assert len(fig.data[1].x) == int((table["n"] > 0).sum())
+    assert fig.layout.xaxis.title.text == "mean confidence in the bin"
+    assert reliability_figure({}).layout.annotations[0].text == "nothing to show"
+
+
+def test_robustness_figure_groups_classes_and_marks_all_rows():
+    table = pd.DataFrame({"edit": ["two typos", "<i>x</i>"], "applies to": [10, 5], "all": [20.0, 5.0],
+                          **{x: [float(i), 1.0] for i, x in enumerate(LABELS)}})
+    fig = robustness_figure(table, LABELS)
+    assert [t.name for t in fig.data] == [*LABELS, "all rows"]
+    assert list(fig.data[-1].y) == [20.0, 5.0] and list(fig.data[0].x) == ["two typos", "&lt;i&gt;x&lt;/i&gt;"]
+    assert "change" in fig.layout.yaxis.title.text
+    with pytest.raises(ValueError):
+        robustness_figure(table, LABELS, value="median")
+
+
+def test_latest_text_marks_older_texts_stale():
+    latest = LatestText(size=2)
+    assert not latest.is_stale("a", "hello")  # unknown session: never stale
+    latest.set("a", "hel")
+    latest.set("a", "hello")
+    assert latest.is_stale("a", "hel") and not latest.is_stale("a", "hello")
+    latest.set("b", "x")
+    latest.set("c", "y")  # "a" is forgotten (size 2)
+    assert not latest.is_stale("a", "hel")
+
+
+def test_word_rendering_of_a_real_explanation(service):
+    text = "I feel extraordinarily happy <script>x</script> 😭"
+    exp = service.explain(text)
+    words = word_highlight(exp)
+    assert "".join(s for s, _ in words) == text  # the typed text, as text
+    scores = [v for _, v in words if v is not None]
+    assert max(abs(v) for v in scores) == pytest.approx(1.0)
+    k = exp.labels.index(exp.target)
+    value = exp.word_values[[exp.word_text(i) for i in range(len(exp.words))].index("extraordinarily"), k]
+    assert dict((s, v) for s, v in words if v is not None)["extraordinarily"] == pytest.approx(
+        round(value / np.abs(exp.word_values[exp.explained_words(), k]).max(), 3))
+    assert ("😭", None) in words
+    pieces = word_highlight(exp, pieces=True)
+    assert "".join(s for s, _ in pieces) == text
+    assert len([v for _, v in pieces if v is not None]) == len(exp.tokens)
+    highlighted, fig, status = explanation_outputs(exp)
+    assert status.startswith(f"{exp.target} (predicted: {exp.predicted}, p=")
+    assert f"; {len(exp.tokens)} tokens in " in status and f"({len(exp.explained_words())} words)" in status
+    assert len(fig.data[0].x) == min(10, len(exp.explained_words()))
+
+
+def test_probe_frame_puts_flips_first(service):
+    frame = probe_frame(service.probe("i feel happy today"))
+    assert list(frame.columns) == ["edit", "text", "prediction", "p_predicted", "change", "flipped"]
+    flips = frame["flipped"].tolist()
+    assert flips == sorted(flips, reverse=True)
+
+
+def test_app_exposes_classify_explain_and_probe(service):
+    from dashboard.app import build_app
+
+    demo = build_app(service)
+    names = {d.api_name for d in demo.fns.values() if d.api_name and d.api_visibility == "public"}
+    assert {"classify", "explain", "probe"} <= names
+
+
+def test_calibration_block_and_robustness_cell(service):
+    import gradio as gr
+
+    from dashboard.tabs.calibration import build_calibration_block, calibration_views
+    from dashboard.tabs.robustness import cell_examples, report_views
+
+    with gr.Blocks():
+        fig, table, note = build_calibration_block(service)
+    assert "fitted on this split" in note.value and "measured on the other" in note.value
+    fig, table, note = calibration_views(service, None)
+    assert table["class"].tolist() == ["all", *LABELS]
+    cal = service.calibration()
+    assert table["ECE %"].iloc[0] == pytest.approx(round(100 * cal.ece, 2))
+    report = service.robustness()
+    shown, figure, line = report_views(report, "changed")
+    assert list(shown["edit"]) == report.edits and "applies to" in shown.columns
+    col = list(shown.columns).index("all")
+    title, rows = cell_examples(service, None, shown, 0, col)
+    assert title.startswith(report.edits[0]) and len(rows) == min(50, int(shown["applies to"].iloc[0]))
+    texts = service.table["text"]
+    assert all(texts.iloc[s] == t for s, t in zip(rows["sample_id"], rows["text"], strict=True))
