@@ -139,6 +139,11 @@ def compute_analysis(
     return AnalysisResult(table, hidden, metrics)
 
 
+def probs_of(table: pd.DataFrame, labels: Sequence[str]) -> np.ndarray:
+    """(N, K) probabilities from the table's ``prob_<label>`` columns, in label order."""
+    return table[[f"prob_{x}" for x in labels]].to_numpy(dtype=np.float64)
+
+
 def now_iso() -> str:
     """UTC time as ISO 8601, for meta records."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

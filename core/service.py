@@ -95,7 +95,8 @@ class EmotionService:
 
         Raises :class:`core.data.DataError` or :class:`core.model.ModelError` with a message for people.
         """
-        data = load_splits(settings.data, splits=settings.splits)
+        data = load_splits(settings.data, splits=settings.splits, text_column=settings.text_column,
+                           label_column=settings.label_column)
         refs = {"model": settings.model}
         if settings.compare_model:
             refs["compare"] = settings.compare_model
@@ -502,8 +503,9 @@ class EmotionService:
         applied = usable["old_label"].to_numpy() != table_labels[usable["row"].to_numpy()]
         usable = usable[~applied].assign(sample_id=lambda f: f["row"])
         fmt = a.split_format if a.split_format in ("txt", "csv", "parquet") else "parquet"
+        columns = {"text_column": a.data.text_column, "label_column": a.data.label_column}
         summary = corrected_split(a.table, usable, fmt=fmt, label_names=self.labels,
-                                  drop_ambiguous=bool(drop_ambiguous), path=folder / f"{a.split}.{fmt}")
+                                  drop_ambiguous=bool(drop_ambiguous), path=folder / f"{a.split}.{fmt}", **columns)
         copied = self._copy_other_splits(a, folder, fmt)
         lost = int((decisions["row"] < 0).sum())
         line = (f"{summary.n_relabelled} relabelled, {summary.n_dropped} dropped, {summary.n_rows} rows"
@@ -520,11 +522,12 @@ class EmotionService:
         for other in SPLITS:
             if other == a.split:
                 continue
+            columns = {"text_column": a.data.text_column, "label_column": a.data.label_column}
             try:
-                frame = load_splits(self.settings.data, splits=(other,)).frame(other)
+                frame = load_splits(self.settings.data, splits=(other,), **columns).frame(other)
             except DataError:
                 continue  # the data has no such split
-            write_split(frame, folder / f"{other}.{fmt}", fmt=fmt, label_names=self.labels)
+            write_split(frame, folder / f"{other}.{fmt}", fmt=fmt, label_names=self.labels, **columns)
             copied.append(other)
         return copied
 

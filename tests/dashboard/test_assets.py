@@ -35,11 +35,13 @@ def test_a_missing_asset_names_the_file():
 def test_the_app_uses_the_asset_files():
     import gradio as gr  # noqa: F401  (the app module needs it)
 
+    from core.settings import Settings
     from dashboard.app import launch_options
     from dashboard.plotly_bridge import interactive_plot
 
-    class Service:  # launch_options reads only the label names
+    class Service:  # launch_options reads only the label names and the settings
         labels = ["sadness", "joy", "love"]
+        settings = Settings()
 
     options = launch_options(Service())
     assert options["css"] == (REPO / "assets" / "style.css").read_text(encoding="utf-8")
