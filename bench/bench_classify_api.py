@@ -22,7 +22,6 @@ in one run, side by side:
 from __future__ import annotations
 
 import argparse
-import os
 import queue
 import sys
 import threading
@@ -33,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_folders, dump, example_texts, expand_models, percentiles, resolve_model  # noqa: E402
+from bench.common import app_bench, dump, example_texts, percentiles, resolve_model  # noqa: E402
 from bench.harness import EMOTION, LABELS, sse_call, start_app, stop_app, wait_for_http  # noqa: E402
 
 API = "/classify"
@@ -203,11 +202,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="analysis cache (and the DistilBERT-size model) to reuse between runs (default: temp)")
     p.add_argument("--quick", action="store_true", help="smoke run: emotion-minilm, 64-row split, 16 requests")
     args = p.parse_args(argv)
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    models = ["minilm"] if args.quick else expand_models(args.model)
     requests = 16 if args.quick else args.requests
-    folders = bench_folders("bench-classify-api-", quick=args.quick, data=args.data, cache_dir=args.cache_dir)
-    with folders as (work, data, cache_dir):
+    with app_bench(args, "bench-classify-api-") as (models, work, data, cache_dir):
         report = {
             "bench": "classify_api", "quick": args.quick, "data": str(data), "api": API,
             "method": ("raw forward (load_classifier + predict on one text, in the bench process) and sequential "

@@ -13,7 +13,6 @@ one ``/explain`` call. Prints JSON with p50 and max over the runs.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 import time
@@ -25,10 +24,9 @@ if str(ROOT) not in sys.path:
 
 from bench.common import (  # noqa: E402
     RssSampler,
-    bench_folders,
+    app_bench,
     dump,
     example_texts,
-    expand_models,
     peak_rss_mb,
     percentiles,
     precompute,
@@ -126,11 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.runs < 1:
         p.error("--runs must be at least 1")
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    models = ["minilm"] if args.quick else expand_models(args.model)
     runs = 1 if args.quick else args.runs
-    folders = bench_folders("bench-cold-start-", quick=args.quick, data=args.data, cache_dir=args.cache_dir)
-    with folders as (work, data, cache_dir):
+    with app_bench(args, "bench-cold-start-") as (models, work, data, cache_dir):
         report = {
             "bench": "cold_start", "quick": args.quick, "data": str(data),
             "method": ("cache pre-built once by `python -m core.precompute`; each run starts `python app.py` and "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import statistics
 import subprocess
 import sys
@@ -53,14 +54,17 @@ def example_texts(n_validation: int = 20) -> list[str]:
 
 
 @contextlib.contextmanager
-def bench_folders(prefix: str, *, quick: bool, data: Path, cache_dir: Path | None) -> Iterator[tuple[Path, Path, Path]]:
-    """A temporary work folder, the data folder (a 64-row validation subset with ``quick``) and the cache folder."""
+def app_bench(args, prefix: str) -> Iterator[tuple[list[str], Path, Path, Path]]:
+    """For an app benchmark's parsed ``--model``, ``--data``, ``--cache-dir`` and ``--quick``: the models to
+    run, a temporary work folder, the data folder (a 64-row validation subset with ``--quick``) and the
+    cache folder. Gradio analytics are off in this process too."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         work = Path(tmp)
-        data = write_data_subset(work / "data", 64) if quick else data
-        cache_dir = cache_dir or work / "cache"
+        data = write_data_subset(work / "data", 64) if args.quick else args.data
+        cache_dir = args.cache_dir or work / "cache"
         cache_dir.mkdir(parents=True, exist_ok=True)
-        yield work, data, cache_dir
+        yield expand_models(args.model, quick=args.quick), work, data, cache_dir
 
 
 def write_data_subset(out_dir: Path, rows: int | None, *, split: str = "validation") -> Path:
@@ -107,8 +111,10 @@ def resolve_model(name: str, work_dir: Path) -> Path:
     return Path(name)
 
 
-def expand_models(choice: str) -> list[str]:
-    """``both`` -> both model names; anything else as is."""
+def expand_models(choice: str, *, quick: bool = False) -> list[str]:
+    """``both`` -> both model names; anything else as is; only ``minilm`` for a ``--quick`` smoke run."""
+    if quick:
+        return ["minilm"]
     return list(MODEL_CHOICES) if choice == "both" else [choice]
 
 

@@ -171,12 +171,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--cache-dir", default=str(default_cache_dir()))
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--max-length", type=int, default=512)
+    p.add_argument("--text-column", default=None, help="text column of CSV/parquet data (default: text)")
+    p.add_argument("--label-column", default=None, help="label column of CSV/parquet data (default: label)")
     args = p.parse_args(argv)
     if len(args.model) != 2:
         print("error: give exactly two models: --model A --model B", file=sys.stderr)
         return 2
     try:
-        data = load_splits(args.data, splits=(args.split,))
+        data = load_splits(args.data, splits=(args.split,), text_column=args.text_column,
+                           label_column=args.label_column)
         tables = []
         for ref in args.model:
             clf = load_classifier(ref, data_labels=data.label_names, max_length=args.max_length,

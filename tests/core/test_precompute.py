@@ -215,16 +215,22 @@ def test_full_validation_accuracy_matches_the_training_log(minilm_cache_dir):
     assert abs(meta["accuracy"] - accuracy) < 1e-9
 
 
-def test_precompute_cli_reads_other_column_names_with_the_column_flags(tiny_model_dir, small_data, tmp_path, capsys,
-                                                                       monkeypatch):
+def tweet_emotion_csv(small_data: Path, folder: Path) -> Path:
+    """``small_data`` as ``folder/validation.csv`` with the columns ``tweet`` and ``emotion``."""
     from core.data import parse_text_label_lines
-    from core.precompute import main
 
     frame, _ = parse_text_label_lines((small_data / "validation.txt").read_text().splitlines())
-    folder = tmp_path / "csv"
     folder.mkdir()
     frame.rename(columns={"text": "tweet", "label": "emotion"})[["tweet", "emotion"]].to_csv(
         folder / "validation.csv", index=False)
+    return folder
+
+
+def test_precompute_cli_reads_other_column_names_with_the_column_flags(tiny_model_dir, small_data, tmp_path, capsys,
+                                                                       monkeypatch):
+    from core.precompute import main
+
+    folder = tweet_emotion_csv(small_data, tmp_path / "csv")
     base = ["--model", str(tiny_model_dir), "--data", str(folder), "--cache-dir", str(tmp_path / "cache")]
     assert main(base) == 2
     err = capsys.readouterr().err
@@ -235,3 +241,14 @@ def test_precompute_cli_reads_other_column_names_with_the_column_flags(tiny_mode
     monkeypatch.setenv("EMOTION_LABEL_COLUMN", "emotion")
     assert main(base) == 0
     assert capsys.readouterr().out.startswith(f"reused {tmp_path / 'cache'}")
+
+
+def test_compare_cli_reads_other_column_names_with_the_column_flags(tiny_model_dir, small_data, tmp_path, capsys):
+    from core.compare import main
+
+    folder = tweet_emotion_csv(small_data, tmp_path / "csv")
+    base = ["--model", str(tiny_model_dir), "--model", str(tiny_model_dir), "--data", str(folder),
+            "--cache-dir", str(tmp_path / "cache")]
+    assert main(base) == 2 and "found ['tweet', 'emotion']" in capsys.readouterr().err
+    assert main([*base, "--text-column", "tweet", "--label-column", "emotion"]) == 0
+    assert f"validation: {N_ROWS} rows" in capsys.readouterr().out
