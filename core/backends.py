@@ -392,7 +392,13 @@ def load_backend(name: str, model: Any, tokenizer: Any, *, cache_dir: Path | Non
     """Backend ``name`` checked against PyTorch fp32, or ``torch`` when it cannot load or disagrees.
 
     Returns the backend and a one-line note (also logged: a warning on fallback, info otherwise).
+
+    Raises
+    ------
+    ValueError : ``name`` is not one of :data:`BACKENDS` (a typo is the user's to fix, not a fallback).
     """
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
     reference = TorchBackend(model)
     if name == "torch":
         return reference, "backend torch (PyTorch fp32)"

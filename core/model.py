@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.backends import Backend, TorchBackend, load_backend
+from core.backends import BACKENDS, Backend, TorchBackend, load_backend
 from core.cls_only import restrict_last_layer_to_cls
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -289,8 +289,10 @@ def load_classifier(
     Raises
     ------
     ModelError : missing folder or weights, a checkpoint that is not a sequence classifier, label
-        sets that disagree, or a Hub download that failed.
+        sets that disagree, a Hub download that failed, or an unknown backend name.
     """
+    if backend not in BACKENDS:
+        raise ModelError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     model_dir = resolve_model_dir(ref)
     try:
         config_data = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))

@@ -92,7 +92,7 @@ class EmotionService:
         """
         data = load_splits(settings.data, splits=(settings.split,))
         clf = load_classifier(settings.model, data_labels=data.label_names, max_length=settings.max_length,
-                              label_origin=data.label_origin)
+                              label_origin=data.label_origin, backend=settings.backend)
         out = analyse_split(clf, data, settings.split, cache_dir=settings.cache_dir,
                             batch_size=settings.batch_size, show_progress=show_progress)
         notes = list(out.warnings)
