@@ -201,6 +201,123 @@ def reference_timing(work: Path, texts: list[str], out: Path) -> None:
     out.write_text(json.dumps({"p50_s": _p50(secs), "seconds": [round(s, 3) for s in secs]}))
 
 
+def interleaved(names: list[str], texts: list[str], rows: int, work: Path, out: Path | None,
+                analysis: bool) -> dict[str, Any]:
+    """All backends in this one process, timed text by text in turn (for a busy machine: load hits all alike).
+
+    DistilBERT size first (explain p50 over ``texts``, classify p50 at batch 1 and 8), then the
+    emotion-minilm validation rows (accuracy, weighted F1, agreement with ``torch``) and each
+    backend's explanations against the ``torch`` backend's (same algorithm, fp32), then optionally
+    the 2,000-row analysis.  No per-backend memory figure and no shap large-budget reference here.
+    """
+    _quiet()
+    from sklearn.metrics import f1_score
+
+    from core.data import load_splits
+    from core.explain import TokenShapExplainer
+    from core.precompute import analyse_split, remap_label_ids
+
+    cache = work / "export-cache"
+    report: dict[str, Any] = {"bench": "backends", "mode": "interleaved", "texts": len(texts), "rows": rows,
+                              "backends": {n: {"distilbert": {}, "minilm": {}} for n in names}}
+
+    def save() -> None:
+        if out is not None:
+            out.write_text(json.dumps(report, indent=1))
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    d_dir = build_random_distilbert(work / "distilbert-random")
+    clfs = {}
+    for n in names:
+        clfs[n], info = _load(d_dir, n, cache)
+        report["backends"][n]["distilbert"].update(info)
+        log(f"[{n}] distilbert loaded {info}")
+    explainers = {n: TokenShapExplainer(c.model, c.tokenizer, c.labels, cache_size=0, backend=c.backend)
+                  for n, c in clfs.items()}
+    for e in explainers.values():
+        e.explain(texts[0])  # warm-up
+    secs: dict[str, list[float]] = {n: [] for n in names}
+    for i, text in enumerate(texts):
+        for n in names:
+            secs[n].append(explainers[n].explain(text).seconds)
+        log(f"explain {i + 1}/{len(texts)}: " + ", ".join(f"{n} {secs[n][-1]:.2f}" for n in names))
+    for n in names:
+        report["backends"][n]["distilbert"].update(explain_p50_s=_p50(secs[n]),
+                                                   explain_s=[round(x, 3) for x in secs[n]])
+    save()
+    one: dict[str, list[float]] = {n: [] for n in names}
+    eight: dict[str, list[float]] = {n: [] for n in names}
+    for c in clfs.values():
+        c.predict(texts[:8], batch_size=8)
+    for text in texts:
+        for n in names:
+            t0 = time.perf_counter()
+            clfs[n].predict([text], batch_size=1)
+            one[n].append(time.perf_counter() - t0)
+    for _ in range(2):
+        for i in range(0, len(texts) - 7, 8):
+            for n in names:
+                t0 = time.perf_counter()
+                clfs[n].predict(texts[i: i + 8], batch_size=8)
+                eight[n].append(time.perf_counter() - t0)
+    for n in names:
+        report["backends"][n]["distilbert"].update(classify_b1_p50_s=_p50(one[n]), classify_b8_p50_s=_p50(eight[n]))
+    save()
+    log("classify done")
+
+    data = load_splits(write_data_subset(work / f"data-{rows}", rows), splits=("validation",))
+    mini = {}
+    for n in names:
+        mini[n], info = _load(MINILM, n, cache, data.label_names)
+        report["backends"][n]["minilm"].update(info)
+    vtexts = data["validation"].texts
+    truth = remap_label_ids(data, "validation", mini[names[0]].labels)
+    probs = {}
+    for n in names:
+        t0 = time.perf_counter()
+        probs[n] = mini[n].predict(vtexts, batch_size=64, with_hidden=True).probs
+        hat = probs[n].argmax(1)
+        report["backends"][n]["minilm"].update(
+            validation_predict_s=round(time.perf_counter() - t0, 2), accuracy=round(float(np.mean(hat == truth)), 4),
+            weighted_f1=round(float(f1_score(truth, hat, average="weighted")), 4))
+    if "torch" in probs:
+        for n in names:
+            m = report["backends"][n]["minilm"]
+            m["same_label_as_torch"] = round(float(np.mean(probs[n].argmax(1) == probs["torch"].argmax(1))), 4)
+            m["max_prob_diff_vs_torch"] = float(f"{np.abs(probs[n] - probs['torch']).max():.3g}")
+    save()
+    log("faithfulness done")
+    if "torch" in mini:
+        ex = {n: TokenShapExplainer(c.model, c.tokenizer, c.labels, cache_size=0, backend=c.backend)
+              for n, c in mini.items()}
+        rhos: dict[str, list[float]] = {n: [] for n in names}
+        tops: dict[str, list[bool]] = {n: [] for n in names}
+        for text in texts:
+            base = ex["torch"].explain(text)
+            k = int(np.argmax(base.probs))
+            for n in names:
+                att = ex[n].explain(text) if n != "torch" else base
+                rhos[n].append(spearman(att.values[:, k], base.values[:, k]))
+                tops[n].append(bool(np.argmax(att.values[:, k]) == np.argmax(base.values[:, k])))
+        for n in names:
+            report["backends"][n]["minilm"].update(
+                explain_spearman_vs_torch_mean=round(float(np.mean(rhos[n])), 4),
+                explain_spearman_vs_torch_min=round(float(np.min(rhos[n])), 4),
+                explain_top_token_same_as_torch=round(float(np.mean(tops[n])), 4))
+        save()
+        log("explanation agreement done")
+    if analysis:
+        for n in names:
+            t0 = time.perf_counter()
+            analyse_split(clfs[n], data, "validation", cache_dir=work / f"analysis-{n}", show_progress=False)
+            report["backends"][n]["distilbert"]["analysis_s"] = round(time.perf_counter() - t0, 2)
+            save()
+            log(f"[{n}] analysis {report['backends'][n]['distilbert']['analysis_s']} s")
+    return report
+
+
 def _child(args: list[str], log: Path) -> None:
     cmd = [sys.executable, str(Path(__file__).resolve()), *args]
     with log.open("w") as f:
@@ -233,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="smoke run: minilm only, 32 rows, 1 text, torch and onnx")
     p.add_argument("--work-dir", type=Path, default=None, help="keep models, caches and logs here")
     p.add_argument("--out", type=Path, default=None, help="also write the JSON here (after every backend)")
+    p.add_argument("--interleaved", action="store_true",
+                   help="all backends in one process, timed text by text in turn (busy machines); see interleaved()")
+    p.add_argument("--analysis", action="store_true", help="with --interleaved: also the 2,000-row analysis")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -245,6 +365,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-backends-") as tmp:
         work = args.work_dir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
+        if args.interleaved:
+            print(json.dumps(interleaved(names, texts, rows, work, args.out, args.analysis), indent=1))
+            return 0
         if args.worker == "shap-reference":
             shap_reference(work, texts, cap)
             return 0
