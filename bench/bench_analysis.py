@@ -126,15 +126,17 @@ class StageClock:
             self.marks["inference_end"] = now
 
 
-def worker_project(model_dir: Path, data_dir: Path, cache_dir: Path, out: Path, warmup_rows: int) -> None:
-    """Fresh-process project timing (analyse_split with an empty cache, then a cached reuse)."""
+def worker_project(model_dir: Path, data_dir: Path, cache_dir: Path, out: Path, warmup_rows: int,
+                   backend: str = "torch") -> None:
+    """Fresh-process project timing (analyse_split with an empty cache, then a cached reuse) on ``backend``."""
     import core.precompute as pre
     from core.analysis import compute_analysis
     from core.data import load_splits
     from core.model import load_classifier
 
     data = load_splits(data_dir, splits=(SPLIT,))
-    clf = load_classifier(model_dir, data_labels=data.label_names)
+    clf = load_classifier(model_dir, data_labels=data.label_names, backend=backend,
+                          cache_dir=cache_dir.parent / "backend-cache")  # export cost outside the timing
     label_ids = pre.remap_label_ids(data, SPLIT, clf.labels)
     t0 = time.perf_counter()
     if warmup_rows:
@@ -163,6 +165,7 @@ def worker_project(model_dir: Path, data_dir: Path, cache_dir: Path, out: Path, 
         "seconds": {"inference": inference, "umap": umap_s, "table_suspicion_cache_write": total - inference - umap_s,
                     "total": total},
         "rows": len(table), "accuracy": float(first.analysis.meta["accuracy"]), "reuse_in_process_s": reuse,
+        "backend": clf.backend.name, "backend_note": clf.backend_note,
     }))
 
 
@@ -182,7 +185,7 @@ def _r(x: float, digits: int = 2) -> float:
     return round(float(x), digits)
 
 
-def bench_model(name: str, rows: int, work: Path, warmup_rows: int) -> dict:
+def bench_model(name: str, rows: int, work: Path, warmup_rows: int, backend: str = "torch") -> dict:
     """Reference and project side by side for one model, then the fresh-process cache reuse."""
     model_dir = resolve_model(name, work)
     data_dir = write_data_subset(work / f"data-{rows}", rows)
@@ -192,8 +195,8 @@ def bench_model(name: str, rows: int, work: Path, warmup_rows: int) -> dict:
     print(f"[{name}] reference ({rows} rows)...", file=sys.stderr, flush=True)
     ref = run_worker("reference", common, work / f"{tag}-ref.json", work / f"{tag}-ref.log")
     print(f"[{name}] project ({rows} rows)...", file=sys.stderr, flush=True)
-    proj = run_worker("project", [*common, "--cache-dir", str(cache_dir)], work / f"{tag}-proj.json",
-                      work / f"{tag}-proj.log")
+    proj = run_worker("project", [*common, "--cache-dir", str(cache_dir), "--backend", backend],
+                      work / f"{tag}-proj.json", work / f"{tag}-proj.log")
     print(f"[{name}] fresh-process cache reuse...", file=sys.stderr, flush=True)
     wall, line = precompute(model_dir, data_dir, cache_dir)
     match = re.search(r"reused .* in ([0-9.]+) s", line)
@@ -207,6 +210,7 @@ def bench_model(name: str, rows: int, work: Path, warmup_rows: int) -> dict:
         "reference_s": {k: _r(v) for k, v in rs.items()} | {"warmup": _r(ref["warmup_s"])},
         "reference_padded_to_tokens": ref["padded_to"],
         "project_s": {k: _r(v) for k, v in ps.items()} | {"warmup": _r(proj["warmup_s"])},
+        "backend": proj["backend"], "backend_note": proj["backend_note"],
         "speedup": _r(rs["total"] / ps["total"]),
         "speedup_inference": _r(rs["inference"] / ps["inference"]),
         "speedup_umap": _r(rs["umap"] / ps["umap"]),
@@ -240,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup-rows", type=int, default=WARMUP_ROWS,
                    help="rows each side runs once before timing (JIT, first calls); 0 with --quick")
     p.add_argument("--work-dir", type=Path, default=None, help="keep models, caches and logs here (default: temp)")
+    p.add_argument("--backend", default="torch", help="inference backend of the project side (core.backends)")
     p.add_argument("--worker", choices=("reference", "project"), help=argparse.SUPPRESS)
     p.add_argument("--model-dir", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -250,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         worker_reference(args.model_dir, args.data, args.out, args.warmup_rows)
         return 0
     if args.worker == "project":
-        worker_project(args.model_dir, args.data, args.cache_dir, args.out, args.warmup_rows)
+        worker_project(args.model_dir, args.data, args.cache_dir, args.out, args.warmup_rows, args.backend)
         return 0
     rows = 64 if args.quick else args.rows
     warmup_rows = 0 if args.quick else min(args.warmup_rows, rows)
@@ -261,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         work.mkdir(parents=True, exist_ok=True)
         report = {"bench": "analysis", "method": METHOD, "quick": args.quick, "models": {}}
         for name in expand_models(args.model):
-            report["models"][name] = bench_model(name, rows, work, warmup_rows)
+            report["models"][name] = bench_model(name, rows, work, warmup_rows, args.backend)
     dump(report)
     return 0
 

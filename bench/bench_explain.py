@@ -7,7 +7,9 @@ config, for DistilBERT-size speed) and the same texts, it measures
   with shap's defaults (Partition explainer, ``[MASK]`` Text masker, 500 evaluations);
 * the project explainer (:class:`core.explain.TokenShapExplainer`) with its cache cleared before
   every call, so each timing is a real explanation, on a copy of the model prepared as the app
-  prepares it (:func:`core.cls_only.restrict_last_layer_to_cls`: same logits, less last-layer work);
+  prepares it (:func:`core.cls_only.restrict_last_layer_to_cls`: same logits, less last-layer work)
+  and run on the inference backend ``--backend`` (default: the app's default,
+  ``core.settings.Settings.backend``; the export, if any, happens before the timings);
 * faithfulness of the project explainer against shap's own Partition explainer with a large
   budget (``max(2000, M * M)`` evaluations for ``M`` tokens, capped by ``--ref-max-evals``, and
   by ``--distilbert-ref-max-evals`` for the slower DistilBERT-size model; the exact answer needs
@@ -111,6 +113,8 @@ def bench_model(
     *,
     ref_max_evals: int,
     reference_evals: int | None,
+    backend: str = "torch",
+    export_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Time the reference and the project explainer on ``texts`` and compare their answers."""
     import shap
@@ -121,7 +125,10 @@ def bench_model(
     reference = shap.Explainer(pipe)
     served = copy.deepcopy(model)  # the reference keeps the model exactly as transformers built it
     cls_only = restrict_last_layer_to_cls(served)
-    ours = TokenShapExplainer(served, tokenizer, labels, cache_size=0)
+    from core.backends import load_backend
+
+    engine, note = load_backend(backend, served, tokenizer, cache_dir=export_dir, fingerprint=f"bench-{name}")
+    ours = TokenShapExplainer(served, tokenizer, labels, cache_size=0, backend=engine)
     ref_s, our_s, rhos, same_top, evals, per_text = [], [], [], [], [], []
     for text in texts:
         kwargs = {} if reference_evals is None else {"max_evals": reference_evals}
@@ -162,6 +169,8 @@ def bench_model(
         "n_evals_p50": float(np.median(evals)),
         "budget": repr(ours.budget),
         "last_layer_cls_only": cls_only,
+        "backend": engine.name,
+        "backend_note": note,
         "per_text": per_text,
     }
 
@@ -186,11 +195,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-distilbert", action="store_true", help="skip the DistilBERT-size model")
     parser.add_argument("--quick", action="store_true", help="3 texts, emotion-minilm only, small budgets")
+    parser.add_argument("--backend", default=None, help="inference backend of the project explainer "
+                        "(default: the app's default backend)")
     args = parser.parse_args(argv)
+
+    import tempfile
 
     import torch
     import transformers
 
+    from core.settings import Settings
+
+    backend = args.backend or Settings.backend
+    export_dir = Path(tempfile.mkdtemp(prefix="bench-explain-export-"))
     warnings.filterwarnings("ignore")
     transformers.logging.set_verbosity_error()
     torch.set_num_threads(2)
@@ -217,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         texts,
         ref_max_evals=300 if args.quick else args.ref_max_evals,
         reference_evals=quick_ref,
+        backend=backend,
+        export_dir=export_dir,
     )
     if not args.quick and not args.no_distilbert:
         with contextlib.redirect_stdout(io.StringIO()):
@@ -233,7 +252,12 @@ def main(argv: list[str] | None = None) -> int:
             texts,
             ref_max_evals=args.distilbert_ref_max_evals,
             reference_evals=None,
+            backend=backend,
+            export_dir=export_dir,
         )
+    import shutil
+
+    shutil.rmtree(export_dir, ignore_errors=True)
     json.dump(result, sys.stdout, indent=1)
     sys.stdout.write("\n")
     return 0

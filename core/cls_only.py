@@ -11,7 +11,14 @@ the [CLS] hidden state stay the same; ``hidden_states[-1]`` then has length 1.
 The hooks stay only if a probe batch gives the same logits and [CLS] state with them as without,
 and a last hidden state of length 1 (so no later residual broadcast the cut back to every
 position). A model whose layout is not recognised, whose head reads another position, or that is
-not in eval mode (dropout makes the probe disagree) is left untouched.
+not in eval mode (dropout makes the probe disagree) is left untouched.  Either way one line is
+logged (logger ``core.cls_only``, INFO) saying whether the hooks were applied and, if not, why.
+
+The trick applies to the PyTorch backends (``torch``, ``torch-bf16``) only: ONNX graphs are
+exported from the model without the hooks (:func:`detached_cls_only`).
+
+Layouts recognised: BERT-style encoders (``encoder.layer[-1].attention.output``: BERT, MiniLM,
+RoBERTa, ELECTRA; tested on tiny models of each) and DistilBERT (``transformer.layer[-1]``).
 
 Example
 -------
@@ -23,11 +30,17 @@ torch.Size([8, 1, 384])
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["restrict_last_layer_to_cls"]
+__all__ = ["detached_cls_only", "restrict_last_layer_to_cls"]
+
+log = logging.getLogger(__name__)
 
 _HOOKS_ATTR = "_cls_only_hooks"
+_MODULES_ATTR = "_cls_only_modules"
 
 
 def _first_position(module: Any, args: tuple) -> tuple:
@@ -72,6 +85,8 @@ def _probe(model: Any) -> tuple[Any, Any]:
 def restrict_last_layer_to_cls(model: Any, *, atol: float = 1e-4) -> bool:
     """Compute the last encoder layer after attention at [CLS] only, if that keeps the logits.
 
+    Logs one INFO line (logger ``core.cls_only``) saying whether the hooks were applied, and why not.
+
     Parameters
     ----------
     model : transformers ``*ForSequenceClassification`` in eval mode
@@ -84,33 +99,62 @@ def restrict_last_layer_to_cls(model: Any, *, atol: float = 1e-4) -> bool:
     bool
         Whether the hooks are in place (also when they already were).
     """
-    import torch
-
     if getattr(model, _HOOKS_ATTR, None):
         return True
+    name = type(model).__name__
+    applied, reason = _try_restrict(model, atol)
+    if applied:
+        log.info("cls_only: %s runs its last layer at [CLS] only (probe logits unchanged)", name)
+    else:
+        log.info("cls_only: %s left unchanged: %s", name, reason)
+    return applied
+
+
+def _try_restrict(model: Any, atol: float) -> tuple[bool, str]:
+    """Add the hooks if the probe allows: (applied, why not)."""
+    import torch
+
     if getattr(model, "training", False):
-        return False
+        return False, "the model is in train mode (dropout would make the probe disagree)"
     modules = _position_wise_modules(model)
     if modules is None:
-        return False
+        return False, "its layer layout is not a recognised BERT- or DistilBERT-style encoder"
     try:
         logits, hidden = _probe(model)
-    except Exception:  # a model this probe cannot drive is left as it is
-        return False
+    except Exception as exc:  # a model this probe cannot drive is left as it is
+        return False, f"the probe batch could not run ({type(exc).__name__}: {str(exc)[:120]})"
     handles = [m.register_forward_pre_hook(_first_position) for m in modules]
+    why = ""
     try:
         logits2, hidden2 = _probe(model)
-        same = (
-            logits2.shape == logits.shape
-            and bool(torch.allclose(logits2, logits, atol=atol, rtol=0))
-            and hidden2.shape[1] == 1  # the cut happened and nothing broadcast it back to every position
-            and bool(torch.allclose(hidden2[:, 0], hidden[:, 0], atol=atol, rtol=0))
-        )
-    except Exception:
-        same = False
-    if not same:
+        if logits2.shape != logits.shape or not bool(torch.allclose(logits2, logits, atol=atol, rtol=0)):
+            why = "the probe's logits changed with the hooks"
+        elif hidden2.shape[1] != 1:  # nothing may broadcast the cut back to every position
+            why = "a later step broadcast the cut back to every position"
+        elif not bool(torch.allclose(hidden2[:, 0], hidden[:, 0], atol=atol, rtol=0)):
+            why = "the probe's [CLS] state changed with the hooks"
+    except Exception as exc:
+        why = f"the probe failed with the hooks ({type(exc).__name__}: {str(exc)[:120]})"
+    if why:
         for h in handles:
             h.remove()
-        return False
+        return False, why
     setattr(model, _HOOKS_ATTR, handles)
-    return True
+    setattr(model, _MODULES_ATTR, modules)
+    return True, ""
+
+
+@contextlib.contextmanager
+def detached_cls_only(model: Any) -> Iterator[Any]:
+    """Run a block with the [CLS]-only hooks removed (for an export of the full model); put them back after."""
+    handles = getattr(model, _HOOKS_ATTR, None)
+    if not handles:
+        yield model
+        return
+    for h in handles:
+        h.remove()
+    try:
+        yield model
+    finally:
+        setattr(model, _HOOKS_ATTR, [m.register_forward_pre_hook(_first_position)
+                                     for m in getattr(model, _MODULES_ATTR)])

@@ -12,7 +12,8 @@ partition tree, the same Owen values on probabilities) but
 * asks shap's Text masker for token ids (``output_type="token_ids"``), so the text is
   tokenised once and every masked variant is the same id row with some positions set to the ``[MASK]`` id;
 * runs the model on whole ``(rows, length)`` id matrices (no padding needed: every variant of a
-  text has the same length) under ``torch.inference_mode``, many rows per forward pass;
+  text has the same length), many rows per forward pass, on the classifier's inference backend
+  (:mod:`core.backends`: PyTorch fp32 or bf16, ONNX Runtime fp32 or int8);
 * spends a budget of model evaluations that grows with the number of tokens
   (:class:`ExplainBudget`): shap's exact answer when it fits, otherwise an unbiased sampling
   estimate of the same Owen values over shap's own partition tree (stratified antithetic
@@ -68,9 +69,11 @@ class ExplainBudget:
       fifth less model work than independent pairs (``bench/bench_explain_sampling.py``, 40
       validation texts, 5 seeds, against exact Owen values).
       Sampling is adaptive: after ``min_pairs`` pairs, one pair is added at a time until the
-      split-half rank correlation of the predicted class's values (even pairs against odd
-      pairs, stepped up to the full sample by Spearman-Brown) reaches ``reliability``, or until
-      ``max_pairs`` pairs or the budget are spent.  Easy (nearly additive) texts stop early,
+      split-half index of reliability of the predicted class's values reaches ``reliability``,
+      or until ``max_pairs`` pairs or the budget are spent.  The index is ``sqrt(2 r / (1 + r))``
+      for ``r`` the rank correlation of even pairs against odd pairs: the square root of the
+      Spearman-Brown step-up of ``r`` to the full sample, which estimates the correlation of the
+      full-sample ranking with the ranking an unlimited sample would give.  Easy (nearly additive) texts stop early,
       texts with strong token interactions get more samples.
 
     Attributes
@@ -82,7 +85,9 @@ class ExplainBudget:
     min_pairs, max_pairs : int
         Antithetic pairs of orderings sampled at least / at most.
     reliability : float
-        Stop sampling once the split-half reliability of the token ranking reaches this.  Part of
+        Stop sampling once the split-half index of reliability (the square root of the
+        Spearman-Brown figure; 0.86 here is a Spearman-Brown reliability of 0.74 and a half-sample
+        rank correlation of 0.59) of the token ranking reaches this.  Part of
         the error of a stratified sample cancels between its halves, so the figure understates
         the accuracy of their mean.  0.86 was chosen on the 40 texts of
         ``bench/bench_explain_sampling.py`` (emotion-minilm) to match the mean accuracy of
@@ -182,6 +187,9 @@ class TokenShapExplainer:
     ----------
     model : transformers ``*ForSequenceClassification``
         In eval mode on the CPU; its logits columns must follow ``labels``.
+    backend : core.backends.Backend, optional
+        Runs the SHAP evaluations.  Default: the backend :func:`core.model.load_classifier`
+        attached to ``model`` (``model.inference_backend``), else PyTorch fp32 on ``model``.
     tokenizer : transformers tokenizer
         The model's (fast) tokenizer; it must define a mask token.
     labels : list of str
@@ -211,8 +219,11 @@ class TokenShapExplainer:
         cache_size: int = 256,
         budget: ExplainBudget | int | None = None,
         batch_rows: int = 256,
+        backend: Any = None,
     ) -> None:
         import shap
+
+        from core.backends import TorchBackend
 
         if max_tokens < 1:
             raise ValueError(f"max_tokens must be at least 1, got {max_tokens}")
@@ -222,6 +233,7 @@ class TokenShapExplainer:
         if n_out != len(labels):
             raise ValueError(f"model has {n_out} outputs but {len(labels)} labels were given")
         self.model = model
+        self.backend = backend or getattr(model, "inference_backend", None) or TorchBackend(model)
         self.tokenizer = tokenizer
         self.labels = list(labels)
         self.max_tokens = int(max_tokens)
@@ -240,18 +252,12 @@ class TokenShapExplainer:
     # -- model ---------------------------------------------------------------------------------
 
     def _predict(self, ids: np.ndarray) -> np.ndarray:
-        """Softmax probabilities ``(N, K)`` for an ``(N, L)`` matrix of token ids."""
-        import torch
-
-        ids_t = torch.as_tensor(np.asarray(ids, dtype=np.int64))
-        if ids_t.ndim == 1:
-            ids_t = ids_t[None, :]
-        out = []
-        with torch.inference_mode():
-            for start in range(0, ids_t.shape[0], self.batch_rows):
-                chunk = ids_t[start : start + self.batch_rows]
-                logits = self.model(input_ids=chunk, attention_mask=torch.ones_like(chunk)).logits
-                out.append(torch.softmax(logits.float(), dim=-1).double().numpy())
+        """Softmax probabilities ``(N, K)`` for an ``(N, L)`` matrix of token ids (on :attr:`backend`)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.ndim == 1:
+            ids = ids[None, :]
+        out = [self.backend.probs(ids[start : start + self.batch_rows])
+               for start in range(0, ids.shape[0], self.batch_rows)]
         return np.concatenate(out, axis=0)
 
     # -- public --------------------------------------------------------------------------------
@@ -431,7 +437,13 @@ def _walk(masked: np.ndarray, ids: np.ndarray, orders: list[list[int]]) -> np.nd
 
 
 def _split_half_reliability(pairs: list[np.ndarray], column: int, keep: np.ndarray) -> float:
-    """Split-half rank reliability of the mean of ``pairs``: even pairs against odd, stepped up by Spearman-Brown."""
+    """Split-half index of reliability of the mean of ``pairs``' ranking of ``column``.
+
+    ``r`` is the Spearman correlation of the even pairs' mean against the odd pairs' mean; the
+    result is ``sqrt(2 r / (1 + r))``, the square root of the Spearman-Brown step-up of ``r`` to
+    the full sample (an estimate of the correlation between the full sample's values and the true
+    ones), with ``r < 0`` counted as 0.
+    """
     from scipy.stats import spearmanr
 
     even = np.mean(pairs[0::2], axis=0)[keep, column]

@@ -1,6 +1,8 @@
 """Load a fine-tuned sequence classifier and run batched inference (probabilities + [CLS] states).
 
 Models load by local folder or Hub id, in float32 on the CPU, and never with ``trust_remote_code``.
+The forward pass runs on an inference backend (:mod:`core.backends`: PyTorch fp32 or bf16, ONNX
+Runtime fp32 or int8), chosen by ``load_classifier(..., backend=...)``.
 
 Example
 -------
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.backends import BACKENDS, Backend, TorchBackend, load_backend
 from core.cls_only import restrict_last_layer_to_cls
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -179,11 +182,17 @@ def _check_weights(model_dir: Path) -> None:
 
 
 class Classifier:
-    """A sequence classifier with its tokenizer and label names, ready for batched CPU inference."""
+    """A sequence classifier with its tokenizer and label names, ready for batched CPU inference.
+
+    ``backend`` runs the forward pass (default: PyTorch fp32 on ``model``); ``backend_note`` says
+    which backend serves and, after a fallback, why.  ``model`` stays the PyTorch model.
+    """
 
     def __init__(self, model, tokenizer, labels: Sequence[str], *, source: str, model_dir: Path,
-                 max_length: int = 512) -> None:
+                 max_length: int = 512, backend: Backend | None = None, backend_note: str = "") -> None:
         self.model = model
+        self.backend = backend if backend is not None else TorchBackend(model)
+        self.backend_note = backend_note or f"backend {self.backend.name}"
         self.tokenizer = tokenizer
         self.labels = list(labels)
         self.source = source
@@ -215,10 +224,9 @@ class Classifier:
     ) -> Prediction:
         """Classify texts in batches of similar length (:func:`length_batches`), padded per batch.
 
+        Probabilities and [CLS] states come from the same forward pass of :attr:`backend`.
         ``progress(done, total)`` is called after every batch.
         """
-        import torch
-
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         texts = list(texts)
@@ -230,24 +238,22 @@ class Classifier:
         hidden = None
         pad = self.tokenizer.pad_token_id or 0
         done = 0
-        with torch.inference_mode():
-            for rows in length_batches(lengths, batch_size):
-                width = int(lengths[rows].max())
-                input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
-                mask = torch.zeros((len(rows), width), dtype=torch.long)
-                for j, r in enumerate(rows):
-                    input_ids[j, : lengths[r]] = torch.tensor(ids[r])
-                    mask[j, : lengths[r]] = 1
-                out = self.model(input_ids=input_ids, attention_mask=mask, output_hidden_states=with_hidden)
-                logits[rows] = out.logits.float().numpy()
-                if with_hidden:
-                    cls = out.hidden_states[-1][:, 0].float().numpy()
-                    if hidden is None:
-                        hidden = np.zeros((n, cls.shape[1]), dtype=np.float32)
-                    hidden[rows] = cls
-                done += len(rows)
-                if progress is not None:
-                    progress(done, n)
+        for rows in length_batches(lengths, batch_size):
+            width = int(lengths[rows].max())
+            input_ids = np.full((len(rows), width), pad, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for j, r in enumerate(rows):
+                input_ids[j, : lengths[r]] = ids[r]
+                mask[j, : lengths[r]] = 1
+            batch_logits, cls = self.backend.forward(input_ids, mask, with_hidden=with_hidden)
+            logits[rows] = batch_logits
+            if with_hidden:
+                if hidden is None:
+                    hidden = np.zeros((n, cls.shape[1]), dtype=np.float32)
+                hidden[rows] = cls
+            done += len(rows)
+            if progress is not None:
+                progress(done, n)
         if with_hidden and hidden is None:
             hidden = np.zeros((0, int(self.model.config.hidden_size)), dtype=np.float32)
         shifted = logits - logits.max(axis=1, keepdims=True) if n else logits
@@ -258,12 +264,15 @@ class Classifier:
 
 def load_classifier(
     ref: str | Path, *, data_labels: Sequence[str] | None = None, max_length: int = 512,
-    label_origin: Callable[[str], str] | None = None,
+    label_origin: Callable[[str], str] | None = None, backend: str = "torch", cache_dir: Path | str | None = None,
+    calibration_texts: Sequence[str] | None = None,
 ) -> Classifier:
     """Load a fine-tuned sequence classifier by Hub id or local folder (float32, CPU, eval mode).
 
     Where the layout allows it, the last encoder layer then runs after attention at [CLS] only
     (:func:`core.cls_only.restrict_last_layer_to_cls`): same logits and [CLS] states, less work.
+    The forward pass then runs on ``backend`` (:func:`core.backends.load_backend`): checked against
+    PyTorch fp32 on a probe batch, and ``torch`` with one logged warning when it fails or cannot load.
 
     Parameters
     ----------
@@ -271,12 +280,19 @@ def load_classifier(
     data_labels : the dataset's label names; used where the config only says ``LABEL_i``, and
         checked against the model's names otherwise.
     label_origin : where a data label occurs (``EmotionData.label_origin``), named in the error.
+    backend : one of :data:`core.backends.BACKENDS` (``torch``, ``torch-bf16``, ``onnx``, ``onnx-int8``,
+        ``onnx-int8-static``).
+    cache_dir : where exported ONNX graphs are cached (``<cache_dir>/backends``); default
+        :func:`core.settings.default_cache_dir`.
+    calibration_texts : texts that calibrate ``onnx-int8-static`` (a few hundred training texts).
 
     Raises
     ------
     ModelError : missing folder or weights, a checkpoint that is not a sequence classifier, label
-        sets that disagree, or a Hub download that failed.
+        sets that disagree, a Hub download that failed, or an unknown backend name.
     """
+    if backend not in BACKENDS:
+        raise ModelError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     model_dir = resolve_model_dir(ref)
     try:
         config_data = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
@@ -313,4 +329,13 @@ def load_classifier(
     labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
     if data_labels is not None:
         labels = align_labels(labels, data_labels, origin=label_origin)
-    return Classifier(model, tokenizer, labels, source=str(ref), model_dir=model_dir, max_length=max_length)
+    if cache_dir is None:
+        from core.settings import default_cache_dir
+
+        cache_dir = default_cache_dir()
+    engine, note = load_backend(backend, model, tokenizer, cache_dir=Path(cache_dir),
+                                fingerprint=model_fingerprint(model_dir) if backend != "torch" else "",
+                                calibration_texts=calibration_texts)
+    model.inference_backend = engine  # TokenShapExplainer(classifier.model, ...) runs its evaluations on it
+    return Classifier(model, tokenizer, labels, source=str(ref), model_dir=model_dir, max_length=max_length,
+                      backend=engine, backend_note=note)

@@ -102,7 +102,8 @@ class EmotionService:
             refs["compare"] = settings.compare_model
         classifiers = {
             role: load_classifier(ref, data_labels=data.label_names, max_length=settings.max_length,
-                                  label_origin=data.label_origin)
+                                  label_origin=data.label_origin, backend=settings.backend,
+                                  cache_dir=settings.cache_dir)
             for role, ref in refs.items()
         }
         registry = AnalysisRegistry({}, default_split=settings.split)

@@ -35,6 +35,16 @@ def _tiny(kind: str, vocab_size: int):
                                          num_attention_heads=2, intermediate_size=37, initializer_range=0.2,
                                          **labels)
         return transformers.BertForSequenceClassification(config).eval()
+    if kind == "roberta":  # head reads <s>, position 0, through RobertaClassificationHead
+        config = transformers.RobertaConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
+                                            num_attention_heads=2, intermediate_size=37, initializer_range=0.2,
+                                            pad_token_id=0, **labels)
+        return transformers.RobertaForSequenceClassification(config).eval()
+    if kind == "electra":  # head reads position 0 through ElectraClassificationHead
+        config = transformers.ElectraConfig(vocab_size=vocab_size, embedding_size=16, hidden_size=32,
+                                            num_hidden_layers=2, num_attention_heads=2, intermediate_size=37,
+                                            initializer_range=0.2, **labels)
+        return transformers.ElectraForSequenceClassification(config).eval()
     if kind == "distilbert":
         config = transformers.DistilBertConfig(vocab_size=vocab_size, dim=32, n_layers=2, n_heads=2,
                                                hidden_dim=37, initializer_range=0.2, **labels)
@@ -69,7 +79,7 @@ def _assert_left_alone(model, tokenizer) -> None:
     torch.testing.assert_close(logits2, logits, atol=0, rtol=0)
 
 
-@pytest.mark.parametrize("kind", ["bert", "distilbert"])
+@pytest.mark.parametrize("kind", ["bert", "distilbert", "roberta", "electra"])
 def test_same_logits_and_cls_state_with_less_work(kind, tokenizer):
     import torch
 
@@ -122,3 +132,29 @@ def test_load_classifier_serves_the_cut_model_with_unchanged_outputs(tiny_model_
     a, b = served.predict(TEXTS, with_hidden=True), full.predict(TEXTS, with_hidden=True)
     np.testing.assert_allclose(a.probs, b.probs, atol=1e-5)
     np.testing.assert_allclose(a.hidden, b.hidden, atol=1e-5)
+
+
+def test_logs_once_whether_and_why_not(tokenizer, caplog):
+    """One INFO line per model: applied, or left unchanged with the reason."""
+    import logging
+
+    caplog.set_level(logging.INFO, logger="core.cls_only")
+    assert restrict_last_layer_to_cls(_tiny("bert", tokenizer.vocab_size)) is True
+    assert restrict_last_layer_to_cls(_tiny("gpt2", tokenizer.vocab_size)) is False
+    assert restrict_last_layer_to_cls(_tiny("bert", tokenizer.vocab_size).train()) is False
+    lines = [r.getMessage() for r in caplog.records if r.name == "core.cls_only"]
+    assert len(lines) == 3
+    assert "BertForSequenceClassification runs its last layer at [CLS] only" in lines[0]
+    assert "GPT2ForSequenceClassification left unchanged" in lines[1] and "layout is not a recognised" in lines[1]
+    assert "train mode" in lines[2]
+
+
+def test_detached_for_export_and_put_back(tokenizer):
+    """``detached_cls_only`` runs the full last layer inside the block and restores the cut after."""
+    from core.cls_only import detached_cls_only
+
+    model = _tiny("distilbert", tokenizer.vocab_size)
+    assert restrict_last_layer_to_cls(model) is True
+    with detached_cls_only(model):
+        assert _run(model, tokenizer)[2] > 1
+    assert _run(model, tokenizer)[2] == 1

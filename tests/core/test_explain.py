@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 import threading
-import time
 import warnings
 from pathlib import Path
 
@@ -235,13 +234,11 @@ def test_sampler_walks_the_block_in_order(tiny, monkeypatch):
         assert np.array_equal(flips ^ seen[0], ce._PARITY[codes & q]), q
 
 
-def test_cache_hit_returns_same_object_fast(tiny):
+def test_cache_hit_returns_same_object(tiny):
     explainer = _explainer(tiny, cache_size=2)
     first = explainer.explain(TEXTS[1])
-    t0 = time.perf_counter()
     again = explainer.explain(TEXTS[1])
     assert again is first
-    assert time.perf_counter() - t0 < 0.01
     explainer.explain(TEXTS[0])
     explainer.explain(TEXTS[2])  # evicts TEXTS[1] (least recently used)
     assert explainer.explain(TEXTS[1]) is not first
@@ -340,7 +337,11 @@ def test_bench_quick_smoke():
     for key in ("p50", "min", "max"):
         assert stats["reference_s"][key] > 0 and stats["explainer_s"][key] > 0
     assert stats["texts"] == 3 and len(stats["per_text"]) == 3
-    assert -1.0 <= stats["spearman_min"] <= stats["spearman_mean"] <= 1.0
+    rhos = [t["spearman"] for t in stats["per_text"]]
+    assert stats["spearman_mean"] == pytest.approx(np.mean(rhos), abs=2e-4)  # the summary is of these texts
+    assert stats["top_token_agreement"] == pytest.approx(np.mean([t["same_top"] for t in stats["per_text"]]))
+    # deterministic (seeded) explanations of real texts must agree with shap's large-budget answer
+    assert stats["spearman_mean"] >= 0.6 and stats["top_token_agreement"] >= 2 / 3, stats
     assert stats["last_layer_cls_only"] is True  # timed on the model as the app serves it
 
 
@@ -352,8 +353,7 @@ def test_bench_sampling_quick_smoke():
     designs = result["designs"]
     assert len(designs) == 3
     for stats in designs.values():
-        assert -1.0 <= stats["spearman_min_mean_over_seeds"] <= stats["spearman_mean"] <= 1.0
-        assert 0.0 <= stats["top_token_agreement"] <= 1.0
+        # every design estimates the exact Owen values of these real texts, not noise
+        assert stats["spearman_mean"] >= 0.6 and stats["spearman_min_mean_over_seeds"] >= 0.3, stats
+        assert stats["top_token_agreement"] >= 2 / 3, stats
         assert 0 < stats["evals_mean"] <= result["exact_evals_mean"]
-        assert stats["token_rows_mean"] > stats["evals_mean"]
-    assert next(iter(designs.values()))["token_rows_vs_default"] == 1.0

@@ -1,0 +1,427 @@
+"""Inference backends: where a classifier's forward pass runs (PyTorch fp32/bf16, ONNX Runtime fp32/int8).
+
+Every backend takes padded ``(N, L)`` token ids and an attention mask and returns the logits and,
+when asked, the final-layer [CLS] hidden states of the same pass, as float32 numpy arrays.
+:class:`core.model.Classifier` (classification and the split analysis) and
+:class:`core.explain.TokenShapExplainer` (the SHAP evaluations) both call :meth:`Backend.forward`.
+
+=================  ==========================================================================
+name               what runs
+=================  ==========================================================================
+``torch``          PyTorch fp32 eager; the last layer at [CLS] only (:mod:`core.cls_only`,
+                   which applies to the PyTorch backends only).
+``torch-bf16``     a copy of the model with bf16 ``Linear`` weights, run under
+                   ``torch.autocast("cpu", bfloat16)``: matrix products in bf16 (AVX-512 BF16 /
+                   AMX where the CPU has them), embeddings, norms and softmax in fp32.  The same
+                   numbers as autocast on the fp32 model, without re-casting every weight on
+                   every call (about half of autocast's copies).
+``onnx``           ONNX Runtime fp32 on a graph exported by ``torch.onnx.export(dynamo=True)``.
+``onnx-int8``      that graph with int8 weights and per-batch dynamically quantised activations
+                   (``onnxruntime.quantization.quantize_dynamic``, MatMul only).
+``onnx-int8-static``  int8 weights and activations with scales calibrated on texts
+                   (``quantize_static``, QDQ format, MatMul only); needs calibration texts.
+=================  ==========================================================================
+
+Exported and quantised graphs are cached under ``<cache_dir>/backends/<fingerprint>-<name>/``
+(``model.onnx`` plus ``export.json`` with the seconds the export took), so the cost is paid once.
+
+:func:`load_backend` checks a non-default backend against PyTorch fp32 on a probe batch of
+real sentences before using it: the ``onnx`` backend must give probabilities within
+:data:`FP32_TOLERANCE`; reduced-precision backends within :data:`REDUCED_TOLERANCE` and the same
+predicted class on every probe row.  A backend that fails its check or cannot load (a missing
+package, an architecture the exporter cannot trace) falls back to ``torch`` with one logged
+warning saying why.
+
+Example
+-------
+>>> backend, note = load_backend("onnx", model, tokenizer, cache_dir=Path("c"), fingerprint="ab")  # doctest: +SKIP
+>>> logits, cls = backend.forward(ids, mask, with_hidden=True)                                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "BACKENDS", "FP32_TOLERANCE", "PROBE_TEXTS", "REDUCED_TOLERANCE", "Backend", "BackendError", "OnnxBackend",
+    "TorchBackend", "check_backend", "load_backend",
+]
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("torch", "torch-bf16", "onnx", "onnx-int8", "onnx-int8-static")
+#: Largest allowed probability difference from PyTorch fp32 on the probe batch, fp32 backends.
+FP32_TOLERANCE = 1e-4
+#: The same for reduced-precision backends (bf16, int8); they must also predict the same class on
+#: every probe row.  0.05 passes bf16 autocast (largest difference seen on the probe: about 0.01
+#: with emotion-minilm) and rejects a quantisation that moves a probability by 0.1 or more.
+REDUCED_TOLERANCE = 0.05
+#: The probe batch: varied lengths, so one row pads the others (the mask path is checked too).
+PROBE_TEXTS = (
+    "i feel so happy today",
+    "i am furious that my brother broke my phone and then laughed at me about it",
+    "i was scared walking home alone in the dark",
+    "what a surprise to see you here",
+    "i love the way you look at me",
+    "i feel lonely and sad since my best friend moved away to another city last month",
+    "ok",
+    "i am not sure how i feel about the new job yet but the people there seem nice enough",
+)
+
+
+class BackendError(RuntimeError):
+    """A backend that cannot be built or that disagrees with PyTorch fp32."""
+
+
+class Backend:
+    """One way to run the forward pass; subclasses implement :meth:`forward`.
+
+    Attributes
+    ----------
+    name : one of :data:`BACKENDS`.
+    export_seconds : seconds spent exporting/quantising when this load built the graph, else 0.
+    cached : whether the graph came from the on-disk cache.
+    """
+
+    name: str = "torch"
+    export_seconds: float = 0.0
+    cached: bool = False
+
+    def forward(self, input_ids: np.ndarray, attention_mask: np.ndarray, *,
+                with_hidden: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(N, K)`` float32 logits and ``(N, H)`` float32 [CLS] states (``None`` unless ``with_hidden``)."""
+        raise NotImplementedError
+
+    def probs(self, input_ids: np.ndarray, attention_mask: np.ndarray | None = None) -> np.ndarray:
+        """Softmax probabilities ``(N, K)`` (float64) of a batch; the mask defaults to all ones."""
+        if attention_mask is None:
+            attention_mask = np.ones_like(input_ids)
+        logits, _ = self.forward(input_ids, attention_mask)
+        return _softmax(logits.astype(np.float64))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+class TorchBackend(Backend):
+    """PyTorch eager, fp32, or under bf16 autocast on a copy whose ``Linear`` weights are bf16."""
+
+    def __init__(self, model: Any, *, bf16: bool = False) -> None:
+        self.bf16 = bool(bf16)
+        self.name = "torch-bf16" if bf16 else "torch"
+        self.model = _bf16_linear_copy(model) if bf16 else model
+
+    def forward(self, input_ids, attention_mask, *, with_hidden=False):
+        import contextlib
+
+        import torch
+
+        ids = torch.as_tensor(np.asarray(input_ids, dtype=np.int64))
+        mask = torch.as_tensor(np.asarray(attention_mask, dtype=np.int64))
+        cast = torch.autocast("cpu", dtype=torch.bfloat16) if self.bf16 else contextlib.nullcontext()
+        with torch.inference_mode(), cast:
+            out = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=with_hidden)
+        logits = out.logits.float().numpy()
+        hidden = out.hidden_states[-1][:, 0].float().numpy() if with_hidden else None
+        return logits, hidden
+
+
+class OnnxBackend(Backend):
+    """ONNX Runtime on the CPU; the graph takes ``input_ids``, ``attention_mask`` and gives ``logits``, ``cls``."""
+
+    def __init__(self, path: Path, *, name: str = "onnx", threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = int(threads or _torch_threads())
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.path = Path(path)
+        self.name = name
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def forward(self, input_ids, attention_mask, *, with_hidden=False):
+        feed = {"input_ids": np.ascontiguousarray(input_ids, dtype=np.int64),
+                "attention_mask": np.ascontiguousarray(attention_mask, dtype=np.int64)}
+        if with_hidden:
+            logits, hidden = self.session.run(["logits", "cls"], feed)
+            return np.asarray(logits, dtype=np.float32), np.asarray(hidden, dtype=np.float32)
+        (logits,) = self.session.run(["logits"], feed)
+        return np.asarray(logits, dtype=np.float32), None
+
+
+def _bf16_linear_copy(model: Any) -> Any:
+    """A copy of ``model`` (hooks included) whose ``torch.nn.Linear`` weights and biases are bf16."""
+    import copy
+
+    import torch
+
+    attached = getattr(model, "inference_backend", None)  # load_classifier's; not part of the copy
+    out = copy.deepcopy(model, memo={id(attached): None} if attached is not None else None)
+    for module in out.modules():
+        if isinstance(module, torch.nn.Linear):
+            module.to(torch.bfloat16)
+    return out
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """How a backend compared with PyTorch fp32 on the probe batch."""
+
+    max_prob_diff: float
+    same_class: bool
+    tolerance: float
+
+    @property
+    def ok(self) -> bool:
+        return self.max_prob_diff <= self.tolerance and (self.same_class or self.tolerance <= FP32_TOLERANCE)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def probe_batch(tokenizer: Any, texts: Sequence[str] = PROBE_TEXTS) -> tuple[np.ndarray, np.ndarray]:
+    """Padded ids and mask of ``texts`` (the fixed probe sentences by default)."""
+    enc = tokenizer(list(texts), padding=True, return_tensors="np", return_token_type_ids=False)
+    return enc["input_ids"].astype(np.int64), enc["attention_mask"].astype(np.int64)
+
+
+def tolerance_for(name: str) -> float:
+    """Probe tolerance of backend ``name``: :data:`FP32_TOLERANCE` for fp32 ones, else :data:`REDUCED_TOLERANCE`."""
+    return FP32_TOLERANCE if name in ("torch", "onnx") else REDUCED_TOLERANCE
+
+
+def check_backend(backend: Backend, reference: Backend, tokenizer: Any) -> CheckResult:
+    """Compare ``backend`` with ``reference`` (PyTorch fp32) on the probe batch."""
+    ids, mask = probe_batch(tokenizer)
+    want = reference.probs(ids, mask)
+    got = backend.probs(ids, mask)
+    if got.shape != want.shape:
+        raise BackendError(f"{backend.name} gives {got.shape} probabilities, PyTorch {want.shape}")
+    # the [CLS] states feed the embedding map and neighbours: they must come out too, of the right shape
+    _, hidden_ref = reference.forward(ids, mask, with_hidden=True)
+    _, hidden = backend.forward(ids, mask, with_hidden=True)
+    if hidden is None or hidden.shape != hidden_ref.shape:
+        raise BackendError(f"{backend.name} gives no [CLS] states of shape {hidden_ref.shape}")
+    return CheckResult(
+        max_prob_diff=float(np.abs(got - want).max()),
+        same_class=bool((got.argmax(1) == want.argmax(1)).all()),
+        tolerance=tolerance_for(backend.name),
+    )
+
+
+# -- ONNX export and quantisation ---------------------------------------------------------------
+
+
+class _ExportWrapper:
+    """A module returning ``(logits, [CLS] state)`` for ``(input_ids, attention_mask)``; built lazily (torch import)."""
+
+    @staticmethod
+    def build(model: Any) -> Any:
+        import torch
+
+        class Wrapper(torch.nn.Module):
+            def __init__(self, inner: Any) -> None:
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, input_ids, attention_mask):
+                out = self.inner(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+                return out.logits, out.hidden_states[-1][:, 0]
+
+        return Wrapper(model).eval()
+
+
+def export_onnx(model: Any, tokenizer: Any, path: Path) -> None:
+    """Export ``model`` to ``path`` with dynamic batch and length (``torch.onnx.export``, dynamo exporter).
+
+    The legacy TorchScript exporter (``dynamo=False``) gives wrong logits for transformers 5 models
+    (their attention-mask code is traced for the example's shape), so only the dynamo exporter is used.
+    The [CLS]-only hooks of :mod:`core.cls_only` are removed for the export and put back after.
+    """
+    import contextlib
+    import io
+
+    import torch
+
+    from core.cls_only import detached_cls_only
+
+    ids, mask = probe_batch(tokenizer, PROBE_TEXTS[:2])
+    batch, length = torch.export.Dim("batch"), torch.export.Dim("length")
+    dims = {"input_ids": {0: batch, 1: length}, "attention_mask": {0: batch, 1: length}}
+    with detached_cls_only(model), contextlib.redirect_stdout(io.StringIO()), torch.inference_mode(False):
+        torch.onnx.export(
+            _ExportWrapper.build(model), (torch.as_tensor(ids), torch.as_tensor(mask)), str(path),
+            input_names=["input_ids", "attention_mask"], output_names=["logits", "cls"],
+            dynamic_shapes=dims, dynamo=True, external_data=False, verbose=False,
+        )
+
+
+class _Calibration:
+    """An ``onnxruntime.quantization.CalibrationDataReader`` over tokenised texts, a batch at a time."""
+
+    def __init__(self, tokenizer: Any, texts: Sequence[str], batch: int = 16) -> None:
+        self._batches = [probe_batch(tokenizer, texts[i: i + batch]) for i in range(0, len(texts), batch)]
+        self._i = 0
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        if self._i >= len(self._batches):
+            return None
+        ids, mask = self._batches[self._i]
+        self._i += 1
+        return {"input_ids": ids, "attention_mask": mask}
+
+    def rewind(self) -> None:
+        self._i = 0
+
+
+def quantize(fp32_path: Path, out_path: Path, *, static_texts: Sequence[str] | None, tokenizer: Any) -> None:
+    """int8 weights (MatMul only) of the fp32 graph; activations dynamic, or static calibrated on ``static_texts``."""
+    from onnxruntime.quantization import QuantFormat, QuantType, quant_pre_process, quantize_dynamic, quantize_static
+
+    with tempfile.TemporaryDirectory(dir=out_path.parent) as tmp:
+        pre = Path(tmp) / "pre.onnx"
+        try:
+            quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=True)
+        except Exception as exc:  # pre-processing only helps; quantise the plain graph without it
+            log.debug("quant_pre_process skipped: %s", exc)
+            shutil.copyfile(fp32_path, pre)
+        if static_texts is None:
+            quantize_dynamic(str(pre), str(out_path), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
+                             per_channel=True)
+        else:
+            reader = _Calibration(tokenizer, list(static_texts))
+            quantize_static(str(pre), str(out_path), reader, quant_format=QuantFormat.QDQ,
+                            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                            op_types_to_quantize=["MatMul"], per_channel=True,
+                            extra_options={"ActivationSymmetric": True, "WeightSymmetric": True})
+
+
+def onnx_path(name: str, model: Any, tokenizer: Any, *, cache_dir: Path, fingerprint: str,
+              calibration_texts: Sequence[str] | None = None) -> tuple[Path, float, bool]:
+    """The cached graph for backend ``name``, exported/quantised on a miss: (path, seconds spent, was cached)."""
+    folder = Path(cache_dir) / "backends" / f"{fingerprint}-{name}"
+    path = folder / "model.onnx"
+    if path.is_file() and (folder / "export.json").is_file():
+        return path, 0.0, True
+    start = time.perf_counter()
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        if name == "onnx":
+            export_onnx(model, tokenizer, tmp / "model.onnx")
+        else:
+            fp32, _, _ = onnx_path("onnx", model, tokenizer, cache_dir=cache_dir, fingerprint=fingerprint)
+            static = None
+            if name == "onnx-int8-static":
+                if not calibration_texts:
+                    raise BackendError("static int8 needs calibration texts (a few hundred training texts)")
+                static = calibration_texts
+            quantize(fp32, tmp / "model.onnx", static_texts=static, tokenizer=tokenizer)
+        seconds = time.perf_counter() - start
+        meta = {"backend": name, "fingerprint": fingerprint, "export_seconds": round(seconds, 3),
+                "calibration_texts": len(calibration_texts or ()) if name == "onnx-int8-static" else 0}
+        (tmp / "export.json").write_text(json.dumps(meta), encoding="utf-8")
+        if folder.exists():  # another process finished first; keep its graph
+            return path, seconds, False
+        os.replace(tmp, folder)
+        folder.chmod(0o755)
+        return path, seconds, False
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# -- choosing a backend ---------------------------------------------------------------------------
+
+
+def build_backend(name: str, model: Any, tokenizer: Any, *, cache_dir: Path | None, fingerprint: str,
+                  calibration_texts: Sequence[str] | None = None) -> Backend:
+    """Backend ``name`` for ``model`` (no check against PyTorch; see :func:`load_backend`)."""
+    if name not in BACKENDS:
+        raise BackendError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    if name in ("torch", "torch-bf16"):
+        if name == "torch-bf16":
+            import torch
+
+            if not torch.backends.mkldnn.is_available():
+                raise BackendError("this PyTorch build has no oneDNN (needed for fast bf16 on the CPU)")
+        return TorchBackend(model, bf16=name == "torch-bf16")
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError as exc:
+        raise BackendError(f"onnxruntime is not installed ({exc})") from None
+    if cache_dir is None:
+        raise BackendError("ONNX backends need a cache folder for the exported graph")
+    try:
+        path, seconds, cached = onnx_path(name, model, tokenizer, cache_dir=Path(cache_dir), fingerprint=fingerprint,
+                                          calibration_texts=calibration_texts)
+    except BackendError:
+        raise
+    except ImportError as exc:
+        raise BackendError(f"the ONNX export needs a package that is missing ({exc})") from None
+    except Exception as exc:  # the exporter cannot trace every architecture
+        raise BackendError(f"export failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''})"
+                           ) from None
+    backend = OnnxBackend(path, name=name)
+    backend.export_seconds, backend.cached = seconds, cached
+    return backend
+
+
+def load_backend(name: str, model: Any, tokenizer: Any, *, cache_dir: Path | None, fingerprint: str,
+                 calibration_texts: Sequence[str] | None = None) -> tuple[Backend, str]:
+    """Backend ``name`` checked against PyTorch fp32, or ``torch`` when it cannot load or disagrees.
+
+    Returns the backend and a one-line note (also logged: a warning on fallback, info otherwise).
+
+    Raises
+    ------
+    ValueError : ``name`` is not one of :data:`BACKENDS` (a typo is the user's to fix, not a fallback).
+    """
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    reference = TorchBackend(model)
+    if name == "torch":
+        return reference, "backend torch (PyTorch fp32)"
+    try:
+        backend = build_backend(name, model, tokenizer, cache_dir=cache_dir, fingerprint=fingerprint,
+                                calibration_texts=calibration_texts)
+        result = check_backend(backend, reference, tokenizer)
+    except BackendError as exc:
+        note = f"backend {name} unavailable, using torch: {exc}"
+        log.warning(note)
+        return reference, note
+    except Exception as exc:  # a session that cannot run the probe: same fallback, with the reason
+        note = f"backend {name} unavailable, using torch: {type(exc).__name__}: {str(exc)[:200]}"
+        log.warning(note)
+        return reference, note
+    if not result.ok:
+        why = (f"probe probabilities differ from PyTorch fp32 by {result.max_prob_diff:.2g} "
+               f"(tolerance {result.tolerance:g})" if result.max_prob_diff > result.tolerance
+               else "a probe row changes its predicted class")
+        note = f"backend {name} failed its check, using torch: {why}"
+        log.warning(note)
+        return reference, note
+    extra = f", exported in {backend.export_seconds:.1f} s" if backend.export_seconds else ""
+    note = f"backend {name} (probe within {result.max_prob_diff:.1g} of PyTorch fp32{extra})"
+    log.info(note)
+    return backend, note
