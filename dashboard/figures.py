@@ -306,14 +306,34 @@ DENSITY_BINS = 160
 DENSITY_MAX_POINTS = 20_000  # a window with at most this many samples is drawn point by point
 
 
-def _bin_stats(table: pd.DataFrame, rows: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray,
-               color_by: str, labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
-    """Per-bin count, colour value and hover text for :func:`density_embedding_figure`."""
+def _bin_of(table: pd.DataFrame, rows: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray) -> np.ndarray:
+    """The flat bin (``row * n_x + col``) of each of ``rows`` (left edges in, the last bin's right edge in)."""
     x, y = table["umap_x"].to_numpy()[rows], table["umap_y"].to_numpy()[rows]
     nx, ny = len(x_edges) - 1, len(y_edges) - 1
     ix = np.clip(np.searchsorted(x_edges, x, side="right") - 1, 0, nx - 1)
     iy = np.clip(np.searchsorted(y_edges, y, side="right") - 1, 0, ny - 1)
-    flat = iy * nx + ix
+    return iy * nx + ix
+
+
+def _window_rows(table: pd.DataFrame, xr: tuple[float, float], yr: tuple[float, float]) -> np.ndarray:
+    x, y = table["umap_x"].to_numpy(dtype=np.float64), table["umap_y"].to_numpy(dtype=np.float64)
+    return np.flatnonzero((x >= xr[0]) & (x <= xr[1]) & (y >= yr[0]) & (y <= yr[1]))
+
+
+def density_cell_rows(table: pd.DataFrame, row: int, col: int, *, bins: int = DENSITY_BINS,
+                      x_range: tuple[float, float] | None = None,
+                      y_range: tuple[float, float] | None = None) -> np.ndarray:
+    """Row positions of the samples in the density map's cell ``[row, col]`` (a heatmap click's index)."""
+    x_edges, y_edges = density_bin_edges(table, bins=bins, x_range=x_range, y_range=y_range)
+    inside = _window_rows(table, (x_edges[0], x_edges[-1]), (y_edges[0], y_edges[-1]))
+    return inside[_bin_of(table, inside, x_edges, y_edges) == int(row) * (len(x_edges) - 1) + int(col)]
+
+
+def _bin_stats(table: pd.DataFrame, rows: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray,
+               color_by: str, labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """Per-bin count, colour value and hover text for :func:`density_embedding_figure`."""
+    nx, ny = len(x_edges) - 1, len(y_edges) - 1
+    flat = _bin_of(table, rows, x_edges, y_edges)
     count = np.bincount(flat, minlength=nx * ny).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         if color_by == "loss":
@@ -344,6 +364,19 @@ def _span(values: np.ndarray, given: tuple[float, float] | None) -> tuple[float,
     return (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
 
 
+def density_bin_edges(table: pd.DataFrame, *, bins: int = DENSITY_BINS, x_range: tuple[float, float] | None = None,
+                      y_range: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The x and y bin edges :func:`density_embedding_figure` uses for this window (``bins + 1`` each).
+
+    A click on the heatmap's cell ``[row, col]`` covers ``x_edges[col:col + 2]`` and ``y_edges[row:row + 2]``.
+    """
+    bins = max(2, int(bins))
+    xr = _span(table["umap_x"].to_numpy(dtype=np.float64), x_range)
+    yr = _span(table["umap_y"].to_numpy(dtype=np.float64), y_range)
+    return (np.linspace(xr[0], xr[1] if xr[1] > xr[0] else xr[0] + 1e-6, bins + 1),
+            np.linspace(yr[0], yr[1] if yr[1] > yr[0] else yr[0] + 1e-6, bins + 1))
+
+
 def density_embedding_figure(
     table: pd.DataFrame,
     *,
@@ -370,15 +403,15 @@ def density_embedding_figure(
     Notes
     -----
     Only the window's bins (at most ``bins``² cells) or its points reach the browser, so the figure
-    stays small at any N. Each heatmap cell's ``customdata`` is ``[x0, x1, y0, y1]`` (the bin's box),
-    so a click on a cell can list exactly the samples in it.
+    stays small at any N. Each heatmap cell's ``customdata`` is ``[x0, x1, y0, y1]`` (the bin's box);
+    :func:`density_cell_rows` lists exactly the samples of a clicked cell.
     """
     if color_by not in EMBEDDING_COLORINGS:
         raise ValueError(f"color_by must be one of {sorted(EMBEDDING_COLORINGS)}; got {color_by!r}")
     _require(table, ("text", "label", "pred", "loss", "correct", "umap_x", "umap_y"))
-    x, y = table["umap_x"].to_numpy(dtype=np.float64), table["umap_y"].to_numpy(dtype=np.float64)
-    xr, yr = _span(x, x_range), _span(y, y_range)
-    inside = np.flatnonzero((x >= xr[0]) & (x <= xr[1]) & (y >= yr[0]) & (y <= yr[1]))
+    xr = _span(table["umap_x"].to_numpy(dtype=np.float64), x_range)
+    yr = _span(table["umap_y"].to_numpy(dtype=np.float64), y_range)
+    inside = _window_rows(table, xr, yr)
     title = f"embedding (UMAP), coloured by {color_by}"
     if len(inside) == 0:
         return _empty("no samples in view", title=title, height=480)
@@ -388,9 +421,8 @@ def density_embedding_figure(
             fig.update_xaxes(range=list(xr))
             fig.update_yaxes(range=list(yr))
         return fig
-    bins = max(2, int(bins))
-    x_edges = np.linspace(xr[0], xr[1] if xr[1] > xr[0] else xr[0] + 1e-6, bins + 1)
-    y_edges = np.linspace(yr[0], yr[1] if yr[1] > yr[0] else yr[0] + 1e-6, bins + 1)
+    x_edges, y_edges = density_bin_edges(table, bins=bins, x_range=x_range, y_range=y_range)
+    bins = len(x_edges) - 1
     count, value, hover, what = _bin_stats(table, inside, x_edges, y_edges, color_by, labels)
     shape = (bins, bins)
     z = np.where(count > 0, value, np.nan).reshape(shape)

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import pytest
 
 from dashboard import queries
-from dashboard.figures import EMBEDDING_COLORINGS, density_embedding_figure
+from dashboard.figures import EMBEDDING_COLORINGS, density_cell_rows, density_embedding_figure
 
 LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 SCRIPT = "<script>alert(1)</script>"
@@ -114,6 +114,8 @@ def test_density_map_bins_every_sample_once(color_by):
     x, y = table["umap_x"].to_numpy(), table["umap_y"].to_numpy()
     in_box = (x >= x0) & (y >= y0) & ((x < x1) | np.isclose(x, x.max())) & ((y < y1) | np.isclose(y, y.max()))
     assert in_box.sum() == counts[r, c]
+    assert density_cell_rows(table, r, c, bins=50).tolist() == np.flatnonzero(in_box).tolist()
+    assert sum(len(density_cell_rows(table, r, j, bins=50)) for j in range(50)) == counts[r].sum()
     if color_by == "loss":
         rows = table[in_box]
         assert float(heat.z[r][c]) == pytest.approx(np.nan_to_num(rows["loss"].to_numpy(np.float64)).mean(), rel=1e-5)
