@@ -25,7 +25,7 @@ from core.analysis import compute_analysis, now_iso
 from core.cache import ANALYSIS_VERSION, AnalysisCache, CachedAnalysis, cache_key
 from core.data import DataError, EmotionData, data_fingerprint, load_splits
 from core.model import Classifier, ModelError, load_classifier
-from core.ray_engine import RayUnavailable  # the module imports Ray only when the Ray engine runs
+from core.ray_engine import RayEngineError  # the module imports Ray only when the Ray engine runs
 from core.settings import Settings, build_parser
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                               label_origin=data.label_origin)
         out = analyse_split(clf, data, settings.split, cache_dir=settings.cache_dir, batch_size=settings.batch_size,
                             engine=settings.engine, ray_address=settings.ray_address)
-    except (DataError, ModelError, RayUnavailable) as exc:
+    except (DataError, ModelError, RayEngineError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for w in out.warnings:

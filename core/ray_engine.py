@@ -4,8 +4,11 @@ The driver writes the split's texts as parquet chunks, Ray Data reads them, ``ma
 :class:`BatchPredictor` (one model load per worker actor, ``concurrency`` workers) and writes one
 parquet shard per block with the probabilities, logits, [CLS] states and token counts; the driver
 reads the shards back in row order into a :class:`core.model.Prediction`. Everything after the
-model pass (UMAP, neighbours, suspicion, the table) is the local engine's own code, so the Ray
-engine's artifacts equal the local engine's (the tests compare them within 1e-5).
+model pass (UMAP, label-issue ranking, the table) is the local engine's own code. The driver cuts
+the rows into the local engine's length batches before writing them, and each worker runs every
+batch whole as one forward pass, so the model sees the same padded tensors: with one thread on both
+sides the outputs agree to float rounding and the UMAP built on them is the same map (the tests
+compare every artifact within 1e-5).
 
 Ray is optional: nothing else in the project imports this module unless ``--engine ray`` is asked
 for, and ``pip install -r requirements-ray.txt`` installs it. A remote cluster (``--ray-address``)
@@ -20,22 +23,23 @@ needs the model folder and the cache folder on storage every node can read.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from core.model import Classifier, Prediction
+from core.model import Classifier, Prediction, length_batches
 
-ROWS_PER_INPUT_FILE = 4096  # input chunks: enough blocks for every worker, small enough to stream
+ROWS_PER_INPUT_FILE = 4096  # rows per input file (whole batches): a block for every worker, small enough to stream
 RAY_MISSING = "the Ray engine needs Ray: pip install -r requirements-ray.txt"
 CORE_DIR = Path(__file__).resolve().parent
 
 
-class RayUnavailable(RuntimeError):
-    """Ray is not installed, or the cluster cannot be reached."""
+class RayEngineError(RuntimeError):
+    """Ray is not installed, the cluster cannot be reached, or a Ray job failed (the message says which)."""
 
 
 def connect(address: str | None = None, *, num_cpus: int | None = None) -> None:
@@ -51,7 +55,7 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> None:
     try:
         import ray
     except ImportError:
-        raise RayUnavailable(RAY_MISSING) from None
+        raise RayEngineError(RAY_MISSING) from None
     if ray.is_initialized():
         return
     runtime_env = {"py_modules": [str(CORE_DIR)], "env_vars": {"TOKENIZERS_PARALLELISM": "false"}}
@@ -65,7 +69,7 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> None:
             ray.init(address="local", num_cpus=(num_cpus or os.cpu_count() or 1) + 1, include_dashboard=False,
                      runtime_env=runtime_env, log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise RayUnavailable(f"could not reach Ray at {address or 'a new local cluster'}: {exc}") from None
+        raise RayEngineError(f"could not reach Ray at {address or 'a new local cluster'}: {exc}") from None
 
 
 def cluster_workers() -> tuple[int, int]:
@@ -79,6 +83,8 @@ def cluster_workers() -> tuple[int, int]:
 class BatchPredictor:
     """The ``map_batches`` class: loads the classifier once per worker, then predicts each batch.
 
+    Rows arrive with the ``batch`` the driver put them in (:func:`write_inputs`); each batch runs as
+    one padded forward pass, exactly as the local engine runs it, so the outputs are the same.
     Returns a pyarrow table per batch: ``row`` (the input row number), ``probs``, ``logits``,
     ``hidden`` (fixed-size lists of float32), ``n_tokens`` and ``truncated``.
     """
@@ -96,29 +102,56 @@ class BatchPredictor:
         import pyarrow as pa
 
         texts = batch.column("text").to_pylist()
-        pred = self.classifier.predict(texts, batch_size=self.batch_size, with_hidden=True)
+        groups = batch.column("batch").to_numpy()
+        parts = []
+        for b in dict.fromkeys(groups.tolist()):  # each driver-made batch, in order, as one forward
+            rows = np.flatnonzero(groups == b)
+            parts.append(self.classifier.predict([texts[i] for i in rows], batch_size=len(rows), with_hidden=True))
+        pred = Prediction(*(np.concatenate([getattr(p, f) for p in parts]) for f in
+                            ("probs", "logits", "hidden", "n_tokens", "truncated")))
+        rows = np.concatenate([np.flatnonzero(groups == b) for b in dict.fromkeys(groups.tolist())])
+        row_ids = batch.column("row").to_numpy()[rows]
 
         def matrix(values: np.ndarray) -> pa.FixedSizeListArray:
             values = np.ascontiguousarray(values, dtype=np.float32)
             return pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1)), values.shape[1])
 
         return pa.table({
-            "row": batch.column("row"), "probs": matrix(pred.probs), "logits": matrix(pred.logits),
+            "row": pa.array(row_ids), "probs": matrix(pred.probs), "logits": matrix(pred.logits),
             "hidden": matrix(pred.hidden), "n_tokens": pa.array(pred.n_tokens.astype(np.int64)),
             "truncated": pa.array(pred.truncated.astype(bool)),
         })
 
 
-def write_inputs(texts: Sequence[str], folder: Path, *, rows_per_file: int = ROWS_PER_INPUT_FILE) -> None:
-    """The texts with their row numbers as parquet chunks ``input-00000.parquet`` ... in ``folder``."""
+def write_inputs(texts: Sequence[str], batches: Sequence[np.ndarray], folder: Path, *,
+                 rows_per_file: int = ROWS_PER_INPUT_FILE) -> int:
+    """The texts as parquet files ``input-00000.parquet`` ... in ``folder``; returns how many files.
+
+    Each row carries its row number and its ``batch`` (an index into ``batches``, the local engine's
+    :func:`core.model.length_batches`); a batch never straddles two files, so a worker runs it whole.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     folder.mkdir(parents=True, exist_ok=True)
-    for i, start in enumerate(range(0, len(texts), rows_per_file)):
-        chunk = list(texts[start:start + rows_per_file])
-        rows = np.arange(start, start + len(chunk), dtype=np.int64)
-        pq.write_table(pa.table({"row": rows, "text": chunk}), folder / f"input-{i:05d}.parquet")
+    n_files, pending, size = 0, [], 0
+
+    def flush() -> None:
+        nonlocal n_files, pending, size
+        rows = np.concatenate([r for _, r in pending])
+        ids = np.concatenate([np.full(len(r), b, dtype=np.int64) for b, r in pending])
+        table = pa.table({"row": rows.astype(np.int64), "batch": ids, "text": [texts[i] for i in rows]})
+        pq.write_table(table, folder / f"input-{n_files:05d}.parquet", row_group_size=len(rows))
+        n_files, pending, size = n_files + 1, [], 0
+
+    for b, rows in enumerate(batches):
+        pending.append((b, np.sort(np.asarray(rows))))
+        size += len(rows)
+        if size >= rows_per_file:
+            flush()
+    if pending:
+        flush()
+    return n_files
 
 
 def read_shards(folder: Path, n: int) -> Prediction:
@@ -187,15 +220,28 @@ class RayClassifier:
             base = Path(tempfile.mkdtemp(prefix="ray-analysis-"))
         try:
             inputs, outputs = base / "input", base / "output"
-            write_inputs(texts, inputs)
-            ds = ray.data.read_parquet(str(inputs))
-            per_task = max(batch_size, min(ROWS_PER_INPUT_FILE, -(-len(texts) // workers)))
-            ds = ds.map_batches(
-                BatchPredictor, batch_format="pyarrow", batch_size=per_task, concurrency=workers, num_cpus=1,
+            lengths = np.array([len(x) for x in self.classifier.tokenize(texts)[0]], dtype=np.int64)
+            per_file = max(batch_size, min(ROWS_PER_INPUT_FILE, -(-len(texts) // workers)))
+            n_files = write_inputs(texts, length_batches(lengths, batch_size), inputs, rows_per_file=per_file)
+            # One read task and one block per input file (whole batches), so every worker gets work:
+            # Ray Data's newer parquet reader packs small files into one task and ignores the block count.
+            context = ray.data.DataContext.get_current()
+            was_v2, context.use_datasource_v2 = context.use_datasource_v2, False
+            try:
+                ds = ray.data.read_parquet(str(inputs), override_num_blocks=n_files)
+            finally:
+                context.use_datasource_v2 = was_v2
+            ds = ds.map_batches(  # batch_size=None: one whole input file (whole batches) per call
+                BatchPredictor, batch_format="pyarrow", batch_size=None, concurrency=workers, num_cpus=1,
                 fn_constructor_kwargs={"model_dir": str(self.model_dir), "labels": self.labels,
                                        "max_length": self.classifier.max_length, "batch_size": batch_size},
             )
-            ds.write_parquet(str(outputs))
+            try:
+                ds.write_parquet(str(outputs))
+            except ray.exceptions.RayError as exc:
+                lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+                cause = [line for line in lines if re.match(r"^[\w.]+(Error|Exception): ", line)]
+                raise RayEngineError(f"the Ray engine failed: {(cause or lines or [repr(exc)])[-1][:400]}") from exc
             pred = read_shards(outputs, len(texts))
         finally:
             if not self.keep:
@@ -205,3 +251,38 @@ class RayClassifier:
         if not with_hidden:
             pred.hidden = None
         return pred
+
+
+def _call(fn: Callable, key, shared: tuple):
+    """Run ``fn(key, *shared)`` in a Ray worker, with as many torch threads as the task holds CPUs."""
+    import ray
+    import torch
+
+    cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1)
+    torch.set_num_threads(max(1, int(cpus)))
+    return fn(key, *shared)
+
+
+def run_tasks(fn: Callable, keys: Sequence, shared: tuple, *, address: str | None = None,
+              num_cpus: int | None = None) -> Iterator:
+    """Run ``fn(key, *shared)`` for every key as a Ray task; yields each result as its task finishes.
+
+    ``shared`` is put in Ray's object store once. Each task asks for one GPU where the cluster has
+    GPUs, else ``num_cpus`` CPUs (default: the cluster's CPUs shared out between the tasks). A task
+    that fails raises here, after the tasks that finished before it were yielded.
+    """
+    keys = list(keys)
+    if not keys:
+        return
+    connect(address)
+    import ray
+
+    cpus, gpus = cluster_workers()
+    cpus += 1  # cluster_workers keeps one CPU for Ray Data; plain tasks can use it
+    per_task = num_cpus or max(1, cpus // min(len(keys), cpus))
+    options = {"num_cpus": per_task, "num_gpus": 1 if gpus else 0, "max_retries": 0}
+    shared_ref = ray.put(shared)
+    pending = [ray.remote(_call).options(**options).remote(fn, key, shared_ref) for key in keys]
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=1)
+        yield ray.get(ready[0])

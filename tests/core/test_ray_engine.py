@@ -49,9 +49,17 @@ def split_dir(tmp_path_factory):
 
 
 def test_ray_engine_artifacts_equal_the_local_engine(local_ray, tiny_model_dir, split_dir, tmp_path):
+    import torch
+
     data = load_splits(split_dir, splits=("validation",))
     clf = load_classifier(tiny_model_dir, data_labels=data.label_names)
-    local = analyse_split(clf, data, "validation", cache_dir=tmp_path / "local", batch_size=16, show_progress=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as each Ray worker runs (one CPU each), so the float rounding matches too
+    try:
+        local = analyse_split(clf, data, "validation", cache_dir=tmp_path / "local", batch_size=16,
+                              show_progress=False)
+    finally:
+        torch.set_num_threads(threads)
     ray_out = analyse_split(clf, data, "validation", cache_dir=tmp_path / "ray", batch_size=16, show_progress=False,
                             engine="ray")
     a, b = local.analysis, ray_out.analysis
@@ -130,3 +138,36 @@ def test_the_local_engine_and_the_app_never_import_ray(tiny_model_dir, split_dir
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == "False"
     assert pd.read_parquet(next((tmp_path / "analysis").glob("*/table.parquet"))).shape[0] == N_ROWS
+
+
+def test_crossval_folds_as_ray_tasks_equal_local_and_resume(local_ray, tiny_model_dir, split_dir, tmp_path):
+    import torch
+
+    from core.crossval import run_crossval
+
+    data = load_splits(split_dir, splits=("validation",))
+    recipe = {"epochs": 1.0, "batch_size": 16, "max_length": 32, "lr": 1e-3}
+    kwargs = {"base": str(tiny_model_dir), "method": "finetune", "folds": 3, "recipe": recipe,
+              "max_train_samples": 90, "progress": False}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the Ray task runs (one CPU of the 3 shared out between 3 folds)
+    try:
+        local, _ = run_crossval(data, "validation", cache_dir=tmp_path / "local", **kwargs)
+    finally:
+        torch.set_num_threads(threads)
+    # a Ray run that was interrupted after fold 1: that fold is kept, the others run as Ray tasks
+    local_folds = next((tmp_path / "local" / "oof").glob("*/folds"))
+    ray_folder = tmp_path / "ray" / "oof" / local_folds.parent.name  # the key does not depend on the engine
+    (ray_folder / "folds").mkdir(parents=True)
+    for name in ("fold_1.parquet", "fold_1.json"):
+        (ray_folder / "folds" / name).write_bytes((local_folds / name).read_bytes())
+    kept = (ray_folder / "folds" / "fold_1.parquet").stat().st_mtime_ns
+    finished = []
+    on_ray, meta = run_crossval(data, "validation", cache_dir=tmp_path / "ray", engine="ray",
+                                on_fold_done=finished.append, **kwargs)
+    assert sorted(finished) == [0, 2]  # only the missing folds ran
+    assert (ray_folder / "folds" / "fold_1.parquet").stat().st_mtime_ns == kept
+    assert meta["n_rows"] == 90 and on_ray["row_id"].tolist() == local["row_id"].tolist()
+    assert on_ray["fold"].tolist() == local["fold"].tolist()
+    probs = [c for c in local.columns if c.startswith("prob_")]
+    assert np.abs(on_ray[probs].to_numpy() - local[probs].to_numpy()).max() <= 1e-5
