@@ -44,18 +44,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import (  # noqa: E402
-    EMOTION,
-    RssSampler,
-    dump,
-    peak_rss_mb,
-    read_text_label_lines,
-    start_app,
-    stop_app,
-    wait_for_http,
-)
+from bench.common import RssSampler, dump, peak_rss_mb, read_text_label_lines  # noqa: E402
+from bench.harness import EMOTION, MINILM, start_app, stop_app, wait_for_http  # noqa: E402
 
-MINILM = ROOT.parent / "shared" / "models" / "emotion-minilm"
 SPLIT = "validation"
 
 
@@ -161,7 +152,7 @@ def tile_analysis(source: Path, model: Path, data: Path, cache: Path, seed: int 
     meta.update(summary_metrics(ids, preds, len(labels)), n_rows=n, data=str(data), data_fingerprint=data_fp,
                 model_fingerprint=model_fp, analysis_version=ANALYSIS_VERSION,
                 tiled_from=f"{meta['n_rows']} rows of {meta['data']}")
-    AnalysisCache(cache).save(cache_key(model_fp, data_fp, SPLIT), big, hidden[take], meta)
+    AnalysisCache(cache).save(cache_key(model_fp, data_fp, SPLIT, int(meta["max_length"])), big, hidden[take], meta)
 
 
 def time_queries(cache: Path, *, repeats: int = 3) -> dict:
@@ -217,7 +208,8 @@ def app_start(model: Path, data: Path, cache: Path, work: Path) -> dict:
     """Start ``app.py`` on the cached analysis: seconds to the first page and the app's peak RSS."""
     log = work / "app.log"
     t0 = time.monotonic()
-    proc, url = start_app(model, data, cache, log, extra=["--split", SPLIT, "--splits", SPLIT])
+    proc, url = start_app(model, data, cache, log, review_db=work / "bench-reviews.sqlite",
+                          extra=["--split", SPLIT, "--splits", SPLIT])
     try:
         with RssSampler(proc.pid) as rss:
             ready = wait_for_http(url, proc, log=log, timeout=1800)
