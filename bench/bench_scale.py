@@ -229,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-precompute-s", type=float, default=3600.0, help="per precompute run")
     p.add_argument("--tile-app", action="store_true", help="app figures on a tiled analysis where precompute is absent")
     p.add_argument("--skip-app", action="store_true")
+    p.add_argument("--app-only", action="store_true", help="no precompute: cached analyses, tiled elsewhere")
     p.add_argument("--quick", action="store_true", help="smoke run: N = 300, 600; both engines")
     args = p.parse_args(argv)
     if args.quick:
@@ -252,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
                 entry["precompute"][engine] = {"engine": engine, "status": "skipped: Ray is not installed"}
                 continue
             cache = work / f"cache-{engine}-{n}"
+            if args.app_only and not (cache / "analysis").is_dir():
+                continue
             if not (cache / "analysis").is_dir():
                 entry["precompute"][engine] = run_precompute(args.model, data, cache, engine, args.ray_workers,
                                                              args.max_precompute_s)

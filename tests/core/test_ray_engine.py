@@ -107,8 +107,8 @@ def test_precompute_cli_with_the_ray_engine(local_ray, tiny_model_dir, split_dir
     assert done.stdout.startswith("wrote ") and f"{N_ROWS} rows" in done.stdout
     meta = json.loads(next((tmp_path / "analysis").glob("*/meta.json")).read_text())
     assert meta["n_rows"] == N_ROWS
-    bad = subprocess.run([*args[:-2], "--engine", "ray", "--ray-address", "127.0.0.1:1"], cwd=REPO, env=env,
-                         capture_output=True, text=True, timeout=300)
+    fresh = [*args[:-3], str(tmp_path / "fresh-cache"), "--engine", "ray", "--ray-address", "127.0.0.1:1"]
+    bad = subprocess.run(fresh, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "could not reach Ray" in bad.stderr and "Traceback" not in bad.stderr
 
 
