@@ -19,6 +19,8 @@ import pandas as pd
 from core.mislabels import label_issue_columns
 
 UMAP_SEED = 42
+UMAP_FIT_MAX = 50_000  # past this many rows UMAP is fitted on a seeded subsample and transforms the rest
+UMAP_TRANSFORM_CHUNK = 50_000
 
 
 @dataclass
@@ -44,10 +46,13 @@ def top2_margin(probs: np.ndarray) -> np.ndarray:
     return part[:, -1] - part[:, -2]
 
 
-def umap_2d(hidden: np.ndarray, *, seed: int = UMAP_SEED) -> np.ndarray:
+def umap_2d(hidden: np.ndarray, *, seed: int = UMAP_SEED, fit_max: int = UMAP_FIT_MAX,
+            chunk: int = UMAP_TRANSFORM_CHUNK) -> np.ndarray:
     """(N, 2) UMAP of the hidden states (cosine metric, seeded, so reruns give the same map).
 
-    Tiny inputs (fewer than 4 rows) are placed by PCA instead, since UMAP needs neighbours.
+    Tiny inputs (fewer than 4 rows) are placed by PCA instead, since UMAP needs neighbours. Past
+    ``fit_max`` rows UMAP is fitted on a seeded subsample of ``fit_max`` rows and the others are
+    placed by ``transform`` in chunks of ``chunk``, so time and memory grow linearly with N.
     """
     n = hidden.shape[0]
     if n < 4:
@@ -57,6 +62,8 @@ def umap_2d(hidden: np.ndarray, *, seed: int = UMAP_SEED) -> np.ndarray:
             return np.zeros((n, 2), dtype=np.float32)
         coords = PCA(n_components=min(2, n)).fit_transform(hidden)
         return np.pad(coords, ((0, 0), (0, 2 - coords.shape[1]))).astype(np.float32)
+    if n > fit_max:
+        return _umap_subsample(hidden, seed=seed, fit_max=fit_max, chunk=chunk)
     import warnings
 
     import umap
@@ -73,6 +80,27 @@ def umap_2d(hidden: np.ndarray, *, seed: int = UMAP_SEED) -> np.ndarray:
             random_state=seed, n_epochs=200, init="spectral" if n > 16 else "random",
         )
         return reducer.fit_transform(distances if distances is not None else hidden).astype(np.float32)
+
+
+def _umap_subsample(hidden: np.ndarray, *, seed: int, fit_max: int, chunk: int) -> np.ndarray:
+    """UMAP fitted on ``fit_max`` rows drawn with ``seed``; the rest placed by ``transform``, chunk by chunk."""
+    import warnings
+
+    import umap
+
+    n = hidden.shape[0]
+    fit_rows = np.sort(np.random.default_rng(seed).choice(n, size=fit_max, replace=False))
+    rest = np.setdiff1d(np.arange(n), fit_rows, assume_unique=True)
+    coords = np.empty((n, 2), dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # n_jobs overridden by random_state
+        reducer = umap.UMAP(n_components=2, n_neighbors=min(15, fit_max - 1), min_dist=0.1, metric="cosine",
+                            random_state=seed, n_epochs=200, init="spectral" if fit_max > 16 else "random")
+        coords[fit_rows] = reducer.fit_transform(hidden[fit_rows])
+        for start in range(0, len(rest), chunk):
+            rows = rest[start:start + chunk]
+            coords[rows] = reducer.transform(hidden[rows])
+    return coords
 
 
 def summary_metrics(labels: np.ndarray, preds: np.ndarray, n_labels: int) -> dict[str, float]:

@@ -14,7 +14,8 @@ gives every row a probability from a model that never saw it:
 Usage::
 
     python -m core.crossval --data ../shared/emotion --split train --base distilbert-base-uncased \\
-        --folds 5 --method finetune [--max-train-samples N] [recipe flags of core.train] [--cache-dir DIR]
+        --folds 5 --method finetune [--max-train-samples N] [recipe flags of core.train] [--cache-dir DIR] \\
+        [--engine local|ray] [--ray-address ADDRESS]
 
 Writes ``<cache-dir>/oof/<key>/oof.parquet`` (``row_id`` into the split, ``fold``, ``prob_<label>``
 per class) and ``meta.json`` beside it; the key hashes the data fingerprint, split, method and
@@ -134,33 +135,51 @@ def _prob_frame(row_ids: np.ndarray, fold: np.ndarray, probs: np.ndarray, names:
     return frame
 
 
+def _fit_fold(k: int, folder: Path, texts: list[str], labels: np.ndarray, row_ids: np.ndarray, plan: np.ndarray,
+              names: Sequence[str], recipe: dict, progress: bool) -> int:
+    """Fine-tune on every fold but ``k``, predict fold ``k`` and save it atomically; returns ``k``."""
+    from core.train import fine_tune, predict_probs
+
+    folds_dir = folder / "folds"
+    start = time.perf_counter()
+    train_idx, held_idx = np.flatnonzero(plan != k), np.flatnonzero(plan == k)
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        trainer, tokenizer, _ = fine_tune(recipe["base"], [texts[i] for i in train_idx], labels[train_idx], names,
+                                          recipe, output_dir=tmp, logging_steps=50, disable_tqdm=not progress)
+        probs = predict_probs(trainer, tokenizer, [texts[i] for i in held_idx], recipe["max_length"])
+    seconds = time.perf_counter() - start
+    (folds_dir / f"fold_{k}.json").write_text(json.dumps({"fold": k, "seconds": round(seconds, 1),
+                                                          "train_rows": int(len(train_idx)),
+                                                          "held_rows": int(len(held_idx))}))
+    _write_atomic(_prob_frame(row_ids[held_idx], plan[held_idx], probs, names), folds_dir / f"fold_{k}.parquet")
+    return k
+
+
 def _finetune_folds(folder: Path, texts: list[str], labels: np.ndarray, row_ids: np.ndarray, plan: np.ndarray,
                     names: Sequence[str], recipe: dict, *, progress: bool,
-                    on_fold_done: Callable[[int], None] | None) -> tuple[pd.DataFrame, list[float]]:
-    """Fine-tune one model per fold (resuming finished folds from disk); returns the table and fold seconds."""
-    from tqdm.auto import tqdm
+                    on_fold_done: Callable[[int], None] | None, engine: str = "local",
+                    ray_address: str | None = None) -> tuple[pd.DataFrame, list[float]]:
+    """Fine-tune one model per fold (resuming finished folds from disk); returns the table and fold seconds.
 
-    from core.train import fine_tune, predict_probs
+    ``engine="ray"``: each missing fold is a Ray task (one GPU each where the cluster has GPUs) that
+    writes its own fold files, so a run interrupted on Ray resumes like a local one.
+    """
+    from tqdm.auto import tqdm
 
     folds_dir = folder / "folds"
     folds_dir.mkdir(parents=True, exist_ok=True)
     k_total = int(plan.max()) + 1
     done = {k for k in range(k_total) if (folds_dir / f"fold_{k}.parquet").is_file()}
     bar = tqdm(total=k_total, initial=len(done), desc="crossval folds", unit="fold", disable=not progress)
-    for k in range(k_total):
-        if k in done:
-            continue
-        start = time.perf_counter()
-        train_idx, held_idx = np.flatnonzero(plan != k), np.flatnonzero(plan == k)
-        with tempfile.TemporaryDirectory(dir=folder) as tmp:
-            trainer, tokenizer, _ = fine_tune(recipe["base"], [texts[i] for i in train_idx], labels[train_idx], names,
-                                              recipe, output_dir=tmp, logging_steps=50, disable_tqdm=not progress)
-            probs = predict_probs(trainer, tokenizer, [texts[i] for i in held_idx], recipe["max_length"])
-        seconds = time.perf_counter() - start
-        (folds_dir / f"fold_{k}.json").write_text(json.dumps({"fold": k, "seconds": round(seconds, 1),
-                                                              "train_rows": int(len(train_idx)),
-                                                              "held_rows": int(len(held_idx))}))
-        _write_atomic(_prob_frame(row_ids[held_idx], plan[held_idx], probs, names), folds_dir / f"fold_{k}.parquet")
+    todo = [k for k in range(k_total) if k not in done]
+    shared = (folder, texts, labels, row_ids, plan, names, recipe, False)
+    if engine == "ray":
+        from core.ray_engine import run_tasks
+
+        finished = run_tasks(_fit_fold, todo, shared, address=ray_address)
+    else:
+        finished = (_fit_fold(k, *shared[:-1], progress) for k in todo)
+    for k in finished:
         bar.update(1)
         if on_fold_done is not None:
             on_fold_done(k)
@@ -195,12 +214,14 @@ def _frozen_head(texts: list[str], labels: np.ndarray, row_ids: np.ndarray, plan
 def run_crossval(data: EmotionData, split: str, *, base: str, method: str = "finetune", folds: int = 5,
                  recipe: dict | None = None, max_train_samples: int | None = None,
                  cache_dir: str | Path = ".cache", progress: bool = True,
-                 on_fold_done: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, dict]:
+                 on_fold_done: Callable[[int], None] | None = None, engine: str = "local",
+                 ray_address: str | None = None) -> tuple[pd.DataFrame, dict]:
     """Out-of-fold probabilities of ``split``; returns ``(table, meta)`` and writes them under ``cache_dir``.
 
     ``recipe`` holds ``core.train``'s recipe fields (:data:`core.train.RECIPE_FIELDS`; defaults from its
     parser). A finished table with the same key is returned as it is; finished folds of an
     interrupted run are reused. ``on_fold_done(k)`` is called after each newly finished fold.
+    ``engine="ray"`` fine-tunes the folds as Ray tasks (a new local Ray unless ``ray_address``).
     """
     from core.train import build_parser
 
@@ -236,7 +257,7 @@ def run_crossval(data: EmotionData, split: str, *, base: str, method: str = "fin
                   f"minutes. Finished folds are kept in {folder / 'folds'}, so an interrupted run resumes.",
                   file=sys.stderr)
         table, seconds = _finetune_folds(folder, texts, labels, row_ids, plan, names, full, progress=progress,
-                                         on_fold_done=on_fold_done)
+                                         on_fold_done=on_fold_done, engine=engine, ray_address=ray_address)
     else:
         table, seconds = _frozen_head(texts, labels, row_ids, plan, names, full)
     meta = {"version": OOF_VERSION, "data_fingerprint": data_fingerprint(data, split), "split": split,
@@ -259,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=METHODS, default="finetune")
     p.add_argument("--cache-dir", default=".cache")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--engine", choices=["local", "ray"], default="local", help="ray: each fold a Ray task")
+    p.add_argument("--ray-address", default=None, help="a Ray cluster (default: start a local Ray)")
     add_recipe_args(p)
     return p
 
@@ -272,7 +295,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         start = time.perf_counter()
         table, meta = run_crossval(data, args.split, base=args.base, method=args.method, folds=args.folds,
                                    recipe=recipe, max_train_samples=args.max_train_samples,
-                                   cache_dir=args.cache_dir, progress=not args.quiet)
+                                   cache_dir=args.cache_dir, progress=not args.quiet, engine=args.engine,
+                                   ray_address=args.ray_address)
     except (DataError, ValueError, OSError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

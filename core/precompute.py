@@ -3,7 +3,8 @@
 Usage::
 
     python -m core.precompute --model ../shared/models/emotion-minilm --data ../shared/emotion \
-        [--split validation] [--cache-dir DIR] [--text-column tweet --label-column emotion]
+        [--split validation] [--cache-dir DIR] [--text-column tweet --label-column emotion] \
+        [--engine local|ray] [--ray-address ADDRESS]
 
 Prints where the analysis lives and whether it was reused.
 """
@@ -24,6 +25,7 @@ from core.analysis import compute_analysis, now_iso
 from core.cache import ANALYSIS_VERSION, AnalysisCache, CachedAnalysis, cache_key
 from core.data import DataError, EmotionData, data_fingerprint, load_splits
 from core.model import Classifier, ModelError, load_classifier
+from core.ray_engine import RayEngineError  # the module imports Ray only when the Ray engine runs
 from core.settings import Settings, build_parser
 
 log = logging.getLogger(__name__)
@@ -94,6 +96,9 @@ def analyse_split(
     batch_size: int = 64,
     show_progress: bool = True,
     precomputed_url: str | None = None,
+    engine: str = "local",
+    ray_address: str | None = None,
+    ray_workers: int | None = None,
 ) -> AnalysisOutcome:
     """Reuse the cached analysis of ``split`` if valid, else compute it and cache it atomically.
 
@@ -105,7 +110,11 @@ def analyse_split(
     Before computing, a precomputed entry with the same key in the repository's ``assets/analysis/``
     or at ``precomputed_url`` (the review sync target) is copied into the cache and used if valid
     (:func:`core.review_sync.find_precomputed`).
+    ``engine="ray"`` runs the model pass on Ray (:mod:`core.ray_engine`; a new local Ray with
+    ``ray_workers`` workers unless ``ray_address`` names a cluster); the artifacts are the same.
     """
+    if engine not in ("local", "ray"):
+        raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
     start = time.perf_counter()
     warnings: list[str] = []
     model_fp = classifier.fingerprint
@@ -129,7 +138,14 @@ def analyse_split(
             log.warning("rebuilding the analysis: %s", why)
     label_ids = remap_label_ids(data, split, classifier.labels)
     progress = _tqdm_progress() if show_progress else None
-    result = compute_analysis(classifier, data[split].texts, label_ids, batch_size=batch_size, progress=progress)
+    model = classifier
+    if engine == "ray":
+        from core.ray_engine import RayClassifier, connect
+
+        connect(ray_address, num_cpus=ray_workers)
+        work_dir = Path(cache_dir).expanduser() / "ray-work" if cache_dir is not None else None
+        model = RayClassifier(classifier, work_dir=work_dir, workers=ray_workers)
+    result = compute_analysis(model, data[split].texts, label_ids, batch_size=batch_size, progress=progress)
     meta = {
         "model": classifier.source, "model_fingerprint": model_fp, "data": data.source,
         "data_fingerprint": data_fp, "split": split, "max_length": max_length, "labels": list(classifier.labels),
@@ -162,8 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"warning: {issue_line}", file=sys.stderr)
         clf = load_classifier(settings.model, data_labels=data.label_names, max_length=settings.max_length,
                               label_origin=data.label_origin)
-        out = analyse_split(clf, data, settings.split, cache_dir=settings.cache_dir, batch_size=settings.batch_size)
-    except (DataError, ModelError) as exc:
+        out = analyse_split(clf, data, settings.split, cache_dir=settings.cache_dir, batch_size=settings.batch_size,
+                            engine=settings.engine, ray_address=settings.ray_address)
+    except (DataError, ModelError, RayEngineError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for w in out.warnings:

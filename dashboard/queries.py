@@ -2,10 +2,16 @@
 
 Every function takes the analysis table (one row per sample; the index is the sample id) and
 returns a new frame; nothing here touches Gradio or the model.
+
+At hundreds of thousands of rows a query must not sort the whole table each time: the row order of
+each sort column is computed once per table (:func:`sorted_positions`, a small cache keyed by the
+table object) and a filter is a boolean mask read in that order, so a filter, a sort change or a
+page change costs one pass over N booleans plus the rows shown.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -19,6 +25,41 @@ ORDERS: dict[str, tuple[str, bool]] = {
     "least confident": ("confidence", True),
 }
 LIST_COLUMNS = ["sample_id", "loss", "label", "pred", "confidence", "mislabel_score", "text"]
+_ORDER_CACHE: dict[tuple[int, str, bool], tuple[pd.DataFrame, np.ndarray]] = {}
+_ORDER_CACHE_SIZE = 8
+_CACHE_FROM_ROWS = 10_000  # smaller tables (a picked subset) are sorted afresh, not kept
+_ORDER_LOCK = threading.Lock()
+
+
+def sorted_positions(table: pd.DataFrame, column: str, ascending: bool) -> np.ndarray:
+    """Row positions of ``table`` sorted by ``column`` (stable, NaN last), cached per table object.
+
+    Equal to the order of ``table.sort_values(column, ascending=ascending, kind="stable")``. The cache
+    holds the table itself beside its order, so a new table (a new analysis) never reuses a stale one.
+    """
+    key = (id(table), column, ascending)
+    with _ORDER_LOCK:
+        hit = _ORDER_CACHE.get(key)
+    if hit is not None and hit[0] is table and len(hit[1]) == len(table):
+        return hit[1]
+    values = table[column].to_numpy(dtype=np.float64, na_value=np.nan)
+    order = np.argsort(values if ascending else -values, kind="stable")
+    if len(table) < _CACHE_FROM_ROWS:
+        return order
+    with _ORDER_LOCK:
+        if len(_ORDER_CACHE) >= _ORDER_CACHE_SIZE:
+            _ORDER_CACHE.pop(next(iter(_ORDER_CACHE)))
+        _ORDER_CACHE[key] = (table, order)
+    return order
+
+
+def _matches(values: pd.Series, wanted: str) -> np.ndarray:
+    """(N,) bool: ``values == wanted``, compared on category codes where the column is categorical."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        if wanted not in values.cat.categories:
+            return np.zeros(len(values), dtype=bool)
+        return values.cat.codes.to_numpy() == values.cat.categories.get_loc(wanted)
+    return (values == wanted).to_numpy(dtype=bool, na_value=False)
 
 
 def filter_samples(
@@ -38,17 +79,22 @@ def filter_samples(
     if order not in ORDERS:
         raise ValueError(f"unknown order {order!r}; choose one of {list(ORDERS)}")
     column, ascending = ORDERS[order]
-    rows = table
-    if true_label and true_label != ANY:
-        rows = rows[rows["label"] == true_label]
-    if pred_label and pred_label != ANY:
-        rows = rows[rows["pred"] == pred_label]
+    keep: np.ndarray | None = None
+    for name, wanted in (("label", true_label), ("pred", pred_label)):
+        if wanted and wanted != ANY:
+            hit = _matches(table[name], wanted)
+            keep = hit if keep is None else keep & hit
     if search and search.strip():
-        rows = rows[rows["text"].str.contains(search.strip(), case=False, regex=False, na=False)]
+        hit = table["text"].str.contains(search.strip(), case=False, regex=False, na=False).to_numpy(dtype=bool)
+        keep = hit if keep is None else keep & hit
     if confidence is not None and tuple(confidence) != (0, 1):
         low, high = (float(x) for x in confidence)
-        rows = rows[rows["confidence"].between(low, high)]
-    return rows.sort_values(column, ascending=ascending, kind="stable")
+        hit = table["confidence"].between(low, high).to_numpy(dtype=bool)
+        keep = hit if keep is None else keep & hit
+    positions = sorted_positions(table, column, ascending)
+    if keep is not None:
+        positions = positions[keep[positions]]
+    return table.iloc[positions]
 
 
 def page(rows: pd.DataFrame, *, page_number: int = 1, page_size: int = 20) -> tuple[pd.DataFrame, int]:
@@ -72,8 +118,7 @@ def as_list(rows: pd.DataFrame) -> pd.DataFrame:
 
 def cell_samples(table: pd.DataFrame, *, true_label: str, pred_label: str) -> pd.DataFrame:
     """Exactly the samples with this true and predicted label, highest loss first."""
-    rows = table[(table["label"] == true_label) & (table["pred"] == pred_label)]
-    return rows.sort_values("loss", ascending=False, kind="stable")
+    return filter_samples(table, order="highest loss", true_label=true_label, pred_label=pred_label)
 
 
 def by_ids(table: pd.DataFrame, ids: Iterable[int], *, order: str = "highest loss") -> pd.DataFrame:

@@ -178,12 +178,16 @@ def build_confusion_tab(service, split: gr.Dropdown) -> tuple:
 
 
 def build_embedding_tab(service, split: gr.Dropdown) -> tuple:
-    """UMAP of the hidden states, every point, coloured four ways; click or box-select to list samples."""
+    """UMAP of the hidden states coloured four ways; click or box-select to list samples.
+
+    Up to :data:`figures.DENSITY_MAX_POINTS` samples every point is drawn; past that the map is a
+    binned density (a click on a cell lists that cell's samples), so the browser never gets 400,000 points.
+    """
     labels = service.labels
     with gr.Row():
         color_by = gr.Radio(list(figures.EMBEDDING_COLORINGS), value="label", label="colour by",
                             elem_id="map-color")
-    plot = interactive_plot(figures.embedding_figure(service.table, color_by="label", labels=labels),
+    plot = interactive_plot(figures.density_embedding_figure(service.table, color_by="label", labels=labels),
                             elem_id="map-plot")
     picked_summary = gr.Textbox(label="picked", interactive=False, elem_id="map-picked")
     rows = _sample_list("map-table", label="picked samples, highest loss first")
@@ -192,12 +196,17 @@ def build_embedding_tab(service, split: gr.Dropdown) -> tuple:
 
     def redraw(split_, color_by_):
         table = service.analysis(split_).table
-        return figure_value(figures.embedding_figure(table, color_by=color_by_, labels=labels))
+        return figure_value(figures.density_embedding_figure(table, color_by=color_by_, labels=labels))
 
     def on_pick(split_, evt: gr.SelectData):
-        ids = [v for v in (evt.value or []) if v is not None]
-        ids = [int(v[0] if isinstance(v, list) else v) for v in ids]
-        picked = queries.by_ids(service.analysis(split_).table, ids)
+        table = service.analysis(split_).table
+        if not isinstance(evt.value, list):  # a density cell: index [row, col], value its colour
+            r, c = (int(x) for x in evt.index)
+            ids = table.index[figures.density_cell_rows(table, r, c)].tolist()
+        else:
+            ids = [v for v in evt.value if v is not None]
+            ids = [int(v[0] if isinstance(v, list) else v) for v in ids]
+        picked = queries.by_ids(table, ids)
         return f"{len(picked)} samples picked", queries.as_list(picked)
 
     for control in (split, color_by):

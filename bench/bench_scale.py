@@ -1,0 +1,292 @@
+"""Scale: precompute on the local and Ray engines, and the app's server-side latencies, at N rows.
+
+For each N the corpus is the train split repeated, every copy after the first with seeded
+word-level edits (a word dropped, doubled, swapped with its neighbour or replaced by a word from
+elsewhere in the split), so the rows differ; it is written as ``<work>/data-<N>/validation.txt``.
+
+Precompute: ``python -m core.precompute --engine local|ray`` in a fresh process per engine (Ray: a
+new local Ray with ``--ray-workers`` workers, default 2), timed end to end; the analysis's own
+seconds (``meta.json``, after imports and the model load) give rows per second; the driver's RSS is
+sampled every 50 ms (Ray's workers are separate processes and are not counted).
+
+App: ``python app.py`` on the cached analysis; time from the process start to the first page
+(``GET /`` answered) and its peak RSS (``VmHWM``) after the queries below. The query latencies are
+timed in this process on the cached table with the functions the views call (server side only; the
+browser's drawing is not included): the first page (default order), a filter (true label + text),
+a page change (page 500 of the filtered default order), a 50,000-row confusion cell's first page,
+and the embedding map (the figure the tab sends, serialised to JSON: the density map past
+20,000 points, or the point map at or below).
+
+Where precompute at an N does not fit the time given (``--max-precompute-s``), that N's app figures
+can still be measured on a *tiled* analysis (``--tile-app``): the largest measured analysis repeated
+to N rows over the edited corpus (texts and data fingerprint of that corpus, table rows and hidden
+states tiled, map coordinates jittered). The JSON says which N were tiled.
+
+    python bench/bench_scale.py --sizes 16000,100000,400000 --engines local,ray --tile-app
+    python bench/bench_scale.py --quick   # smoke run: 300 rows on both engines, app figures at 300 and 600 (tiled)
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import RssSampler, dump, peak_rss_mb, read_text_label_lines  # noqa: E402
+from bench.harness import EMOTION, MINILM, start_app, stop_app, wait_for_http  # noqa: E402
+
+SPLIT = "validation"
+
+
+def edit_words(text: str, rng: np.random.Generator, vocab: list[str]) -> str:
+    """One to three seeded word-level edits: drop, double, swap with the next, or replace a word."""
+    words = text.split()
+    for _ in range(int(rng.integers(1, 4))):
+        if not words:
+            words = [vocab[int(rng.integers(len(vocab)))]]
+            continue
+        i = int(rng.integers(len(words)))
+        kind = int(rng.integers(4))
+        if kind == 0 and len(words) > 2:
+            del words[i]
+        elif kind == 1:
+            words.insert(i, words[i])
+        elif kind == 2 and i + 1 < len(words):
+            words[i], words[i + 1] = words[i + 1], words[i]
+        else:
+            words[i] = vocab[int(rng.integers(len(vocab)))]
+    return " ".join(words)
+
+
+def synthetic_corpus(pairs: list[tuple[str, str]], n: int, *, seed: int = 0) -> list[tuple[str, str]]:
+    """``n`` (text, label) rows: ``pairs`` repeated, copies after the first edited (seeded by copy)."""
+    vocab = sorted({w for t, _ in pairs for w in t.split()})
+    out = list(pairs[:n])
+    copy = 1
+    while len(out) < n:
+        rng = np.random.default_rng([seed, copy])
+        for text, label in pairs[: n - len(out)]:
+            out.append((edit_words(text, rng, vocab), label))
+        copy += 1
+    return out
+
+
+def write_corpus(rows: list[tuple[str, str]], folder: Path) -> Path:
+    """The rows as ``folder/validation.txt`` (``text;label`` lines); reused when already written."""
+    path = folder / f"{SPLIT}.txt"
+    if not path.is_file() or sum(1 for _ in path.open()) != len(rows):
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{t};{lab}\n" for t, lab in rows), encoding="utf-8")
+    return folder
+
+
+def run_precompute(model: Path, data: Path, cache: Path, engine: str, workers: int, timeout: float) -> dict:
+    """One ``core.precompute`` run in a fresh process: wall seconds, analysis seconds, driver peak RSS."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+           "RAY_DATA_DISABLE_PROGRESS_BARS": "1"}
+    code = ("import sys; from core import ray_engine, precompute; "
+            "ray_engine.connect(None, num_cpus=int(sys.argv[1])) if sys.argv[2] == 'ray' else None; "
+            "sys.exit(precompute.main(sys.argv[3:]))")
+    args = [sys.executable, "-c", code, str(workers), engine, "--model", str(model), "--data", str(data),
+            "--split", SPLIT, "--cache-dir", str(cache), "--engine", engine]
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with RssSampler(proc.pid, interval=0.05) as rss:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            return {"engine": engine, "status": f"not finished within {timeout:.0f} s"}
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        return {"engine": engine, "status": f"failed ({proc.returncode}): {err.strip()[-600:]}"}
+    meta = json.loads(next((cache / "analysis").glob("*/meta.json")).read_text())
+    return {"engine": engine, "status": "ok", "wall_s": round(wall, 2), "analysis_s": meta["seconds"],
+            "rows_per_s": round(meta["n_rows"] / meta["seconds"], 2),
+            "rows_per_s_wall": round(meta["n_rows"] / wall, 2), "driver_peak_rss_mb": round(rss.peak_mb, 1),
+            "accuracy": meta["accuracy"], "stdout": out.strip()}
+
+
+def tile_analysis(source: Path, model: Path, data: Path, cache: Path, seed: int = 0) -> None:
+    """Write a cache entry for ``data`` by tiling the analysis cached under ``source`` (see the module doc)."""
+    import pandas as pd
+
+    from core.analysis import summary_metrics
+    from core.cache import ANALYSIS_VERSION, AnalysisCache, cache_key
+    from core.data import data_fingerprint, load_splits
+    from core.model import model_fingerprint, resolve_model_dir
+
+    entry = next((source / "analysis").glob("*/meta.json")).parent
+    table = pd.read_parquet(entry / "table.parquet")
+    hidden = np.load(entry / "hidden.npy", allow_pickle=False)
+    meta = json.loads((entry / "meta.json").read_text())
+    corpus = load_splits(data, splits=(SPLIT,))
+    n = len(corpus[SPLIT])
+    take = np.arange(n) % len(table)
+    rng = np.random.default_rng(seed)
+    big = table.iloc[take].reset_index(drop=True)
+    big["text"] = corpus[SPLIT].texts
+    big["label"] = [corpus.label_names[i] for i in corpus[SPLIT].labels]
+    for col in ("umap_x", "umap_y"):
+        spread = float(big[col].std() or 1.0)
+        big[col] = (big[col] + rng.normal(0, 0.02 * spread, n)).astype(np.float32)
+    labels = meta["labels"]
+    ids = np.array([labels.index(x) for x in big["label"]])
+    preds = np.array([labels.index(x) for x in big["pred"]])
+    big["correct"] = ids == preds
+    model_fp = model_fingerprint(resolve_model_dir(model))
+    data_fp = data_fingerprint(corpus, SPLIT)
+    meta.update(summary_metrics(ids, preds, len(labels)), n_rows=n, data=str(data), data_fingerprint=data_fp,
+                model_fingerprint=model_fp, analysis_version=ANALYSIS_VERSION,
+                tiled_from=f"{meta['n_rows']} rows of {meta['data']}")
+    AnalysisCache(cache).save(cache_key(model_fp, data_fp, SPLIT, int(meta["max_length"])), big, hidden[take], meta)
+
+
+def time_queries(cache: Path, *, repeats: int = 3) -> dict:
+    """Server-side latencies of the views' queries on the cached table (median of ``repeats``, seconds)."""
+    import pandas as pd
+
+    from dashboard import figures, queries
+
+    entry = next((cache / "analysis").glob("*/meta.json")).parent
+    labels = json.loads((entry / "meta.json").read_text())["labels"]
+    t0 = time.perf_counter()
+    table = pd.read_parquet(entry / "table.parquet")
+    load_s = time.perf_counter() - t0
+
+    def timed(fn) -> float:
+        runs = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            runs.append(time.perf_counter() - start)
+        return round(float(np.median(runs)), 4)
+
+    def listed(**kwargs):
+        number = kwargs.pop("page_number", 1)
+        shown, _ = queries.page(queries.filter_samples(table, **kwargs), page_number=number, page_size=20)
+        return queries.as_list(shown)
+
+    first_page = time.perf_counter()
+    listed(order="highest loss")
+    first_page = round(time.perf_counter() - first_page, 4)  # cold: includes sorting the table once
+    big_label = table["label"].value_counts().index[0]
+
+    def cell_page():
+        cell = queries.cell_samples(table, true_label=big_label, pred_label=big_label)
+        return queries.as_list(queries.page(cell, page_number=1, page_size=20)[0])
+
+    def the_map():
+        fig = figures.density_embedding_figure(table, color_by="label", labels=labels)
+        return fig.to_json()
+
+    map_json = len(the_map())
+    return {
+        "rows": len(table), "table_load_s": round(load_s, 3), "first_page_s": first_page,
+        "filter_s": timed(lambda: listed(order="highest loss", true_label=big_label, search="feel")),
+        "page_change_s": timed(lambda: listed(order="highest loss", page_number=500)),
+        "sort_change_s": timed(lambda: listed(order="most suspicious")),
+        "cell_rows": int(((table["label"] == big_label) & (table["pred"] == big_label)).sum()),
+        "cell_first_page_s": timed(cell_page), "map_s": timed(the_map), "map_json_mb": round(map_json / 2**20, 2),
+    }
+
+
+def app_start(model: Path, data: Path, cache: Path, work: Path) -> dict:
+    """Start ``app.py`` on the cached analysis: seconds to the first page and the app's peak RSS."""
+    log = work / "app.log"
+    t0 = time.monotonic()
+    proc, url = start_app(model, data, cache, log, review_db=work / "bench-reviews.sqlite",
+                          extra=["--split", SPLIT, "--splits", SPLIT])
+    try:
+        with RssSampler(proc.pid) as rss:
+            ready = wait_for_http(url, proc, log=log, timeout=1800)
+        return {"first_page_s": round(ready - t0, 2), "peak_rss_mb": round(max(rss.peak_mb, peak_rss_mb(proc.pid)
+                                                                                  or 0.0), 1)}
+    finally:
+        stop_app(proc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", type=Path, default=MINILM)
+    p.add_argument("--sizes", default="16000,100000,400000", help="comma-separated N")
+    p.add_argument("--engines", default="local,ray")
+    p.add_argument("--ray-workers", type=int, default=2)
+    p.add_argument("--work-dir", type=Path, default=None, help="kept between runs (default: a temporary folder)")
+    p.add_argument("--max-precompute-s", type=float, default=3600.0, help="per precompute run")
+    p.add_argument("--tile-app", action="store_true", help="app figures on a tiled analysis where precompute is absent")
+    p.add_argument("--skip-app", action="store_true")
+    p.add_argument("--app-only", action="store_true", help="no precompute: cached analyses, tiled elsewhere")
+    p.add_argument("--quick", action="store_true", help="smoke run: N = 300, 600; both engines")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.sizes, args.tile_app = "300,600", True
+    sizes = [int(x) for x in args.sizes.split(",") if x]
+    engines = [x for x in args.engines.split(",") if x]
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    pairs = read_text_label_lines(EMOTION / "train.txt")
+    report = {"bench": "scale", "model": str(args.model), "ray_workers": args.ray_workers, "cpus": os.cpu_count(),
+              "sizes": {}}
+    largest: Path | None = None
+    for n in sizes:
+        data = write_corpus(synthetic_corpus(pairs, n), work / f"data-{n}")
+        entry: dict = {"rows": n, "precompute": {}}
+        local_cache = None
+        for engine in engines:
+            if args.quick and n != sizes[0]:  # the smoke run tiles its second size (exercising --tile-app)
+                continue
+            if engine == "ray" and importlib.util.find_spec("ray") is None:
+                entry["precompute"][engine] = {"engine": engine, "status": "skipped: Ray is not installed"}
+                continue
+            cache = work / f"cache-{engine}-{n}"
+            if args.app_only and not (cache / "analysis").is_dir():
+                continue
+            if not (cache / "analysis").is_dir():
+                entry["precompute"][engine] = run_precompute(args.model, data, cache, engine, args.ray_workers,
+                                                             args.max_precompute_s)
+            else:
+                meta = json.loads(next((cache / "analysis").glob("*/meta.json")).read_text())
+                entry["precompute"][engine] = {"engine": engine, "status": "ok (cached by an earlier run)",
+                                               "analysis_s": meta["seconds"],
+                                               "rows_per_s": round(meta["n_rows"] / meta["seconds"], 2)}
+            if entry["precompute"][engine]["status"].startswith("ok") and "tiled_from" not in json.loads(
+                    next((cache / "analysis").glob("*/meta.json")).read_text()):
+                local_cache = local_cache or cache
+                largest = cache
+        app_cache, entry["app_on"] = local_cache, "precomputed analysis"
+        if app_cache is None and args.tile_app and largest is not None:
+            app_cache = work / f"cache-tiled-{n}"
+            if not (app_cache / "analysis").is_dir():
+                tile_analysis(largest, args.model, data, app_cache)
+            entry["app_on"] = f"tiled from {largest.name}"
+        if app_cache is not None and not args.skip_app:
+            entry["queries"] = time_queries(app_cache)
+            entry["app"] = app_start(args.model, data, app_cache, work)
+        report["sizes"][str(n)] = entry
+        print(json.dumps({"n": n, **entry}), file=sys.stderr, flush=True)
+    for engine in engines:
+        rates = {n: e["precompute"].get(engine, {}).get("rows_per_s") for n, e in report["sizes"].items()}
+        rates = {n: r for n, r in rates.items() if r}
+        if len(rates) >= 2:
+            first, last = rates[min(rates, key=int)], rates[max(rates, key=int)]
+            report[f"{engine}_rows_per_s_ratio_largest_to_smallest"] = round(last / first, 3)
+    dump(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

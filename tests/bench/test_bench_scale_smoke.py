@@ -1,0 +1,37 @@
+"""Smoke test of ``bench/bench_scale.py --quick`` on the tiny model: every promised figure is there.
+
+Timings are never asserted (the machine is shared); only that they exist and are positive, and that
+the Ray engine (where Ray is installed) analysed the same rows to the same accuracy as the local one.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from tests.bench.test_bench_smoke import positive, run_quick
+from tests.conftest import needs_emotion
+
+pytestmark = [pytest.mark.slow, needs_emotion]
+
+
+def test_bench_scale_quick(tiny_model_dir):
+    report = run_quick("bench_scale.py", "--model", str(tiny_model_dir))
+    assert report["bench"] == "scale" and set(report["sizes"]) == {"300", "600"}
+    first, second = report["sizes"]["300"], report["sizes"]["600"]
+    local = first["precompute"]["local"]
+    assert local["status"] == "ok" and positive(local["rows_per_s"]) and positive(local["driver_peak_rss_mb"])
+    ray = first["precompute"]["ray"]
+    if importlib.util.find_spec("ray") is None:
+        assert ray["status"].startswith("skipped")
+    else:
+        assert ray["status"] == "ok" and positive(ray["rows_per_s"])
+        assert ray["accuracy"] == pytest.approx(local["accuracy"], abs=1e-9)
+    for entry in (first, second):
+        q = entry["queries"]
+        for key in ("first_page_s", "filter_s", "page_change_s", "cell_first_page_s", "map_s", "map_json_mb"):
+            assert positive(q[key]), key
+        assert q["rows"] == entry["rows"]
+        assert positive(entry["app"]["first_page_s"]) and positive(entry["app"]["peak_rss_mb"])
+    assert first["app_on"] == "precomputed analysis" and second["app_on"].startswith("tiled from cache-local-300")
