@@ -14,8 +14,9 @@ import sys
 
 import pytest
 
+from bench.harness import free_port, wait_for_http
 from tests.browser.conftest import TIMEOUT_MS, browser_missing, dashboard_page
-from tests.conftest import EMOTION, LABELS, REPO, free_port, wait_for_http
+from tests.conftest import EMOTION, LABELS, REPO
 
 _missing = browser_missing()
 if _missing:
