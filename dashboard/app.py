@@ -66,9 +66,10 @@ def build_app(service) -> gr.Blocks:
             return (*review.open_sample(int(sample_id), split_), gr.Tabs(selected="review"))
 
         for button, sample_id in (losses_send, confusion_send, embedding_send):
-            button.click(send_to_review, [sample_id, split], [*review.outputs, tabs], api_visibility="private")
+            button.click(send_to_review, [sample_id, split], [*review.outputs, tabs], api_visibility="private").then(
+                *review.explain, api_visibility="private", trigger_mode="always_last")
         demo.load(*losses_load, api_visibility="private")
-        demo.load(*review.load, api_visibility="private")
+        demo.load(*review.load, api_visibility="private").then(*review.explain, api_visibility="private")
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=2)
     assert_no_mocked_oauth(demo)
     return demo

@@ -42,6 +42,7 @@ class ReviewTab:
     open_sample: object
     outputs: list
     load: tuple
+    explain: tuple = ()  # (fn, inputs, output): the shown sample's explanation, run after the panel
 
 
 def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
@@ -166,7 +167,7 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
     def load(split_, source_, given_, predicted_, lo, hi, skipped_):
         return next_sample(split_, source_, given_, predicted_, lo, hi, skipped_)
 
-    return ReviewTab(open_sample=view, outputs=outputs,
+    return ReviewTab(open_sample=view, outputs=outputs, explain=(explain_current, [current, split], panel.shap),
                      load=(load, [split, source, *filters, skipped], outputs))
 
 
