@@ -44,6 +44,14 @@ OOF_VERSION = 1
 TABLE, META, PLAN = "oof.parquet", "meta.json", "plan.json"
 
 
+def full_recipe(recipe: dict) -> dict:
+    """``recipe`` with ``core.train``'s defaults for missing recipe fields, ``folds`` 5 and no subset."""
+    from core.train import build_parser
+
+    defaults = {k: getattr(build_parser().parse_args([]), k) for k in RECIPE_FIELDS}
+    return {**defaults, "folds": 5, "max_train_samples": None, **recipe}
+
+
 def recipe_key(method: str, recipe: dict) -> dict:
     """The recipe fields that change a method's result (the rest are ignored in the cache key)."""
     if method not in METHODS:
@@ -57,7 +65,7 @@ def recipe_key(method: str, recipe: dict) -> dict:
 def oof_path(cache_dir: str | Path, data: EmotionData, split: str, method: str, recipe: dict) -> Path:
     """Where the out-of-fold table of (data, split, method, recipe) lives: ``.../oof/<key>/oof.parquet``."""
     fp = data_fingerprint(data, split)
-    raw = json.dumps([OOF_VERSION, fp, split, method, recipe_key(method, recipe)], sort_keys=True)
+    raw = json.dumps([OOF_VERSION, fp, split, method, recipe_key(method, full_recipe(recipe))], sort_keys=True)
     key = hashlib.sha256(raw.encode()).hexdigest()[:20]
     return Path(cache_dir).expanduser() / "oof" / key / TABLE
 
@@ -202,13 +210,10 @@ def run_crossval(data: EmotionData, split: str, *, base: str, method: str = "fin
     parser). A finished table with the same key is returned as it is; finished folds of an
     interrupted run are reused. ``on_fold_done(k)`` is called after each newly finished fold.
     """
-    from core.train import build_parser
-
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
-    defaults = {k: getattr(build_parser().parse_args([]), k) for k in RECIPE_FIELDS}
-    full = {**defaults, **{k: v for k, v in (recipe or {}).items() if k in RECIPE_FIELDS},
-            "base": str(base), "folds": int(folds), "max_train_samples": max_train_samples}
+    full = full_recipe({**{k: v for k, v in (recipe or {}).items() if k in RECIPE_FIELDS},
+                        "base": str(base), "folds": int(folds), "max_train_samples": max_train_samples})
     table_path = oof_path(cache_dir, data, split, method, full)
     folder = table_path.parent
     names = list(data.label_names)
