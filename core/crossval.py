@@ -24,6 +24,7 @@ recipe. :func:`find_oof` returns the newest finished table for a data split.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -275,9 +276,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         data = load_data(args.data, (args.split,), text_column=args.text_column, label_column=args.label_column)
         recipe = {k: getattr(args, k) for k in RECIPE_FIELDS}
         start = time.perf_counter()
-        table, meta = run_crossval(data, args.split, base=args.base, method=args.method, folds=args.folds,
-                                   recipe=recipe, max_train_samples=args.max_train_samples,
-                                   cache_dir=args.cache_dir, progress=not args.quiet)
+        with contextlib.redirect_stdout(sys.stderr):  # the Trainer logs to stdout; stdout is for the JSON
+            table, meta = run_crossval(data, args.split, base=args.base, method=args.method, folds=args.folds,
+                                       recipe=recipe, max_train_samples=args.max_train_samples,
+                                       cache_dir=args.cache_dir, progress=not args.quiet)
     except (DataError, ValueError, OSError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
