@@ -116,3 +116,25 @@ def test_a_short_real_training_run_lowers_the_loss(tmp_path):
     assert (out / "config.json").is_file() and (out / "model.safetensors").is_file()
     config = json.loads((out / "config.json").read_text())
     assert config["id2label"]["0"] == "sadness"
+
+
+def test_train_end_to_end_on_a_tiny_model(tiny_model_dir, tmp_path):
+    import pandas as pd
+
+    from core.data import write_split
+    from tests.conftest import LABELS
+
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = pd.DataFrame([{"text": f"i feel {name} number {i}", "label": name} for i in range(4) for name in LABELS])
+    write_split(rows, data / "train.txt", fmt="txt", label_names=LABELS)
+    write_split(rows.iloc[:12], data / "validation.txt", fmt="txt", label_names=LABELS)
+    out = tmp_path / "model"
+    result = train(build_parser().parse_args([
+        "--base", str(tiny_model_dir), "--data", str(data), "--output-dir", str(out), "--batch-size", "8",
+        "--epochs", "1", "--max-length", "16", "--no-baselines", "--logging-steps", "1"]))
+    assert result["train_rows"] == 24 and result["validation_rows"] == 12 and len(result["train_loss_log"]) >= 3
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["validation"] == result["validation"] and "baselines" not in saved
+    assert (out / "model.safetensors").is_file() and (out / "tokenizer.json").is_file()
+    assert not (out / "checkpoints").exists() or not any((out / "checkpoints").iterdir())
