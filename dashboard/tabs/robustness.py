@@ -52,26 +52,22 @@ def build_robustness_tab(service, split: gr.Dropdown | None = None) -> None:
     figure = gr.Plot(elem_id="robustness-bars")
     cell = gr.Textbox(label="cell", interactive=False, elem_id="robustness-cell")
     examples = gr.Dataframe(headers=EXAMPLE_COLUMNS, interactive=False, wrap=True, elem_id="robustness-examples")
-    split_in = [split] if split is not None else []
+    split_in = split if split is not None else gr.State(None)
 
-    def open_report(*args, progress=gr.Progress()):  # noqa: B008 (Gradio's way to ask for a progress bar)
-        split_, value_ = (args[0], args[1]) if split is not None else (None, args[0])
-
+    def open_report(split_, value_, progress=gr.Progress()):  # noqa: B008 (Gradio's way to ask for a progress bar)
         def tick(done: int, total: int) -> None:
             progress((done, total), desc="classifying edited texts", unit="texts")
 
-        report = service.robustness(split_, progress=tick)
-        return report_views(report, VALUES[value_])
+        return report_views(service.robustness(split_, progress=tick), VALUES[value_])
 
-    def on_cell(*args, evt: gr.SelectData):
-        split_, shown = (args[0], args[1]) if split is not None else (None, args[0])
+    def on_cell(split_, shown, evt: gr.SelectData):
         if shown is None or evt.index is None:
             return gr.skip(), gr.skip()
         row, col = evt.index
         return cell_examples(service, split_, shown, int(row), int(col))
 
-    show.click(open_report, [*split_in, value], [table, figure, status], api_visibility="private",
+    show.click(open_report, [split_in, value], [table, figure, status], api_visibility="private",
                concurrency_id="robustness", concurrency_limit=1)
-    value.change(open_report, [*split_in, value], [table, figure, status], api_visibility="private",
+    value.change(open_report, [split_in, value], [table, figure, status], api_visibility="private",
                  concurrency_id="robustness", concurrency_limit=1)
-    table.select(on_cell, [*split_in, table], [cell, examples], api_visibility="private")
+    table.select(on_cell, [split_in, table], [cell, examples], api_visibility="private")
