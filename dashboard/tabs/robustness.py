@@ -12,7 +12,7 @@ import gradio as gr
 from dashboard.figures import robustness_figure
 
 VALUES = {"predictions that change (%)": "changed", "mean shift of the predicted class (points)": "mean_shift"}
-EXAMPLE_COLUMNS = ["sample_id", "pred", "pred_after", "p_before", "p_after", "shift", "text", "edited"]
+EXAMPLE_COLUMNS = ["sample_id", "text", "edited", "pred", "pred_after", "p_before", "p_after", "shift"]
 
 
 def report_views(report, value: str) -> tuple:
@@ -33,8 +33,9 @@ def cell_examples(service, split: str | None, table, row: int, col: int, *, seed
     cls = column if column in report.labels else "all"
     rows = report.examples(edit, cls, k=50)
     texts = service.analysis(split).table["text"]
-    rows = rows.assign(text=texts.iloc[rows["sample_id"]].to_numpy()).round({"p_before": 3, "p_after": 3,
-                                                                               "shift": 3})
+    rows = rows.assign(text=texts.iloc[rows["sample_id"]].to_numpy())
+    for column in ("p_before", "p_after", "shift"):  # float32 in the cache: widen before rounding for display
+        rows[column] = rows[column].astype("float64").round(3)
     return f"{edit} · predicted {cls}: {len(rows)} examples, changed predictions first", rows[EXAMPLE_COLUMNS]
 
 
