@@ -148,7 +148,7 @@ def build_live_tab(service) -> None:
     with gr.Row():
         with gr.Column(scale=3):
             text = gr.Textbox(label="tweet: the prediction follows as you type, the explanation when it is ready",
-                              placeholder="type a tweet", lines=2, max_lines=8, max_length=100_000,
+                              placeholder="type a tweet", lines=1, max_lines=8, max_length=100_000,
                               elem_id="classify-text")
             with gr.Row():
                 target = gr.Dropdown([PREDICTED, *service.labels], value=PREDICTED, label="explain toward",
