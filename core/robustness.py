@@ -31,7 +31,8 @@ import pandas as pd
 
 from core.perturb import Perturbation, perturbations, remove_span
 
-__all__ = ["ProbeResult", "RobustnessReport", "build_report", "load_or_build_report", "probe", "report_path"]
+__all__ = ["ProbeResult", "RobustnessReport", "analysis_key", "build_report", "load_or_build_report", "probe",
+           "report_path"]
 
 ROBUSTNESS_VERSION = 1
 TOP_WORD = "top word removed"
@@ -219,6 +220,15 @@ def build_report(
     return RobustnessReport(rows, labels, [p.name for p in edits], len(texts), meta)
 
 
+def analysis_key(meta: dict, max_length: int) -> str:
+    """The cache key of the analysis ``meta`` describes (:func:`core.cache.cache_key`); ``max_length`` is the
+    classifier's, used when the meta record predates storing it."""
+    from core.cache import cache_key
+
+    return cache_key(meta["model_fingerprint"], meta["data_fingerprint"], meta["split"],
+                     int(meta.get("max_length", max_length)))
+
+
 def report_path(cache_dir: str | Path, analysis_key: str, *, seed: int = 0) -> Path:
     """``<cache_dir>/analysis/<key>.robustness-s<seed>.parquet``: beside the analysis entry ``<key>``."""
     return Path(cache_dir).expanduser() / "analysis" / f"{analysis_key}.robustness-s{int(seed)}.parquet"
@@ -305,7 +315,6 @@ def _tqdm(desc: str) -> Callable[[int, int], None]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: print the robustness table of one analysed split; exit code 2 on bad input."""
     from core.analysis import probs_of
-    from core.cache import cache_key
     from core.data import DataError, load_splits
     from core.model import ModelError, load_classifier
     from core.precompute import analyse_split
@@ -327,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     a = out.analysis
-    key = cache_key(a.meta["model_fingerprint"], a.meta["data_fingerprint"], a.meta["split"])
+    key = analysis_key(a.meta, clf.max_length)
 
     def predict(texts: list[str]) -> np.ndarray:
         return clf.predict(texts, batch_size=settings.batch_size).probs

@@ -286,8 +286,7 @@ class EmotionService:
         ``progress(done, total)`` is called while it is built (not when it is read back).
         """
         from core.analysis import probs_of
-        from core.cache import cache_key
-        from core.robustness import load_or_build_report
+        from core.robustness import analysis_key, load_or_build_report
 
         a = self.analysis(split, role)
         memo_key = (role, a.split, int(seed))
@@ -295,7 +294,7 @@ class EmotionService:
             memo = self.__dict__.setdefault("_robustness", {})
             if memo_key in memo:
                 return memo[memo_key]
-        key = cache_key(a.meta["model_fingerprint"], a.meta["data_fingerprint"], a.split)
+        key = analysis_key(a.meta, a.classifier.max_length)
         batch = self.settings.batch_size
 
         def predict(texts: list[str]) -> np.ndarray:
@@ -311,13 +310,12 @@ class EmotionService:
 
     def robustness_cached(self, split: str | None = None, *, role: str = "model", seed: int = 0) -> bool:
         """Whether the robustness report of ``split`` is ready without model work (in memory or on disk)."""
-        from core.cache import cache_key
-        from core.robustness import report_path
+        from core.robustness import analysis_key, report_path
 
         a = self.analysis(split, role)
         if (role, a.split, int(seed)) in self.__dict__.get("_robustness", {}):
             return True
-        key = cache_key(a.meta["model_fingerprint"], a.meta["data_fingerprint"], a.split)
+        key = analysis_key(a.meta, a.classifier.max_length)
         return report_path(self.settings.cache_dir, key, seed=seed).is_file()
 
     def calibration(self, split: str | None = None, *, role: str = "model"):

@@ -25,17 +25,10 @@ import gradio as gr
 import pandas as pd
 
 from core.text_input import InputError
+from dashboard.assets import example_tweets
 from dashboard.figures import probability_bars, token_attribution_bars
 from dashboard.sample_panel import word_highlight
 
-# kept here until dashboard/assets.py (example_tweets) is on main
-EXAMPLES = [
-    "I saw a movie today and it was really good",
-    "my hands are shaking and my heart is pounding, I have to speak in front of the whole crowd in ten minutes",
-    "I worked on this project for weeks and my boss just tossed it aside and said it was useless",
-    "I absolutely adore my new phone, it is perfect in every way",
-    "i feel extraordinarily lucky to have such supportive friends",
-]
 PREDICTED = "predicted class"
 DEBOUNCE_S = 0.3
 PROBE_COLUMNS = ["edit", "text", "prediction", "p_predicted", "change", "flipped"]
@@ -148,13 +141,13 @@ def build_live_tab(service) -> None:
     with gr.Row():
         with gr.Column(scale=3):
             text = gr.Textbox(label="tweet: the prediction follows as you type, the explanation when it is ready",
-                              placeholder="type a tweet", lines=2, max_lines=8, max_length=100_000,
+                              placeholder="type a tweet", lines=1, max_lines=8, max_length=100_000,
                               elem_id="classify-text")
             with gr.Row():
                 target = gr.Dropdown([PREDICTED, *service.labels], value=PREDICTED, label="explain toward",
                                      elem_id="explain-target")
                 pieces = gr.Checkbox(False, label="show word pieces", elem_id="explain-pieces")
-            gr.Examples(EXAMPLES, inputs=text, label="examples")
+            gr.Examples(example_tweets(), inputs=text, label="examples")
             notes = gr.Textbox(label="notes", interactive=False, lines=1, elem_id="classify-notes")
         with gr.Column(scale=2):
             label = gr.Label(label="prediction", num_top_classes=len(service.labels), elem_id="classify-label")

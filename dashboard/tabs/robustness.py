@@ -12,7 +12,7 @@ import gradio as gr
 from dashboard.figures import robustness_figure
 
 VALUES = {"predictions that change (%)": "changed", "mean shift of the predicted class (points)": "mean_shift"}
-EXAMPLE_COLUMNS = ["sample_id", "pred", "pred_after", "p_before", "p_after", "shift", "text", "edited"]
+EXAMPLE_COLUMNS = ["sample_id", "text", "edited", "pred", "pred_after", "p_before", "p_after", "shift"]
 
 
 def report_views(report, value: str) -> tuple:
@@ -33,8 +33,9 @@ def cell_examples(service, split: str | None, table, row: int, col: int, *, seed
     cls = column if column in report.labels else "all"
     rows = report.examples(edit, cls, k=50)
     texts = service.analysis(split).table["text"]
-    rows = rows.assign(text=texts.iloc[rows["sample_id"]].to_numpy()).round({"p_before": 3, "p_after": 3,
-                                                                               "shift": 3})
+    rows = rows.assign(text=texts.iloc[rows["sample_id"]].to_numpy())
+    for column in ("p_before", "p_after", "shift"):  # float32 in the cache: widen before rounding for display
+        rows[column] = rows[column].astype("float64").round(3)
     return f"{edit} · predicted {cls}: {len(rows)} examples, changed predictions first", rows[EXAMPLE_COLUMNS]
 
 
@@ -52,26 +53,22 @@ def build_robustness_tab(service, split: gr.Dropdown | None = None) -> None:
     figure = gr.Plot(elem_id="robustness-bars")
     cell = gr.Textbox(label="cell", interactive=False, elem_id="robustness-cell")
     examples = gr.Dataframe(headers=EXAMPLE_COLUMNS, interactive=False, wrap=True, elem_id="robustness-examples")
-    split_in = [split] if split is not None else []
+    split_in = split if split is not None else gr.State(None)
 
-    def open_report(*args, progress=gr.Progress()):  # noqa: B008 (Gradio's way to ask for a progress bar)
-        split_, value_ = (args[0], args[1]) if split is not None else (None, args[0])
-
+    def open_report(split_, value_, progress=gr.Progress()):  # noqa: B008 (Gradio's way to ask for a progress bar)
         def tick(done: int, total: int) -> None:
             progress((done, total), desc="classifying edited texts", unit="texts")
 
-        report = service.robustness(split_, progress=tick)
-        return report_views(report, VALUES[value_])
+        return report_views(service.robustness(split_, progress=tick), VALUES[value_])
 
-    def on_cell(*args, evt: gr.SelectData):
-        split_, shown = (args[0], args[1]) if split is not None else (None, args[0])
+    def on_cell(split_, shown, evt: gr.SelectData):
         if shown is None or evt.index is None:
             return gr.skip(), gr.skip()
         row, col = evt.index
         return cell_examples(service, split_, shown, int(row), int(col))
 
-    show.click(open_report, [*split_in, value], [table, figure, status], api_visibility="private",
+    show.click(open_report, [split_in, value], [table, figure, status], api_visibility="private",
                concurrency_id="robustness", concurrency_limit=1)
-    value.change(open_report, [*split_in, value], [table, figure, status], api_visibility="private",
+    value.change(open_report, [split_in, value], [table, figure, status], api_visibility="private",
                  concurrency_id="robustness", concurrency_limit=1)
-    table.select(on_cell, [*split_in, table], [cell, examples], api_visibility="private")
+    table.select(on_cell, [split_in, table], [cell, examples], api_visibility="private")

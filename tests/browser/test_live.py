@@ -117,8 +117,8 @@ def test_robustness_report_and_a_cells_examples(browser, tiny_app_url, watch, sc
         page.wait_for_selector("#robustness-examples [data-testid='cell-0-0']", timeout=TIMEOUT_MS)
         n = int(cell.split(": ")[1].split(" ")[0])
         assert n > 0
-        edited = page.locator("#robustness-examples [data-testid='cell-0-7']").inner_text().strip()
-        original = page.locator("#robustness-examples [data-testid='cell-0-6']").inner_text().strip()
+        original = page.locator("#robustness-examples [data-testid='cell-0-1']").inner_text().strip()
+        edited = page.locator("#robustness-examples [data-testid='cell-0-2']").inner_text().strip()
         assert edited and edited != original
         assert watch.page_errors == []
         page.screenshot(path=str(screenshot_dir / "robustness.png"), full_page=True)
