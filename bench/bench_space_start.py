@@ -32,16 +32,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402
-    EMOTION,
     RssSampler,
     dump,
     peak_rss_mb,
     resolve_model,
-    start_app,
-    stop_app,
-    wait_for_http,
     write_data_subset,
 )
+from bench.harness import EMOTION, start_app, stop_app, wait_for_http  # noqa: E402
 
 FREE_TIER_MB = 16 * 1024
 N_SEEDED_DECISIONS = 20
@@ -66,7 +63,7 @@ def one_start(model: Path, data: Path, cache: Path, target: Path, log: Path) -> 
                        "EMOTION_REVIEW_SYNC": target.as_uri(), "EMOTION_REVIEW_SYNC_EVERY": "60"})
     try:
         t0 = time.monotonic()
-        proc, url = start_app(model, data, cache, log)
+        proc, url = start_app(model, data, cache, log, review_db=cache / "reviews.sqlite")
     finally:
         os.environ.clear()
         os.environ.update(env_before)
