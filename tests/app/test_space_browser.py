@@ -6,11 +6,17 @@ import pytest
 
 from core.review_store import ReviewStore
 from tests.app.space_server import small_data, start_app
-from tests.browser.conftest import TIMEOUT_MS, PageWatch, dashboard_page
+from tests.browser.conftest import SCREENSHOTS, TIMEOUT_MS, PageWatch, dashboard_page
 from tests.browser.test_browser import open_tab, shot, wait_value
 from tests.conftest import needs_emotion
 
 pytestmark = needs_emotion
+
+
+@pytest.fixture(scope="module")
+def screenshot_dir():
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
 
 
 @pytest.fixture(scope="module")
