@@ -89,12 +89,13 @@ def sync_line(service) -> str:
     return f"Decisions are kept in {service.settings.review_db_path} (no sync target)."
 
 
-def export_events(service, folder: Path | None = None) -> Path:
-    """Every decision (all splits, history included) as JSON Lines in the sync event format."""
+def export_events(store, folder: Path | None = None) -> Path:
+    """Every decision of a :class:`ReviewStore` (all splits, history included) as JSON Lines in the sync
+    event format, for :func:`import_events` on another server."""
     folder = folder or Path(tempfile.mkdtemp(prefix="review-events-"))
     path = folder / "review-decisions.jsonl"
     with path.open("w", encoding="utf-8") as f:
-        for event in service.reviews.events():
+        for event in store.events():
             event.pop("id", None)
             f.write(json.dumps(event, ensure_ascii=False, sort_keys=True) + "\n")
     return path
@@ -163,6 +164,6 @@ def build_access_panel(service) -> AccessPanel:
 
     who.attach_load_event(who_is, None)
     sync.attach_load_event(lambda: sync_line(service), 30)
-    download.click(lambda: str(export_events(service)), None, carried, api_visibility="private")
+    download.click(lambda: str(export_events(service.reviews)), None, carried, api_visibility="private")
     upload.upload(on_upload, upload, upload_note, api_visibility="private")
     return AccessPanel(who, warning, sync)

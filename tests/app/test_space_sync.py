@@ -107,3 +107,17 @@ def test_a_read_only_target_loses_nothing_and_recovers(tmp_path, tiny_model_dir,
     finally:
         server.stop()
     assert _local_ids(server.db) == set(made)
+
+
+def test_a_stopped_space_pushes_its_last_decisions_on_the_way_out(tmp_path, tiny_model_dir, data):
+    target = tmp_path / "target"
+    server = start_app(tiny_model_dir, data, tmp_path / "cache", env={"EMOTION_REVIEW_SYNC": target.as_uri(),
+                                                                      "EMOTION_REVIEW_SYNC_EVERY": "3600"})
+    try:
+        made = _decide(server, [(8, "keep", ""), (9, "relabel", "surprise")], "ana")
+        assert _target_ids(target) == set()  # the next periodic sync is an hour away
+    finally:
+        server.proc.terminate()  # SIGTERM, as a Space is stopped
+        server.proc.wait(timeout=60)
+    assert server.proc.returncode == 0, server.output()[-2000:]
+    assert _target_ids(target) == set(made)

@@ -235,3 +235,18 @@ def test_no_precomputed_analysis_gives_none_and_writes_nothing(tmp_path: Path) -
         assert find_precomputed(key, cache_dir=tmp_path / "cache", url=(tmp_path / "target").as_uri(),
                                 assets_dir=tmp_path / "none") is None
     assert not (tmp_path / "cache" / "analysis").exists() or not list((tmp_path / "cache" / "analysis").iterdir())
+
+
+def test_the_restart_warning_shows_only_on_a_space_without_sync_or_persistent_storage(tmp_path: Path) -> None:
+    from core.review_sync import ephemeral_warning
+    from core.settings import Settings
+
+    volume = tmp_path / "data"
+    volume.mkdir()
+    assert ephemeral_warning(Settings(cache_dir=tmp_path / "cache"), volume) == ""  # not a Space
+    on_space = Settings(cache_dir=tmp_path / "cache", space_id="ana/emotion-lens")
+    assert "will be lost when this Space restarts" in ephemeral_warning(on_space, volume)
+    synced = Settings(cache_dir=tmp_path / "cache", space_id="ana/emotion-lens", review_sync=volume.as_uri())
+    assert ephemeral_warning(synced, volume) == ""
+    kept = Settings(cache_dir=volume / "cache", space_id="ana/emotion-lens")
+    assert ephemeral_warning(kept, volume) == ""
