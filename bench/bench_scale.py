@@ -10,12 +10,12 @@ seconds (``meta.json``, after imports and the model load) give rows per second; 
 sampled every 50 ms (Ray's workers are separate processes and are not counted).
 
 App: ``python app.py`` on the cached analysis; time from the process start to the first page
-(``GET /`` answered) and its peak RSS (``VmHWM``) after the queries below. The query latencies are
-timed in this process on the cached table with the functions the views call (server side only; the
-browser's drawing is not included): the first page (default order), a filter (true label + text),
-a page change (page 500 of the filtered default order), a 50,000-row confusion cell's first page,
-and the embedding map (the figure the tab sends, serialised to JSON: the density map past
-20,000 points, or the point map at or below).
+(``GET /`` answered) and the app's peak RSS (``VmHWM``) by then. The query latencies are timed in
+this process on the cached table with the functions the views call (server side only, not the
+browser's drawing; wall and CPU seconds, since the machine may be shared): the first page (default
+order), a filter (true label + text), a page change (page 500), a sort change, the first page of
+the largest confusion cell (the most common class predicted as itself), and the embedding map (the
+figure the tab sends, serialised to JSON: a density map past 10,000 points, else every point).
 
 Where precompute at an N does not fit the time given (``--max-precompute-s``), that N's app figures
 can still be measured on a *tiled* analysis (``--tile-app``): the largest measured analysis repeated
@@ -23,7 +23,7 @@ to N rows over the edited corpus (texts and data fingerprint of that corpus, tab
 states tiled, map coordinates jittered). The JSON says which N were tiled.
 
     python bench/bench_scale.py --sizes 16000,100000,400000 --engines local,ray --tile-app
-    python bench/bench_scale.py --quick   # smoke run: 300 rows on both engines, app figures at 300 and 600 (tiled)
+    python bench/bench_scale.py --quick   # smoke: 300 rows on both engines and the app; queries at 600 (tiled)
 """
 
 from __future__ import annotations
@@ -167,12 +167,16 @@ def time_queries(cache: Path, *, repeats: int = 3) -> dict:
     table = pd.read_parquet(entry / "table.parquet")
     load_s = time.perf_counter() - t0
 
-    def timed(fn) -> float:
-        runs = []
+    cpu: dict[str, float] = {}
+
+    def timed(fn, name: str) -> float:
+        runs, cpus = [], []
         for _ in range(repeats):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             fn()
             runs.append(time.perf_counter() - start)
+            cpus.append(time.process_time() - start_cpu)
+        cpu[name] = round(float(np.median(cpus)), 4)
         return round(float(np.median(runs)), 4)
 
     def listed(**kwargs):
@@ -180,9 +184,10 @@ def time_queries(cache: Path, *, repeats: int = 3) -> dict:
         shown, _ = queries.page(queries.filter_samples(table, **kwargs), page_number=number, page_size=20)
         return queries.as_list(shown)
 
-    first_page = time.perf_counter()
+    first_page, first_cpu = time.perf_counter(), time.process_time()
     listed(order="highest loss")
     first_page = round(time.perf_counter() - first_page, 4)  # cold: includes sorting the table once
+    cpu["first_page_s"] = round(time.process_time() - first_cpu, 4)
     big_label = table["label"].value_counts().index[0]
 
     def cell_page():
@@ -196,11 +201,12 @@ def time_queries(cache: Path, *, repeats: int = 3) -> dict:
     map_json = len(the_map())
     return {
         "rows": len(table), "table_load_s": round(load_s, 3), "first_page_s": first_page,
-        "filter_s": timed(lambda: listed(order="highest loss", true_label=big_label, search="feel")),
-        "page_change_s": timed(lambda: listed(order="highest loss", page_number=500)),
-        "sort_change_s": timed(lambda: listed(order="most suspicious")),
+        "filter_s": timed(lambda: listed(order="highest loss", true_label=big_label, search="feel"), "filter_s"),
+        "page_change_s": timed(lambda: listed(order="highest loss", page_number=500), "page_change_s"),
+        "sort_change_s": timed(lambda: listed(order="most suspicious"), "sort_change_s"),
         "cell_rows": int(((table["label"] == big_label) & (table["pred"] == big_label)).sum()),
-        "cell_first_page_s": timed(cell_page), "map_s": timed(the_map), "map_json_mb": round(map_json / 2**20, 2),
+        "cell_first_page_s": timed(cell_page, "cell_first_page_s"), "map_s": timed(the_map, "map_s"),
+        "map_json_mb": round(map_json / 2**20, 2), "cpu_s": cpu,
     }
 
 
@@ -275,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
             entry["app_on"] = f"tiled from {largest.name}"
         if app_cache is not None and not args.skip_app:
             entry["queries"] = time_queries(app_cache)
-            entry["app"] = app_start(args.model, data, app_cache, work)
+            if not (args.quick and n != sizes[0]):  # the smoke run starts the app once
+                entry["app"] = app_start(args.model, data, app_cache, work)
         report["sizes"][str(n)] = entry
         print(json.dumps({"n": n, **entry}), file=sys.stderr, flush=True)
     for engine in engines:

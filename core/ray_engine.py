@@ -89,13 +89,14 @@ class BatchPredictor:
     ``hidden`` (fixed-size lists of float32), ``n_tokens`` and ``truncated``.
     """
 
-    def __init__(self, model_dir: str, labels: Sequence[str], max_length: int, batch_size: int) -> None:
+    def __init__(self, model_dir: str, labels: Sequence[str], max_length: int, batch_size: int,
+                 backend: str = "torch") -> None:
         import torch
 
         from core.model import load_classifier
 
         torch.set_num_threads(1)  # each actor holds one CPU of the cluster
-        self.classifier = load_classifier(model_dir, data_labels=list(labels), max_length=max_length)
+        self.classifier = load_classifier(model_dir, data_labels=list(labels), max_length=max_length, backend=backend)
         self.batch_size = batch_size
 
     def __call__(self, batch):
@@ -234,7 +235,8 @@ class RayClassifier:
             ds = ds.map_batches(  # batch_size=None: one whole input file (whole batches) per call
                 BatchPredictor, batch_format="pyarrow", batch_size=None, concurrency=workers, num_cpus=1,
                 fn_constructor_kwargs={"model_dir": str(self.model_dir), "labels": self.labels,
-                                       "max_length": self.classifier.max_length, "batch_size": batch_size},
+                                       "max_length": self.classifier.max_length, "batch_size": batch_size,
+                                       "backend": getattr(getattr(self.classifier, "backend", None), "name", "torch")},
             )
             try:
                 ds.write_parquet(str(outputs))

@@ -303,7 +303,7 @@ def embedding_figure(table: pd.DataFrame, *, color_by: str, labels: Sequence[str
 
 
 DENSITY_BINS = 160
-DENSITY_MAX_POINTS = 20_000  # a window with at most this many samples is drawn point by point
+DENSITY_MAX_POINTS = 10_000  # a window with at most this many samples is drawn point by point (hover texts cost)
 
 
 def _bin_of(table: pd.DataFrame, rows: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray) -> np.ndarray:
