@@ -23,6 +23,8 @@ from core.service import EmotionService
 from core.settings import Settings
 from core.text_input import InputError
 from tests.conftest import EMOTION, LABELS, REPO
+from tests.core.test_review_store import V1_SCHEMA
+from tests.loop_app import loop_models  # noqa: F401
 
 
 def _lines(split: str, n: int) -> list[str]:
@@ -39,20 +41,9 @@ def write_data(folder: Path, train: list[str], validation: list[str]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def second_model_dir(tiny_model_dir, tmp_path_factory) -> Path:
-    """The tiny model's architecture with other random weights (seed 1)."""
-    import torch
-    from transformers import AutoTokenizer, BertForSequenceClassification
-
-    torch.manual_seed(1)
-    model = BertForSequenceClassification.from_pretrained(tiny_model_dir)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.5)
-    out = tmp_path_factory.mktemp("tiny-model-b")
-    model.save_pretrained(out)
-    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(out)
-    return out
+def second_model_dir(loop_models) -> Path:  # noqa: F811
+    """The tiny model's architecture with other random weights."""
+    return loop_models[1]
 
 
 @pytest.fixture(scope="module")
@@ -127,16 +118,6 @@ def test_decisions_follow_reordered_rows_and_flag_changed_text(tiny_model_dir, d
     assert "1 decisions on texts no longer in the split" in line
 
 
-V1_SCHEMA = """
-CREATE TABLE schema_version (version INTEGER NOT NULL);
-CREATE TABLE decisions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, dataset_key TEXT NOT NULL,
-    sample_id INTEGER NOT NULL CHECK (sample_id >= 0),
-    action TEXT NOT NULL CHECK (action IN ('keep', 'relabel', 'ambiguous', 'skip')),
-    old_label TEXT NOT NULL, new_label TEXT, reviewer TEXT NOT NULL DEFAULT '', note TEXT NOT NULL DEFAULT ''
-);
-INSERT INTO schema_version VALUES (1);
-"""
 
 
 def test_a_model_keyed_database_is_migrated_and_shown(tiny_model_dir, data_dir, tmp_path):

@@ -268,22 +268,7 @@ def test_two_processes_lose_no_decision(db: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 # Schema 2: audit fields, events, migration from schema 1
 
-V1_SCHEMA = """
-CREATE TABLE schema_version (version INTEGER NOT NULL);
-CREATE TABLE decisions (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    time        TEXT    NOT NULL,
-    dataset_key TEXT    NOT NULL,
-    sample_id   INTEGER NOT NULL CHECK (sample_id >= 0),
-    action      TEXT    NOT NULL CHECK (action IN ('keep', 'relabel', 'ambiguous', 'skip')),
-    old_label   TEXT    NOT NULL,
-    new_label   TEXT,
-    reviewer    TEXT    NOT NULL DEFAULT '',
-    note        TEXT    NOT NULL DEFAULT ''
-);
-CREATE INDEX decisions_by_sample ON decisions (dataset_key, sample_id, id);
-INSERT INTO schema_version (version) VALUES (1);
-"""
+V1_SCHEMA = (Path(__file__).parents[1] / "data" / "review_store_v1.sql").read_text()  # schema 1's DDL
 LEGACY = "0123456789abcdef:fedcba9876543210:validation"
 
 
