@@ -186,6 +186,14 @@ def test_compare_matches_sklearn_and_scipy(tiny_model_dir, second_model_dir, dat
     assert (changed["group"] == "fixed").sum() == s["fixed"] == int(((pa != y) & (pb == y)).sum())
     assert (changed["group"] == "broken").sum() == s["broken"] == only_a
     assert report.confusion_delta.sum() == 0
+    from core.calibration import ece  # both models' calibration, as Compare shows it
+
+    for role, table in (("model", ta), ("compare", tb)):
+        probs = table[[f"prob_{x}" for x in LABELS]].to_numpy()
+        cal = svc.calibration("validation", role=role)
+        assert cal.n == len(table)
+        assert cal.ece == pytest.approx(ece(probs, np.array([LABELS.index(x) for x in y]),
+                                            bins=cal.bins))
 
 
 def test_mcnemar_on_known_counts():
