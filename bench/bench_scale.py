@@ -272,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             if entry["precompute"][engine]["status"].startswith("ok") and "tiled_from" not in json.loads(
                     next((cache / "analysis").glob("*/meta.json")).read_text()):
                 local_cache = local_cache or cache
-                largest = cache
+                largest = local_cache  # tiles copy the first engine's analysis (they are equal)
         app_cache, entry["app_on"] = local_cache, "precomputed analysis"
         if app_cache is None and args.tile_app and largest is not None:
             app_cache = work / f"cache-tiled-{n}"

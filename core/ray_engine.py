@@ -42,6 +42,23 @@ class RayEngineError(RuntimeError):
     """Ray is not installed, the cluster cannot be reached, or a Ray job failed (the message says which)."""
 
 
+def _listening(address: str) -> bool:
+    """Whether a ``host:port`` (or ``ray://host:port``) address accepts a TCP connection within 5 s.
+
+    Ray itself retries an unreachable address for minutes; other forms (``auto``) are left to Ray.
+    """
+    import socket
+
+    found = re.match(r"^(?:ray://)?\[?([^\]/]+?)\]?:(\d+)$", address.strip())
+    if not found:
+        return True
+    try:
+        socket.create_connection((found[1], int(found[2])), timeout=5).close()
+        return True
+    except OSError:
+        return False
+
+
 def connect(address: str | None = None, *, num_cpus: int | None = None) -> None:
     """Join the Ray cluster at ``address``, or start a local one for ``num_cpus`` predictor workers.
 
@@ -58,6 +75,8 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> None:
         raise RayEngineError(RAY_MISSING) from None
     if ray.is_initialized():
         return
+    if address and not _listening(address):
+        raise RayEngineError(f"could not reach Ray at {address}: nothing answers there")
     runtime_env = {"py_modules": [str(CORE_DIR)], "env_vars": {"TOKENIZERS_PARALLELISM": "false"}}
     try:
         if address:
