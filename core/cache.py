@@ -25,15 +25,18 @@ ANALYSIS_VERSION = 4
 TABLE, HIDDEN, META = "table.parquet", "hidden.npy", "meta.json"
 
 
-def cache_key(model_fp: str, data_fp: str, split: str, max_length: int) -> str:
-    """A short hash naming one analysis entry.
+def cache_key(model_fp: str, data_fp: str, split: str, max_length: int, backend: str = "torch") -> str:
+    """A short hash naming one analysis entry; another truncation or inference backend is another entry.
 
     >>> cache_key("m", "d", "validation", 512) == cache_key("m", "d", "validation", 512)
     True
     >>> cache_key("m", "d", "validation", 512) == cache_key("m", "d", "validation", 64)
     False
+    >>> cache_key("m", "d", "validation", 512) == cache_key("m", "d", "validation", 512, "torch-bf16")
+    False
     """
-    raw = json.dumps([ANALYSIS_VERSION, model_fp, data_fp, split, int(max_length)])
+    parts = [ANALYSIS_VERSION, model_fp, data_fp, split, int(max_length)]
+    raw = json.dumps(parts if backend == "torch" else [*parts, backend])
     return hashlib.sha256(raw.encode()).hexdigest()[:20]
 
 

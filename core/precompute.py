@@ -120,7 +120,8 @@ def analyse_split(
     model_fp = classifier.fingerprint
     data_fp = data_fingerprint(data, split)
     max_length = int(classifier.max_length)
-    key = cache_key(model_fp, data_fp, split, max_length)
+    backend = getattr(getattr(classifier, "backend", None), "name", "torch")
+    key = cache_key(model_fp, data_fp, split, max_length, backend)
     expect = {"model_fingerprint": model_fp, "data_fingerprint": data_fp, "split": split,
               "max_length": max_length, "analysis_version": ANALYSIS_VERSION}
     cache = AnalysisCache(cache_dir) if cache_dir is not None else None
@@ -148,7 +149,8 @@ def analyse_split(
     result = compute_analysis(model, data[split].texts, label_ids, batch_size=batch_size, progress=progress)
     meta = {
         "model": classifier.source, "model_fingerprint": model_fp, "data": data.source,
-        "data_fingerprint": data_fp, "split": split, "max_length": max_length, "labels": list(classifier.labels),
+        "data_fingerprint": data_fp, "split": split, "max_length": max_length, "backend": backend,
+        "labels": list(classifier.labels),
         "n_rows": len(result.table), "analysis_version": ANALYSIS_VERSION,
         "versions": library_versions(), "created": now_iso(),
         "seconds": round(time.perf_counter() - start, 2),
@@ -177,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for issue_line in filter(None, [data[settings.split].issue_summary()]):
             print(f"warning: {issue_line}", file=sys.stderr)
         clf = load_classifier(settings.model, data_labels=data.label_names, max_length=settings.max_length,
-                              label_origin=data.label_origin)
+                              label_origin=data.label_origin, backend=settings.backend, cache_dir=settings.cache_dir)
         out = analyse_split(clf, data, settings.split, cache_dir=settings.cache_dir, batch_size=settings.batch_size,
                             engine=settings.engine, ray_address=settings.ray_address)
     except (DataError, ModelError, RayEngineError) as exc:

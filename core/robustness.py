@@ -226,7 +226,7 @@ def analysis_key(meta: dict, max_length: int) -> str:
     from core.cache import cache_key
 
     return cache_key(meta["model_fingerprint"], meta["data_fingerprint"], meta["split"],
-                     int(meta.get("max_length", max_length)))
+                     int(meta.get("max_length", max_length)), meta.get("backend", "torch"))
 
 
 def report_path(cache_dir: str | Path, analysis_key: str, *, seed: int = 0) -> Path:

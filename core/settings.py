@@ -77,7 +77,7 @@ class Settings:
     reviewer: str = ""
     splits: tuple[str, ...] = ()
     compare_model: str | None = None
-    backend: str = "torch-bf16"
+    backend: str = "torch"
     text_column: str | None = None
     label_column: str | None = None
     prob_source: str = "auto"
