@@ -224,13 +224,21 @@ def fine_tune(base: str, texts: Sequence[str], labels: np.ndarray, names: Sequen
 
 
 def predict_probs(trainer, tokenizer, texts: Sequence[str], max_length: int) -> np.ndarray:
-    """(N, K) softmax probabilities of the trained model on ``texts``."""
-    import torch
+    """(N, K) softmax probabilities of the trained model on ``texts``, in the order of ``texts``.
 
+    Not ``trainer.predict``: with ``train_sampling_strategy="group_by_length"`` transformers 5's
+    Trainer also length-groups (and so re-orders) the evaluation batches, and its predictions no
+    longer line up with the texts. :class:`core.model.Classifier` batches by length and puts every
+    row back in place.
+    """
+    from core.model import Classifier
+
+    model = trainer.model.eval()
     if not len(texts):
-        return np.zeros((0, trainer.model.config.num_labels), dtype=np.float32)
-    logits = trainer.predict(encode(tokenizer, texts, np.zeros(len(texts), dtype=np.int64), max_length)).predictions
-    return torch.softmax(torch.as_tensor(logits, dtype=torch.float32), dim=-1).numpy()
+        return np.zeros((0, model.config.num_labels), dtype=np.float32)
+    labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    clf = Classifier(model, tokenizer, labels, source="training", model_dir=Path("."), max_length=max_length)
+    return clf.predict(list(texts), batch_size=64).probs
 
 
 def subset_rows(n: int, max_samples: int | None, seed: int) -> np.ndarray:
