@@ -43,7 +43,7 @@ def test_trained_on_split_is_in_sample_until_crossval_runs(tiny_model_dir, data_
                              cache_dir=cache, progress=False)
     after = load(tiny_model_dir, data_dir, cache)
     a = after.analysis("train")
-    assert a.sources == ["out-of-fold", "in-sample"]  # --prob-source auto prefers out-of-fold
+    assert a.sources == ["in-sample", "out-of-fold"]  # --prob-source auto: in-sample measured better
     ranked = a.ranked("out-of-fold")
     cols = [f"prob_{x}" for x in a.labels]
     assert np.allclose(ranked.loc[oof["row_id"], cols].to_numpy(), oof[cols].to_numpy())
@@ -52,11 +52,13 @@ def test_trained_on_split_is_in_sample_until_crossval_runs(tiny_model_dir, data_
     direct = label_issue_columns(oof[cols].to_numpy(), label_ids[oof["row_id"]], a.labels, features=a.hidden)
     assert np.allclose(ranked.loc[oof["row_id"], "mislabel_score"], direct["mislabel_score"])
     assert (ranked.loc[oof["row_id"], "is_label_issue"].to_numpy() == direct["is_label_issue"].to_numpy()).all()
-    queue = after.review_queue("train")
+    assert after.review_queue("train").attrs["source"] == "in-sample"
+    queue = after.review_queue("train", source="out-of-fold")
     assert queue.attrs["source"] == "out-of-fold"
     assert list(queue.index) == list(ranked.sort_values("mislabel_score", ascending=False, kind="stable").index)
-    assert after.review_queue("train", source="in-sample").attrs["source"] == "in-sample"
-    assert "out-of-fold" in prob_note(after, "train") and "frozen-head" in prob_note(after, "train")
-    pinned = load(tiny_model_dir, data_dir, cache, prob_source="in-sample")
-    assert pinned.analysis("train").sources == ["in-sample", "out-of-fold"]
+    note = prob_note(after, "train", "out-of-fold")
+    assert "out-of-fold" in note and "frozen-head" in note
+    pinned = load(tiny_model_dir, data_dir, cache, prob_source="out-of-fold")
+    assert pinned.analysis("train").sources == ["out-of-fold", "in-sample"]
+    assert pinned.review_queue("train").attrs["source"] == "out-of-fold"
     assert meta["method"] == "frozen-head"
