@@ -27,6 +27,21 @@ needs_distilbert_tokenizer = pytest.mark.skipif(not (DISTILBERT / "vocab.txt").i
                                                 reason="../shared/models/distilbert-base-uncased is absent")
 
 
+def split_lines(split: str, n: int) -> list[str]:
+    """The first ``n`` ``text;label`` lines of ../shared/emotion's ``split``, or ``n`` synthetic lines
+    (every label present, text that varies) where ../shared is absent."""
+    if EMOTION.is_dir():
+        return (EMOTION / f"{split}.txt").read_text().splitlines()[:n]
+    return [f"i feel tweet {i} about {LABELS[(i * 5) % 6]} things;{LABELS[i % 6]}" for i in range(n)]
+
+
+def write_split_lines(folder: Path, split: str, n: int, *, extra: tuple[str, ...] = ()) -> Path:
+    """A data folder holding ``split.txt`` with :func:`split_lines` (and ``extra`` lines after them)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{split}.txt").write_text("\n".join([*split_lines(split, n), *extra]) + "\n")
+    return folder
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     """A tiny randomly initialised BERT classifier with the real DistilBERT tokenizer, saved to disk."""

@@ -11,18 +11,12 @@ from core.mislabels import label_issue_columns
 from core.service import EmotionService
 from core.settings import Settings
 from dashboard.tabs.analysis_views import prob_note
-from tests.conftest import EMOTION, LABELS
+from tests.conftest import write_split_lines
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("oof-data")
-    if EMOTION.is_dir():
-        lines = (EMOTION / "train.txt").read_text().splitlines()[:96]
-    else:
-        lines = [f"tweet {i} about feeling {LABELS[i % 6]};{LABELS[i % 6]}" for i in range(96)]
-    (folder / "train.txt").write_text("\n".join(lines) + "\n")
-    return folder
+    return write_split_lines(tmp_path_factory.mktemp("oof-data"), "train", 96)
 
 
 def load(model, data_dir, cache, **kw):

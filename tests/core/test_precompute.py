@@ -16,7 +16,7 @@ from core.cache import AnalysisCache
 from core.data import load_splits
 from core.model import ModelError, align_labels, load_classifier
 from core.precompute import analyse_split
-from tests.conftest import EMOTION, LABELS, MINILM, REPO, needs_emotion, needs_minilm
+from tests.conftest import LABELS, MINILM, REPO, needs_emotion, needs_minilm, write_split_lines
 
 N_ROWS = 120
 
@@ -24,15 +24,7 @@ N_ROWS = 120
 @pytest.fixture()
 def small_data(tmp_path):
     """120 validation rows of the real data (or synthetic ones if ../shared is absent)."""
-    folder = tmp_path / "data"
-    folder.mkdir()
-    if EMOTION.is_dir():
-        lines = (EMOTION / "validation.txt").read_text().splitlines()[:N_ROWS]
-    else:
-        rng = np.random.default_rng(0)
-        lines = [f"tweet number {i} feels {LABELS[rng.integers(6)]};{LABELS[rng.integers(6)]}" for i in range(N_ROWS)]
-    (folder / "validation.txt").write_text("\n".join(lines) + "\n")
-    return folder
+    return write_split_lines(tmp_path / "data", "validation", N_ROWS)
 
 
 def analyse(model_dir, data_dir, cache_dir, *, max_length=512):

@@ -19,7 +19,7 @@ from core.cache import AnalysisCache
 from core.data import load_splits
 from core.model import load_classifier
 from core.precompute import analyse_split
-from tests.conftest import EMOTION, LABELS, REPO
+from tests.conftest import REPO, write_split_lines
 
 N_ROWS = 300
 
@@ -38,14 +38,7 @@ def local_ray():
 @pytest.fixture(scope="module")
 def split_dir(tmp_path_factory):
     """300 validation rows of the real data (or seeded synthetic ones if ../shared is absent)."""
-    folder = tmp_path_factory.mktemp("data")
-    if EMOTION.is_dir():
-        lines = (EMOTION / "validation.txt").read_text().splitlines()[:N_ROWS]
-    else:
-        rng = np.random.default_rng(0)
-        lines = [f"tweet {i} feels {LABELS[rng.integers(6)]};{LABELS[rng.integers(6)]}" for i in range(N_ROWS)]
-    (folder / "validation.txt").write_text("\n".join(lines) + "\n")
-    return folder
+    return write_split_lines(tmp_path_factory.mktemp("data"), "validation", N_ROWS)
 
 
 def test_ray_engine_artifacts_equal_the_local_engine(local_ray, tiny_model_dir, split_dir, tmp_path):

@@ -15,17 +15,13 @@ from core.model import length_batches
 from core.service import EmotionService
 from core.settings import Settings
 from core.text_input import InputError, clean_text
-from tests.conftest import EMOTION, LABELS, REPO
+from tests.conftest import LABELS, REPO, write_split_lines
 
 
 @pytest.fixture(scope="module")
 def service(tiny_model_dir, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("svc-data")
-    if EMOTION.is_dir():
-        lines = (EMOTION / "validation.txt").read_text().splitlines()[:80]
-    else:
-        lines = [f"tweet {i} about feelings;{LABELS[i % 6]}" for i in range(80)]
-    (folder / "validation.txt").write_text("\n".join(lines + ["broken line without label"]) + "\n")
+    folder = write_split_lines(tmp_path_factory.mktemp("svc-data"), "validation", 80,
+                               extra=("broken line without label",))
     settings = Settings(model=str(tiny_model_dir), data=str(folder), cache_dir=tmp_path_factory.mktemp("svc-cache"))
     return EmotionService.load(settings, show_progress=False)
 

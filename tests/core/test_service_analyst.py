@@ -11,17 +11,12 @@ from core.robustness import report_path
 from core.service import EmotionService
 from core.settings import Settings
 from core.text_input import InputError
-from tests.conftest import EMOTION, LABELS
+from tests.conftest import LABELS, write_split_lines
 
 
 @pytest.fixture(scope="module")
 def service(tiny_model_dir, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("analyst-data")
-    if EMOTION.is_dir():
-        lines = (EMOTION / "validation.txt").read_text().splitlines()[:60]
-    else:
-        lines = [f"i feel tweet {i} about feelings;{LABELS[i % 6]}" for i in range(60)]
-    (folder / "validation.txt").write_text("\n".join(lines) + "\n")
+    folder = write_split_lines(tmp_path_factory.mktemp("analyst-data"), "validation", 60)
     settings = Settings(model=str(tiny_model_dir), data=str(folder), cache_dir=tmp_path_factory.mktemp("an-cache"))
     return EmotionService.load(settings, show_progress=False)
 

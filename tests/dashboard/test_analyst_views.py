@@ -11,7 +11,7 @@ from core.calibration import reliability
 from dashboard.figures import reliability_figure, robustness_figure
 from dashboard.sample_panel import word_highlight
 from dashboard.tabs.live import LatestText, explanation_outputs, probe_frame
-from tests.conftest import EMOTION, LABELS
+from tests.conftest import LABELS, write_split_lines
 
 
 @pytest.fixture(scope="module")
@@ -19,12 +19,7 @@ def service(tiny_model_dir, tmp_path_factory):
     from core.service import EmotionService
     from core.settings import Settings
 
-    folder = tmp_path_factory.mktemp("views-data")
-    if EMOTION.is_dir():
-        lines = (EMOTION / "validation.txt").read_text().splitlines()[:40]
-    else:
-        lines = [f"i feel tweet {i};{LABELS[i % 6]}" for i in range(40)]
-    (folder / "validation.txt").write_text("\n".join(lines) + "\n")
+    folder = write_split_lines(tmp_path_factory.mktemp("views-data"), "validation", 40)
     settings = Settings(model=str(tiny_model_dir), data=str(folder), cache_dir=tmp_path_factory.mktemp("v-cache"))
     return EmotionService.load(settings, show_progress=False)
 
