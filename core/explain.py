@@ -244,7 +244,8 @@ class TokenShapExplainer:
             budget = ExplainBudget(per_token=0.0, offset=budget, min_evals=budget, max_evals=budget)
         self.budget = budget
         self.batch_rows = int(batch_rows)
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the cache only: a hit never waits behind a computation
+        self._compute = threading.Lock()  # one explanation computed at a time (they share the model)
         self._cache: OrderedDict[tuple[str, int], TokenAttribution] = OrderedDict()
         self._masker = shap.maskers.Text(tokenizer, output_type="token_ids")
         self._explainer = shap.PartitionExplainer(self._predict, self._masker, output_names=self.labels)
@@ -289,17 +290,27 @@ class TokenShapExplainer:
         if not text.strip():
             raise ValueError("cannot explain an empty or whitespace-only text")
         key = (text, self.max_tokens)
+        hit = self._cached(key)
+        if hit is not None:
+            return hit
+        with self._compute:
+            hit = self._cached(key)  # another caller may have computed it while this one waited
+            if hit is not None:
+                return hit
+            result = self._explain_uncached(text)
+        if self.cache_size > 0:
+            with self._lock:
+                self._cache[key] = result
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return result
+
+    def _cached(self, key: tuple) -> TokenAttribution | None:
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
-                return hit
-            result = self._explain_uncached(text)
-            if self.cache_size > 0:
-                self._cache[key] = result
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
-            return result
+            return hit
 
     # -- internals -----------------------------------------------------------------------------
 

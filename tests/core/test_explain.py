@@ -357,3 +357,19 @@ def test_bench_sampling_quick_smoke():
         assert stats["spearman_mean"] >= 0.6 and stats["spearman_min_mean_over_seeds"] >= 0.3, stats
         assert stats["top_token_agreement"] >= 2 / 3, stats
         assert 0 < stats["evals_mean"] <= result["exact_evals_mean"]
+
+
+def test_a_cached_explanation_does_not_wait_behind_a_running_one(tiny):
+    import threading
+
+    from core.explain import TokenShapExplainer
+
+    model, tokenizer = tiny
+    explainer = TokenShapExplainer(model, tokenizer, LABELS)
+    first = explainer.explain("i am happy today")
+    got = []
+    with explainer._compute:  # another explanation is being computed (it holds the model)
+        reader = threading.Thread(target=lambda: got.append(explainer.explain("i am happy today")))
+        reader.start()
+        reader.join(timeout=60)  # a deadline against a hang, not a speed check
+        assert not reader.is_alive() and got[0] is first  # the hit came back while the lock was held
