@@ -31,13 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import (  # noqa: E402
-    RssSampler,
-    dump,
-    peak_rss_mb,
-    resolve_model,
-    write_data_subset,
-)
+from bench.common import RssSampler, dump, peak_rss_mb, resolve_model, write_data_subset  # noqa: E402
 from bench.harness import EMOTION, start_app, stop_app, wait_for_http  # noqa: E402
 
 FREE_TIER_MB = 16 * 1024
