@@ -106,3 +106,8 @@ def browser():
             yield chromium
         finally:
             chromium.close()
+
+
+# The annotation-loop app (two tiny models, a train split with known flips), one per session for every
+# test that asks for it; imported last because tests.loop_app reads the names above.
+from tests.loop_app import loop_app, loop_models  # noqa: E402, F401

@@ -1,6 +1,6 @@
 """A running app for the annotation-loop tests: two tiny models, a train split with known flipped labels.
 
-Import the fixtures into a test module (``from tests.loop_app import loop_app, loop_models  # noqa: F401``).
+tests/conftest.py registers the fixtures once for the whole session.
 """
 
 from __future__ import annotations

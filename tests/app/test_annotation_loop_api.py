@@ -12,17 +12,17 @@ import pandas as pd
 import pytest
 
 from tests.conftest import LABELS, REPO
-from tests.loop_app import N_TRAIN, loop_app, loop_models  # noqa: F401
+from tests.loop_app import N_TRAIN
 
 
 @pytest.fixture(scope="module")
-def client(loop_app):  # noqa: F811
+def client(loop_app):
     from gradio_client import Client
 
     return Client(loop_app.url, ssl_verify=False, verbose=False)
 
 
-def test_queue_decide_export_retrain_compare(client, loop_app, tmp_path):  # noqa: F811
+def test_queue_decide_export_retrain_compare(client, loop_app, tmp_path):
     queue = client.predict(given_label="any", predicted_label="any", split="train", limit=N_TRAIN,
                            api_name="/review_queue")
     assert len(queue) == N_TRAIN and {"sample_id", "label", "pred", "text"} <= set(queue[0])

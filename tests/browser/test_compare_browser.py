@@ -9,12 +9,11 @@ import pytest
 
 from tests.browser.conftest import TIMEOUT_MS, browser_missing, dashboard_page
 from tests.browser.test_browser import open_tab, read_table, shot, wait_bridge_plot, wait_value
-from tests.loop_app import loop_app, loop_models  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))]
 
 
-def test_compare_cell_and_changed_sample(browser, loop_app, watch, screenshot_dir):  # noqa: F811
+def test_compare_cell_and_changed_sample(browser, loop_app, watch, screenshot_dir):
     with dashboard_page(browser, loop_app.url, watch) as page:
         open_tab(page, "Compare")
         wait_bridge_plot(page, "compare-plot")

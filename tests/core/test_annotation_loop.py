@@ -24,7 +24,6 @@ from core.settings import Settings
 from core.text_input import InputError
 from tests.conftest import EMOTION, LABELS, REPO
 from tests.core.test_review_store import V1_SCHEMA
-from tests.loop_app import loop_models  # noqa: F401
 
 
 def _lines(split: str, n: int) -> list[str]:
@@ -41,7 +40,7 @@ def write_data(folder: Path, train: list[str], validation: list[str]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def second_model_dir(loop_models) -> Path:  # noqa: F811
+def second_model_dir(loop_models) -> Path:
     """The tiny model's architecture with other random weights."""
     return loop_models[1]
 
