@@ -70,6 +70,7 @@ def build_app(service) -> gr.Blocks:
                 *review.explain, api_visibility="private", trigger_mode="always_last")
         demo.load(*losses_load, api_visibility="private")
         demo.load(*review.load, api_visibility="private").then(*review.explain, api_visibility="private")
+        demo.load(*review.access_load, api_visibility="private")
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=2)
     assert_no_mocked_oauth(demo)
     return demo

@@ -132,6 +132,7 @@ class AccessPanel:
     who: gr.Markdown
     warning: gr.Markdown
     sync: gr.Markdown
+    load: tuple = ()  # (fn, inputs, outputs) for the page's load event: who the visitor writes as
 
 
 def build_access_panel(service) -> AccessPanel:
@@ -162,8 +163,8 @@ def build_access_panel(service) -> AccessPanel:
         except (AccessDenied, ReviewStoreError, OSError) as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
-    who.attach_load_event(who_is, None)
-    sync.attach_load_event(lambda: sync_line(service), 30)
+    timer = gr.Timer(30)  # the sync status, refreshed (a private event, not an API endpoint)
+    timer.tick(lambda: sync_line(service), None, sync, api_visibility="private")
     download.click(lambda: str(export_events(service.reviews)), None, carried, api_visibility="private")
     upload.upload(on_upload, upload, upload_note, api_visibility="private")
-    return AccessPanel(who, warning, sync)
+    return AccessPanel(who, warning, sync, load=(who_is, None, who))

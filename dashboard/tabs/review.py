@@ -43,6 +43,7 @@ class ReviewTab:
     outputs: list
     load: tuple
     explain: tuple = ()  # (fn, inputs, output): the shown sample's explanation, run after the panel
+    access_load: tuple = ()  # (fn, inputs, output): who the visitor writes as, on page load
 
 
 def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
@@ -50,7 +51,7 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
     labels = service.labels
     choices = queries.label_choices(labels)
 
-    build_access_panel(service)
+    access = build_access_panel(service)
     with gr.Row():
         given = gr.Dropdown(choices, value=queries.ANY, label="given label", elem_id="review-given")
         predicted = gr.Dropdown(choices, value=queries.ANY, label="predicted label", elem_id="review-predicted")
@@ -168,6 +169,7 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
         return next_sample(split_, source_, given_, predicted_, lo, hi, skipped_)
 
     return ReviewTab(open_sample=view, outputs=outputs, explain=(explain_current, [current, split], panel.shap),
+                     access_load=access.load,
                      load=(load, [split, source, *filters, skipped], outputs))
 
 

@@ -100,7 +100,7 @@ def _binary_parquet(folder: Path, tiny_model_dir: Path) -> tuple[str, ...]:
 def _csv_without_columns(folder: Path) -> tuple[str, ...]:
     folder.mkdir()
     (folder / "validation.csv").write_text("sentence,emotion\ni am happy,joy\n")
-    return str(folder / "validation.csv"), "needs 'text' and 'label' columns"
+    return str(folder / "validation.csv"), "no 'text' and 'label' columns"
 
 
 DATA_CASES = {
