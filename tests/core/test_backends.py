@@ -75,7 +75,7 @@ def test_onnx_matches_torch_and_reuses_its_cached_export(which, tiny_model_dir, 
     torch_clf = load_classifier(model_dir)
     clf = load_classifier(model_dir, backend="onnx", cache_dir=export_cache)
     assert clf.backend.name == "onnx", clf.backend_note
-    assert clf.backend.export_seconds > 0 and not clf.backend.cached
+    assert not clf.backend.cached  # exported now (export.json records how long it took)
     assert not _warnings(caplog)
     a, b = clf.predict(TEXTS, with_hidden=True), torch_clf.predict(TEXTS, with_hidden=True)
     np.testing.assert_allclose(a.probs, b.probs, atol=FP32_TOLERANCE)
@@ -85,7 +85,7 @@ def test_onnx_matches_torch_and_reuses_its_cached_export(which, tiny_model_dir, 
     stamp = graph.stat().st_mtime_ns
 
     again = load_classifier(model_dir, backend="onnx", cache_dir=export_cache)
-    assert again.backend.cached and again.backend.export_seconds == 0
+    assert again.backend.cached  # reused, not exported again
     assert again.backend.path == graph and graph.stat().st_mtime_ns == stamp  # not exported a second time
     np.testing.assert_allclose(again.predict(TEXTS).probs, a.probs, atol=1e-7)
 

@@ -80,7 +80,7 @@ def test_shapes_tokens_and_probs(tiny):
     assert att.base_values.shape == (len(LABELS),)
     assert att.labels == LABELS
     assert not att.truncated
-    assert att.n_evals > 2 and att.seconds > 0
+    assert att.n_evals > 2
     np.testing.assert_allclose(att.probs, _probs(model, tokenizer, TEXTS[0]), atol=1e-5)
     assert att.for_label("joy").shape == (len(expected_tokens),)
     top = att.top_tokens("joy", k=3)
