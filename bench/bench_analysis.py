@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup-rows", type=int, default=WARMUP_ROWS,
                    help="rows each side runs once before timing (JIT, first calls); 0 with --quick")
     p.add_argument("--work-dir", type=Path, default=None, help="keep models, caches and logs here (default: temp)")
-    p.add_argument("--backend", default="torch", help="inference backend of the project side (core.backends)")
+    p.add_argument("--backend", default="auto", help="the project side's inference backend (default: the app's)")
     p.add_argument("--worker", choices=("reference", "project"), help=argparse.SUPPRESS)
     p.add_argument("--model-dir", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--data", type=Path, help=argparse.SUPPRESS)

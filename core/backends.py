@@ -20,6 +20,11 @@ name               what runs
                    (``onnxruntime.quantization.quantize_dynamic``, MatMul only).
 ``onnx-int8-static``  int8 weights and activations with scales calibrated on texts
                    (``quantize_static``, QDQ format, MatMul only); needs calibration texts.
+``auto``           the default: ``torch-bf16`` where the CPU multiplies bf16 natively
+                   (AVX-512 BF16 or AMX, :func:`native_bf16`), else ``torch``.  On CPUs without
+                   those units bf16 is emulated and slower than fp32.  bf16 met the faithfulness
+                   bars on emotion-minilm (README, "Inference backends"); the int8 backends did not,
+                   so they stay opt-in.
 =================  ==========================================================================
 
 Exported and quantised graphs are cached under ``<cache_dir>/backends/<fingerprint>-<name>/``
@@ -54,13 +59,15 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "BACKENDS", "FP32_TOLERANCE", "PROBE_TEXTS", "REDUCED_TOLERANCE", "Backend", "BackendError", "OnnxBackend",
-    "TorchBackend", "check_backend", "load_backend",
+    "BACKENDS", "BF16_FLAGS", "FP32_TOLERANCE", "PROBE_TEXTS", "REDUCED_TOLERANCE", "Backend", "BackendError",
+    "OnnxBackend", "TorchBackend", "check_backend", "load_backend", "native_bf16", "resolve",
 ]
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("torch", "torch-bf16", "onnx", "onnx-int8", "onnx-int8-static")
+BACKENDS = ("auto", "torch", "torch-bf16", "onnx", "onnx-int8", "onnx-int8-static")
+#: CPU flags (``/proc/cpuinfo``) of units that multiply bf16 natively.
+BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 #: Largest allowed probability difference from PyTorch fp32 on the probe batch, fp32 backends.
 FP32_TOLERANCE = 1e-4
 #: The same for reduced-precision backends (bf16, int8); they must also predict the same class on
@@ -192,6 +199,33 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(shifted)
     return e / e.sum(axis=1, keepdims=True)
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags from ``/proc/cpuinfo`` (empty where there is no such file)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return set()
+    for line in text.splitlines():
+        if line.startswith(("flags", "Features")):
+            return set(line.partition(":")[2].split())
+    return set()
+
+
+def native_bf16(flags: set[str] | None = None) -> bool:
+    """Whether the CPU has a bf16 matrix unit (:data:`BF16_FLAGS`)."""
+    return bool(set(BF16_FLAGS) & (cpu_flags() if flags is None else flags))
+
+
+def resolve(name: str, flags: set[str] | None = None) -> tuple[str, str]:
+    """The concrete backend for ``name`` and why (``auto`` picks by the CPU's bf16 support)."""
+    if name != "auto":
+        return name, ""
+    found = sorted(set(BF16_FLAGS) & (cpu_flags() if flags is None else flags))
+    if found:
+        return "torch-bf16", f"auto: the CPU has {', '.join(found)}"
+    return "torch", "auto: no native bf16 on this CPU (bf16 would be emulated, slower than fp32)"
 
 
 def _torch_threads() -> int:
@@ -359,6 +393,7 @@ def build_backend(name: str, model: Any, tokenizer: Any, *, cache_dir: Path | No
     """Backend ``name`` for ``model`` (no check against PyTorch; see :func:`load_backend`)."""
     if name not in BACKENDS:
         raise BackendError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    name, _ = resolve(name)
     if name in ("torch", "torch-bf16"):
         if name == "torch-bf16":
             import torch
@@ -399,9 +434,12 @@ def load_backend(name: str, model: Any, tokenizer: Any, *, cache_dir: Path | Non
     """
     if name not in BACKENDS:
         raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    name, why = resolve(name)
     reference = TorchBackend(model)
     if name == "torch":
-        return reference, "backend torch (PyTorch fp32)"
+        note = f"backend torch (PyTorch fp32{'; ' + why if why else ''})"
+        log.info(note)
+        return reference, note
     try:
         backend = build_backend(name, model, tokenizer, cache_dir=cache_dir, fingerprint=fingerprint,
                                 calibration_texts=calibration_texts)
@@ -422,6 +460,7 @@ def load_backend(name: str, model: Any, tokenizer: Any, *, cache_dir: Path | Non
         log.warning(note)
         return reference, note
     extra = f", exported in {backend.export_seconds:.1f} s" if backend.export_seconds else ""
+    extra += f"; {why}" if why else ""
     note = f"backend {name} (probe within {result.max_prob_diff:.1g} of PyTorch fp32{extra})"
     log.info(note)
     return backend, note

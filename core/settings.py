@@ -49,7 +49,7 @@ class Settings:
     reviewer : default reviewer name recorded with review decisions.
     splits : every split the app analyses and serves (``--splits train,validation``); default ``(split,)``.
     compare_model : a second checkpoint to compare with ``model`` (Compare tab).
-    backend : inference backend (see :mod:`core.backends`).
+    backend : inference backend (see :mod:`core.backends`); ``auto``: bf16 where the CPU has native bf16.
     text_column, label_column : column names in CSV/parquet data (default ``text`` and ``label``).
     prob_source : which probabilities rank a split the model trained on: ``auto``, ``in-sample`` or
         ``out-of-fold``.
@@ -77,7 +77,7 @@ class Settings:
     reviewer: str = ""
     splits: tuple[str, ...] = ()
     compare_model: str | None = None
-    backend: str = "torch"
+    backend: str = "auto"
     text_column: str | None = None
     label_column: str | None = None
     prob_source: str = "auto"

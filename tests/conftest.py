@@ -18,7 +18,7 @@ from bench.harness import DISTILBERT, EMOTION, LABELS, MINILM, SHARED, start_app
 from bench.harness import ROOT as REPO
 
 # Paths the tests import from here (defined once in bench/harness.py, which the benchmarks share).
-__all__ = ["DISTILBERT", "EMOTION", "LABELS", "MINILM", "REPO", "SHARED"]
+__all__ = ["DISTILBERT", "EMOTION", "LABELS", "MINILM", "REPO", "SHARED", "app_tolerance"]
 
 needs_emotion = pytest.mark.skipif(not EMOTION.is_dir(), reason="../shared/emotion is absent")
 needs_minilm = pytest.mark.skipif(not (MINILM / "model.safetensors").is_file(),
@@ -33,6 +33,17 @@ def split_lines(split: str, n: int) -> list[str]:
     if EMOTION.is_dir():
         return (EMOTION / f"{split}.txt").read_text().splitlines()[:n]
     return [f"i feel tweet {i} about {LABELS[(i * 5) % 6]} things;{LABELS[i % 6]}" for i in range(n)]
+
+
+def app_tolerance(*, batching: bool = False) -> float:
+    """How far the app's probabilities may be from PyTorch fp32: its default backend's probe tolerance
+    (``auto`` is bf16 on a CPU with native bf16).  ``batching``: the same backend, one text alone against
+    that text in a batch (fp32: no difference; bf16 rounds with the batch's padding, within 1e-2)."""
+    from core.backends import FP32_TOLERANCE, resolve, tolerance_for
+    from core.settings import Settings
+
+    tol = tolerance_for(resolve(Settings().backend)[0])
+    return min(tol, 1e-2) if batching and tol > FP32_TOLERANCE else tol
 
 
 def write_split_lines(folder: Path, split: str, n: int, *, extra: tuple[str, ...] = ()) -> Path:

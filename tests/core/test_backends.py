@@ -18,6 +18,7 @@ from core.backends import (
     TorchBackend,
     check_backend,
     load_backend,
+    resolve,
 )
 from core.model import ModelError, load_classifier
 from tests.conftest import LABELS
@@ -138,8 +139,36 @@ def test_a_graph_that_disagrees_fails_its_check(tiny_model_dir, tiny_distilbert_
 def test_unknown_backend_is_an_error(tiny_model_dir):
     with pytest.raises(ModelError, match="unknown backend 'onxx'"):
         load_classifier(tiny_model_dir, backend="onxx")
-    with pytest.raises(ValueError, match="choose one of torch, torch-bf16, onnx"):
+    with pytest.raises(ValueError, match="choose one of auto, torch, torch-bf16, onnx"):
         load_backend("onxx", None, None, cache_dir=None, fingerprint="")
+
+
+@pytest.mark.parametrize(("flags", "want"), [
+    ({"avx512f", "avx512_bf16"}, "torch-bf16"),
+    ({"amx_bf16", "sse2"}, "torch-bf16"),
+    ({"avx512f", "avx512_vnni"}, "torch"),
+    (set(), "torch"),
+])
+def test_auto_picks_bf16_only_where_the_cpu_multiplies_it_natively(flags, want):
+    name, why = resolve("auto", flags)
+    assert name == want and why.startswith("auto: ")
+    assert resolve("onnx", flags) == ("onnx", "")  # a named backend is taken as named
+
+
+def test_auto_is_the_default_and_says_what_it_chose(tiny_model_dir, caplog):
+    from core.settings import Settings
+
+    assert Settings().backend == "auto"
+    caplog.set_level(logging.INFO, logger="core.backends")
+    clf = load_classifier(tiny_model_dir)  # load_classifier's own default stays PyTorch fp32
+    assert clf.backend.name == "torch"
+    auto = load_classifier(tiny_model_dir, backend="auto")
+    assert auto.backend.name == resolve("auto")[0]
+    assert resolve("auto")[1] in auto.backend_note
+    probs = auto.predict(TEXTS).probs
+    want = clf.predict(TEXTS).probs
+    tol = FP32_TOLERANCE if auto.backend.name == "torch" else REDUCED_TOLERANCE
+    assert np.abs(probs - want).max() <= tol and (probs.argmax(1) == want.argmax(1)).all()
 
 
 def test_explainer_runs_its_evaluations_on_the_classifiers_backend(tiny_model_dir, export_cache):

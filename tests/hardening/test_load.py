@@ -2,7 +2,8 @@
 ``/explain`` requests at the same time, each thread with its own HTTP client (``httpx``, Gradio's
 ``/gradio_api/call`` API; the light client keeps the test's own CPU use low on a 2-core machine).
 
-No request may fail, every classification must equal a sequential call (probabilities within 1e-4)
+No request may fail, every classification must equal a sequential call (probabilities within 1e-4 in fp32; bf16, the
+default where the CPU has it, rounds differently with the batch's padding: within 1e-2)
 and every explanation must agree with the classification of its text. Latencies are reported (printed
 and written to ``artifacts/load_report.json``), never asserted: timing belongs in the benchmarks.
 """
@@ -22,7 +23,7 @@ import numpy as np
 import pytest
 
 from bench.harness import sse_call
-from tests.conftest import LABELS, REPO, needs_emotion, needs_minilm
+from tests.conftest import LABELS, REPO, app_tolerance, needs_emotion, needs_minilm
 from tests.hardening.conftest import real_lines
 
 pytestmark = [pytest.mark.slow, needs_minilm, needs_emotion]
@@ -100,7 +101,8 @@ def test_concurrent_classify_and_explain_are_all_right(app_url):
     assert len(classified) == N_CLIENTS * N_REQUESTS and all(explained)
     for text, result, _ in classified:
         got, want = confidences(result), reference[text]
-        np.testing.assert_allclose([got[x] for x in LABELS], [want[x] for x in LABELS], atol=1e-4, err_msg=text)
+        np.testing.assert_allclose([got[x] for x in LABELS], [want[x] for x in LABELS],
+                                   atol=app_tolerance(batching=True), err_msg=text)
         assert result["label"] == max(want, key=want.get)
     for text, (highlighted, _plot, status), _ in explained:
         want = reference[text]
