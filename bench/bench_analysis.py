@@ -5,7 +5,7 @@ batch 16, one forward pass for logits -> per-sample loss and a second with ``out
 for the [CLS] states, then ``umap.UMAP(n_components=2, metric="cosine", random_state=42)`` with
 umap's defaults.  Project path: :func:`core.precompute.analyse_split` with a fresh cache folder
 (length-grouped batches of 64, dynamic padding, one pass, precomputed cosine distances, 200 epochs,
-plus the suspicion signals and the parquet cache write).
+plus the cleanlab mislabel columns and the parquet cache write).
 
 Fairness: each side runs in its own fresh Python process, one after the other.  Each first runs
 its own pipeline once on 32 rows (``--warmup-rows``; the warm-up: numba JIT compilation of UMAP,
@@ -162,7 +162,7 @@ def worker_project(model_dir: Path, data_dir: Path, cache_dir: Path, out: Path, 
     umap_s = m["umap_end"] - m["umap_start"]
     out.write_text(json.dumps({
         "warmup_s": warmup,
-        "seconds": {"inference": inference, "umap": umap_s, "table_suspicion_cache_write": total - inference - umap_s,
+        "seconds": {"inference": inference, "umap": umap_s, "table_mislabels_cache_write": total - inference - umap_s,
                     "total": total},
         "rows": len(table), "accuracy": float(first.analysis.meta["accuracy"]), "reuse_in_process_s": reuse,
         "backend": clf.backend.name, "backend_note": clf.backend_note,
@@ -229,7 +229,7 @@ METHOD = ("Each side runs in its own fresh Python process, reference first then 
           "warm-up (numba JIT for UMAP, torch first-call costs; reported as warmup; none with --quick), then times "
           "the full split. "
           "speedup = reference total / project total; speedup_cold adds each side's warm-up. The project total is "
-          "analyse_split with an empty cache (fingerprints, inference, UMAP, suspicion signals, parquet write). "
+          "analyse_split with an empty cache (fingerprints, inference, UMAP, cleanlab mislabel columns, parquet write). "
           "Cache reuse: a second analyse_split in the project process, and a fresh `python -m core.precompute` "
           "process (its reported seconds, and its wall time including Python/torch imports and model load). "
           "Shared 2-core machine: timings are noisy, compare ratios within one run.")
