@@ -229,7 +229,7 @@ METHOD = ("Each side runs in its own fresh Python process, reference first then 
           "warm-up (numba JIT for UMAP, torch first-call costs; reported as warmup; none with --quick), then times "
           "the full split. "
           "speedup = reference total / project total; speedup_cold adds each side's warm-up. The project total is "
-          "analyse_split with an empty cache (fingerprints, inference, UMAP, cleanlab mislabel columns, parquet write). "
+          "analyse_split with an empty cache (fingerprints, inference, UMAP, mislabel columns, parquet write). "
           "Cache reuse: a second analyse_split in the project process, and a fresh `python -m core.precompute` "
           "process (its reported seconds, and its wall time including Python/torch imports and model load). "
           "Shared 2-core machine: timings are noisy, compare ratios within one run.")
