@@ -57,7 +57,12 @@ def test_columns_match_cleanlab_called_directly():
     assert list(cols["suggested_label"]) == [NAMES[i] for i in probs.argmax(axis=1)]
     sc = get_label_quality_scores(labels, probs, method="self_confidence")
     nm = get_label_quality_scores(labels, probs, method="normalized_margin")
-    np.testing.assert_allclose(cols["mislabel_score"], 1 - ((1 - ALPHA) * sc + ALPHA * nm))
+    # the shipped score: the weighted mean of the two cleanlab scores' percentile ranks (scipy's ranks)
+    from scipy.stats import rankdata
+
+    n = len(labels)
+    np.testing.assert_allclose(cols["mislabel_score"], (1 - ALPHA) * rankdata(-sc) / n + ALPHA * rankdata(-nm) / n)
+    assert cols["mislabel_score"].between(0, 1).all()
     assert (cols["dup_group"] == -1).all() and not cols["dup_label_conflict"].any()
 
 
