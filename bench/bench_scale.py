@@ -10,7 +10,8 @@ seconds (``meta.json``, after imports and the model load) give rows per second; 
 sampled every 50 ms (Ray's workers are separate processes and are not counted).
 
 App: ``python app.py`` on the cached analysis; time from the process start to the first page
-(``GET /`` answered) and the app's peak RSS (``VmHWM``) by then. The query latencies are timed in
+(``GET /`` answered), from the analysis loaded (the app's "Analysis ready" line) to the first page,
+the page's size and the app's peak RSS (``VmHWM``) by then. The query latencies are timed in
 this process on the cached table with the functions the views call (server side only, not the
 browser's drawing; wall and CPU seconds, since the machine may be shared): the first page (default
 order), a filter (true label + text), a page change (page 500), a sort change, the first page of
@@ -23,6 +24,8 @@ to N rows over the edited corpus (texts and data fingerprint of that corpus, tab
 states tiled, map coordinates jittered). The JSON says which N were tiled.
 
     python bench/bench_scale.py --sizes 16000,100000,400000 --engines local,ray --tile-app
+    python bench/bench_scale.py --sizes 16000,100000,400000 --engines local --app-only --tile-app \
+        --tile-from <work>/cache-local-2000   # app figures on analyses tiled from a small one
     python bench/bench_scale.py --quick   # smoke: 300 rows on both engines and the app; queries at 600 (tiled)
 """
 
@@ -211,16 +214,39 @@ def time_queries(cache: Path, *, repeats: int = 3) -> dict:
 
 
 def app_start(model: Path, data: Path, cache: Path, work: Path) -> dict:
-    """Start ``app.py`` on the cached analysis: seconds to the first page and the app's peak RSS."""
+    """Start ``app.py`` on the cached analysis: seconds from the process start to the first page, and
+    from the analysis loaded (the app's "Analysis ready" line: imports, data, model and cached analysis
+    done) to the first page (building the UI and serving); the page's size and the app's peak RSS."""
+    import urllib.request
+
     log = work / "app.log"
     t0 = time.monotonic()
     proc, url = start_app(model, data, cache, log, review_db=work / "bench-reviews.sqlite",
                           extra=["--split", SPLIT, "--splits", SPLIT])
+    loaded: list[float] = []
+
+    def watch_log() -> None:  # note when the analysis is loaded (the app prints one line then)
+        while not loaded and proc.poll() is None:
+            if log.is_file() and "Analysis ready" in log.read_text(errors="replace"):
+                loaded.append(time.monotonic())
+            time.sleep(0.05)
+
+    import threading
+
+    watcher = threading.Thread(target=watch_log, daemon=True)
+    watcher.start()
     try:
         with RssSampler(proc.pid) as rss:
             ready = wait_for_http(url, proc, log=log, timeout=1800)
-        return {"first_page_s": round(ready - t0, 2), "peak_rss_mb": round(max(rss.peak_mb, peak_rss_mb(proc.pid)
-                                                                                  or 0.0), 1)}
+            watcher.join(timeout=5)
+            with urllib.request.urlopen(url, timeout=60) as r:
+                page_mb = len(r.read()) / 2**20
+        out = {"first_page_s": round(ready - t0, 2), "page_mb": round(page_mb, 2),
+               "peak_rss_mb": round(max(rss.peak_mb, peak_rss_mb(proc.pid) or 0.0), 1)}
+        if loaded:
+            out["analysis_loaded_s"] = round(loaded[0] - t0, 2)
+            out["analysis_loaded_to_first_page_s"] = round(ready - loaded[0], 2)
+        return out
     finally:
         stop_app(proc)
 
@@ -236,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tile-app", action="store_true", help="app figures on a tiled analysis where precompute is absent")
     p.add_argument("--skip-app", action="store_true")
     p.add_argument("--app-only", action="store_true", help="no precompute: cached analyses, tiled elsewhere")
+    p.add_argument("--tile-from", type=Path, default=None,
+                   help="a cache folder holding one analysis (e.g. <work>/cache-local-2000) to tile from; the "
+                        "corpus then repeats that analysis's rows (use another --work-dir than the source's)")
     p.add_argument("--quick", action="store_true", help="smoke run: N = 300, 600; both engines")
     args = p.parse_args(argv)
     if args.quick:
@@ -245,9 +274,12 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="bench-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     pairs = read_text_label_lines(EMOTION / "train.txt")
+    if args.tile_from is not None:  # the corpus repeats the source analysis's own rows, so tiled rows match it
+        source_meta = json.loads(next((args.tile_from / "analysis").glob("*/meta.json")).read_text())
+        pairs = read_text_label_lines(Path(source_meta["data"]) / f"{SPLIT}.txt")
     report = {"bench": "scale", "model": str(args.model), "ray_workers": args.ray_workers, "cpus": os.cpu_count(),
               "sizes": {}}
-    largest: Path | None = None
+    largest: Path | None = args.tile_from
     for n in sizes:
         data = write_corpus(synthetic_corpus(pairs, n), work / f"data-{n}")
         entry: dict = {"rows": n, "precompute": {}}
