@@ -419,12 +419,12 @@ class EmotionService:
         column = ranking_column(table)
         mask = table["confidence"].between(float(min_confidence), float(max_confidence)).to_numpy(dtype=bool)
         if given not in (None, "", ANY):
-            mask &= (table["label"] == given).to_numpy(dtype=bool)
+            mask = mask & (table["label"] == given).to_numpy(dtype=bool)
         if predicted not in (None, "", ANY):
-            mask &= (table["pred"] == predicted).to_numpy(dtype=bool)
+            mask = mask & (table["pred"] == predicted).to_numpy(dtype=bool)
         done = self.reviewed_rows(split) | {int(i) for i in exclude}
         if done:
-            mask &= ~table.index.isin(sorted(done))
+            mask = mask & ~table.index.isin(sorted(done))
         order = sorted_positions(table, column, ascending=False)  # computed once per table, NaN last
         rows = table.iloc[order[mask[order]][:limit]]
         rows.attrs.update(rank_by=column, source=source)
