@@ -10,12 +10,16 @@ seconds (``meta.json``, after imports and the model load) give rows per second; 
 sampled every 50 ms (Ray's workers are separate processes and are not counted).
 
 App: ``python app.py`` on the cached analysis; time from the process start to the first page
-(``GET /`` answered) and the app's peak RSS (``VmHWM``) by then. The query latencies are timed in
-this process on the cached table with the functions the views call (server side only, not the
-browser's drawing; wall and CPU seconds, since the machine may be shared): the first page (default
-order), a filter (true label + text), a page change (page 500), a sort change, the first page of
+(``GET /`` answered), from the analysis loaded (the app's "Analysis ready" line) to the first page,
+the page's size and the app's peak RSS (``VmHWM``) by then; then, in a second fresh process doing
+what ``app.py`` does, where that time goes (:func:`start_phases`: imports and model load, which do not
+depend on N; reading the data and the cached analysis; building the UI and serving the first page).
+The query latencies are timed in this process on the cached table with the functions the views call
+(server side only, not the browser's drawing; wall and CPU seconds, since the machine may be shared):
+the first page (default order), a filter (true label + text), a page change (page 500), a sort change, the first page of
 the largest confusion cell (the most common class predicted as itself), and the embedding map (the
-figure the tab sends, serialised to JSON: a density map past 10,000 points, else every point).
+figure the tab sends, serialised to JSON: a density map past 10,000 points, else every point) and the
+map after a zoom into a window holding at most 5,000 samples (its points, with hover texts).
 
 Where precompute at an N does not fit the time given (``--max-precompute-s``), that N's app figures
 can still be measured on a *tiled* analysis (``--tile-app``): the largest measured analysis repeated
@@ -23,6 +27,8 @@ to N rows over the edited corpus (texts and data fingerprint of that corpus, tab
 states tiled, map coordinates jittered). The JSON says which N were tiled.
 
     python bench/bench_scale.py --sizes 16000,100000,400000 --engines local,ray --tile-app
+    python bench/bench_scale.py --sizes 16000,100000,400000 --engines local --app-only --tile-app \
+        --tile-from <work>/cache-local-2000   # app figures on analyses tiled from a small one
     python bench/bench_scale.py --quick   # smoke: 300 rows on both engines and the app; queries at 600 (tiled)
 """
 
@@ -45,7 +51,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import RssSampler, dump, peak_rss_mb, read_text_label_lines  # noqa: E402
-from bench.harness import EMOTION, MINILM, start_app, stop_app, wait_for_http  # noqa: E402
+from bench.harness import EMOTION, MINILM, app_env, free_port, start_app, stop_app, wait_for_http  # noqa: E402
 
 SPLIT = "validation"
 
@@ -199,6 +205,18 @@ def time_queries(cache: Path, *, repeats: int = 3) -> dict:
         return fig.to_json()
 
     map_json = len(the_map())
+    x, y = table["umap_x"].to_numpy(np.float64), table["umap_y"].to_numpy(np.float64)
+    cx, cy, half = float(np.median(x)), float(np.median(y)), float(x.max() - x.min()) / 4
+    while half > 1e-9:  # a window around the median point holding at most 5,000 samples: drawn as points
+        near = int(((abs(x - cx) <= half) & (abs(y - cy) <= half)).sum())
+        if near <= 5_000:
+            break
+        half /= 1.5
+    window = {"x_range": (cx - half, cx + half), "y_range": (cy - half, cy + half)}
+
+    def zoomed():
+        fig = figures.density_embedding_figure(table, color_by="label", labels=labels, **window)
+        return fig.to_json()
     return {
         "rows": len(table), "table_load_s": round(load_s, 3), "first_page_s": first_page,
         "filter_s": timed(lambda: listed(order="highest loss", true_label=big_label, search="feel"), "filter_s"),
@@ -206,23 +224,112 @@ def time_queries(cache: Path, *, repeats: int = 3) -> dict:
         "sort_change_s": timed(lambda: listed(order="most suspicious"), "sort_change_s"),
         "cell_rows": int(((table["label"] == big_label) & (table["pred"] == big_label)).sum()),
         "cell_first_page_s": timed(cell_page, "cell_first_page_s"), "map_s": timed(the_map, "map_s"),
-        "map_json_mb": round(map_json / 2**20, 2), "cpu_s": cpu,
+        "map_json_mb": round(map_json / 2**20, 2), "map_zoom_points": near, "map_zoom_s": timed(zoomed, "map_zoom_s"),
+        "cpu_s": cpu,
     }
 
 
 def app_start(model: Path, data: Path, cache: Path, work: Path) -> dict:
-    """Start ``app.py`` on the cached analysis: seconds to the first page and the app's peak RSS."""
+    """Start ``app.py`` on the cached analysis: seconds from the process start to the first page, and
+    from the analysis loaded (the app's "Analysis ready" line: imports, data, model and cached analysis
+    done) to the first page (building the UI and serving); the page's size and the app's peak RSS."""
+    import urllib.request
+
     log = work / "app.log"
     t0 = time.monotonic()
     proc, url = start_app(model, data, cache, log, review_db=work / "bench-reviews.sqlite",
                           extra=["--split", SPLIT, "--splits", SPLIT])
+    loaded: list[float] = []
+
+    def watch_log() -> None:  # note when the analysis is loaded (the app prints one line then)
+        while not loaded and proc.poll() is None:
+            if log.is_file() and "Analysis ready" in log.read_text(errors="replace"):
+                loaded.append(time.monotonic())
+            time.sleep(0.05)
+
+    import threading
+
+    watcher = threading.Thread(target=watch_log, daemon=True)
+    watcher.start()
     try:
         with RssSampler(proc.pid) as rss:
             ready = wait_for_http(url, proc, log=log, timeout=1800)
-        return {"first_page_s": round(ready - t0, 2), "peak_rss_mb": round(max(rss.peak_mb, peak_rss_mb(proc.pid)
-                                                                                  or 0.0), 1)}
+            watcher.join(timeout=5)
+            with urllib.request.urlopen(url, timeout=60) as r:
+                page_mb = len(r.read()) / 2**20
+        out = {"first_page_s": round(ready - t0, 2), "page_mb": round(page_mb, 2),
+               "peak_rss_mb": round(max(rss.peak_mb, peak_rss_mb(proc.pid) or 0.0), 1)}
+        if loaded:
+            out["analysis_loaded_s"] = round(loaded[0] - t0, 2)
+            out["analysis_loaded_to_first_page_s"] = round(ready - loaded[0], 2)
+        return out
     finally:
         stop_app(proc)
+
+
+PHASES_CODE = """
+import json, sys, time
+marks = {"python_started": time.time()}
+import gradio  # noqa: F401
+import core.service as cs
+from core.settings import Settings
+from dashboard import app as dash
+marks["imported"] = time.time()
+spent = {}
+def timed(name, fn):
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            spent[name] = spent.get(name, 0.0) + time.perf_counter() - start
+    return wrapper
+for name in ("load_splits", "load_classifier", "analyse_split"):
+    setattr(cs, name, timed(name, getattr(cs, name)))
+settings = Settings.from_sources(sys.argv[1:])
+service = cs.EmotionService.load(settings, show_progress=False)
+service.reviews.reviewed_count(service.dataset_key)
+marks["service_loaded"] = time.time()
+demo = dash.build_app(service)
+marks["ui_built"] = time.time()
+demo.launch(server_name="127.0.0.1", server_port=settings.port, prevent_thread_lock=True, quiet=True,
+            **dash.launch_options(service))
+import urllib.request
+urllib.request.urlopen(f"http://127.0.0.1:{settings.port}/", timeout=600).read()
+marks["first_page"] = time.time()
+print(json.dumps({"marks": marks, "spent": spent}))
+demo.close()
+"""
+
+
+def start_phases(model: Path, data: Path, cache: Path, work: Path) -> dict:
+    """Where the app's start-up goes, in a fresh process doing what ``app.py`` does, timed by phase:
+    (a) the interpreter, imports and the model load (independent of N); (b) the data, the cached
+    analysis and the review key (reading N rows); (c) building the UI and serving the first page."""
+    args = ["--model", str(model), "--data", str(data), "--cache-dir", str(cache), "--split", SPLIT, "--splits", SPLIT,
+            "--review-db", str(work / "bench-reviews.sqlite"), "--port", str(free_port())]
+    t0 = time.time()
+    done = subprocess.run([sys.executable, "-c", PHASES_CODE, *args], cwd=ROOT, env=app_env(), capture_output=True,
+                          text=True, timeout=1800)
+    if done.returncode != 0:
+        return {"status": f"failed ({done.returncode}): {done.stderr.strip()[-600:]}"}
+    out = json.loads(next(line for line in done.stdout.splitlines() if line.startswith('{"marks"')))
+    m, spent = out["marks"], out["spent"]
+    load = m["service_loaded"] - m["imported"]
+    phases = {
+        "interpreter_s": m["python_started"] - t0, "imports_s": m["imported"] - m["python_started"],
+        "model_load_s": spent.get("load_classifier", 0.0), "data_load_s": spent.get("load_splits", 0.0),
+        "cached_analysis_load_s": spent.get("analyse_split", 0.0),
+        "review_key_and_rest_s": load - sum(spent.values()),
+        "ui_build_s": m["ui_built"] - m["service_loaded"], "serve_first_page_s": m["first_page"] - m["ui_built"],
+    }
+    phases = {k: round(v, 2) for k, v in phases.items()}
+    phases["a_independent_of_n_s"] = round(phases["interpreter_s"] + phases["imports_s"] + phases["model_load_s"], 2)
+    phases["b_load_n_rows_s"] = round(phases["data_load_s"] + phases["cached_analysis_load_s"]
+                                      + phases["review_key_and_rest_s"], 2)
+    phases["c_ui_and_first_page_s"] = round(phases["ui_build_s"] + phases["serve_first_page_s"], 2)
+    phases["total_s"] = round(m["first_page"] - t0, 2)
+    return phases
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -236,6 +343,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tile-app", action="store_true", help="app figures on a tiled analysis where precompute is absent")
     p.add_argument("--skip-app", action="store_true")
     p.add_argument("--app-only", action="store_true", help="no precompute: cached analyses, tiled elsewhere")
+    p.add_argument("--tile-from", type=Path, default=None,
+                   help="a cache folder holding one analysis (e.g. <work>/cache-local-2000) to tile from; the "
+                        "corpus then repeats that analysis's rows (use another --work-dir than the source's)")
     p.add_argument("--quick", action="store_true", help="smoke run: N = 300, 600; both engines")
     args = p.parse_args(argv)
     if args.quick:
@@ -245,9 +355,12 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="bench-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     pairs = read_text_label_lines(EMOTION / "train.txt")
+    if args.tile_from is not None:  # the corpus repeats the source analysis's own rows, so tiled rows match it
+        source_meta = json.loads(next((args.tile_from / "analysis").glob("*/meta.json")).read_text())
+        pairs = read_text_label_lines(Path(source_meta["data"]) / f"{SPLIT}.txt")
     report = {"bench": "scale", "model": str(args.model), "ray_workers": args.ray_workers, "cpus": os.cpu_count(),
               "sizes": {}}
-    largest: Path | None = None
+    largest: Path | None = args.tile_from
     for n in sizes:
         data = write_corpus(synthetic_corpus(pairs, n), work / f"data-{n}")
         entry: dict = {"rows": n, "precompute": {}}
@@ -283,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
             entry["queries"] = time_queries(app_cache)
             if not (args.quick and n != sizes[0]):  # the smoke run starts the app once
                 entry["app"] = app_start(args.model, data, app_cache, work)
+                entry["app"]["phases"] = start_phases(args.model, data, app_cache, work)
         report["sizes"][str(n)] = entry
         print(json.dumps({"n": n, **entry}), file=sys.stderr, flush=True)
     for engine in engines:

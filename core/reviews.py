@@ -56,10 +56,6 @@ def align(decisions: pd.DataFrame, hashes: Sequence[str]) -> pd.DataFrame:
     ``decisions`` needs ``sample_id`` and ``text_hash`` (``None`` for migrated rows). Where the same
     text occurs more than once, a moved decision takes the first such row no other decision holds.
     """
-    hashes = list(hashes)
-    where: dict[str, list[int]] = defaultdict(list)
-    for i, h in enumerate(hashes):
-        where[h].append(i)
     n = len(hashes)
     out = decisions.copy()
     rows = np.full(len(out), -1, dtype=np.int64)
@@ -78,6 +74,10 @@ def align(decisions: pd.DataFrame, hashes: Sequence[str]) -> pd.DataFrame:
             continue
         if rows[j] >= 0:
             taken.add(int(rows[j]))
+    where: dict[str, list[int]] = defaultdict(list)
+    if pending:  # moved decisions only: index every row's hash (O(N)) when some decision needs it
+        for i, h in enumerate(hashes):
+            where[h].append(i)
     for j in pending:
         free = [i for i in where.get(stored[j], []) if i not in taken]
         if free:

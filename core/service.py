@@ -31,6 +31,7 @@ from core.batcher import MicroBatcher
 from core.crossval import find_oof
 from core.data import load_splits
 from core.model import Classifier, load_classifier
+from core.order import sorted_positions
 from core.precompute import analyse_split
 from core.review_store import Decision, ReviewStore
 from core.reviews import align
@@ -376,8 +377,8 @@ class EmotionService:
         a = self.analysis(split)
         frame = self.reviews.latest(a.review_key) if which == "latest" else self.reviews.history(a.review_key)
         out = align(frame, a.text_hashes)
-        texts = a.table["text"].astype(object).to_numpy()
-        out["text"] = [texts[r] if r >= 0 else None for r in out["row"]]
+        texts = a.table["text"]  # only the decided rows' texts are read (not all N)
+        out["text"] = [texts.iat[r] if r >= 0 else None for r in out["row"]]
         return out
 
     def reviewed_rows(self, split: str | None = None) -> set[int]:
@@ -399,9 +400,11 @@ class EmotionService:
         max_confidence: float = 1.0,
         exclude: Sequence[int] = (),
         source: str | None = None,
+        limit: int | None = None,
     ) -> pd.DataFrame:
         """Unreviewed rows of ``split``, most suspicious first, filtered by given and predicted
-        label and by confidence (the model's top probability) in ``[min_confidence, max_confidence]``.
+        label and by confidence (the model's top probability) in ``[min_confidence, max_confidence]``;
+        the first ``limit`` of them where given (the queue's head without copying every row).
 
         ``source`` picks the probabilities that rank it (``held-out``, ``in-sample`` or
         ``out-of-fold``; default: the split's default). The index is the sample id; ``rank_by`` and
@@ -414,15 +417,16 @@ class EmotionService:
             if value not in (None, "", ANY) and value not in self.labels:
                 raise InputError(f"unknown {name} label {value!r}; choose one of {[ANY, *self.labels]}")
         column = ranking_column(table)
-        mask = table["confidence"].between(float(min_confidence), float(max_confidence))
+        mask = table["confidence"].between(float(min_confidence), float(max_confidence)).to_numpy(dtype=bool)
         if given not in (None, "", ANY):
-            mask &= table["label"] == given
+            mask = mask & (table["label"] == given).to_numpy(dtype=bool)
         if predicted not in (None, "", ANY):
-            mask &= table["pred"] == predicted
+            mask = mask & (table["pred"] == predicted).to_numpy(dtype=bool)
         done = self.reviewed_rows(split) | {int(i) for i in exclude}
         if done:
-            mask &= ~table.index.isin(sorted(done))
-        rows = table[mask].sort_values(column, ascending=False, kind="stable", na_position="last")
+            mask = mask & ~table.index.isin(sorted(done))
+        order = sorted_positions(table, column, ascending=False)  # computed once per table, NaN last
+        rows = table.iloc[order[mask[order]][:limit]]
         rows.attrs.update(rank_by=column, source=source)
         return rows
 

@@ -128,23 +128,36 @@ class Analysis:
         return row
 
     @cached_property
-    def _nn(self):
-        from sklearn.neighbors import NearestNeighbors
-
-        return NearestNeighbors(metric="cosine").fit(self.hidden)
+    def _norms(self) -> np.ndarray:
+        """(N,) L2 norm of every hidden state, read once in blocks (the states may be memory-mapped)."""
+        h = self.hidden
+        out = np.empty(len(h), dtype=np.float64)
+        for start in range(0, len(h), 65_536):
+            block = np.asarray(h[start:start + 65_536])
+            out[start:start + len(block)] = np.sqrt(np.einsum("ij,ij->i", block, block).astype(np.float64))
+        return out
 
     def neighbours(self, sample_id: int, *, k: int = 8) -> pd.DataFrame:
-        """The ``k`` nearest other samples in hidden-state space: sample_id, text, label, pred, similarity."""
+        """The ``k`` nearest other samples in hidden-state space: sample_id, text, label, pred, similarity.
+
+        Nearest by cosine similarity, exact (one pass over the states: a matrix-vector product, no
+        N x N work, no copy of the states), ties broken by sample id.
+        """
         sid = self._check_id(sample_id)
         with self._lock:
-            nn = self._nn
+            norms = self._norms
         k = max(0, min(k, len(self.table) - 1))
-        dist, idx = nn.kneighbors(self.hidden[[sid]], n_neighbors=k + 1)
-        keep = idx[0] != sid
-        ids, sims = idx[0][keep][:k], 1.0 - dist[0][keep][:k]
+        states = np.asarray(self.hidden)
+        dots = (states @ np.array(states[sid])).astype(np.float64)  # in the states' dtype: no upcast copy
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sims = dots / (norms * (norms[sid] or 1.0))
+        sims = np.nan_to_num(sims, nan=-1.0)
+        sims[sid] = -np.inf
+        top = np.argpartition(-sims, k)[:k] if k < len(sims) else np.arange(len(sims))
+        ids = top[np.lexsort((top, -sims[top]))][:k]
         rows = self.table.iloc[ids][["text", "label", "pred"]].copy()
         rows.insert(0, "sample_id", ids)
-        rows["similarity"] = np.round(sims, 3)
+        rows["similarity"] = np.round(sims[ids], 3)
         return rows.reset_index(drop=True)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gradio as gr
 
 from dashboard.assets import css
+from dashboard.figures import DENSITY_MAX_POINTS
 from dashboard.plotly_bridge import static_paths
 from dashboard.review_access import assert_no_mocked_oauth, launch_auth
 from dashboard.tabs.analysis_views import (
@@ -28,12 +29,13 @@ TITLE = "Emotion Lens: what the emotion classifier predicts, why, and where it g
 QUEUE_MAX_SIZE = 256
 
 
-def build_app(service) -> gr.Blocks:
+def build_app(service, *, map_max_points: int = DENSITY_MAX_POINTS) -> gr.Blocks:
     """The whole dashboard: Classify & explain (live), Losses, Confusion, Embedding map, Review, Compare,
     Robustness, Overview.
 
     One split selector at the top (shown when more than one split is analysed) switches every
-    analysis view.
+    analysis view. ``map_max_points``: the most samples the embedding map draws as points (a window
+    holding more is drawn as a density).
     """
     gr.set_static_paths(static_paths())
     with gr.Blocks(title="Emotion Lens", analytics_enabled=False) as demo:
@@ -49,7 +51,7 @@ def build_app(service) -> gr.Blocks:
             with gr.Tab("Confusion matrix", id="confusion"):
                 confusion_send = build_confusion_tab(service, split)
             with gr.Tab("Embedding map", id="embedding"):
-                embedding_send = build_embedding_tab(service, split)
+                embedding_send = build_embedding_tab(service, split, max_points=map_max_points)
             with gr.Tab("Review", id="review"):
                 review = build_review_tab(service, split)
             if service.has_compare:
@@ -57,8 +59,9 @@ def build_app(service) -> gr.Blocks:
                     build_compare_tab(service, split)
             with gr.Tab("Robustness", id="robustness"):
                 build_robustness_tab(service, split)
-            with gr.Tab("Overview", id="overview"):
-                build_overview_tab(service, split)
+            with gr.Tab("Overview", id="overview") as overview_tab:
+                overview_fill = build_overview_tab(service, split)
+        overview_tab.select(*overview_fill, api_visibility="private")
 
         def send_to_review(sample_id, split_):
             if sample_id is None:

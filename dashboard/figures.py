@@ -430,7 +430,8 @@ def density_embedding_figure(
     x0, y0 = np.meshgrid(x_edges[:-1], y_edges[:-1])
     x1, y1 = np.meshgrid(x_edges[1:], y_edges[1:])
     box = np.stack([x0, x1, y0, y1], axis=-1)
-    text = np.char.add(np.char.add(np.char.mod("%d samples<br>", count), f"{what}: "), hover).reshape(shape)
+    text = np.char.add(np.char.add(np.char.mod("%d samples<br>", count), f"{what}: "), hover)
+    text = np.where(count > 0, text, "0 samples").reshape(shape)  # empty cells: a short text (they are most)
     scale = "Viridis" if color_by in ("loss", "correct") else "Blues"
     fig = go.Figure(go.Heatmap(
         x=xc, y=yc, z=z, customdata=box, text=text, hovertemplate="%{text}<extra></extra>", colorscale=scale,
@@ -465,6 +466,15 @@ def class_distribution_figure(counts: Mapping[str, int], *, title: str = "sample
     return _style(fig, title=title, height=340)
 
 
+def _box_stats(values: np.ndarray) -> dict[str, float]:
+    """Quartiles, Tukey fences (the furthest values within 1.5 IQR of the box) and mean of ``values``."""
+    q1, median, q3 = (float(v) for v in np.percentile(values, [25, 50, 75]))
+    reach = 1.5 * (q3 - q1)
+    inside = values[(values >= q1 - reach) & (values <= q3 + reach)]
+    return {"q1": q1, "median": median, "q3": q3, "lowerfence": float(inside.min()),
+            "upperfence": float(inside.max()), "mean": float(values.mean())}
+
+
 def token_length_figure(table: pd.DataFrame, labels: Sequence[str]) -> go.Figure:
     """Box plot of ``n_tokens`` per given label (one trace per class present, model order).
 
@@ -472,16 +482,23 @@ def token_length_figure(table: pd.DataFrame, labels: Sequence[str]) -> go.Figure
     ----------
     table : the analysis table, N rows (``label``, ``n_tokens``).
     labels : the K label names in model order.
+
+    Notes
+    -----
+    The boxes are drawn from their statistics (quartiles, Tukey fences, mean; :func:`_box_stats`), not
+    from the N lengths, so the figure is the same small size at any N; outlying points are not drawn.
     """
     _require(table, ("label", "n_tokens"))
     colors = label_colors(labels)
     given = table["label"].astype(str).to_numpy()
-    lengths = table["n_tokens"].to_numpy()
-    traces = [
-        go.Box(y=lengths[given == name], name=plotly_escape(name), marker_color=colors[name],
-               boxpoints="outliers", showlegend=False)
-        for name in labels if np.any(given == name)
-    ]
+    lengths = table["n_tokens"].to_numpy(dtype=np.float64)
+    traces = []
+    for name in labels:
+        mine = lengths[given == name]
+        if mine.size:
+            stats = {k: [v] for k, v in _box_stats(mine).items()}
+            traces.append(go.Box(x=[plotly_escape(name)], name=plotly_escape(name), marker_color=colors[name],
+                                 showlegend=False, boxpoints=False, **stats))
     fig = go.Figure(traces)
     fig.update_yaxes(title_text="tokens per text", rangemode="tozero")
     fig.update_xaxes(title_text="label")
@@ -495,21 +512,31 @@ def loss_histogram(table: pd.DataFrame, *, bins: int = 40) -> go.Figure:
     ----------
     table : the analysis table, N rows (``loss``, ``correct``).
     bins : number of equal-width bins over ``[0, max loss]``.
+
+    Notes
+    -----
+    The counts are binned here (``np.histogram``) and drawn as bars, so the figure holds ``2 * bins``
+    numbers at any N; non-finite losses are left out.
     """
     _require(table, ("loss", "correct"))
     if bins < 1:
         raise ValueError(f"bins must be at least 1; got {bins}")
     loss = table["loss"].to_numpy(dtype=np.float64)
     ok = table["correct"].to_numpy(dtype=bool)
-    finite = loss[np.isfinite(loss)]
-    size = max(float(finite.max()) if finite.size else 1.0, 1e-6) / bins
-    xbins = {"start": 0.0, "end": size * bins, "size": size}
-    fig = go.Figure([
-        go.Histogram(x=loss[ok], name="correct", marker_color=CORRECT, xbins=xbins, opacity=0.6),
-        go.Histogram(x=loss[~ok], name="wrong", marker_color=WRONG, xbins=xbins, opacity=0.6),
-    ])
-    fig.update_layout(barmode="overlay", legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right",
-                                                 "yanchor": "bottom"})
+    finite = np.isfinite(loss)
+    size = max(float(loss[finite].max()) if finite.any() else 1.0, 1e-6) / bins
+    edges = np.arange(bins + 1) * size
+    centres = (edges[:-1] + edges[1:]) / 2
+    traces = []
+    for name, rows, color in (("correct", ok & finite, CORRECT), ("wrong", ~ok & finite, WRONG)):
+        counts, _ = np.histogram(loss[rows], bins=edges)
+        traces.append(go.Bar(x=centres, y=counts, width=size, name=name, marker_color=color, opacity=0.6,
+                             customdata=np.stack([edges[:-1], edges[1:]], axis=1),
+                             hovertemplate=f"{name}, loss %{{customdata[0]:.2f}}-%{{customdata[1]:.2f}}: "
+                                           "%{y}<extra></extra>"))
+    fig = go.Figure(traces)
+    fig.update_layout(barmode="overlay", bargap=0, legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right",
+                                                           "yanchor": "bottom"})
     fig.update_xaxes(title_text="loss (cross-entropy of the given label)")
     fig.update_yaxes(title_text="samples")
     return _style(fig, title="loss distribution", height=340)

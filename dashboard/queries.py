@@ -4,18 +4,20 @@ Every function takes the analysis table (one row per sample; the index is the sa
 returns a new frame; nothing here touches Gradio or the model.
 
 At hundreds of thousands of rows a query must not sort the whole table each time: the row order of
-each sort column is computed once per table (:func:`sorted_positions`, a small cache keyed by the
-table object) and a filter is a boolean mask read in that order, so a filter, a sort change or a
-page change costs one pass over N booleans plus the rows shown.
+each sort column is computed once per table (:func:`core.order.sorted_positions`, a small cache keyed
+by the table object, shared with the service's review queue) and a filter is a boolean mask read in
+that order, so a filter, a sort change or a page change costs one pass over N booleans plus the rows
+shown.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+
+from core.order import sorted_positions
 
 ANY = "any"
 ORDERS: dict[str, tuple[str, bool]] = {
@@ -25,32 +27,6 @@ ORDERS: dict[str, tuple[str, bool]] = {
     "least confident": ("confidence", True),
 }
 LIST_COLUMNS = ["sample_id", "loss", "label", "pred", "confidence", "mislabel_score", "text"]
-_ORDER_CACHE: dict[tuple[int, str, bool], tuple[pd.DataFrame, np.ndarray]] = {}
-_ORDER_CACHE_SIZE = 8
-_CACHE_FROM_ROWS = 10_000  # smaller tables (a picked subset) are sorted afresh, not kept
-_ORDER_LOCK = threading.Lock()
-
-
-def sorted_positions(table: pd.DataFrame, column: str, ascending: bool) -> np.ndarray:
-    """Row positions of ``table`` sorted by ``column`` (stable, NaN last), cached per table object.
-
-    Equal to the order of ``table.sort_values(column, ascending=ascending, kind="stable")``. The cache
-    holds the table itself beside its order, so a new table (a new analysis) never reuses a stale one.
-    """
-    key = (id(table), column, ascending)
-    with _ORDER_LOCK:
-        hit = _ORDER_CACHE.get(key)
-    if hit is not None and hit[0] is table and len(hit[1]) == len(table):
-        return hit[1]
-    values = table[column].to_numpy(dtype=np.float64, na_value=np.nan)
-    order = np.argsort(values if ascending else -values, kind="stable")
-    if len(table) < _CACHE_FROM_ROWS:
-        return order
-    with _ORDER_LOCK:
-        if len(_ORDER_CACHE) >= _ORDER_CACHE_SIZE:
-            _ORDER_CACHE.pop(next(iter(_ORDER_CACHE)))
-        _ORDER_CACHE[key] = (table, order)
-    return order
 
 
 def _matches(values: pd.Series, wanted: str) -> np.ndarray:

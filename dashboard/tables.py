@@ -13,19 +13,25 @@ import pandas as pd
 REPORT_COLUMNS: tuple[str, ...] = ("class", "precision", "recall", "f1", "support")
 
 
-def _label_pred_names(table: pd.DataFrame, labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """The ``label`` and ``pred`` columns as string arrays, checked against ``labels``."""
+def _label_pred_codes(table: pd.DataFrame, labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The ``label`` and ``pred`` columns as int codes in ``labels`` order, checked against ``labels``.
+
+    Codes, not strings: scikit-learn's metrics sort and encode string labels on every call, seconds at
+    400,000 rows, while integer codes cost milliseconds.
+    """
     missing = [c for c in ("label", "pred") if c not in table.columns]
     if missing:
         raise ValueError(f"table lacks columns {missing}")
     if len(labels) == 0 or len(set(labels)) != len(labels):
         raise ValueError(f"labels must be non-empty and unique; got {list(labels)}")
-    y_true = table["label"].astype(str).to_numpy()
-    y_pred = table["pred"].astype(str).to_numpy()
-    unknown = sorted((set(y_true) | set(y_pred)) - set(labels))
-    if unknown:
-        raise ValueError(f"label/pred names {unknown} are not in labels {list(labels)}")
-    return y_true, y_pred
+    index = pd.Index([str(x) for x in labels])
+    codes = [np.asarray(index.get_indexer(table[c].astype(str)), dtype=np.int64) for c in ("label", "pred")]
+    bad = (codes[0] < 0) | (codes[1] < 0)
+    if bad.any():
+        names = set(table["label"].astype(str).to_numpy()[codes[0] < 0]) | set(
+            table["pred"].astype(str).to_numpy()[codes[1] < 0])
+        raise ValueError(f"label/pred names {sorted(names)} are not in labels {list(labels)}")
+    return codes[0], codes[1]
 
 
 def confusion_matrix_of(table: pd.DataFrame, labels: Sequence[str]) -> np.ndarray:
@@ -43,11 +49,11 @@ def confusion_matrix_of(table: pd.DataFrame, labels: Sequence[str]) -> np.ndarra
     """
     from sklearn.metrics import confusion_matrix
 
-    y_true, y_pred = _label_pred_names(table, labels)
+    y_true, y_pred = _label_pred_codes(table, labels)
     k = len(labels)
     if len(y_true) == 0:
         return np.zeros((k, k), dtype=np.int64)
-    return confusion_matrix(y_true, y_pred, labels=list(labels)).astype(np.int64)
+    return confusion_matrix(y_true, y_pred, labels=list(range(k))).astype(np.int64)
 
 
 def per_class_report(table: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
@@ -78,13 +84,14 @@ def per_class_report(table: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame
     """
     from sklearn.metrics import classification_report
 
-    y_true, y_pred = _label_pred_names(table, labels)
+    y_true, y_pred = _label_pred_codes(table, labels)
     n = len(y_true)
     if n == 0:  # scikit-learn refuses empty input
         rows = [[name, 0.0, 0.0, 0.0, 0] for name in labels]
         rows += [["accuracy", np.nan, np.nan, np.nan, 0], ["weighted avg", 0.0, 0.0, 0.0, 0]]
         return pd.DataFrame(rows, columns=list(REPORT_COLUMNS))
-    report = classification_report(y_true, y_pred, labels=list(labels), output_dict=True, zero_division=0)
+    report = classification_report(y_true, y_pred, labels=list(range(len(labels))), target_names=list(labels),
+                                   output_dict=True, zero_division=0)
     report["accuracy"] = {"f1-score": report["accuracy"], "support": n}
     rows = pd.DataFrame.from_dict({k: report[k] for k in [*labels, "accuracy", "weighted avg"]}, orient="index")
     out = rows.rename(columns={"f1-score": "f1"}).rename_axis("class").reset_index()

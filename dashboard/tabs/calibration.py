@@ -40,11 +40,15 @@ def calibration_views(service, split: str | None) -> tuple:
     return reliability_figure(series), pd.concat(tables, ignore_index=True), "\n\n".join(lines)
 
 
-def build_calibration_block(service, analysis: gr.Dropdown | None = None) -> tuple:
+def build_calibration_block(service, analysis: gr.Dropdown | None = None, *, lazy: bool = False) -> tuple:
     """Lay out the calibration block; ``analysis`` is the split selector whose value picks the analysis
-    (None: the default split only). Returns the (figure, table, note) components."""
+    (None: the default split only). Returns the (figure, table, note) components.
+
+    ``lazy``: leave the components empty at build time (fitting temperatures takes seconds at 400,000
+    rows); the caller fills them with :func:`calibration_views` when the block is shown.
+    """
     gr.Markdown("#### Calibration: does a 95% confidence mean 95%?")
-    figure, table, note = calibration_views(service, None)
+    figure, table, note = (None, None, "") if lazy else calibration_views(service, None)
     with gr.Row():
         fig_c = gr.Plot(figure, label="reliability (points on the diagonal are calibrated)", elem_id="calibration-plot")
         table_c = gr.Dataframe(table, label="expected calibration error (ECE, %)", interactive=False,

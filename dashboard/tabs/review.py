@@ -111,7 +111,7 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
     def next_sample(split_, source_, given_, predicted_, lo, hi, skipped_):
         a = service.analysis(split_)
         queue = service.review_queue(split_, given=given_, predicted=predicted_, min_confidence=lo,
-                                     max_confidence=hi, exclude=skipped_ or [],
+                                     max_confidence=hi, exclude=skipped_ or [], limit=1,
                                      source=source_ if source_ in a.sources else None)
         return view(int(queue.index[0]) if len(queue) else None, split_)
 
@@ -182,7 +182,7 @@ def _api_endpoints(service) -> None:
         ``source`` picks the probabilities that rank them (held-out, in-sample or out-of-fold)."""
         try:
             rows = service.review_queue(split or None, given=given_label, predicted=predicted_label,
-                                        source=source or None)
+                                        source=source or None, limit=max(0, int(limit)))
         except (InputError, KeyError) as exc:
             raise _error(exc) from None
         out = rows.head(max(0, int(limit))).assign(sample_id=lambda f: f.index.to_numpy())

@@ -190,3 +190,26 @@ def test_importing_dashboard_and_core_loads_no_model_libraries():
             "print(','.join(bad))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_review_queue_is_the_sorted_filtered_table_and_limit_takes_its_head(service):
+    table = service.table
+    given = table["label"].value_counts().index[0]
+    want = table[(table["label"] == given) & table["confidence"].between(0.0, 1.0)].sort_values(
+        "mislabel_score", ascending=False, kind="stable", na_position="last")
+    queue = service.review_queue(given=given)
+    assert queue.index.tolist() == want.index.tolist() and queue.attrs["rank_by"] == "mislabel_score"
+    head = service.review_queue(given=given, limit=3, exclude=[int(want.index[0])])
+    assert head.index.tolist() == want.index[1:4].tolist()
+    assert service.review_queue(limit=0).empty
+
+
+def test_neighbours_equal_cosine_nearest_neighbours(service):
+    from sklearn.neighbors import NearestNeighbors
+
+    hidden = np.asarray(service.hidden, dtype=np.float64)
+    dist, idx = NearestNeighbors(metric="cosine").fit(hidden).kneighbors(hidden[[7]], n_neighbors=6)
+    want = [int(i) for i in idx[0] if i != 7][:5]
+    nb = service.neighbours(7, k=5)
+    assert nb["sample_id"].tolist() == want
+    np.testing.assert_allclose(nb["similarity"], np.round(1 - dist[0][idx[0] != 7][:5], 3), atol=1e-3)

@@ -267,17 +267,25 @@ def test_class_distribution_figure_counts_in_order():
 def test_token_length_figure_one_box_per_class():
     table = make_table()
     fig = token_length_figure(table, LABELS)
-    assert sum(len(t.y) for t in fig.data) == len(table)
-    for trace in fig.data:
-        np.testing.assert_array_equal(np.sort(trace.y), np.sort(table.loc[table["label"] == trace.name, "n_tokens"]))
+    assert [t.name for t in fig.data] == [x for x in LABELS if (table["label"] == x).any()]
+    for trace in fig.data:  # drawn from statistics, never from the N lengths
+        mine = table.loc[table["label"] == trace.name, "n_tokens"].to_numpy(dtype=float)
+        assert trace.y is None
+        assert trace.median[0] == pytest.approx(np.median(mine))
+        assert (trace.q1[0], trace.q3[0]) == pytest.approx(tuple(np.percentile(mine, [25, 75])))
+        assert mine.min() <= trace.lowerfence[0] <= trace.q1[0] <= trace.q3[0] <= trace.upperfence[0] <= mine.max()
 
 
 def test_loss_histogram_splits_correct_and_wrong():
     table = make_table()
     fig = loss_histogram(table)
     assert [t.name for t in fig.data] == ["correct", "wrong"]
-    assert len(fig.data[0].x) + len(fig.data[1].x) == len(table)
-    assert len(fig.data[1].x) == int((~table["correct"]).sum())
+    assert sum(fig.data[0].y) + sum(fig.data[1].y) == len(table)  # binned counts, not the N losses
+    assert sum(fig.data[1].y) == int((~table["correct"]).sum())
+    assert len(fig.data[0].x) == len(fig.data[0].y) == 40
+    worst = table["loss"].idxmax()
+    trace = fig.data[0 if table.loc[worst, "correct"] else 1]
+    assert trace.y[-1] >= 1  # the largest loss falls in the last bin
     assert fig.layout.xaxis.title.text.startswith("loss")
 
 
