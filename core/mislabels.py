@@ -10,22 +10,26 @@ Columns of :func:`label_issue_columns` (one row per sample):
 - ``dup_group`` (-1: none) and ``dup_label_conflict``: near-duplicate groups from cleanlab Datalab's
   ``near_duplicate`` check on the embeddings, and whether a near-identical sample carries another label.
 
-``mislabel_score = (1 - ALPHA) * rank(loss) + ALPHA * rank(1 - normalized_margin)``: a weighted mean
-of the row's percentile rank (in (0, 1], 1 = the most suspicious row of the split) under two cleanlab
-label quality scores. ``self_confidence`` (``p(given)``, ranked exactly as the loss) leads on uniform
-noise and on held-out probabilities; ``normalized_margin`` (``p(given)`` against the strongest other
-class) leads on flips between confusable classes and on out-of-fold probabilities; neither meets the
-benchmark target alone. Ranks, not raw scores, are mixed because the two scores are spread very
-differently (a linear mix of the raw scores was tried and chosen against, below).
-``ALPHA = 0.8`` and the rank mix were chosen by ``bench/label_noise.py --choose`` on flip seeds 0-4
-(the heldout setting, and the train setting's seed 0 with fine-tuned in-sample and out-of-fold
-probabilities): among the rank-mix weights 0, 0.05, ..., 1 the one within 0.01 average precision of
-the best single method in every setting with the most slack; no linear mix of the raw scores met
-that on the same seeds. Seeds 5-9 report it (``bench/results/label_noise.json``, README "Finding
-mislabels"). A score therefore depends on the rest of the split: it orders rows, it is not a
-probability. A neighbour signal (the former ``suspicion``) is not kept: the issue measured it below
-loss on confusable noise, and it was not re-measured. Use held-out or out-of-fold probabilities
-where there are any: a model can memorise the labels it trained on.
+``mislabel_score = (1 - a) * rank(loss) + a * rank(1 - normalized_margin)``: a weighted mean of the
+row's percentile rank (in (0, 1], 1 = the most suspicious row of the split) under two cleanlab label
+quality scores, with the weight ``a = ALPHAS[source]`` of the probabilities' source.
+``self_confidence`` (``p(given)``, ranked exactly as the loss) leads on uniform noise with held-out
+probabilities; ``normalized_margin`` (``p(given)`` against the strongest other class) leads on flips
+between confusable classes and on out-of-fold probabilities (fold models are weaker: a confident
+other class says more than a low ``p(given)``); neither meets the benchmark target alone. Ranks,
+not raw scores, are mixed because the two scores are spread very differently.
+
+The family and the weights were chosen by ``bench/label_noise.py --choose`` on flip seeds 0-4 (the
+heldout setting; the train setting's seed 0 with fine-tuned in-sample and out-of-fold
+probabilities): per source, the weight of 0, 0.05, ..., 1 within 0.01 average precision of the best
+single method in every setting of that source, with the most slack. No single weight, for the rank
+mix or for a linear mix of the raw scores (the ranking shipped before), met that across all three
+sources on those seeds. Seeds 10-14 (train: seed 10), never looked at before the choice, report it
+(``bench/results/label_noise.json``, README "Finding mislabels"). A score depends on the rest of the
+split: it orders rows, it is not a probability. A neighbour signal (the former ``suspicion``) is not
+kept: the issue measured it below loss on confusable noise, and it was not re-measured. Use
+held-out or out-of-fold probabilities where there are any: a model can memorise the labels it
+trained on.
 
 Example
 -------
@@ -39,7 +43,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-ALPHA = 0.8
+#: The rank mix's weight on ``normalized_margin`` per probability source (see the module docstring).
+ALPHAS: dict[str, float] = {"held-out": 0.65, "in-sample": 0.45, "out-of-fold": 1.0}
+#: The weight where the source is unknown: the held-out one.
+ALPHA = ALPHAS["held-out"]
 QUALITY_METHOD = "normalized_margin"
 COLUMNS = ("label_quality", "is_label_issue", "suggested_label", "mislabel_score", "dup_group", "dup_label_conflict")
 
@@ -55,15 +62,20 @@ def _check(probs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return probs, labels.astype(np.int64)
 
 
-def mislabel_score(probs: np.ndarray, labels: np.ndarray, *, alpha: float = ALPHA) -> np.ndarray:
+def mislabel_score(probs: np.ndarray, labels: np.ndarray, *, alpha: float | None = None,
+                   source: str = "held-out") -> np.ndarray:
     """(N,) the shipped ranking in (0, 1]: higher means the given label is more likely wrong.
 
     ``(1 - alpha) * rank(loss) + alpha * rank(1 - normalized_margin)``, each rank the percentile within
-    ``probs`` (ties share their mean rank).
+    ``probs`` (ties share their mean rank); ``alpha`` defaults to ``ALPHAS[source]``.
     """
     from cleanlab.rank import get_label_quality_scores
     from scipy.stats import rankdata
 
+    if alpha is None:
+        if source not in ALPHAS:
+            raise ValueError(f"unknown probability source {source!r}; one of {', '.join(ALPHAS)}")
+        alpha = ALPHAS[source]
     probs, labels = _check(probs, labels)
     n = len(labels)
     if not n:
@@ -110,7 +122,7 @@ def near_duplicates(features: np.ndarray, labels: np.ndarray) -> tuple[np.ndarra
 
 
 def label_issue_columns(probs: np.ndarray, labels: np.ndarray, label_names: list[str], *,
-                        features: np.ndarray | None = None) -> pd.DataFrame:
+                        features: np.ndarray | None = None, source: str = "held-out") -> pd.DataFrame:
     """One row per sample: ``label_quality, is_label_issue, suggested_label, mislabel_score, dup_group,
     dup_label_conflict`` (see the module docstring).
 
@@ -121,6 +133,8 @@ def label_issue_columns(probs: np.ndarray, labels: np.ndarray, label_names: list
     label_names : the K class names.
     features : (N, H) embeddings for the near-duplicate check; without them ``dup_group`` is -1 and
         ``dup_label_conflict`` False everywhere.
+    source : where ``probs`` come from (``held-out``, ``in-sample``, ``out-of-fold``): picks the
+        ranking's weight (:data:`ALPHAS`).
     """
     from cleanlab.filter import find_label_issues
     from cleanlab.rank import get_label_quality_scores
@@ -142,7 +156,8 @@ def label_issue_columns(probs: np.ndarray, labels: np.ndarray, label_names: list
         raise ValueError(f"features have {np.asarray(features).shape[0]} rows, probs {n}")
     return pd.DataFrame({
         "label_quality": quality, "is_label_issue": issues, "suggested_label": names[probs.argmax(axis=1)],
-        "mislabel_score": mislabel_score(probs, labels), "dup_group": groups, "dup_label_conflict": conflict,
+        "mislabel_score": mislabel_score(probs, labels, source=source), "dup_group": groups,
+        "dup_label_conflict": conflict,
     })
 
 

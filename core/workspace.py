@@ -92,8 +92,13 @@ class Analysis:
         source = source or self.sources[0]
         if source not in self.sources:
             raise KeyError(f"no {source!r} probabilities for the {self.split} split (have {self.sources})")
-        if source == self.prob_source:
+        if source == "held-out":
             return self.table
+        if source == "in-sample":  # the cached table ranks as held-out; in-sample has its own weight
+            with self._lock:
+                if "_in_sample_table" not in self.__dict__:
+                    self.__dict__["_in_sample_table"] = in_sample_table(self.table, self.labels)
+                return self.__dict__["_in_sample_table"]
         with self._lock:
             if "_oof_table" not in self.__dict__:
                 self.__dict__["_oof_table"] = out_of_fold_table(self.table, self.oof, self.labels, self.hidden)
@@ -165,6 +170,19 @@ _UNSCORED = {"label_quality": np.nan, "is_label_issue": False, "suggested_label"
              "dup_group": -1, "dup_label_conflict": False}
 
 
+def in_sample_table(table: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    """``table`` with ``mislabel_score`` re-ranked with the in-sample weight (``core.mislabels.ALPHAS``):
+    the analysis caches the held-out ranking, since it does not know which splits the model trained on."""
+    from core.mislabels import mislabel_score
+
+    out = table.copy(deep=False)  # shares the columns; only the ranking is new
+    probs = table[[f"prob_{x}" for x in labels]].to_numpy(dtype=np.float64)
+    label_ids = pd.Categorical(table["label"], categories=labels).codes.astype(np.int64)
+    out["mislabel_score"] = mislabel_score(probs, label_ids, source="in-sample")
+    out.attrs["source"] = "in-sample"
+    return out
+
+
 def out_of_fold_table(table: pd.DataFrame, oof: pd.DataFrame, labels: list[str], hidden: np.ndarray) -> pd.DataFrame:
     """``table`` with probabilities, loss, confidence, margin and the cleanlab ranking columns
     recomputed from out-of-fold probabilities (``oof``: ``row_id`` and ``prob_<label>`` columns);
@@ -187,7 +205,7 @@ def out_of_fold_table(table: pd.DataFrame, oof: pd.DataFrame, labels: list[str],
     out.loc[rows, "margin"] = top2_margin(probs)
     out["oof_pred"] = None
     out.loc[rows, "oof_pred"] = np.asarray(labels, dtype=object)[probs.argmax(axis=1)]
-    ranking = label_issue_columns(probs, label_ids, labels, features=hidden[rows])
+    ranking = label_issue_columns(probs, label_ids, labels, features=hidden[rows], source="out-of-fold")
     for c in COLUMNS:  # rows the out-of-fold run did not cover get "no value" (NaN, False, None, -1)
         dtype = ranking[c].dtype if isinstance(ranking[c].dtype, np.dtype) else object
         column = np.full(len(out), _UNSCORED[c], dtype=dtype)

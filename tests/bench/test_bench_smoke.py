@@ -93,7 +93,9 @@ def test_label_noise_quick(tmp_path):
     report = run_quick("label_noise.py", "--choose", "--work-dir", str(tmp_path))
     assert report["bench"] == "label_noise"
     assert not set(report["choose_seeds"]) & set(report["report_seeds"])
-    assert 0.0 <= report["choice"]["chosen_alpha"] <= 1.0 and len(report["choice"]["sweep"]) > 2
+    chosen = report["choice"]["chosen_alphas"]
+    assert set(chosen) == {"held-out", "in-sample", "out-of-fold"} and all(0.0 <= a <= 1.0 for a in chosen.values())
+    assert all(len(sweep) > 2 for sweep in report["choice"]["per_source_sweep"].values())
     held = report["held_out_seeds"]
     expected = {f"heldout/{k}/{r}%" for k in ("uniform", "confusable") for r in (5, 10, 20)}
     expected |= {"train/confusable/10%/insample", "train/confusable/10%/oof"}

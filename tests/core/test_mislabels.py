@@ -75,6 +75,26 @@ def test_shipped_score_spans_loss_and_margin():
     assert loss_like[0] == pytest.approx(loss_like[1])
 
 
+def test_each_probability_source_has_its_weight():
+    from cleanlab.rank import get_label_quality_scores
+    from scipy.stats import rankdata
+
+    from core.mislabels import ALPHAS
+
+    rng = np.random.default_rng(3)
+    probs = rng.dirichlet(np.ones(3), size=200)
+    labels = rng.integers(0, 3, size=200)
+    nm = get_label_quality_scores(labels, probs, method="normalized_margin")
+    # out-of-fold ranks by normalized_margin alone (weight 1.0), the others mix in the loss
+    assert ALPHAS["out-of-fold"] == 1.0
+    np.testing.assert_allclose(mislabel_score(probs, labels, source="out-of-fold"), rankdata(-nm) / 200)
+    cols = label_issue_columns(probs, labels, NAMES[:3], source="in-sample")
+    np.testing.assert_allclose(cols["mislabel_score"], mislabel_score(probs, labels, alpha=ALPHAS["in-sample"]))
+    assert not np.allclose(cols["mislabel_score"], mislabel_score(probs, labels, source="held-out"))
+    with pytest.raises(ValueError, match="unknown probability source"):
+        mislabel_score(probs, labels, source="training")
+
+
 def test_near_duplicates_with_another_label_conflict():
     from cleanlab import Datalab
 

@@ -7,7 +7,7 @@ import pytest
 
 from core.crossval import run_crossval
 from core.data import load_splits
-from core.mislabels import label_issue_columns
+from core.mislabels import label_issue_columns, mislabel_score
 from core.service import EmotionService
 from core.settings import Settings
 from dashboard.tabs.analysis_views import prob_note
@@ -43,9 +43,17 @@ def test_trained_on_split_is_in_sample_until_crossval_runs(tiny_model_dir, data_
     assert np.allclose(ranked.loc[oof["row_id"], cols].to_numpy(), oof[cols].to_numpy())
     assert not np.allclose(ranked[cols].to_numpy(), a.table[cols].to_numpy())
     label_ids = np.array([a.labels.index(x) for x in a.table["label"]])
-    direct = label_issue_columns(oof[cols].to_numpy(), label_ids[oof["row_id"]], a.labels, features=a.hidden)
+    direct = label_issue_columns(oof[cols].to_numpy(), label_ids[oof["row_id"]], a.labels, features=a.hidden,
+                                 source="out-of-fold")
     assert np.allclose(ranked.loc[oof["row_id"], "mislabel_score"], direct["mislabel_score"])
     assert (ranked.loc[oof["row_id"], "is_label_issue"].to_numpy() == direct["is_label_issue"].to_numpy()).all()
+    # each source ranks with its own weight (core.mislabels.ALPHAS): the cached table as held-out,
+    # the in-sample view re-ranked with the in-sample weight, the same probabilities otherwise
+    probs = a.table[cols].to_numpy()
+    insample = a.ranked("in-sample")
+    assert np.allclose(insample["mislabel_score"], mislabel_score(probs, label_ids, source="in-sample"))
+    assert np.allclose(a.table["mislabel_score"], mislabel_score(probs, label_ids, source="held-out"))
+    assert np.allclose(insample[cols].to_numpy(), probs) and insample.attrs["source"] == "in-sample"
     assert after.review_queue("train").attrs["source"] == "in-sample"
     queue = after.review_queue("train", source="out-of-fold")
     assert queue.attrs["source"] == "out-of-fold"
