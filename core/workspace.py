@@ -36,8 +36,9 @@ PROB_SOURCES: dict[str, str] = {
     "out-of-fold": "out-of-fold: each row scored by a model trained without it (core.crossval)",
 }
 #: The default source for a split the model trained on, when out-of-fold probabilities exist
-#: (``--prob-source auto``): in-sample, which ranked flipped labels better than out-of-fold in
-#: ``bench/label_noise.py`` (README, "Finding mislabels"); out-of-fold stays one click away.
+#: (``--prob-source auto``): in-sample, which ranked flipped labels far better than out-of-fold in
+#: ``bench/label_noise.py`` at the reference recipe's 2 epochs (fine-tuned MiniLM, held-out seed 10:
+#: average precision 0.562 vs 0.358; README, "Finding mislabels"); out-of-fold stays one click away.
 TRAINED_ON_DEFAULT = "in-sample"
 
 
