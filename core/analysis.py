@@ -119,7 +119,7 @@ def compute_analysis(
     texts: Sequence[str],
     label_ids: np.ndarray,
     *,
-    batch_size: int = 64,
+    batch_size: int = 256,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> AnalysisResult:
     """Run the model once over ``texts`` and build the analysis table.

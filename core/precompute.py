@@ -24,7 +24,7 @@ import numpy as np
 from core.analysis import compute_analysis, now_iso
 from core.cache import ANALYSIS_VERSION, AnalysisCache, CachedAnalysis, cache_key
 from core.data import DataError, EmotionData, data_fingerprint, load_splits
-from core.model import Classifier, ModelError, load_classifier
+from core.model import DEFAULT_BATCH_SIZE, Classifier, ModelError, load_classifier
 from core.ray_engine import RayEngineError  # the module imports Ray only when the Ray engine runs
 from core.settings import Settings, build_parser
 
@@ -93,7 +93,7 @@ def analyse_split(
     split: str,
     *,
     cache_dir: str | Path | None,
-    batch_size: int = 64,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     show_progress: bool = True,
     precomputed_url: str | None = None,
     engine: str = "local",

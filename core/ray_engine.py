@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.model import Classifier, Prediction, length_batches
+from core.model import DEFAULT_BATCH_SIZE, Classifier, Prediction, length_batches
 
 ROWS_PER_INPUT_FILE = 4096  # rows per input file (whole batches): a block for every worker, small enough to stream
 RAY_MISSING = "the Ray engine needs Ray: pip install -r requirements-ray.txt"
@@ -220,7 +220,7 @@ class RayClassifier:
         """The wrapped classifier's fingerprint (same model, same cache key)."""
         return self.classifier.fingerprint
 
-    def predict(self, texts: Sequence[str], *, batch_size: int = 64, with_hidden: bool = False,
+    def predict(self, texts: Sequence[str], *, batch_size: int = DEFAULT_BATCH_SIZE, with_hidden: bool = False,
                 progress: Callable[[int, int], None] | None = None) -> Prediction:
         """Probabilities, logits, [CLS] states and token counts of ``texts``, computed by Ray workers."""
         import ray

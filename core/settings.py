@@ -42,7 +42,7 @@ class Settings:
     split : the split that is analysed (losses, confusion matrix, embedding map, review).
     cache_dir : where the cached analysis and the review database live.
     review_db : SQLite file for review decisions; default ``<cache_dir>/reviews.sqlite``.
-    batch_size : inference batch size for the precompute.
+    batch_size : inference batch size for the precompute (rows; ``core.model.MAX_BATCH_TOKENS`` caps the tokens).
     max_length : tokens per text for classification (longer texts are truncated).
     explain_max_tokens : tokens explained by SHAP (longer texts are truncated, and the view says so).
     host, port : where the app listens.
@@ -69,7 +69,7 @@ class Settings:
     split: str = "validation"
     cache_dir: Path = field(default_factory=default_cache_dir)
     review_db: Path | None = None
-    batch_size: int = 64
+    batch_size: int = 256
     max_length: int = 512
     explain_max_tokens: int = 128
     host: str = "127.0.0.1"

@@ -238,7 +238,7 @@ def predict_probs(trainer, tokenizer, texts: Sequence[str], max_length: int) -> 
         return np.zeros((0, model.config.num_labels), dtype=np.float32)
     labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
     clf = Classifier(model, tokenizer, labels, source="training", model_dir=Path("."), max_length=max_length)
-    return clf.predict(list(texts), batch_size=64).probs
+    return clf.predict(list(texts)).probs
 
 
 def subset_rows(n: int, max_samples: int | None, seed: int) -> np.ndarray:

@@ -175,6 +175,17 @@ def test_length_batches_give_a_long_text_its_own_pass_and_keep_equal_lengths_tog
     assert len(length_batches([12] * 8, batch_size=8)) == 1
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_length_batches_cap_the_padded_tokens_of_a_pass(seed):
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(1, 512, size=400)
+    batches = length_batches(lengths, batch_size=256, max_tokens=4096)
+    assert sorted(i for b in batches for i in b.tolist()) == list(range(len(lengths)))
+    # every pass holds at most 4,096 padded tokens, unless a single text is longer on its own
+    assert all(len(b) * lengths[b].max() <= 4096 or len(b) == 1 for b in batches)
+    assert max(len(b) for b in length_batches(np.full(600, 8), batch_size=256, max_tokens=4096)) == 256
+
+
 def test_settings_from_flags_and_environment(tmp_path):
     env = {"EMOTION_MODEL": "m-from-env", "EMOTION_CACHE_DIR": str(tmp_path), "GRADIO_SERVER_NAME": "0.0.0.0"}
     s = Settings.from_sources(["--data", "d-from-flag"], env=env)
