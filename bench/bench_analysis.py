@@ -4,8 +4,9 @@ Reference approach (written here): pad every text to the split's longest (``padd
 batch 16, one forward pass for logits -> per-sample loss and a second with ``output_hidden_states``
 for the [CLS] states, then ``umap.UMAP(n_components=2, metric="cosine", random_state=42)`` with
 umap's defaults.  Project path: :func:`core.precompute.analyse_split` with a fresh cache folder
-(length-grouped batches of 64, dynamic padding, one pass, precomputed cosine distances, 200 epochs,
-plus the cleanlab mislabel columns and the parquet cache write).
+(length-grouped batches of up to 256 rows and 32,768 tokens, dynamic padding, the default backend,
+one pass, precomputed cosine distances, 200 epochs, plus the cleanlab mislabel columns and the
+parquet cache write).
 
 Fairness: each side runs in its own fresh Python process, one after the other.  Each first runs
 its own pipeline once on 32 rows (``--warmup-rows``; the warm-up: numba JIT compilation of UMAP,
