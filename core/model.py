@@ -32,8 +32,9 @@ WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 #: ``bench/bench_classify_api.py``'s texts: 12 ms + 0.31 ms/token for emotion-minilm and
 #: 37 ms + 1.17 ms/token at DistilBERT size, both about 32-40 tokens.
 FORWARD_OVERHEAD_TOKENS = 32
-#: Rows per forward pass in batch inference (the analysis): large batches of similar length keep the
-#: CPU's bf16 units busy (emotion-minilm, 2,000 validation rows, bf16: 3.4 s at 64 rows, 2.1 s at 256).
+#: Rows per forward pass in batch inference (the analysis): fewer, larger passes. With bf16 every new
+#: batch shape costs oneDNN a kernel set-up the first time; the cold 2,000-row emotion-minilm analysis
+#: spent 3.65 s in inference at 64 rows and 3.17 s at 256 (bench_analysis); warm, both take 2.2 s.
 DEFAULT_BATCH_SIZE = 256
 #: Most padded tokens in one forward pass, so long texts come in smaller batches (64 x 512 tokens, the
 #: largest batch of the former default of 64 rows): memory stays bounded whatever the text lengths.
