@@ -13,7 +13,7 @@ import pytest
 
 from bench.harness import free_port
 from tests.browser.conftest import TIMEOUT_MS, browser_missing, dashboard_page, plot_js
-from tests.conftest import write_split_lines
+from tests.conftest import tiny_service
 
 _missing = browser_missing()
 if _missing:
@@ -27,14 +27,9 @@ LIMIT = 50
 @pytest.fixture(scope="module")
 def zoom_app(tiny_model_dir, tmp_path_factory):
     """(service, url): the dashboard with a 50-point draw limit, served on localhost for this module."""
-    from core.service import EmotionService
-    from core.settings import Settings
     from dashboard.app import build_app, launch_options
 
-    folder = write_split_lines(tmp_path_factory.mktemp("zoom-data"), "validation", 300)
-    settings = Settings(model=str(tiny_model_dir), data=str(folder), cache_dir=tmp_path_factory.mktemp("zoom-cache"),
-                        review_db=str(tmp_path_factory.mktemp("zoom-db") / "reviews.sqlite"))
-    service = EmotionService.load(settings, show_progress=False)
+    service = tiny_service(tiny_model_dir, tmp_path_factory, "zoom", 300)
     demo = build_app(service, map_max_points=LIMIT)
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,

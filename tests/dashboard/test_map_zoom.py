@@ -15,20 +15,14 @@ import pytest
 
 from dashboard.figures import hover_snippet
 from dashboard.tabs.analysis_views import map_figure, zoom_window
-from tests.conftest import write_split_lines
+from tests.conftest import tiny_service
 
 LIMIT = 50
 
 
 @pytest.fixture(scope="module")
 def service(tiny_model_dir, tmp_path_factory):
-    from core.service import EmotionService
-    from core.settings import Settings
-
-    folder = write_split_lines(tmp_path_factory.mktemp("zoom-data"), "validation", 300)
-    settings = Settings(model=str(tiny_model_dir), data=str(folder), cache_dir=tmp_path_factory.mktemp("zoom-cache"),
-                        review_db=str(tmp_path_factory.mktemp("zoom-db") / "reviews.sqlite"))
-    return EmotionService.load(settings, show_progress=False)
+    return tiny_service(tiny_model_dir, tmp_path_factory, "zoom", 300)
 
 
 def small_window(table, at: int, most: int = LIMIT) -> tuple[tuple[float, float], tuple[float, float]]:
