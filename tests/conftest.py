@@ -46,16 +46,16 @@ def app_tolerance(*, batching: bool = False) -> float:
     return min(tol, 1e-2) if batching and tol > FP32_TOLERANCE else tol
 
 
-def tiny_service(model_dir: Path, tmp_path_factory, name: str, rows: int, split: str = "validation"):
+def tiny_service(model_dir: Path, tmp_path_factory, name: str, rows: int, split: str = "validation", **kw):
     """An ``EmotionService`` on ``rows`` lines of ``split`` (:func:`split_lines`), with its own data, cache and
-    review database folders named after ``name``."""
+    review database folders named after ``name``; ``kw`` go to ``Settings``."""
     from core.service import EmotionService
     from core.settings import Settings
 
     folder = write_split_lines(tmp_path_factory.mktemp(f"{name}-data"), split, rows)
     settings = Settings(model=str(model_dir), data=str(folder), split=split,
                         cache_dir=tmp_path_factory.mktemp(f"{name}-cache"),
-                        review_db=str(tmp_path_factory.mktemp(f"{name}-db") / "reviews.sqlite"))
+                        review_db=str(tmp_path_factory.mktemp(f"{name}-db") / "reviews.sqlite"), **kw)
     return EmotionService.load(settings, show_progress=False)
 
 

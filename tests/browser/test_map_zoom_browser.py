@@ -55,13 +55,15 @@ def test_zooming_in_draws_points_and_double_click_returns_to_density(browser, zo
     service, url = zoom_app
     table = service.table
     x, y = table["umap_x"].to_numpy(np.float64), table["umap_y"].to_numpy(np.float64)
-    at = int(table["loss"].to_numpy().argmax())
-    half = (x.max() - x.min()) / 4
-    while True:  # a window around one sample holding at most LIMIT samples
-        inside = (abs(x - x[at]) <= half) & (abs(y - y[at]) <= half)
-        if inside.sum() <= LIMIT:
-            break
-        half /= 2
+    # a square window around one sample holding about LIMIT / 2 samples: around the sample whose window
+    # is widest while lying inside the map, so the drag spans many pixels whatever the map's layout
+    cheb = np.maximum(abs(x[:, None] - x[None, :]), abs(y[:, None] - y[None, :]))
+    reach = np.sort(cheb, axis=1)[:, LIMIT // 2]
+    fits = (x - reach > x.min()) & (x + reach < x.max()) & (y - reach > y.min()) & (y + reach < y.max())
+    at = int(np.where(fits, reach, -1).argmax())
+    assert fits[at]
+    half = float(reach[at])
+    assert ((abs(x - x[at]) <= half) & (abs(y - y[at]) <= half)).sum() <= LIMIT
     with dashboard_page(browser, url, watch) as page:
         page.get_by_role("tab", name="Embedding map", exact=True).click()
         page.wait_for_selector("#map-plot .plotly-host[data-ready='1'] .nsewdrag", timeout=TIMEOUT_MS)
