@@ -437,7 +437,7 @@ def run(argv: list[str] | None = None) -> dict:
     if args.quick:
         rows, folds, max_rows = 96, 2, 300
         recipe.update(epochs=1.0, max_length=32, warmup_steps=0)
-        choose_seeds, report_seeds, train_seeds = (0, 1), (10, 11), {"choose": (0,), "report": (10,)}
+        choose_seeds, report_seeds, train_seeds = (0, 1), (10, 11), {"choose": (0,), "report": (10,), "seen": ()}
         work = Path(args.work_dir) / "quick"
     work.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

@@ -30,9 +30,12 @@ def positive(value) -> bool:
 
 
 def test_bench_analysis_quick():
-    report = run_quick("bench_analysis.py", "--model", "minilm")
+    # PyTorch fp32 on the project side, so its answers can be held to the reference's at 1e-3
+    # (the default backend, bf16 on this CPU, moves losses by about 0.01)
+    report = run_quick("bench_analysis.py", "--model", "minilm", "--backend", "torch")
     assert report["bench"] == "analysis" and report["method"]
     m = report["models"]["minilm"]
+    assert m["backend"] == "torch"
     assert m["rows"] == 64
     for side in ("reference_s", "project_s"):
         for stage in ("inference", "umap", "total"):
@@ -109,4 +112,4 @@ def test_label_noise_quick(tmp_path):
     # the fine-tuned model finds uniform flips on its held-out split far better than chance
     assert held["settings"]["heldout/uniform/10%"]["loss"]["roc_auc"] > 0.9
     assert isinstance(held["target_within_0.01_everywhere"], bool)
-    assert set(report["train_timing"]) == {"0", "5"}
+    assert set(report["train_timing"]) == {"0", "10"}
