@@ -199,7 +199,7 @@ def bench_model(name: str, rows: int, work: Path, warmup_rows: int, backend: str
     proj = run_worker("project", [*common, "--cache-dir", str(cache_dir), "--backend", backend],
                       work / f"{tag}-proj.json", work / f"{tag}-proj.log")
     print(f"[{name}] fresh-process cache reuse...", file=sys.stderr, flush=True)
-    wall, line = precompute(model_dir, data_dir, cache_dir)
+    wall, line = precompute(model_dir, data_dir, cache_dir, backend)
     match = re.search(r"reused .* in ([0-9.]+) s", line)
     if match is None:
         raise RuntimeError(f"core.precompute did not reuse the cache: {line!r}")
