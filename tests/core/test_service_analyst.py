@@ -11,7 +11,7 @@ from core.robustness import report_path
 from core.service import EmotionService
 from core.settings import Settings
 from core.text_input import InputError
-from tests.conftest import LABELS, write_split_lines
+from tests.conftest import LABELS, app_tolerance, write_split_lines
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,8 @@ def test_probe_is_one_predict_call_and_removes_the_top_word(service):
     text = "i feel so happy and loved today"
     exp = service.explain(text)
     forwards = []
-    hook = service.classifier.model.register_forward_hook(lambda *a: forwards.append(1))
+    runs = getattr(service.classifier.backend, "model", service.classifier.model)  # the bf16 copy under bf16
+    hook = runs.register_forward_hook(lambda *a: forwards.append(1))
     try:
         res = service.probe(text)
     finally:
@@ -53,7 +54,8 @@ def test_probe_is_one_predict_call_and_removes_the_top_word(service):
     assert f'("{exp.word_text(word)}")' in top[0]
     k = LABELS.index(res.predicted)
     again = service.classify(list(res.rows["text"]))
-    np.testing.assert_allclose(res.rows["p_predicted"], [r.probs[LABELS[k]] for r in again], atol=1e-3)
+    np.testing.assert_allclose(res.rows["p_predicted"], [r.probs[LABELS[k]] for r in again],
+                               atol=max(1e-3, app_tolerance(batching=True)))
     assert list(res.rows["flipped"]) == [r.label != res.predicted for r in again]
     with pytest.raises(InputError):
         service.probe("   ")

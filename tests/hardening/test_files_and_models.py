@@ -251,13 +251,15 @@ def precompute(model: Path, data: Path, cache: Path) -> subprocess.CompletedProc
 
 
 def build_cache(model: Path, data: Path, cache: Path) -> Path:
-    """Write the analysis entry in this process (quick); returns its folder."""
+    """Write the analysis entry in this process (quick), on the app's default backend (the entry
+    ``python -m core.precompute`` looks for); returns its folder."""
     from core.data import load_splits
     from core.model import load_classifier
     from core.precompute import analyse_split
+    from core.settings import Settings
 
     loaded = load_splits(data, splits=("validation",))
-    clf = load_classifier(model, data_labels=loaded.label_names)
+    clf = load_classifier(model, data_labels=loaded.label_names, backend=Settings().backend, cache_dir=cache)
     out = analyse_split(clf, loaded, "validation", cache_dir=cache, show_progress=False)
     assert out.analysis.path is not None and not out.reused
     return out.analysis.path
