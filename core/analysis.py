@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from core.mislabels import label_issue_columns
+from core.model import DEFAULT_BATCH_SIZE
 
 UMAP_SEED = 42
 UMAP_FIT_MAX = 50_000  # past this many rows UMAP is fitted on a seeded subsample and transforms the rest
@@ -119,7 +120,7 @@ def compute_analysis(
     texts: Sequence[str],
     label_ids: np.ndarray,
     *,
-    batch_size: int = 256,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> AnalysisResult:
     """Run the model once over ``texts`` and build the analysis table.

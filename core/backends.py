@@ -22,7 +22,7 @@ name               what runs
 ``onnx-int8-static``  int8 weights and activations with scales calibrated on texts
                    (``quantize_static``, QDQ format, MatMul only); needs calibration texts.
 ``auto``           the default: ``torch-bf16`` where the CPU multiplies bf16 natively
-                   (AVX-512 BF16 or AMX, :func:`native_bf16`), else ``torch``.  On CPUs without
+                   (AVX-512 BF16 or AMX, :func:`resolve`), else ``torch``.  On CPUs without
                    those units bf16 is emulated and slower than fp32.  bf16 met the faithfulness
                    bars on emotion-minilm (README, "Inference backends"); the int8 backends did not,
                    so they stay opt-in.
@@ -61,7 +61,7 @@ import numpy as np
 
 __all__ = [
     "BACKENDS", "BF16_FLAGS", "FP32_TOLERANCE", "PROBE_TEXTS", "REDUCED_TOLERANCE", "Backend", "BackendError",
-    "OnnxBackend", "TorchBackend", "check_backend", "load_backend", "native_bf16", "resolve",
+    "OnnxBackend", "TorchBackend", "check_backend", "load_backend", "resolve",
 ]
 
 log = logging.getLogger(__name__)
@@ -206,11 +206,6 @@ def cpu_flags() -> set[str]:
         if line.startswith(("flags", "Features")):
             return set(line.partition(":")[2].split())
     return set()
-
-
-def native_bf16(flags: set[str] | None = None) -> bool:
-    """Whether the CPU has a bf16 matrix unit (:data:`BF16_FLAGS`)."""
-    return bool(set(BF16_FLAGS) & (cpu_flags() if flags is None else flags))
 
 
 def resolve(name: str, flags: set[str] | None = None) -> tuple[str, str]:

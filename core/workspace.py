@@ -127,9 +127,10 @@ class Analysis:
         return sid
 
     def sample(self, sample_id: int) -> dict:
-        """One row as a dict, with ``sample_id``. Raises :class:`IndexError` outside the split."""
+        """One row as a dict, with ``sample_id``, ranked as the split's own probabilities rank (so its
+        mislabel score is the one the lists show). Raises :class:`IndexError` outside the split."""
         sid = self._check_id(sample_id)
-        row = self.table.iloc[sid].to_dict()
+        row = self.ranked(self.prob_source).iloc[sid].to_dict()
         row["sample_id"] = sid
         return row
 

@@ -54,6 +54,7 @@ def test_trained_on_split_is_in_sample_until_crossval_runs(tiny_model_dir, data_
     assert np.allclose(insample["mislabel_score"], mislabel_score(probs, label_ids, source="in-sample"))
     assert np.allclose(a.table["mislabel_score"], mislabel_score(probs, label_ids, source="held-out"))
     assert np.allclose(insample[cols].to_numpy(), probs) and insample.attrs["source"] == "in-sample"
+    assert a.sample(0)["mislabel_score"] == pytest.approx(insample["mislabel_score"].iloc[0])  # as the lists show
     assert after.review_queue("train").attrs["source"] == "in-sample"
     queue = after.review_queue("train", source="out-of-fold")
     assert queue.attrs["source"] == "out-of-fold"
