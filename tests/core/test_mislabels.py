@@ -114,6 +114,24 @@ def test_near_duplicates_with_another_label_conflict():
     np.testing.assert_array_equal(groups >= 0, flagged)
 
 
+def test_past_the_exact_limit_an_approximate_knn_graph_finds_the_same_near_duplicates(monkeypatch):
+    from core import mislabels
+
+    features, labels = clustered(n_per=150, seed=3)
+    rng = np.random.default_rng(4)
+    planted = rng.choice(len(labels), size=40, replace=False)
+    features[planted[20:]] = features[planted[:20]] + rng.normal(0, 1e-4, (20, features.shape[1]))
+    exact = mislabels.near_duplicates(features, labels)
+    monkeypatch.setattr(mislabels, "EXACT_NEIGHBOURS_MAX", 100)  # this split is past it now
+    graph = mislabels.approximate_knn_graph(features, 10)
+    assert graph.shape == (len(labels), len(labels)) and (graph.getnnz(axis=1) == 10).all()
+    assert not graph.diagonal().any() and (np.diff(graph.data.reshape(-1, 10), axis=1) >= 0).all()
+    approx = mislabels.near_duplicates(features, labels)
+    assert (exact[0][planted] >= 0).all()
+    np.testing.assert_array_equal(approx[0] >= 0, exact[0] >= 0)
+    np.testing.assert_array_equal(approx[1], exact[1])
+
+
 def test_bad_input_gets_a_clear_message():
     with pytest.raises(ValueError, match="probs must be"):
         label_issue_columns(np.ones((3, 2)) / 2, np.array([0, 1]), ["x", "y"])
