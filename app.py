@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     print(f"Loading {settings.model} and {settings.data} ({settings.split} split)...", file=sys.stderr, flush=True)
     try:
-        service = EmotionService.load(settings)
+        service = EmotionService.load(settings, defer_model=True)
         service.reviews.reviewed_count(service.dataset_key)  # open the review database now: a bad path fails here
     except (DataError, ModelError, ReviewStoreError) as exc:
         print(f"\nCannot start the dashboard: {exc}\n\nPass local paths with --model and --data (or the "
@@ -66,7 +66,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     from dashboard.app import build_app, launch_options
 
     demo = build_app(service)
-    demo.launch(server_name=settings.host, server_port=settings.port, **launch_options(service))
+    demo.launch(server_name=settings.host, server_port=settings.port, prevent_thread_lock=True,
+                **launch_options(service))
+    # The cached analyses are served already; the model (classify, explain) loads now, while people
+    # read the first page; a request that needs it meanwhile waits for it.
+    loading = time.perf_counter()
+    try:
+        notes = service.finish_loading()
+    except ModelError as exc:
+        print(f"\nCannot start the dashboard: {exc}", file=sys.stderr)
+        demo.close()
+        return 2
+    print(f"Model ready in {time.perf_counter() - loading:.1f} s ({'; '.join(notes)})", file=sys.stderr, flush=True)
+    demo.block_thread()
     return 0
 
 

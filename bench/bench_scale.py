@@ -131,9 +131,11 @@ def tile_analysis(source: Path, model: Path, data: Path, cache: Path, seed: int 
     import pandas as pd
 
     from core.analysis import summary_metrics
+    from core.backends import resolve
     from core.cache import ANALYSIS_VERSION, AnalysisCache, cache_key
     from core.data import data_fingerprint, load_splits
     from core.model import model_fingerprint, resolve_model_dir
+    from core.settings import Settings
 
     entry = next((source / "analysis").glob("*/meta.json")).parent
     table = pd.read_parquet(entry / "table.parquet")
@@ -158,7 +160,10 @@ def tile_analysis(source: Path, model: Path, data: Path, cache: Path, seed: int 
     meta.update(summary_metrics(ids, preds, len(labels)), n_rows=n, data=str(data), data_fingerprint=data_fp,
                 model_fingerprint=model_fp, analysis_version=ANALYSIS_VERSION,
                 tiled_from=f"{meta['n_rows']} rows of {meta['data']}")
-    AnalysisCache(cache).save(cache_key(model_fp, data_fp, SPLIT, int(meta["max_length"])), big, hidden[take], meta)
+    backend = resolve(Settings().backend)[0]  # the app's default backend names the entry it looks for
+    meta["backend"] = backend
+    AnalysisCache(cache).save(cache_key(model_fp, data_fp, SPLIT, int(meta["max_length"]), backend),
+                              big, hidden[take], meta)
 
 
 def time_queries(cache: Path, *, repeats: int = 3) -> dict:

@@ -191,6 +191,30 @@ def _check_weights(model_dir: Path) -> None:
         raise ModelError(f"{model_dir}: no weights (expected model.safetensors); is the download complete?")
 
 
+def read_classifier_config(ref: str | Path) -> tuple[Path, dict]:
+    """The model folder and its ``config.json``, checked to be a sequence classifier with weights.
+
+    Raises
+    ------
+    ModelError : missing folder, config or weights, or a checkpoint that is not a sequence classifier.
+    """
+    model_dir = resolve_model_dir(ref)
+    try:
+        config_data = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{model_dir / 'config.json'}: not a readable JSON config ({exc})") from None
+    if not isinstance(config_data, dict):
+        raise ModelError(f"{model_dir / 'config.json'}: not a model config (a JSON object)")
+    archs = config_data.get("architectures") or []
+    if archs and not any(a.endswith("ForSequenceClassification") for a in archs):
+        raise ModelError(
+            f"{ref}: a {', '.join(archs)} checkpoint, not a sequence classifier; "
+            "fine-tune it first with `python -m core.train --base ...`"
+        )
+    _check_weights(model_dir)
+    return model_dir, config_data
+
+
 class Classifier:
     """A sequence classifier with its tokenizer and label names, ready for batched CPU inference.
 
@@ -213,6 +237,11 @@ class Classifier:
     def fingerprint(self) -> str:
         """See :func:`model_fingerprint`."""
         return model_fingerprint(self.model_dir)
+
+    @property
+    def backend_name(self) -> str:
+        """The backend that runs the forward pass (``torch``, ``torch-bf16``, ...)."""
+        return self.backend.name
 
     def tokenize(self, texts: Sequence[str]) -> tuple[list[list[int]], np.ndarray]:
         """Token ids with special tokens, cut to ``max_length`` (keeping the final [SEP]).
@@ -303,20 +332,7 @@ def load_classifier(
     """
     if backend not in BACKENDS:
         raise ModelError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    model_dir = resolve_model_dir(ref)
-    try:
-        config_data = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{model_dir / 'config.json'}: not a readable JSON config ({exc})") from None
-    if not isinstance(config_data, dict):
-        raise ModelError(f"{model_dir / 'config.json'}: not a model config (a JSON object)")
-    archs = config_data.get("architectures") or []
-    if archs and not any(a.endswith("ForSequenceClassification") for a in archs):
-        raise ModelError(
-            f"{ref}: a {', '.join(archs)} checkpoint, not a sequence classifier; "
-            "fine-tune it first with `python -m core.train --base ...`"
-        )
-    _check_weights(model_dir)
+    model_dir, _ = read_classifier_config(ref)
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 

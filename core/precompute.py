@@ -120,11 +120,16 @@ def analyse_split(
     model_fp = classifier.fingerprint
     data_fp = data_fingerprint(data, split)
     max_length = int(classifier.max_length)
-    backend = getattr(getattr(classifier, "backend", None), "name", "torch")
+    # A model still loading (core.pending_model) knows the backend it was asked for; on a cache miss the
+    # model is needed anyway, and the key follows the backend that actually loaded (a fallback: torch).
+    backend = classifier.backend_name
     key = cache_key(model_fp, data_fp, split, max_length, backend)
     expect = {"model_fingerprint": model_fp, "data_fingerprint": data_fp, "split": split,
               "max_length": max_length, "analysis_version": ANALYSIS_VERSION}
     cache = AnalysisCache(cache_dir) if cache_dir is not None else None
+    if (cache is None or not cache.entry(key).is_dir()) and classifier.backend.name != backend:
+        backend = classifier.backend.name
+        key = cache_key(model_fp, data_fp, split, max_length, backend)
     if cache is not None:
         cached, why = cache.load(key, expect=expect)
         if cached is None and why == "no cached analysis":

@@ -32,6 +32,7 @@ from core.crossval import find_oof
 from core.data import load_splits
 from core.model import Classifier, load_classifier
 from core.order import sorted_positions
+from core.pending_model import PendingClassifier, pending_classifier
 from core.precompute import analyse_split
 from core.review_store import Decision, ReviewStore
 from core.reviews import align
@@ -91,8 +92,12 @@ class EmotionService:
         self._explainers: dict[str, object] = {}
 
     @classmethod
-    def load(cls, settings: Settings, *, show_progress: bool = True) -> EmotionService:
+    def load(cls, settings: Settings, *, show_progress: bool = True, defer_model: bool = False) -> EmotionService:
         """Load the data, the model(s) and the (cached) analysis of every split in ``settings.splits``.
+
+        With ``defer_model`` a model whose analyses are all cached is not loaded yet: its config is
+        checked now, the weights load on first use or on :meth:`finish_loading`
+        (:mod:`core.pending_model`), so the app serves its first page without waiting for them.
 
         Raises :class:`core.data.DataError` or :class:`core.model.ModelError` with a message for people.
         """
@@ -101,10 +106,10 @@ class EmotionService:
         refs = {"model": settings.model}
         if settings.compare_model:
             refs["compare"] = settings.compare_model
+        load = pending_classifier if defer_model else load_classifier
         classifiers = {
-            role: load_classifier(ref, data_labels=data.label_names, max_length=settings.max_length,
-                                  label_origin=data.label_origin, backend=settings.backend,
-                                  cache_dir=settings.cache_dir)
+            role: load(ref, data_labels=data.label_names, max_length=settings.max_length,
+                       label_origin=data.label_origin, backend=settings.backend, cache_dir=settings.cache_dir)
             for role, ref in refs.items()
         }
         registry = AnalysisRegistry({}, default_split=settings.split)
@@ -124,6 +129,18 @@ class EmotionService:
                                       default_source=_default_source(settings.prob_source)))
                 notes.extend(out.warnings)
         return cls(classifiers, registry, settings=settings, warnings=notes)
+
+    def finish_loading(self) -> list[str]:
+        """Load any model :meth:`load` deferred; returns each model's backend note.
+
+        Raises :class:`core.model.ModelError` when the weights cannot be read.
+        """
+        notes = []
+        for clf in self.classifiers.values():
+            if isinstance(clf, PendingClassifier):
+                clf = clf.loaded()
+            notes.append(clf.backend_note)
+        return notes
 
     # ---- facts -------------------------------------------------------------------------------
 
