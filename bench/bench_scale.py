@@ -135,6 +135,7 @@ def tile_analysis(source: Path, model: Path, data: Path, cache: Path, seed: int 
     from core.cache import ANALYSIS_VERSION, AnalysisCache, cache_key
     from core.data import data_fingerprint, load_splits
     from core.model import model_fingerprint, resolve_model_dir
+    from core.reviews import content_key, text_hashes
     from core.settings import Settings
 
     entry = next((source / "analysis").glob("*/meta.json")).parent
@@ -160,6 +161,7 @@ def tile_analysis(source: Path, model: Path, data: Path, cache: Path, seed: int 
     meta.update(summary_metrics(ids, preds, len(labels)), n_rows=n, data=str(data), data_fingerprint=data_fp,
                 model_fingerprint=model_fp, analysis_version=ANALYSIS_VERSION,
                 tiled_from=f"{meta['n_rows']} rows of {meta['data']}")
+    meta["review_key"] = content_key(text_hashes(big["text"].tolist()), SPLIT)
     backend = resolve(Settings().backend)[0]  # the app's default backend names the entry it looks for
     meta["backend"] = backend
     AnalysisCache(cache).save(cache_key(model_fp, data_fp, SPLIT, int(meta["max_length"]), backend),

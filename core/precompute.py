@@ -26,6 +26,7 @@ from core.cache import ANALYSIS_VERSION, AnalysisCache, CachedAnalysis, cache_ke
 from core.data import DataError, EmotionData, data_fingerprint, load_splits
 from core.model import DEFAULT_BATCH_SIZE, Classifier, ModelError, load_classifier
 from core.ray_engine import RayEngineError  # the module imports Ray only when the Ray engine runs
+from core.reviews import content_key, text_hashes
 from core.settings import Settings, build_parser
 
 log = logging.getLogger(__name__)
@@ -160,6 +161,8 @@ def analyse_split(
         "versions": library_versions(), "created": now_iso(),
         "seconds": round(time.perf_counter() - start, 2),
         "parse_issues": data[split].issue_summary(), **result.metrics,
+        # the split's review key (core.workspace.Analysis.review_key), so a start-up need not hash every text
+        "review_key": content_key(text_hashes(result.table["text"].tolist()), split),
     }
     path = None
     if cache is not None:

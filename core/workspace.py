@@ -112,8 +112,9 @@ class Analysis:
 
     @cached_property
     def review_key(self) -> str:
-        """The data-keyed review key: content fingerprint of the split's texts, and the split name."""
-        return content_key(self.text_hashes, self.split)
+        """The data-keyed review key: content fingerprint of the split's texts, and the split name
+        (recorded in the cached analysis's meta when it was computed; computed here for older entries)."""
+        return self.meta.get("review_key") or content_key(self.text_hashes, self.split)
 
     @property
     def legacy_review_key(self) -> str:
