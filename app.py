@@ -7,10 +7,12 @@ Every flag also reads an ``EMOTION_*`` environment variable (see ``core/settings
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 
@@ -23,6 +25,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Space. Keep the last 1,000 events and refresh the summary every 100.
     os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
+    # Import the UI (Gradio: about 3 s) in the background while the data and the cached analyses load.
+    ui_import = threading.Thread(target=importlib.import_module, args=("dashboard.app",), daemon=True)
+    ui_import.start()
     from core.data import DataError
     from core.model import ModelError
     from core.review_store import ReviewStoreError
@@ -63,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Analysis ready in {time.perf_counter() - start:.1f} s "
           f"(accuracy {service.meta['accuracy']:.4f}); starting the server...", file=sys.stderr, flush=True)
 
+    ui_import.join()
     from dashboard.app import build_app, launch_options
 
     demo = build_app(service)

@@ -123,7 +123,7 @@ def run_precompute(model: Path, data: Path, cache: Path, engine: str, workers: i
     return {"engine": engine, "status": "ok", "wall_s": round(wall, 2), "analysis_s": meta["seconds"],
             "rows_per_s": round(meta["n_rows"] / meta["seconds"], 2),
             "rows_per_s_wall": round(meta["n_rows"] / wall, 2), "driver_peak_rss_mb": round(rss.peak_mb, 1),
-            "accuracy": meta["accuracy"], "stdout": out.strip()}
+            "accuracy": meta["accuracy"], "stage_seconds": meta.get("stage_seconds"), "stdout": out.strip()}
 
 
 def tile_analysis(source: Path, model: Path, data: Path, cache: Path, seed: int = 0) -> None:

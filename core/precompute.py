@@ -160,7 +160,7 @@ def analyse_split(
         "n_rows": len(result.table), "analysis_version": ANALYSIS_VERSION,
         "versions": library_versions(), "created": now_iso(),
         "seconds": round(time.perf_counter() - start, 2),
-        "parse_issues": data[split].issue_summary(), **result.metrics,
+        "parse_issues": data[split].issue_summary(), **result.metrics, "stage_seconds": result.stages,
         # the split's review key (core.workspace.Analysis.review_key), so a start-up need not hash every text
         "review_key": content_key(text_hashes(result.table["text"].tolist()), split),
     }

@@ -64,6 +64,9 @@ def test_umap_and_hidden_states_are_present_and_finite(tiny_model_dir, small_dat
                   "versions", "created"):
         assert field in meta
     assert meta["labels"] == LABELS
+    stages = meta["stage_seconds"]  # where the analysis's time went
+    assert set(stages) == {"inference", "umap", "table", "label_issues"} and min(stages.values()) >= 0
+    assert sum(stages.values()) <= meta["seconds"] + 0.05
 
 
 def test_second_run_reuses_the_cache(tiny_model_dir, small_data, tmp_path):
