@@ -50,8 +50,9 @@ def build_app(service, *, map_max_points: int = DENSITY_MAX_POINTS) -> gr.Blocks
                 losses_load, losses_send = build_losses_tab(service, split)
             with gr.Tab("Confusion matrix", id="confusion"):
                 confusion_send = build_confusion_tab(service, split)
-            with gr.Tab("Embedding map", id="embedding"):
-                embedding_send = build_embedding_tab(service, split, max_points=map_max_points)
+            with gr.Tab("Embedding map", id="embedding") as embedding_tab:
+                embedding_send, embedding_id, embedding_fill = build_embedding_tab(service, split,
+                                                                                   max_points=map_max_points)
             with gr.Tab("Review", id="review"):
                 review = build_review_tab(service, split)
             if service.has_compare:
@@ -62,13 +63,14 @@ def build_app(service, *, map_max_points: int = DENSITY_MAX_POINTS) -> gr.Blocks
             with gr.Tab("Overview", id="overview") as overview_tab:
                 overview_fill = build_overview_tab(service, split)
         overview_tab.select(*overview_fill, api_visibility="private")
+        embedding_tab.select(*embedding_fill, api_visibility="private")
 
         def send_to_review(sample_id, split_):
             if sample_id is None:
                 raise gr.Error("Open a sample first (select a row).", print_exception=False)
             return (*review.open_sample(int(sample_id), split_), gr.Tabs(selected="review"))
 
-        for button, sample_id in (losses_send, confusion_send, embedding_send):
+        for button, sample_id in (losses_send, confusion_send, (embedding_send, embedding_id)):
             button.click(send_to_review, [sample_id, split], [*review.outputs, tabs], api_visibility="private").then(
                 *review.explain, api_visibility="private", trigger_mode="always_last")
         demo.load(*losses_load, api_visibility="private")

@@ -207,6 +207,9 @@ def map_figure(table: pd.DataFrame, *, color_by: str, labels, window: Window | N
 def build_embedding_tab(service, split: gr.Dropdown, *, max_points: int = figures.DENSITY_MAX_POINTS) -> tuple:
     """UMAP of the hidden states coloured four ways; click or box-select to list samples; zoom for points.
 
+    Returns ``(send button, sample id, (fn, inputs, outputs))``: the last draws the map the first time
+    the tab is opened (the app runs it on the tab's select event).
+
     Up to ``max_points`` samples in view every point is drawn; past that the map is a binned density
     (a click on a cell lists that cell's samples), so the browser never gets 400,000 points. Zooming
     (or panning) redraws the map for the window in view, on the server: points once the window holds
@@ -217,9 +220,10 @@ def build_embedding_tab(service, split: gr.Dropdown, *, max_points: int = figure
         color_by = gr.Radio(list(figures.EMBEDDING_COLORINGS), value="label", label="colour by",
                             elem_id="map-color")
         whole = gr.Button("Whole map", size="sm", scale=0, min_width=120, elem_id="map-reset")
-    plot = interactive_plot(map_figure(service.table, color_by="label", labels=labels, max_points=max_points),
-                            elem_id="map-plot")
+    # Drawn when the tab first opens (the 400,000-row density and its JSON cost 0.65 s of the first page).
+    plot = interactive_plot(None, elem_id="map-plot")
     window = gr.State(None)
+    drawn = gr.State(False)
     picked_summary = gr.Textbox(label="picked", interactive=False, elem_id="map-picked")
     rows = _sample_list("map-table", label="picked samples, highest loss first")
     panel = build_sample_panel()
@@ -245,6 +249,11 @@ def build_embedding_tab(service, split: gr.Dropdown, *, max_points: int = figure
         picked = queries.by_ids(table, ids)
         return f"{len(picked)} samples picked", queries.as_list(picked)
 
+    def first_draw(split_, color_by_, drawn_):
+        if drawn_:  # opened before: keep the user's zoom
+            return gr.skip(), gr.skip(), True
+        return (*redraw(split_, color_by_), True)
+
     split.change(lambda s, c: redraw(s, c), [split, color_by], [plot, window], api_visibility="private")
     whole.click(lambda s, c: redraw(s, c), [split, color_by], [plot, window], api_visibility="private")
     color_by.change(redraw, [split, color_by, window], [plot, window], api_visibility="private")
@@ -252,7 +261,7 @@ def build_embedding_tab(service, split: gr.Dropdown, *, max_points: int = figure
     plot.select(on_pick, [split, window], [picked_summary, rows], trigger_mode="always_last",
                 api_visibility="private")
     _open_sample_wiring(service, rows, panel, split)
-    return send, panel.sample_id
+    return send, panel.sample_id, (first_draw, [split, color_by, drawn], [plot, window, drawn])
 
 
 def overview_facts(service, split: str | None) -> pd.DataFrame:
