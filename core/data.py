@@ -178,31 +178,42 @@ def parse_text_label_lines(
     if not len(lines):
         return pd.DataFrame({"line": np.zeros(0, dtype=np.int64), "text": [], "label": []}), []
     # Plain list comprehensions: pandas' object-dtype .str methods took 1.5 s at 400,000 lines, these 0.2 s.
+    # A line is good when it has a text and a label (an empty line or one without ';' has no text);
+    # only the others are looked at again, for the reason.
     parts = [line.rpartition(";") for line in lines]
     texts = [p[0].strip() for p in parts]
     labels = [p[2].strip() for p in parts]
     known = set(label_names) | {str(i) for i in range(len(label_names))} if label_names is not None else None
-    reasons = []
-    for line, (_, sep, _), text, label in zip(lines, parts, texts, labels, strict=True):
-        if not line.strip():
-            reasons.append("empty line")
-        elif not sep:
-            reasons.append("no separator")
-        elif not text:
-            reasons.append("empty text")
-        elif not label:
-            reasons.append("empty label")
-        elif known is not None and label not in known:
-            reasons.append("unknown label")
-        else:
-            reasons.append("")
-    good = np.array([not r for r in reasons], dtype=bool)
-    issues = [ParseIssue(i + 1, why, str(lines[i])[:200]) for i, why in enumerate(reasons) if why]
-    keep = np.flatnonzero(good)
+    if known is None:
+        good = np.array([bool(t and label) for t, label in zip(texts, labels, strict=True)], dtype=bool)
+    else:
+        good = np.array([bool(t) and label in known for t, label in zip(texts, labels, strict=True)], dtype=bool)
+    bad = np.flatnonzero(~good)
+    issues = [ParseIssue(int(i) + 1, _parse_reason(lines[i], parts[i][1], texts[i], labels[i], known),
+                         str(lines[i])[:200]) for i in bad]
+    if len(bad):
+        keep = np.flatnonzero(good)
+        texts = [texts[i] for i in keep]
+        labels = [labels[i] for i in keep]
+    else:
+        keep = np.arange(len(lines))
     frame = pd.DataFrame({"line": (keep + 1).astype(np.int64),
-                          "text": pd.Series([texts[i] for i in keep], dtype="object"),
-                          "label": pd.Series([labels[i] for i in keep], dtype="object")})
+                          "text": pd.Series(texts, dtype="object"),
+                          "label": pd.Series(labels, dtype="object")})
     return frame, issues
+
+
+def _parse_reason(line: str, sep: str, text: str, label: str, known: set[str] | None) -> str:
+    """Why a ``text;label`` line was skipped."""
+    if not line.strip():
+        return "empty line"
+    if not sep:
+        return "no separator"
+    if not text:
+        return "empty text"
+    if not label:
+        return "empty label"
+    return "unknown label" if known is not None and label not in known else ""
 
 
 def _fingerprint_bytes(*chunks: bytes) -> str:
@@ -240,20 +251,25 @@ def _find_split_file(folder: Path, split: str) -> Path | None:
 def _labels_to_ids(
     raw: pd.Series, names: list[str] | None, path: Path, lines: np.ndarray
 ) -> tuple[np.ndarray, list[str] | None, list[ParseIssue]]:
-    """Map raw labels (names or integer strings) to ids; unknown ones become issues."""
-    raw = raw.astype(str).str.strip()
-    is_int = raw.str.fullmatch(r"\d+")
+    """Map raw labels (names or integer strings) to ids; unknown ones become issues.
+
+    The string work is done once per distinct label (``pandas.factorize``), not once per row.
+    """
+    codes, uniques = pd.factorize(raw, use_na_sentinel=False)
+    distinct = pd.Series(uniques, dtype=object).astype(str).str.strip()
+    is_int = distinct.str.fullmatch(r"\d+").to_numpy(dtype=bool)
     if names is None and is_int.all():
-        return raw.astype(np.int64).to_numpy(), None, []
+        return distinct.astype(np.int64).to_numpy()[codes], None, []
     if names is None:
-        names = order_label_names(raw[~is_int].tolist())
+        names = order_label_names(list(dict.fromkeys(distinct[~is_int])))
     index = {n: i for i, n in enumerate(names)}
-    ids = raw.map(index)
-    ints = pd.to_numeric(raw.where(is_int), errors="coerce")
-    ids = ids.fillna(ints.where(ints < len(names)))
-    bad = ids.isna().to_numpy()
-    issues = [ParseIssue(int(ln), "unknown label", str(lab)) for ln, lab in zip(lines[bad], raw[bad], strict=True)]
-    return ids[~bad].astype(np.int64).to_numpy(), names, issues
+    ids = distinct.map(index)
+    ints = pd.to_numeric(distinct.where(is_int), errors="coerce")
+    ids = ids.fillna(ints.where(ints < len(names))).to_numpy(dtype=float)[codes]
+    bad = np.isnan(ids)
+    issues = [ParseIssue(int(ln), "unknown label", str(lab))
+              for ln, lab in zip(lines[bad], distinct.to_numpy()[codes[bad]], strict=True)]
+    return ids[~bad].astype(np.int64), names, issues
 
 
 def read_split_file(
