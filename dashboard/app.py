@@ -39,6 +39,9 @@ def build_app(service, *, map_max_points: int = DENSITY_MAX_POINTS) -> gr.Blocks
     """
     gr.set_static_paths(static_paths())
     with gr.Blocks(title="Emotion Lens", analytics_enabled=False) as demo:
+        # Queue settings first: ``queue()`` rebuilds the server app, which costs 0.2 s once the
+        # blocks exist; the limits are read per event, when it runs.
+        demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=2)
         with gr.Row():
             gr.Markdown(f"### {TITLE}")
             split = gr.Dropdown(service.splits, value=service.analyses.default_split, label="split",
@@ -48,8 +51,8 @@ def build_app(service, *, map_max_points: int = DENSITY_MAX_POINTS) -> gr.Blocks
                 build_live_tab(service)
             with gr.Tab("Losses", id="losses"):
                 losses_load, losses_send = build_losses_tab(service, split)
-            with gr.Tab("Confusion matrix", id="confusion"):
-                confusion_send = build_confusion_tab(service, split)
+            with gr.Tab("Confusion matrix", id="confusion") as confusion_tab:
+                confusion_send, confusion_id, confusion_fill = build_confusion_tab(service, split)
             with gr.Tab("Embedding map", id="embedding") as embedding_tab:
                 embedding_send, embedding_id, embedding_fill = build_embedding_tab(service, split,
                                                                                    max_points=map_max_points)
@@ -64,19 +67,19 @@ def build_app(service, *, map_max_points: int = DENSITY_MAX_POINTS) -> gr.Blocks
                 overview_fill = build_overview_tab(service, split)
         overview_tab.select(*overview_fill, api_visibility="private")
         embedding_tab.select(*embedding_fill, api_visibility="private")
+        confusion_tab.select(*confusion_fill, api_visibility="private")
 
         def send_to_review(sample_id, split_):
             if sample_id is None:
                 raise gr.Error("Open a sample first (select a row).", print_exception=False)
             return (*review.open_sample(int(sample_id), split_), gr.Tabs(selected="review"))
 
-        for button, sample_id in (losses_send, confusion_send, (embedding_send, embedding_id)):
+        for button, sample_id in (losses_send, (confusion_send, confusion_id), (embedding_send, embedding_id)):
             button.click(send_to_review, [sample_id, split], [*review.outputs, tabs], api_visibility="private").then(
                 *review.explain, api_visibility="private", trigger_mode="always_last")
         demo.load(*losses_load, api_visibility="private")
         demo.load(*review.load, api_visibility="private").then(*review.explain, api_visibility="private")
         demo.load(*review.access_load, api_visibility="private")
-    demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=2)
     assert_no_mocked_oauth(demo)
     return demo
 

@@ -81,7 +81,7 @@ def per_class_report(table: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame
     3  weighted avg       0.83    0.67  0.67        3
     """
     # From the confusion matrix (scikit-learn's definitions, checked against it in the tests): the
-    # Confusion tab builds at start-up, and importing scikit-learn cost 1.9 s of the first page.
+    # Confusion tab must stay light (importing scikit-learn cost 1.9 s of the first page).
     m = confusion_matrix_of(table, labels).astype(np.float64)
     n = int(m.sum())
     support, predicted, hits = m.sum(axis=1), m.sum(axis=0), np.diag(m)

@@ -93,6 +93,15 @@ def test_app_exposes_classify_explain_and_probe(service):
     assert {"classify", "explain", "probe"} <= names
 
 
+def test_queue_settings_survive_the_app_build(service):
+    """``build_app`` sets the queue before its blocks (cheaper); the limits must still be in force."""
+    from dashboard.app import QUEUE_MAX_SIZE, build_app
+
+    demo = build_app(service)
+    assert demo._queue.max_size == QUEUE_MAX_SIZE
+    assert demo._queue.default_concurrency_limit == 2
+
+
 def test_calibration_block_and_robustness_cell(service):
     import gradio as gr
 
