@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from core.mislabels import label_issue_columns
-from core.model import DEFAULT_BATCH_SIZE
+from core.model import BULK_OVERHEAD_TOKENS, DEFAULT_BATCH_SIZE
 
 UMAP_SEED = 42
 UMAP_FIT_MAX = 50_000  # past this many rows UMAP is fitted on a seeded subsample and transforms the rest
@@ -161,7 +161,8 @@ def compute_analysis(
         stages[name] = round(now - clock[0], 2)
         clock[0] = now
 
-    pred = classifier.predict(texts, batch_size=batch_size, with_hidden=True, progress=step)
+    pred = classifier.predict(texts, batch_size=batch_size, with_hidden=True, progress=step,
+                              overhead_tokens=BULK_OVERHEAD_TOKENS)
     probs, hidden = pred.probs, pred.hidden
     preds = probs.argmax(axis=1)
     lap("inference")

@@ -32,6 +32,12 @@ WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 #: ``bench/bench_classify_api.py``'s texts: 12 ms + 0.31 ms/token for emotion-minilm and
 #: 37 ms + 1.17 ms/token at DistilBERT size, both about 32-40 tokens.
 FORWARD_OVERHEAD_TOKENS = 32
+#: The same for a bulk pass over a split (the analysis), where nearly every batch shape is new and
+#: each new shape first costs a kernel set-up (oneDNN, with bf16). Chosen on the first 2,000 train
+#: texts with emotion-minilm bf16, cold, fresh processes: 40 batches at 32 tokens took 3.1 s (median
+#: of 7), 11 batches at 512 took 2.3 s (4 of 4 runs faster than 32); reported on the validation split
+#: by ``bench/bench_analysis.py``.
+BULK_OVERHEAD_TOKENS = 512
 #: Rows per forward pass in batch inference (the analysis): fewer, larger passes. With bf16 every new
 #: batch shape costs oneDNN a kernel set-up the first time; the cold 2,000-row emotion-minilm analysis
 #: spent 3.65 s in inference at 64 rows and 3.17 s at 256 (bench_analysis); warm, both take 2.2 s.
@@ -260,11 +266,13 @@ class Classifier:
         batch_size: int = DEFAULT_BATCH_SIZE,
         with_hidden: bool = False,
         progress: Callable[[int, int], None] | None = None,
+        overhead_tokens: int = FORWARD_OVERHEAD_TOKENS,
     ) -> Prediction:
         """Classify texts in batches of similar length (:func:`length_batches`), padded per batch.
 
         Probabilities and [CLS] states come from the same forward pass of :attr:`backend`.
-        ``progress(done, total)`` is called after every batch.
+        ``progress(done, total)`` is called after every batch. ``overhead_tokens``: what one more
+        forward pass costs, in padded tokens (:data:`BULK_OVERHEAD_TOKENS` for a whole split).
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
@@ -277,7 +285,7 @@ class Classifier:
         hidden = None
         pad = self.tokenizer.pad_token_id or 0
         done = 0
-        for rows in length_batches(lengths, batch_size):
+        for rows in length_batches(lengths, batch_size, overhead_tokens=overhead_tokens):
             width = int(lengths[rows].max())
             input_ids = np.full((len(rows), width), pad, dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.model import DEFAULT_BATCH_SIZE, Classifier, Prediction, length_batches
+from core.model import DEFAULT_BATCH_SIZE, FORWARD_OVERHEAD_TOKENS, Classifier, Prediction, length_batches
 
 ROWS_PER_INPUT_FILE = 4096  # rows per input file (whole batches): a block for every worker, small enough to stream
 RAY_MISSING = "the Ray engine needs Ray: pip install -r requirements-ray.txt"
@@ -109,7 +109,7 @@ class BatchPredictor:
     """
 
     def __init__(self, model_dir: str, labels: Sequence[str], max_length: int, batch_size: int,
-                 backend: str = "torch") -> None:
+                 backend: str = "torch", overhead_tokens: int = FORWARD_OVERHEAD_TOKENS) -> None:
         import torch
 
         from core.model import load_classifier
@@ -117,6 +117,7 @@ class BatchPredictor:
         torch.set_num_threads(1)  # each actor holds one CPU of the cluster
         self.classifier = load_classifier(model_dir, data_labels=list(labels), max_length=max_length, backend=backend)
         self.batch_size = batch_size
+        self.overhead_tokens = overhead_tokens
 
     def __call__(self, batch):
         import pyarrow as pa
@@ -126,7 +127,8 @@ class BatchPredictor:
         parts = []
         for b in dict.fromkeys(groups.tolist()):  # each driver-made batch, in order, as one forward
             rows = np.flatnonzero(groups == b)
-            parts.append(self.classifier.predict([texts[i] for i in rows], batch_size=len(rows), with_hidden=True))
+            parts.append(self.classifier.predict([texts[i] for i in rows], batch_size=len(rows), with_hidden=True,
+                                                 overhead_tokens=self.overhead_tokens))
         pred = Prediction(*(np.concatenate([getattr(p, f) for p in parts]) for f in
                             ("probs", "logits", "hidden", "n_tokens", "truncated")))
         rows = np.concatenate([np.flatnonzero(groups == b) for b in dict.fromkeys(groups.tolist())])
@@ -221,7 +223,8 @@ class RayClassifier:
         return self.classifier.fingerprint
 
     def predict(self, texts: Sequence[str], *, batch_size: int = DEFAULT_BATCH_SIZE, with_hidden: bool = False,
-                progress: Callable[[int, int], None] | None = None) -> Prediction:
+                progress: Callable[[int, int], None] | None = None,
+                overhead_tokens: int = FORWARD_OVERHEAD_TOKENS) -> Prediction:
         """Probabilities, logits, [CLS] states and token counts of ``texts``, computed by Ray workers."""
         import ray
 
@@ -242,7 +245,8 @@ class RayClassifier:
             inputs, outputs = base / "input", base / "output"
             lengths = np.array([len(x) for x in self.classifier.tokenize(texts)[0]], dtype=np.int64)
             per_file = max(batch_size, min(ROWS_PER_INPUT_FILE, -(-len(texts) // workers)))
-            n_files = write_inputs(texts, length_batches(lengths, batch_size), inputs, rows_per_file=per_file)
+            n_files = write_inputs(texts, length_batches(lengths, batch_size, overhead_tokens=overhead_tokens), inputs,
+                                   rows_per_file=per_file)
             # One read task and one block per input file (whole batches), so every worker gets work:
             # Ray Data's newer parquet reader packs small files into one task and ignores the block count.
             context = ray.data.DataContext.get_current()
@@ -255,6 +259,7 @@ class RayClassifier:
                 BatchPredictor, batch_format="pyarrow", batch_size=None, concurrency=workers, num_cpus=1,
                 fn_constructor_kwargs={"model_dir": str(self.model_dir), "labels": self.labels,
                                        "max_length": self.classifier.max_length, "batch_size": batch_size,
+                                       "overhead_tokens": overhead_tokens,
                                        "backend": getattr(getattr(self.classifier, "backend", None), "name", "torch")},
             )
             try:
