@@ -5,7 +5,7 @@ batch 16, one forward pass for logits -> per-sample loss and a second with ``out
 for the [CLS] states, then ``umap.UMAP(n_components=2, metric="cosine", random_state=42)`` with
 umap's defaults.  Project path: :func:`core.precompute.analyse_split` with a fresh cache folder
 (length-grouped batches of up to 256 rows and 32,768 tokens, dynamic padding, the default backend,
-one pass, precomputed cosine distances, 200 epochs, plus the cleanlab mislabel columns and the
+one pass, precomputed cosine distances, 100 layout epochs, plus the cleanlab mislabel columns and the
 parquet cache write).
 
 Fairness: each side runs in its own fresh Python process, one after the other.  Each first runs

@@ -113,3 +113,13 @@ def test_label_noise_quick(tmp_path):
     assert held["settings"]["heldout/uniform/10%"]["loss"]["roc_auc"] > 0.9
     assert isinstance(held["target_within_0.01_everywhere"], bool)
     assert set(report["train_timing"]) == {"0", "10"}
+
+
+def test_bench_umap_epochs_quick():
+    report = run_quick("bench_umap_epochs.py", "--split", "validation")
+    assert report["bench"] == "umap_epochs" and report["rows"] == 200 and report["seeds"] == [42]
+    assert set(report["epochs"]) == {"50", "100", "200"}
+    for figures in report["epochs"].values():
+        assert positive(figures["seconds"])
+        assert 0.5 < figures["trustworthiness"] <= 1.0  # a map of 200 real [CLS] states keeps most neighbours
+        assert 0.0 <= figures["label_neighbour_share"] <= 1.0
