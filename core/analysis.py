@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core.mislabels import label_issue_columns
+from core.mislabels import EXACT_NEIGHBOURS_MAX, NEIGHBOURS_K, label_issue_columns
 from core.model import BULK_OVERHEAD_TOKENS, DEFAULT_BATCH_SIZE
+from core.neighbours import exact_cosine_knn
 
 UMAP_SEED = 42
 UMAP_FIT_MAX = 50_000  # past this many rows UMAP is fitted on a seeded subsample and transforms the rest
@@ -57,12 +58,16 @@ def top2_margin(probs: np.ndarray) -> np.ndarray:
 
 
 def umap_2d(hidden: np.ndarray, *, seed: int = UMAP_SEED, fit_max: int = UMAP_FIT_MAX,
-            chunk: int = UMAP_TRANSFORM_CHUNK) -> np.ndarray:
+            chunk: int = UMAP_TRANSFORM_CHUNK, knn: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """(N, 2) UMAP of the hidden states (cosine metric, seeded, so reruns give the same map).
 
-    Tiny inputs (fewer than 4 rows) are placed by PCA instead, since UMAP needs neighbours. Past
-    ``fit_max`` rows UMAP is fitted on a seeded subsample of ``fit_max`` rows and the others are
-    placed by ``transform`` in chunks of ``chunk``, so time and memory grow linearly with N.
+    Tiny inputs (fewer than 4 rows) are placed by PCA instead, since UMAP needs neighbours. Up to
+    ``UMAP_EXACT_MAX`` rows UMAP gets the full cosine distance matrix; up to ``fit_max`` rows the
+    exact neighbours (``knn``: :func:`core.neighbours.exact_cosine_knn` with at least 15 per row,
+    computed here when not given), instead of building its own approximate index (about 30 s of numba
+    compilation per process). Past ``fit_max`` rows UMAP is fitted on a seeded subsample of
+    ``fit_max`` rows and the others are placed by ``transform`` in chunks of ``chunk``, so time and
+    memory grow linearly with N.
     """
     n = hidden.shape[0]
     if n < 4:
@@ -84,14 +89,21 @@ def umap_2d(hidden: np.ndarray, *, seed: int = UMAP_SEED, fit_max: int = UMAP_FI
     # nearest neighbours found here by one argpartition (umap's own row-by-row sort took 0.4 s at n = 2,000).
     distances = cosine_distances(hidden).astype(np.float32) if n <= UMAP_EXACT_MAX else None
     k = min(15, n - 1)
-    knn = _nearest(distances, k) if distances is not None else (None, None, None)
+    if distances is not None:
+        neighbours = _nearest(distances, k)
+    else:
+        from core.neighbours import exact_cosine_knn
+
+        if knn is None or knn[0].shape[1] < k:
+            knn = exact_cosine_knn(hidden, k)
+        neighbours = (knn[0][:, :k], knn[1][:, :k], None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # n_jobs overridden by random_state; tiny-n spectral warnings; no search index
         reducer = umap.UMAP(
             n_components=2, n_neighbors=k, min_dist=0.1,
             metric="precomputed" if distances is not None else "cosine",
             random_state=seed, n_epochs=UMAP_EPOCHS_EXACT if distances is not None else UMAP_EPOCHS,
-            init="spectral" if n > 16 else "random", precomputed_knn=knn,
+            init="spectral" if n > 16 else "random", precomputed_knn=neighbours,
         )
         return reducer.fit_transform(distances if distances is not None else hidden).astype(np.float32)
 
@@ -174,9 +186,16 @@ def compute_analysis(
     probs, hidden = pred.probs, pred.hidden
     preds = probs.argmax(axis=1)
     lap("inference")
+    knn = None
+    if UMAP_EXACT_MAX < len(texts) <= min(UMAP_FIT_MAX, EXACT_NEIGHBOURS_MAX):
+        # Exact neighbours, found once for the map and the near-duplicate check.
+        if progress:
+            progress("neighbours", 0, 1)
+        knn = exact_cosine_knn(hidden, max(15, NEIGHBOURS_K + 1))  # UMAP's 15 (itself included), Datalab's 10 others
+        lap("neighbours")
     if progress:
         progress("umap", 0, 1)
-    coords = umap_2d(hidden)
+    coords = umap_2d(hidden, knn=knn)
     lap("umap")
     if progress:
         progress("umap", 1, 1)
@@ -196,7 +215,7 @@ def compute_analysis(
     lap("table")
     if progress:
         progress("label issues", 0, 1)
-    issues = label_issue_columns(probs, label_ids, labels, features=hidden)
+    issues = label_issue_columns(probs, label_ids, labels, features=hidden, knn=knn)
     for col in issues.columns:
         table[col] = issues[col].to_numpy()
     lap("label_issues")

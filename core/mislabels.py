@@ -87,9 +87,10 @@ def mislabel_score(probs: np.ndarray, labels: np.ndarray, *, alpha: float | None
     return (1.0 - alpha) * rankdata(-sc) / n + alpha * rankdata(-nm) / n
 
 
-#: Up to this many rows Datalab finds each row's nearest neighbours exactly (scikit-learn, brute
-#: force: quadratic, 4 s at 16,000 rows, about 40 minutes at 400,000 on 2 cores); past it they come
-#: from an approximate cosine kNN graph (:func:`approximate_knn_graph`), so the cost grows as N log N.
+#: Up to this many rows Datalab gets each row's exact nearest neighbours (:mod:`core.neighbours`: a
+#: blocked matrix product, quadratic: 2.6 s at 16,000 rows, about 40 minutes at 400,000 on 2 cores);
+#: past it they come from an approximate cosine kNN graph (:func:`approximate_knn_graph`), so the
+#: cost grows as N log N.
 EXACT_NEIGHBOURS_MAX = 50_000
 NEIGHBOURS_K = 10
 
@@ -114,13 +115,15 @@ def approximate_knn_graph(features: np.ndarray, k: int, *, seed: int = 0):
     return csr_matrix((dist.ravel(), idx.ravel(), np.arange(0, n * k + 1, k)), shape=(n, n))
 
 
-def near_duplicates(features: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def near_duplicates(features: np.ndarray, labels: np.ndarray, *,
+                    knn: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(dup_group, dup_label_conflict)`` from cleanlab Datalab's ``near_duplicate`` check.
 
     Rows in one near-duplicate set (connected through Datalab's sets) share a group id; -1 means
-    no near duplicate. A conflict is a near duplicate that carries a different label. Past
-    :data:`EXACT_NEIGHBOURS_MAX` rows Datalab gets an approximate kNN graph instead of building an
-    exact one.
+    no near duplicate. A conflict is a near duplicate that carries a different label. Datalab gets
+    the rows' exact cosine kNN graph (``knn``: :func:`core.neighbours.exact_cosine_knn` of
+    ``features``, computed here when not given), and past :data:`EXACT_NEIGHBOURS_MAX` rows an
+    approximate one.
     """
     from cleanlab import Datalab
     from scipy.sparse import coo_matrix
@@ -134,9 +137,14 @@ def near_duplicates(features: np.ndarray, labels: np.ndarray) -> tuple[np.ndarra
     lab = Datalab(data={"label": labels.tolist()}, label_name="label", verbosity=0)
     k = min(NEIGHBOURS_K, n - 1)
     if n > EXACT_NEIGHBOURS_MAX:
-        lab.find_issues(knn_graph=approximate_knn_graph(features, k), issue_types={"near_duplicate": {"k": k}})
+        graph = approximate_knn_graph(features, k)
     else:
-        lab.find_issues(features=np.asarray(features, dtype=np.float32), issue_types={"near_duplicate": {"k": k}})
+        from core.neighbours import exact_cosine_knn, others_graph
+
+        if knn is None or knn[0].shape[1] < k + 1:
+            knn = exact_cosine_knn(features, k + 1)
+        graph = others_graph(*knn, k)
+    lab.find_issues(knn_graph=graph, issue_types={"near_duplicate": {"k": k}})
     sets = lab.get_issues("near_duplicate")["near_duplicate_sets"].to_numpy()
     rows = np.concatenate([np.full(len(s), i) for i, s in enumerate(sets)] + [np.zeros(0, dtype=np.int64)])
     cols = np.concatenate([np.asarray(s, dtype=np.int64) for s in sets] + [np.zeros(0, dtype=np.int64)])
@@ -156,7 +164,8 @@ def near_duplicates(features: np.ndarray, labels: np.ndarray) -> tuple[np.ndarra
 
 
 def label_issue_columns(probs: np.ndarray, labels: np.ndarray, label_names: list[str], *,
-                        features: np.ndarray | None = None, source: str = "held-out") -> pd.DataFrame:
+                        features: np.ndarray | None = None, source: str = "held-out",
+                        knn: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
     """One row per sample: ``label_quality, is_label_issue, suggested_label, mislabel_score, dup_group,
     dup_label_conflict`` (see the module docstring).
 
@@ -169,6 +178,7 @@ def label_issue_columns(probs: np.ndarray, labels: np.ndarray, label_names: list
         ``dup_label_conflict`` False everywhere.
     source : where ``probs`` come from (``held-out``, ``in-sample``, ``out-of-fold``): picks the
         ranking's weight (:data:`ALPHAS`).
+    knn : the features' exact neighbours, when the caller has them (:func:`near_duplicates`).
     """
     from cleanlab.filter import find_label_issues
     from cleanlab.rank import get_label_quality_scores
@@ -184,7 +194,7 @@ def label_issue_columns(probs: np.ndarray, labels: np.ndarray, label_names: list
     quality = get_label_quality_scores(labels, probs, method=QUALITY_METHOD)
     # find_label_issues needs each class present at least once among the labels it counts.
     issues = _find_label_issues(find_label_issues, labels, probs)
-    groups, conflict = (near_duplicates(features, labels) if features is not None
+    groups, conflict = (near_duplicates(features, labels, knn=knn) if features is not None
                         else (np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=bool)))
     if features is not None and np.asarray(features).shape[0] != n:
         raise ValueError(f"features have {np.asarray(features).shape[0]} rows, probs {n}")
