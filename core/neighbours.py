@@ -25,7 +25,8 @@ def exact_cosine_knn(features: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarr
 
     Returns ``(indices, distances)``, both ``(N, k)`` (int32, float32), in umap-learn's
     ``precomputed_knn`` layout. Ties are broken by row index (exactly, unless more than
-    :data:`TIE_MARGIN` rows tie at the k-th distance); zero vectors are at distance 1 from everything.
+    :data:`TIE_MARGIN` rows tie at the k-th distance), so an exact duplicate with a lower index comes
+    before the row itself, as in umap-learn's own search; zero vectors are at distance 1 from all others.
     """
     x = np.asarray(features, dtype=np.float32)
     n = x.shape[0]
