@@ -98,6 +98,20 @@ def write_corpus(rows: list[tuple[str, str]], folder: Path) -> Path:
     return folder
 
 
+def marginal_rates(seconds: dict[int, float]) -> dict[str, float | None]:
+    """Rows per second of the rows each size adds to the one below it: ``(N2 - N1) / (T2 - T1)``.
+
+    Fixed costs (numba compilation, starting Ray, a full UMAP fit below 50,000 rows) cancel out, so
+    equal marginal rates mean the cost grows linearly. ``None`` where the larger run was not slower.
+
+    >>> marginal_rates({16000: 40.0, 100000: 180.0, 400000: 600.0})
+    {'16000-100000': 600.0, '100000-400000': 714.29}
+    """
+    sizes = sorted(seconds)
+    return {f"{a}-{b}": (round((b - a) / (seconds[b] - seconds[a]), 2) if seconds[b] > seconds[a] else None)
+            for a, b in zip(sizes, sizes[1:], strict=False)}
+
+
 def run_precompute(model: Path, data: Path, cache: Path, engine: str, workers: int, timeout: float) -> dict:
     """One ``core.precompute`` run in a fresh process: wall seconds, analysis seconds, driver peak RSS."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
@@ -412,6 +426,8 @@ def main(argv: list[str] | None = None) -> int:
         if len(rates) >= 2:
             first, last = rates[min(rates, key=int)], rates[max(rates, key=int)]
             report[f"{engine}_rows_per_s_ratio_largest_to_smallest"] = round(last / first, 3)
+            report[f"{engine}_marginal_rows_per_s"] = marginal_rates(
+                {int(n): report["sizes"][n]["precompute"][engine]["analysis_s"] for n in rates})
     dump(report)
     return 0
 
