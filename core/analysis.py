@@ -92,8 +92,6 @@ def umap_2d(hidden: np.ndarray, *, seed: int = UMAP_SEED, fit_max: int = UMAP_FI
     if distances is not None:
         neighbours = _nearest(distances, k)
     else:
-        from core.neighbours import exact_cosine_knn
-
         if knn is None or knn[0].shape[1] < k:
             knn = exact_cosine_knn(hidden, k)
         neighbours = (knn[0][:, :k], knn[1][:, :k], None)
@@ -193,6 +191,8 @@ def compute_analysis(
             progress("neighbours", 0, 1)
         knn = exact_cosine_knn(hidden, max(15, NEIGHBOURS_K + 1))  # UMAP's 15 (itself included), Datalab's 10 others
         lap("neighbours")
+        if progress:
+            progress("neighbours", 1, 1)
     if progress:
         progress("umap", 0, 1)
     coords = umap_2d(hidden, knn=knn)
