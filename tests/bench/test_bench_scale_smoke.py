@@ -27,7 +27,6 @@ def test_bench_scale_quick(tiny_model_dir):
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     assert report["bench"] == "scale" and set(report["sizes"]) == {"300", "600"}
-    assert set(report["local_marginal_rows_per_s"]) == {"300-600"}  # the rows 600 adds to 300
     first, second = report["sizes"]["300"], report["sizes"]["600"]
     local = first["precompute"]["local"]
     assert local["status"] == "ok" and positive(local["rows_per_s"]) and positive(local["driver_peak_rss_mb"])
