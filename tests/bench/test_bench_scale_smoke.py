@@ -44,3 +44,14 @@ def test_bench_scale_quick(tiny_model_dir):
         assert q["rows"] == entry["rows"]
     assert positive(first["app"]["first_page_s"]) and positive(first["app"]["peak_rss_mb"])
     assert first["app_on"] == "precomputed analysis" and second["app_on"].startswith("tiled from cache-local-300")
+
+
+def test_marginal_rates_are_the_rows_each_size_adds_per_added_second():
+    from bench.bench_scale import marginal_rates
+
+    seconds = {16000: 40.0, 100000: 180.0, 400000: 600.0, 800000: 590.0}
+    rates = marginal_rates(seconds)
+    assert list(rates) == ["16000-100000", "100000-400000", "400000-800000"]
+    assert rates["16000-100000"] == pytest.approx((100000 - 16000) / (180.0 - 40.0), abs=0.01)
+    assert rates["100000-400000"] == pytest.approx(300000 / 420.0, abs=0.01)
+    assert rates["400000-800000"] is None  # the larger run was not slower: no rate
