@@ -61,9 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     from sklearn.manifold import trustworthiness
     from sklearn.metrics.pairwise import cosine_distances
 
-    from core.analysis import _nearest, umap_2d
+    from core.analysis import umap_2d
     from core.data import load_splits
     from core.model import load_classifier
+    from core.neighbours import smallest
 
     data = load_splits(args.data, splits=(args.split,))
     split = data[args.split]
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     clf = load_classifier(resolve_model(args.model, args.work_dir), data_labels=data.label_names)
     hidden = clf.predict(texts, with_hidden=True).hidden
     distances = cosine_distances(hidden).astype(np.float32)
-    knn = _nearest(distances, 15)
+    knn = (*smallest(distances, 15), None)
     umap_2d(hidden[:32])  # numba compilation, outside every timing
     report: dict = {"bench": "umap_epochs", "model": str(args.model), "split": args.split, "rows": len(texts),
                     "seeds": [int(s) for s in args.seeds.split(",")], "epochs": {}}

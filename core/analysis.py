@@ -18,7 +18,7 @@ import pandas as pd
 
 from core.mislabels import EXACT_NEIGHBOURS_MAX, NEIGHBOURS_K, label_issue_columns
 from core.model import BULK_OVERHEAD_TOKENS, DEFAULT_BATCH_SIZE
-from core.neighbours import exact_cosine_knn
+from core.neighbours import exact_cosine_knn, smallest
 
 UMAP_SEED = 42
 UMAP_FIT_MAX = 50_000  # past this many rows UMAP is fitted on a seeded subsample and transforms the rest
@@ -90,7 +90,7 @@ def umap_2d(hidden: np.ndarray, *, seed: int = UMAP_SEED, fit_max: int = UMAP_FI
     distances = cosine_distances(hidden).astype(np.float32) if n <= UMAP_EXACT_MAX else None
     k = min(15, n - 1)
     if distances is not None:
-        neighbours = _nearest(distances, k)
+        neighbours = (*smallest(distances, k), None)
     else:
         if knn is None or knn[0].shape[1] < k:
             knn = exact_cosine_knn(hidden, k)
@@ -104,18 +104,6 @@ def umap_2d(hidden: np.ndarray, *, seed: int = UMAP_SEED, fit_max: int = UMAP_FI
             init="spectral" if n > 16 else "random", precomputed_knn=neighbours,
         )
         return reducer.fit_transform(distances if distances is not None else hidden).astype(np.float32)
-
-
-def _nearest(distances: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, None]:
-    """Each row's ``k`` nearest rows (itself first: distance 0) and their distances, ascending, as umap's
-    ``precomputed_knn``: ties broken by row index, as umap's stable sort does (exactly, unless more
-    than 16 rows tie at the k-th distance)."""
-    m = min(distances.shape[1], k + 16)  # candidates, so a tie across the k-th place is resolved by index
-    part = np.argpartition(distances, m - 1, axis=1)[:, :m]
-    near = np.take_along_axis(distances, part, axis=1)
-    order = np.lexsort((part, near), axis=1)
-    idx = np.take_along_axis(part, order, axis=1)[:, :k].astype(np.int32)
-    return idx, np.take_along_axis(near, order, axis=1)[:, :k], None
 
 
 def _umap_subsample(hidden: np.ndarray, *, seed: int, fit_max: int, chunk: int) -> np.ndarray:

@@ -100,19 +100,15 @@ def approximate_knn_graph(features: np.ndarray, k: int, *, seed: int = 0):
     Datalab builds itself (rows sorted by distance, self excluded), from ``pynndescent`` (NN-descent,
     the index umap-learn uses; seeded)."""
     from pynndescent import NNDescent
-    from scipy.sparse import csr_matrix
 
-    n = features.shape[0]
+    from core.neighbours import others_graph
+
     index = NNDescent(np.asarray(features, dtype=np.float32), metric="cosine", n_neighbors=k + 1,
                       random_state=seed, low_memory=True, compressed=True)
     idx, dist = index.neighbor_graph
-    # Drop each row's own entry (usually first; an exact duplicate may come before it).
-    keep = np.argsort(idx == np.arange(n)[:, None], axis=1, kind="stable")[:, :k]
-    idx = np.take_along_axis(idx, keep, axis=1)
-    dist = np.clip(np.take_along_axis(dist, keep, axis=1), 0.0, None)
-    order = np.argsort(dist, axis=1, kind="stable")
-    idx, dist = np.take_along_axis(idx, order, axis=1), np.take_along_axis(dist, order, axis=1)
-    return csr_matrix((dist.ravel(), idx.ravel(), np.arange(0, n * k + 1, k)), shape=(n, n))
+    order = np.argsort(dist, axis=1, kind="stable")  # nearest first, as Datalab's own graph is
+    return others_graph(np.take_along_axis(idx, order, axis=1),
+                        np.clip(np.take_along_axis(dist, order, axis=1), 0.0, None), k)
 
 
 def near_duplicates(features: np.ndarray, labels: np.ndarray, *,

@@ -34,7 +34,6 @@ def exact_cosine_knn(features: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarr
         raise ValueError(f"k must be between 1 and the number of rows ({n}), got {k}")
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     unit = x / np.where(norms > 0, norms, 1.0)
-    m = min(n, k + TIE_MARGIN)
     block = max(1, BLOCK_VALUES // n)
     indices = np.empty((n, k), dtype=np.int32)
     distances = np.empty((n, k), dtype=np.float32)
@@ -44,12 +43,24 @@ def exact_cosine_knn(features: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarr
         np.subtract(1.0, d, out=d)
         np.maximum(d, 0.0, out=d)  # rounding can make a row's distance to itself slightly negative
         d[np.arange(d.shape[0]), np.arange(rows.start, rows.stop)] = 0.0  # itself, even as a zero vector
-        part = np.argpartition(d, m - 1, axis=1)[:, :m]
-        near = np.take_along_axis(d, part, axis=1)
-        order = np.lexsort((part, near), axis=1)
-        indices[rows] = np.take_along_axis(part, order, axis=1)[:, :k]
-        distances[rows] = np.take_along_axis(near, order, axis=1)[:, :k]
+        indices[rows], distances[rows] = smallest(d, k)
     return indices, distances
+
+
+def smallest(distances: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` smallest entries of a distance matrix (or block of rows), ascending: their
+    columns (int32) and values. Ties are broken by column index (exactly, unless more than
+    :data:`TIE_MARGIN` columns tie at the k-th value).
+
+    >>> smallest(np.array([[0.0, 0.5, 0.2], [0.3, 0.0, 0.3]]), 2)[0].tolist()
+    [[0, 2], [1, 0]]
+    """
+    m = min(distances.shape[1], k + TIE_MARGIN)  # candidates, so a tie across the k-th place goes by index
+    part = np.argpartition(distances, m - 1, axis=1)[:, :m]
+    near = np.take_along_axis(distances, part, axis=1)
+    order = np.lexsort((part, near), axis=1)
+    return (np.take_along_axis(part, order, axis=1)[:, :k].astype(np.int32),
+            np.take_along_axis(near, order, axis=1)[:, :k])
 
 
 def others_graph(indices: np.ndarray, distances: np.ndarray, k: int):
