@@ -6,7 +6,9 @@ benchmark shows what each design and threshold buys, on validation texts that ar
 ``bench_explain.py``'s (the default threshold was chosen on these, so ``bench_explain.py`` is
 the check on other texts):
 
-* the exact answer: shap's own Partition explainer with a budget above ``M * (M - 1)``;
+* the exact answer: the explainer's exact path with a budget above the cost of the whole tree
+  (:func:`core.explain.exact_cost`), which equals shap's own fully expanded Partition explainer
+  (``tests/core/test_explain.py``);
 * every design in ``DESIGNS`` run over several seeds (``ExplainBudget.seed``), recording the
   Spearman rank correlation with the exact values for the predicted class, whether the top
   token is the same, the model evaluations spent, and token-rows (evaluations times sequence
@@ -42,7 +44,7 @@ if str(ROOT) not in sys.path:
 
 from bench.bench_explain import bench_texts, spearman  # noqa: E402
 from core.cls_only import restrict_last_layer_to_cls  # noqa: E402
-from core.explain import ExplainBudget, TokenShapExplainer  # noqa: E402
+from core.explain import ExplainBudget, TokenShapExplainer, exact_cost  # noqa: E402
 
 SHARED = ROOT / ".." / "shared"
 EXACT = 10**6  # a budget above M * (M - 1) for every text used here: shap's exact answer
@@ -50,6 +52,7 @@ DESIGNS = {
     "stratified, reliability 0.86 (default)": ExplainBudget(),
     "independent, reliability 0.96 (before)": ExplainBudget(stratified=False, reliability=0.96),
     "independent, reliability 0.86": ExplainBudget(stratified=False, reliability=0.86),
+    "stratified, from 1 pair, reliability 0.86": ExplainBudget(min_pairs=1),
 }
 
 
@@ -86,6 +89,9 @@ def run(model: Any, tokenizer: Any, texts: list[str], seeds: int) -> dict[str, A
     memo = MemoModel(exact_explainer._predict)
     exact = {}
     for n, text in enumerate(texts, 1):
+        tree = np.asarray(exact_explainer._masker.clustering(text))
+        if exact_cost(tree, tree.shape[0] + 1) > EXACT:
+            raise SystemExit(f"the exact Owen values of {text!r} cost more than {EXACT} evaluations")
         exact[text] = exact_explainer.explain(text)
         print(f"exact {n}/{len(texts)}: {len(exact[text].tokens)} tokens", file=sys.stderr, flush=True)
     designs: dict[str, Any] = {}

@@ -53,8 +53,11 @@ class ExplainBudget:
     For ``T`` explained tokens (``M = T + 2`` with ``[CLS]`` / ``[SEP]``) the budget is
     ``per_token * T + offset`` evaluations, clamped to ``[min_evals, max_evals]``.
 
-    * If shap's exact Partition answer fits in the budget (it needs about ``M * (M - 1)``), it is
-      computed with shap's own :class:`shap.PartitionExplainer` on token ids: the reference's answer.
+    * If the exact Owen values fit in the budget (:func:`exact_cost`: about ``M * log2(M)`` for a
+      balanced tree, far more for a deep one), they are computed in one batched pass over every
+      context the definition averages (:func:`_owen_contexts`): the answer shap's
+      :class:`shap.PartitionExplainer` gives when its budget lets it expand the whole tree (the
+      reference), without its numba compilation (11-18 s on the first short text of a process).
     * Otherwise the same Owen values are estimated by sampling orderings of the tokens that
       respect shap's partition tree, in antithetic pairs (an ordering and its reverse).
       Walking an ordering unmasks one token at a time, so each ordering costs at most ``T``
@@ -248,7 +251,6 @@ class TokenShapExplainer:
         self._compute = threading.Lock()  # one explanation computed at a time (they share the model)
         self._cache: OrderedDict[tuple[str, int], TokenAttribution] = OrderedDict()
         self._masker = shap.maskers.Text(tokenizer, output_type="token_ids")
-        self._explainer = shap.PartitionExplainer(self._predict, self._masker, output_names=self.labels)
 
     # -- model ---------------------------------------------------------------------------------
 
@@ -331,12 +333,15 @@ class TokenShapExplainer:
         special = np.asarray(
             self.tokenizer.get_special_tokens_mask(ids.tolist(), already_has_special_tokens=True), dtype=bool
         )
-        n_tokens = int((~special).sum())
-        budget = self.budget.evals_for(n_tokens)
-        if len(ids) * (len(ids) - 1) <= budget:
-            values_all, base, n_evals = self._exact(used, ids, budget)
+        tree = np.asarray(self._masker.clustering(used))  # shap's own partition tree for this text
+        if tree.shape[0] != len(ids) - 1:
+            raise RuntimeError(f"shap's partition tree has {tree.shape[0] + 1} leaves, expected {len(ids)}")
+        budget = self.budget.evals_for(int((~special).sum()))
+        m = len(ids)  # shap's nominal cost of the whole tree, then the true one (deep trees cost more)
+        if m * (m - 1) <= budget and exact_cost(tree, m) <= budget:
+            values_all, base, n_evals = self._exact(ids, special, tree)
         else:
-            values_all, base, n_evals = self._sampled(used, ids, special)
+            values_all, base, n_evals = self._sampled(used, ids, special, tree)
         probs = base + values_all.sum(axis=0)  # efficiency: the values add up to f(text) - f(masked)
         keep = ~special
         return TokenAttribution(
@@ -351,20 +356,31 @@ class TokenShapExplainer:
             seconds=time.perf_counter() - start,
         )
 
-    def _exact(self, text: str, ids: np.ndarray, budget: int) -> tuple[np.ndarray, np.ndarray, int]:
-        """shap's own Partition explainer on token ids: ``(M, K)`` values, ``(K,)`` base, evals."""
-        exp = self._explainer([text], max_evals=max(budget, 10), batch_size=10_000, silent=True)
-        values = np.asarray(exp.values[0], dtype=np.float64)
-        if values.shape[0] != len(ids):
-            raise RuntimeError(f"shap explained {values.shape[0]} tokens, expected {len(ids)}")
-        return values, np.asarray(exp.base_values[0], dtype=np.float64), int(self._explainer.last_eval_count) + 2
+    def _exact(self, ids: np.ndarray, special: np.ndarray, tree: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """Exact Owen values over ``tree``: every context of :func:`_owen_contexts`, one batched pass."""
+        m = len(ids)
+        contexts = _owen_contexts(tree, m)
+        leaves = [i for i in range(m) if not special[i]]
+        with_leaf = [c.copy() for c in (contexts[i] for i in leaves)]
+        for c, i in zip(with_leaf, leaves, strict=True):
+            c[:, i] = True
+        masks = np.vstack([contexts[i] for i in leaves] + with_leaf + [np.zeros((1, m), dtype=bool)])
+        masks[:, special] = True  # [CLS] / [SEP] are never masked (shap's Text masker keeps them)
+        unique, inverse = np.unique(np.packbits(masks, axis=1), axis=0, return_inverse=True)
+        rows = np.unpackbits(unique, axis=1, count=m).astype(bool)
+        out = self._predict(np.where(rows, ids, self.tokenizer.mask_token_id))[inverse.reshape(-1)]
+        values = np.zeros((m, out.shape[1]))
+        start, n_leaf = 0, sum(len(contexts[i]) for i in leaves)
+        for i in leaves:
+            n = len(contexts[i])
+            values[i] = (out[n_leaf + start : n_leaf + start + n] - out[start : start + n]).mean(axis=0)
+            start += n
+        return values, out[-1].astype(np.float64), len(unique)
 
-    def _sampled(self, text: str, ids: np.ndarray, special: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    def _sampled(self, text: str, ids: np.ndarray, special: np.ndarray,
+                 tree: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         """Owen values estimated from antithetic orderings that respect shap's partition tree (adaptive)."""
         m = len(ids)
-        tree = np.asarray(self._masker.clustering(text))  # shap's own tree for this text
-        if tree.shape[0] != m - 1:
-            raise RuntimeError(f"shap's partition tree has {tree.shape[0] + 1} leaves, expected {m}")
         b = self.budget
         n_tokens = int((~special).sum())
         cap = b.max_sampled_evals(n_tokens)
@@ -372,13 +388,13 @@ class TokenShapExplainer:
         masked = np.where(special, ids, self.tokenizer.mask_token_id)
         codes = _depth_codes(tree, m)
         known: dict[bytes, np.ndarray] = {}
-        pairs: list[np.ndarray] = []  # (m, K) mean marginal contributions of one antithetic pair
+        walks: list[np.ndarray] = []  # (m, K) marginal contributions along one ordering; pairs are consecutive
         predicted = -1
         base_flips = np.zeros(m - 1, dtype=bool)
         while True:
             orders: list[list[int]] = []
-            for step in range(max(b.min_pairs, 1) if not pairs else 1):
-                q = (len(pairs) + step) % _BLOCK if b.stratified else 0  # this pair's place in its block
+            for step in range(max(b.min_pairs, 1) if not walks else 1):
+                q = (len(walks) // 2 + step) % _BLOCK if b.stratified else 0  # this pair's place in its block
                 if q == 0:
                     base_flips = rng.random(m - 1) < 0.5
                 order = [i for i in _tree_order(tree, m, _pair_flips(base_flips, codes, q)) if not special[i]]
@@ -386,31 +402,71 @@ class TokenShapExplainer:
             rows = _walk(masked, ids, orders)
             keys = [row.tobytes() for row in rows]
             todo = list({key: r for r, key in enumerate(keys) if key not in known}.values())
-            if pairs and len(known) + len(todo) > cap:
+            if walks and len(known) + len(todo) > cap:
                 break
             if todo:
                 for r, probs in zip(todo, self._predict(rows[todo]), strict=True):
                     known[keys[r]] = probs
             out = np.stack([known[key] for key in keys])
-            for p in range(0, len(orders), 2):
-                pair = np.zeros((m, out.shape[1]))
-                for j in (p, p + 1):
-                    start = 1 + j * n_tokens  # every ordering walks all n_tokens tokens
-                    steps = out[start : start + n_tokens]
-                    pair[orders[j]] += np.diff(np.vstack([out[0], steps]), axis=0)
-                pairs.append(pair / 2)
+            for j, order in enumerate(orders):
+                start = 1 + j * n_tokens  # every ordering walks all n_tokens tokens
+                walk = np.zeros((m, out.shape[1]))
+                walk[order] = np.diff(np.vstack([out[0], out[start : start + n_tokens]]), axis=0)
+                walks.append(walk)
             if predicted < 0:
                 predicted = int(np.argmax(known[ids.tobytes()]))
-            if len(pairs) >= b.max_pairs:
+            pairs = len(walks) // 2
+            if pairs >= b.max_pairs:
                 break
-            if len(pairs) >= b.min_pairs and _split_half_reliability(pairs, predicted, ~special) >= b.reliability:
+            if pairs >= b.min_pairs and _split_half_reliability(walks, predicted, ~special) >= b.reliability:
                 break
         base = known[masked.tobytes()].astype(np.float64)
-        return np.mean(pairs, axis=0), base, len(known)
+        return np.mean(walks, axis=0), base, len(known)
 
 
 _BLOCK = 8  # pairs per stratified block; 3-bit depth codes 1..7 (_BLOCK - 1 of them)
 _PARITY = np.array([bin(x).count("1") % 2 == 1 for x in range(_BLOCK)])
+
+
+def _depths(tree: np.ndarray, m: int) -> np.ndarray:
+    """``(2m - 1,)`` depth of every node of a scipy-style linkage ``tree`` (leaves first, root 0)."""
+    depth = np.zeros(2 * m - 1, dtype=np.int64)
+    for node in range(2 * m - 2, m - 1, -1):
+        left, right = int(tree[node - m, 0]), int(tree[node - m, 1])
+        depth[left] = depth[right] = depth[node] + 1
+    return depth
+
+
+def exact_cost(tree: np.ndarray, m: int) -> int:
+    """Model evaluations of the exact Owen values over ``tree``: two per internal node and context, plus both ends.
+
+    An internal node at depth ``d`` is reached in ``2 ** d`` contexts (each ancestor's sibling
+    present or not), the count shap's Partition explainer spends when it expands the whole tree.
+    Balanced trees cost about ``m * log2(m)``, a chain ``2 ** m``.
+    """
+    return int(sum(2 ** (int(d) + 1) for d in _depths(tree, m)[m:]) + 2)
+
+
+def _owen_contexts(tree: np.ndarray, m: int) -> dict[int, np.ndarray]:
+    """Per leaf, the ``(2 ** depth, m)`` masks of its Owen contexts: every union of its ancestors' siblings."""
+    members = np.zeros((2 * m - 1, m), dtype=bool)
+    members[np.arange(m), np.arange(m)] = True
+    for node in range(m, 2 * m - 1):
+        members[node] = members[int(tree[node - m, 0])] | members[int(tree[node - m, 1])]
+    contexts = {2 * m - 2: np.zeros((1, m), dtype=bool)}
+    out: dict[int, np.ndarray] = {}
+    stack = [2 * m - 2]
+    while stack:
+        node = stack.pop()
+        here = contexts.pop(node)
+        if node < m:
+            out[node] = here
+            continue
+        left, right = int(tree[node - m, 0]), int(tree[node - m, 1])
+        contexts[left] = np.vstack([here, here | members[right]])
+        contexts[right] = np.vstack([here, here | members[left]])
+        stack += [left, right]
+    return out
 
 
 def _depth_codes(tree: np.ndarray, m: int) -> np.ndarray:
@@ -421,11 +477,7 @@ def _depth_codes(tree: np.ndarray, m: int) -> np.ndarray:
     less than 7 levels apart) are flipped together in half of the pairs and separately in the other
     half, so every token sees each combination of two context levels equally often.
     """
-    depth = np.zeros(2 * m - 1, dtype=np.int64)
-    for node in range(2 * m - 2, m - 1, -1):
-        left, right = int(tree[node - m, 0]), int(tree[node - m, 1])
-        depth[left] = depth[right] = depth[node] + 1
-    return depth[m:] % (_BLOCK - 1) + 1
+    return _depths(tree, m)[m:] % (_BLOCK - 1) + 1
 
 
 def _pair_flips(base: np.ndarray, codes: np.ndarray, q: int) -> np.ndarray:
@@ -447,18 +499,23 @@ def _walk(masked: np.ndarray, ids: np.ndarray, orders: list[list[int]]) -> np.nd
     return rows
 
 
-def _split_half_reliability(pairs: list[np.ndarray], column: int, keep: np.ndarray) -> float:
-    """Split-half index of reliability of the mean of ``pairs``' ranking of ``column``.
+def _split_half_reliability(walks: list[np.ndarray], column: int, keep: np.ndarray) -> float:
+    """Split-half index of reliability of the mean of ``walks``' ranking of ``column``.
 
-    ``r`` is the Spearman correlation of the even pairs' mean against the odd pairs' mean; the
-    result is ``sqrt(2 r / (1 + r))``, the square root of the Spearman-Brown step-up of ``r`` to
-    the full sample (an estimate of the correlation between the full sample's values and the true
-    ones), with ``r < 0`` counted as 0.
+    ``walks`` are antithetic pairs of orderings (an ordering, then its reverse).  ``r`` is the
+    Spearman correlation of the even pairs' mean against the odd pairs' mean (with one pair: the
+    ordering against its reverse); the result is ``sqrt(2 r / (1 + r))``, the square root of the
+    Spearman-Brown step-up of ``r`` to the full sample (an estimate of the correlation between the
+    full sample's values and the true ones), with ``r < 0`` counted as 0.
     """
     from scipy.stats import spearmanr
 
-    even = np.mean(pairs[0::2], axis=0)[keep, column]
-    odd = np.mean(pairs[1::2], axis=0)[keep, column]
+    if len(walks) == 2:
+        even, odd = walks[0][keep, column], walks[1][keep, column]
+    else:
+        pairs = [(walks[p] + walks[p + 1]) / 2 for p in range(0, len(walks) - 1, 2)]
+        even = np.mean(pairs[0::2], axis=0)[keep, column]
+        odd = np.mean(pairs[1::2], axis=0)[keep, column]
     if len(even) < 3:
         return 1.0
     if np.ptp(even) == 0 or np.ptp(odd) == 0:

@@ -135,6 +135,35 @@ def test_agrees_with_shap_explainer(tiny, text):
     assert default.n_evals <= exact.n_evals
 
 
+@pytest.mark.parametrize("text", [*TEXTS[:3], "ok", "why would anyone do that to me"])
+def test_exact_path_is_shaps_fully_expanded_partition_answer(tiny, text):
+    """The exact path gives shap's PartitionExplainer's values on token ids, at the cost shap counts."""
+    import shap
+
+    from core.explain import ExplainBudget, exact_cost
+
+    model, tokenizer = tiny
+    masker = shap.maskers.Text(tokenizer, output_type="token_ids")
+    tree = np.asarray(masker.clustering(text))
+    m = tree.shape[0] + 1
+    cost = exact_cost(tree, m)
+    probe = _explainer(tiny, cache_size=0)
+    reference = shap.PartitionExplainer(probe._predict, masker, output_names=LABELS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exp = reference([text], max_evals=cost + 10, batch_size=10_000, silent=True)
+    assert reference.last_eval_count + 2 == cost  # the whole tree, every context: what exact_cost counts
+    room = max(cost, m * (m - 1))  # the explainer also wants shap's nominal M * (M - 1) to fit
+    fits = ExplainBudget(per_token=0.0, offset=room, min_evals=1, max_evals=room)
+    att = _explainer(tiny, budget=fits).explain(text)
+    np.testing.assert_allclose(att.values, np.asarray(exp.values[0])[1:-1], atol=1e-7)  # float32 outputs
+    np.testing.assert_allclose(att.base_values, np.asarray(exp.base_values[0]), atol=1e-7)
+    assert att.n_evals <= cost
+    short = ExplainBudget(per_token=0.0, offset=cost - 1, min_evals=1, max_evals=cost - 1)
+    if m > 3:  # one budget short of the whole tree: the sampled estimate, within that budget
+        assert _explainer(tiny, budget=short).explain(text).n_evals <= cost - 1
+
+
 def test_long_text_is_sampled_within_budget(tiny):
     """Past the exact budget the estimate spends at most the budget and still sums to f(text)."""
     from core.explain import ExplainBudget
@@ -351,7 +380,7 @@ def test_bench_sampling_quick_smoke():
     result = _run_quick_bench("bench_explain_sampling.py")
     assert result["texts"] == 3 and result["seeds"] == 1
     designs = result["designs"]
-    assert len(designs) == 3
+    assert len(designs) == 4
     for stats in designs.values():
         # every design estimates the exact Owen values of these real texts, not noise
         assert stats["spearman_mean"] >= 0.6 and stats["spearman_min_mean_over_seeds"] >= 0.3, stats
