@@ -16,7 +16,9 @@ one after the other, and measures
 
 With ``--reference`` the reference explanation approach (``shap.Explainer(pipeline)``, as in
 ``bench/bench_explain.py``) is timed on the same texts at DistilBERT size in the same run, and each
-backend's explain p50 is given as a ratio of it.  Backends are measured as built, even when their
+backend's explain p50 is given as a ratio of it.  With ``--interleaved --reference`` the reference
+runs on each text right after the backends, in the same process, so drift in the machine's load
+between phases cannot move the ratio.  Backends are measured as built, even when their
 probe check fails (``check_ok`` says so; the app would fall back to ``torch``).  Shared machine:
 compare ratios within one run.
 
@@ -182,16 +184,20 @@ def shap_reference(work: Path, texts: list[str], cap: int) -> None:
     (work / "shap-reference.json").write_text(json.dumps(values))
 
 
-def reference_timing(work: Path, texts: list[str], out: Path) -> None:
-    """The reference explanation approach (shap.Explainer(pipeline), defaults) at DistilBERT size."""
-    _quiet()
+def _reference_explainer(model_dir: Path) -> Any:
+    """The reference explanation approach: ``shap.Explainer`` over a fp32 text-classification pipeline, defaults."""
     import shap
     import transformers
 
-    model_dir = build_random_distilbert(work / "distilbert-random")
     tok = transformers.AutoTokenizer.from_pretrained(model_dir)
     model = transformers.AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
-    explainer = shap.Explainer(transformers.pipeline("text-classification", model=model, tokenizer=tok, top_k=None))
+    return shap.Explainer(transformers.pipeline("text-classification", model=model, tokenizer=tok, top_k=None))
+
+
+def reference_timing(work: Path, texts: list[str], out: Path) -> None:
+    """The reference explanation approach (shap.Explainer(pipeline), defaults) at DistilBERT size."""
+    _quiet()
+    explainer = _reference_explainer(build_random_distilbert(work / "distilbert-random"))
     secs = []
     for text in texts:
         t0 = time.perf_counter()
@@ -202,10 +208,12 @@ def reference_timing(work: Path, texts: list[str], out: Path) -> None:
 
 
 def interleaved(names: list[str], texts: list[str], rows: int, work: Path, out: Path | None,
-                analysis: bool) -> dict[str, Any]:
+                analysis: bool, reference: bool = False) -> dict[str, Any]:
     """All backends in this one process, timed text by text in turn (for a busy machine: load hits all alike).
 
-    DistilBERT size first (explain p50 over ``texts``, classify p50 at batch 1 and 8), then the
+    DistilBERT size first (explain p50 over ``texts``, classify p50 at batch 1 and 8; with
+    ``reference``, the reference explainer on each text right after the backends, so each ratio
+    compares timings taken under the same load), then the
     emotion-minilm validation rows (accuracy, weighted F1, agreement with ``torch``) and each
     backend's explanations against the ``torch`` backend's (same algorithm, fp32), then optionally
     the 2,000-row analysis.  No per-backend memory figure and no shap large-budget reference here.
@@ -238,14 +246,29 @@ def interleaved(names: list[str], texts: list[str], rows: int, work: Path, out: 
                   for n, c in clfs.items()}
     for e in explainers.values():
         e.explain(texts[0])  # warm-up
+    ref = _reference_explainer(d_dir) if reference else None
+    if ref is not None:
+        ref([texts[0]], silent=True)  # warm-up
     secs: dict[str, list[float]] = {n: [] for n in names}
+    ref_secs: list[float] = []
     for i, text in enumerate(texts):
         for n in names:
             secs[n].append(explainers[n].explain(text).seconds)
-        log(f"explain {i + 1}/{len(texts)}: " + ", ".join(f"{n} {secs[n][-1]:.2f}" for n in names))
+        if ref is not None:
+            t0 = time.perf_counter()
+            ref([text], silent=True)
+            ref_secs.append(time.perf_counter() - t0)
+        log(f"explain {i + 1}/{len(texts)}: " + ", ".join(f"{n} {secs[n][-1]:.2f}" for n in names)
+            + (f", reference {ref_secs[-1]:.2f}" if ref_secs else ""))
     for n in names:
-        report["backends"][n]["distilbert"].update(explain_p50_s=_p50(secs[n]),
-                                                   explain_s=[round(x, 3) for x in secs[n]])
+        d = report["backends"][n]["distilbert"]
+        d.update(explain_p50_s=_p50(secs[n]), explain_s=[round(x, 3) for x in secs[n]])
+        if ref_secs:
+            d["explain_speedup_vs_reference"] = round(_p50(ref_secs) / _p50(secs[n]), 2)
+            d["explain_speedup_per_text_median"] = round(
+                statistics.median(r / x for r, x in zip(ref_secs, secs[n], strict=True)), 2)
+    if ref_secs:
+        report["reference_explain_distilbert"] = {"p50_s": _p50(ref_secs), "seconds": [round(s, 3) for s in ref_secs]}
     save()
     one: dict[str, list[float]] = {n: [] for n in names}
     eight: dict[str, list[float]] = {n: [] for n in names}
@@ -346,7 +369,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--texts", type=int, default=20, help="validation texts added to the 4 examples")
     p.add_argument("--rows", type=int, default=2000, help="validation rows (faithfulness, analysis)")
     p.add_argument("--ref-max-evals", type=int, default=3000, help="cap on shap's large-budget reference")
-    p.add_argument("--reference", action="store_true", help="also time the reference explainer at DistilBERT size")
+    p.add_argument("--reference", action="store_true",
+                   help="also time the reference explainer at DistilBERT size "
+                        "(with --interleaved: text by text, right after the backends)")
     p.add_argument("--quick", action="store_true", help="smoke run: minilm only, 32 rows, 1 text, torch and onnx")
     p.add_argument("--work-dir", type=Path, default=None, help="keep models, caches and logs here")
     p.add_argument("--out", type=Path, default=None, help="also write the JSON here (after every backend)")
@@ -366,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
         work = args.work_dir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         if args.interleaved:
-            print(json.dumps(interleaved(names, texts, rows, work, args.out, args.analysis), indent=1))
+            print(json.dumps(interleaved(names, texts, rows, work, args.out, args.analysis, args.reference),
+                             indent=1))
             return 0
         if args.worker == "shap-reference":
             shap_reference(work, texts, cap)
