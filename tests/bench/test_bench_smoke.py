@@ -123,3 +123,13 @@ def test_bench_umap_epochs_quick():
         assert positive(figures["seconds"])
         assert 0.5 < figures["trustworthiness"] <= 1.0  # a map of 200 real [CLS] states keeps most neighbours
         assert 0.0 <= figures["label_neighbour_share"] <= 1.0
+
+
+@needs_distilbert_tokenizer
+def test_bench_bf16_blocks_quick():
+    report = run_quick("bench_bf16_blocks.py")
+    assert report["bench"] == "bf16_blocks" and report["texts"] == 2 and len(report["rounds"]) == 1
+    assert set(report["settings"]) == {"0,1", "256,16"}  # the unblocked code and the chosen setting
+    for figures in report["rounds"][0].values():
+        assert positive(figures["p50_s"]) and positive(figures["sum_s"])
+    assert report["rounds"][0]["0,1"]["sum_vs_unblocked"] == 1.0
