@@ -12,7 +12,7 @@ name               what runs
                    which applies to the PyTorch backends only).
 ``torch-bf16``     a copy of the model entirely in bf16 (weights and activations; the logits and
                    [CLS] states come back as fp32): matrix products on the CPU's bf16 units
-                   (AVX-512 BF16 / AMX), in fixed blocks of rows (:func:`_blocked_linear`).  Autocast (bf16 products, fp32 norms and softmax) was
+                   (AVX-512 BF16 / AMX).  Autocast (bf16 products, fp32 norms and softmax) was
                    tried first: its fp32 <-> bf16 casts took about a third of each forward, and the
                    whole-bf16 model ran 1.27x faster than autocast with bf16 weights and met the
                    same faithfulness bars (README, "Inference backends").
@@ -46,7 +46,6 @@ Example
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
@@ -76,10 +75,6 @@ FP32_TOLERANCE = 1e-4
 #: every probe row.  0.05 passes bf16 (largest difference from fp32 over the 2,000 emotion validation
 #: rows: 0.034 with emotion-minilm) and rejects a quantisation that moves a probability by 0.1 or more.
 REDUCED_TOLERANCE = 0.05
-#: Rows per matrix product in the bf16 model, and the multiple its last block is padded to
-#: (:func:`_blocked_linear`).
-BF16_BLOCK_ROWS = 256
-BF16_ALIGN_ROWS = 16
 #: The probe batch: varied lengths, so one row pads the others (the mask path is checked too).
 PROBE_TEXTS = (
     "i feel so happy today",
@@ -172,42 +167,14 @@ class OnnxBackend(Backend):
 
 
 def _bf16_copy(model: Any) -> Any:
-    """A copy of ``model`` (hooks included) with every parameter and buffer in bf16, its linear layers blocked."""
+    """A copy of ``model`` (hooks included) with every parameter and buffer in bf16."""
     import copy
 
     import torch
 
     attached = getattr(model, "inference_backend", None)  # load_classifier's; not part of the copy
     out = copy.deepcopy(model, memo={id(attached): None} if attached is not None else None)
-    out = out.to(torch.bfloat16)
-    for module in out.modules():
-        if isinstance(module, torch.nn.Linear):
-            module.forward = functools.partial(_blocked_linear, module)
-    return out
-
-
-def _blocked_linear(module: Any, x: Any) -> Any:
-    """``module(x)`` computed :data:`BF16_BLOCK_ROWS` rows at a time, the last block padded to :data:`BF16_ALIGN_ROWS`.
-
-    oneDNN builds a new bf16 matrix-product kernel for every new number of rows, and the build
-    grows with the rows: 14-28 ms at 1,037 rows against 4-13 ms to run it.  A split's batches and
-    the explainer's masked rows nearly always bring a new row count, so the build cost more than
-    the product.  In fixed blocks the products take a handful of shapes, each built once per process.
-    """
-    import torch
-    import torch.nn.functional as F
-
-    flat = x.reshape(-1, x.shape[-1])
-    n = flat.shape[0]
-    outs = []
-    for start in range(0, n, BF16_BLOCK_ROWS):
-        block = flat[start : start + BF16_BLOCK_ROWS]
-        rows = block.shape[0]
-        pad = -rows % BF16_ALIGN_ROWS
-        y = F.linear(F.pad(block, (0, 0, 0, pad)) if pad else block, module.weight, module.bias)
-        outs.append(y[:rows] if pad else y)
-    out = outs[0] if len(outs) == 1 else torch.cat(outs)
-    return out.reshape(*x.shape[:-1], module.out_features)
+    return out.to(torch.bfloat16)
 
 
 @dataclass(frozen=True)

@@ -128,8 +128,9 @@ def test_bench_umap_epochs_quick():
 @needs_distilbert_tokenizer
 def test_bench_bf16_blocks_quick():
     report = run_quick("bench_bf16_blocks.py")
-    assert report["bench"] == "bf16_blocks" and report["texts"] == 2 and len(report["rounds"]) == 1
-    assert set(report["settings"]) == {"0,1", "256,16"}  # the unblocked code and the chosen setting
-    for figures in report["rounds"][0].values():
+    assert report["bench"] == "bf16_blocks" and report["texts"] == 3
+    assert set(report["settings"]) == {"0,0", "256,16"}  # the backend as it is, and one blocked setting
+    for figures in report["settings"].values():
         assert positive(figures["p50_s"]) and positive(figures["sum_s"])
-    assert report["rounds"][0]["0,1"]["sum_vs_unblocked"] == 1.0
+        assert positive(figures["per_text_vs_unblocked_median"])
+    assert report["settings"]["0,0"]["per_text_vs_unblocked_median"] == 1.0

@@ -101,38 +101,6 @@ def test_bf16_stays_within_the_reduced_tolerance(tiny_model_dir):
     assert result.same_class and 0 < result.max_prob_diff <= REDUCED_TOLERANCE  # reduced precision, not fp32
 
 
-@pytest.mark.parametrize("rows", [1, 31, 32, 33, 256, 257, 700])
-def test_bf16_linear_blocks_give_the_plain_product(rows, monkeypatch):
-    """Blocked, padded bf16 products equal one plain product for any row count (3-D input kept 3-D)."""
-    import torch
-
-    import core.backends as cb
-
-    monkeypatch.setattr(cb, "BF16_BLOCK_ROWS", 64)
-    torch.manual_seed(rows)
-    linear = torch.nn.Linear(24, 40).to(torch.bfloat16)
-    x = torch.randn(rows, 3, 24).to(torch.bfloat16)
-    with torch.inference_mode():
-        want = torch.nn.functional.linear(x, linear.weight, linear.bias)
-        got = cb._blocked_linear(linear, x)
-    assert got.shape == want.shape == (rows, 3, 40)
-    torch.testing.assert_close(got, want, rtol=0.02, atol=0.02)  # bf16: the same product up to rounding
-
-
-def test_bf16_copy_blocks_every_linear_layer(tiny_model_dir):
-    import functools
-
-    import torch
-
-    from core.backends import _blocked_linear
-
-    clf = load_classifier(tiny_model_dir, backend="torch-bf16")
-    linears = [m for m in clf.backend.model.modules() if isinstance(m, torch.nn.Linear)]
-    assert linears and all(isinstance(m.forward, functools.partial) and m.forward.func is _blocked_linear
-                           for m in linears)
-    assert not any(isinstance(m.forward, functools.partial) for m in clf.model.modules())  # fp32 model untouched
-
-
 def test_missing_package_falls_back_to_torch_with_one_line(tiny_model_dir, tmp_path, monkeypatch, caplog):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if onnxruntime were not installed
     caplog.set_level(logging.INFO, logger="core.backends")
