@@ -134,3 +134,11 @@ def test_bench_bf16_blocks_quick():
         assert positive(figures["p50_s"]) and positive(figures["sum_s"])
         assert positive(figures["per_text_vs_unblocked_median"])
     assert report["settings"]["0,0"]["per_text_vs_unblocked_median"] == 1.0
+
+
+def test_bench_first_explain_quick():
+    report = run_quick("bench_first_explain.py")
+    (runs,) = report["runs"].values()
+    assert len(runs) == 1 and [r["text"] for r in runs[0]][:2] == ["i feel so happy today", "i am scared"]
+    for r in runs[0]:
+        assert positive(r["seconds"]) and positive(r["evals"])
