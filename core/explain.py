@@ -53,11 +53,12 @@ class ExplainBudget:
     For ``T`` explained tokens (``M = T + 2`` with ``[CLS]`` / ``[SEP]``) the budget is
     ``per_token * T + offset`` evaluations, clamped to ``[min_evals, max_evals]``.
 
-    * If the exact Owen values fit in the budget (:func:`exact_cost`: about ``M * log2(M)`` for a
-      balanced tree, far more for a deep one), they are computed in one batched pass over every
-      context the definition averages (:func:`_owen_contexts`): the answer shap's
-      :class:`shap.PartitionExplainer` gives when its budget lets it expand the whole tree (the
-      reference), without its numba compilation (11-18 s on the first short text of a process).
+    * If the exact Owen values fit in the budget (:func:`exact_cost`: about ``2/3 * M ** 2`` for a
+      balanced tree, up to ``2 ** M`` for a chain; shap's nominal ``M * (M - 1)`` must fit too),
+      they are computed in one batched pass over every context the definition averages
+      (:func:`_owen_contexts`): the answer shap's :class:`shap.PartitionExplainer` gives when its
+      budget lets it expand the whole tree (the reference), without its numba compilation (8 s on
+      the first short text of a process, ``bench/bench_first_explain.py``).
     * Otherwise the same Owen values are estimated by sampling orderings of the tokens that
       respect shap's partition tree, in antithetic pairs (an ordering and its reverse).
       Walking an ordering unmasks one token at a time, so each ordering costs at most ``T``
@@ -442,7 +443,7 @@ def exact_cost(tree: np.ndarray, m: int) -> int:
 
     An internal node at depth ``d`` is reached in ``2 ** d`` contexts (each ancestor's sibling
     present or not), the count shap's Partition explainer spends when it expands the whole tree.
-    Balanced trees cost about ``m * log2(m)``, a chain ``2 ** m``.
+    A balanced tree costs about ``2/3 * m ** 2``, a chain about ``2 ** m``.
     """
     return int(sum(2 ** (int(d) + 1) for d in _depths(tree, m)[m:]) + 2)
 
