@@ -206,3 +206,20 @@ def test_bench_backends_quick_smoke():
         assert 0.5 < side["accuracy"] <= 1.0  # a fine-tuned model on its own validation rows
         assert side["spearman_mean"] >= 0.6 and side["top_token_agreement"] == 1.0, side
     assert all(report["backends"][b]["peak_rss_mb"] > 100 for b in ("torch", "onnx"))
+
+
+@pytest.mark.slow
+def test_bench_backends_interleaved_reference_quick_smoke():
+    """``--quick --interleaved --reference``: the reference explainer timed beside the backend, text by text."""
+    from tests.bench.test_bench_smoke import run_quick
+    from tests.conftest import EMOTION, MINILM
+
+    if not (MINILM / "model.safetensors").is_file() or not EMOTION.is_dir():
+        pytest.skip("../shared/models/emotion-minilm or ../shared/emotion is absent")
+    report = run_quick("bench_backends.py", "--interleaved", "--reference", "--backends", "torch")
+    assert report["mode"] == "interleaved" and report["texts"] == 1
+    ref = report["reference_explain_distilbert"]
+    assert len(ref["seconds"]) == 1 and ref["p50_s"] > 0
+    side = report["backends"]["torch"]["distilbert"]
+    assert side["explain_speedup_vs_reference"] == pytest.approx(ref["p50_s"] / side["explain_p50_s"], rel=0.01)
+    assert side["explain_speedup_per_text_median"] > 0
