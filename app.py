@@ -28,15 +28,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Import the UI (Gradio: about 3 s) in the background while the data and the cached analyses load.
     ui_import = threading.Thread(target=importlib.import_module, args=("dashboard.app",), daemon=True)
     ui_import.start()
-    from core.data import DataError
-    from core.model import ModelError
-    from core.review_store import ReviewStoreError
-    from core.service import EmotionService
+    from core.classifier.model import ModelError
+    from core.data.splits import DataError
+    from core.review.store import ReviewStoreError
+    from core.services.emotion import EmotionService
     from core.settings import Settings
 
     settings = Settings.from_sources(argv)
-    from core.access import startup_notes, startup_problem
-    from core.review_sync import ephemeral_warning
+    from core.review.access import startup_notes, startup_problem
+    from core.review.sync import ephemeral_warning
 
     if problem := startup_problem(settings):
         print(f"Cannot start the dashboard: {problem}", file=sys.stderr)

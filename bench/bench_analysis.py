@@ -3,7 +3,7 @@
 Reference approach (written here): pad every text to the split's longest (``padding="max_length"``),
 batch 16, one forward pass for logits -> per-sample loss and a second with ``output_hidden_states``
 for the [CLS] states, then ``umap.UMAP(n_components=2, metric="cosine", random_state=42)`` with
-umap's defaults.  Project path: :func:`core.precompute.analyse_split` with a fresh cache folder
+umap's defaults.  Project path: :func:`core.analysis.precompute.analyse_split` with a fresh cache folder
 (length-grouped batches of up to 256 rows and 32,768 tokens, dynamic padding, the default backend,
 one pass, precomputed cosine distances, 100 layout epochs, plus the cleanlab mislabel columns and the
 parquet cache write).
@@ -12,7 +12,7 @@ Fairness: each side runs in its own fresh Python process, one after the other.  
 its own pipeline once on 32 rows (``--warmup-rows``; the warm-up: numba JIT compilation of UMAP,
 torch's first-call costs), then times the full split; model loading is outside every timing.
 The speed-up compares the timed runs; ``speedup_cold`` adds each side's warm-up.  Cache reuse is timed twice: a second
-``analyse_split`` call in the project process, and a fresh ``python -m core.precompute`` process
+``analyse_split`` call in the project process, and a fresh ``python -m core.analysis.precompute`` process
 (its own ``reused ... in X s`` figure, and the process's wall time including imports).
 
     python bench/bench_analysis.py --model both            # full: 2,000 rows per model (minutes)
@@ -89,8 +89,8 @@ def worker_reference(model_dir: Path, data_dir: Path, out: Path, warmup_rows: in
     """Fresh-process reference timing; writes JSON and the losses/predictions next to ``out``."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from core.data import load_splits
-    from core.precompute import remap_label_ids
+    from core.analysis.precompute import remap_label_ids
+    from core.data.splits import load_splits
 
     data = load_splits(data_dir, splits=(SPLIT,))
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
@@ -130,10 +130,10 @@ class StageClock:
 def worker_project(model_dir: Path, data_dir: Path, cache_dir: Path, out: Path, warmup_rows: int,
                    backend: str = "torch") -> None:
     """Fresh-process project timing (analyse_split with an empty cache, then a cached reuse) on ``backend``."""
-    import core.precompute as pre
-    from core.analysis import compute_analysis
-    from core.data import load_splits
-    from core.model import load_classifier
+    import core.analysis.precompute as pre
+    from core.analysis.table import compute_analysis
+    from core.classifier.model import load_classifier
+    from core.data.splits import load_splits
 
     data = load_splits(data_dir, splits=(SPLIT,))
     clf = load_classifier(model_dir, data_labels=data.label_names, backend=backend,
@@ -202,7 +202,7 @@ def bench_model(name: str, rows: int, work: Path, warmup_rows: int, backend: str
     wall, line = precompute(model_dir, data_dir, cache_dir, backend)
     match = re.search(r"reused .* in ([0-9.]+) s", line)
     if match is None:
-        raise RuntimeError(f"core.precompute did not reuse the cache: {line!r}")
+        raise RuntimeError(f"core.analysis.precompute did not reuse the cache: {line!r}")
     ref_loss, proj_loss = np.load(work / f"{tag}-ref.loss.npy"), np.load(work / f"{tag}-proj.loss.npy")
     ref_pred, proj_pred = np.load(work / f"{tag}-ref.pred.npy"), np.load(work / f"{tag}-proj.pred.npy")
     rs, ps = ref["seconds"], proj["seconds"]
@@ -231,7 +231,8 @@ METHOD = ("Each side runs in its own fresh Python process, reference first then 
           "the full split. "
           "speedup = reference total / project total; speedup_cold adds each side's warm-up. The project total is "
           "analyse_split with an empty cache (fingerprints, inference, UMAP, mislabel columns, parquet write). "
-          "Cache reuse: a second analyse_split in the project process, and a fresh `python -m core.precompute` "
+          "Cache reuse: a second analyse_split in the project process, and a fresh "
+          "`python -m core.analysis.precompute` "
           "process (its reported seconds, and its wall time including Python/torch imports and model load). "
           "Shared 2-core machine: timings are noisy, compare ratios within one run.")
 

@@ -1,4 +1,4 @@
-"""Every inference backend side by side (core/backends.py): speed, memory, faithfulness, explanations.
+"""Every inference backend side by side (core/classifier/backends.py): speed, memory, faithfulness, explanations.
 
 Each backend runs in its own fresh Python process (so its peak memory and export time are its own),
 one after the other, and measures
@@ -10,7 +10,7 @@ one after the other, and measures
   shap's large-budget answer (computed once, on PyTorch fp32, as ``bench/bench_explain.py`` does);
 * on the random-weight DistilBERT of the real shape (speed): export time, classify p50 at batch 1
   and batch 8 over the same texts, the analysis of the 2,000 validation rows
-  (:func:`core.precompute.analyse_split`, empty cache: inference, UMAP, table), and the explanation
+  (:func:`core.analysis.precompute.analyse_split`, empty cache: inference, UMAP, table), and the explanation
   p50 over the explain bench's texts (explainer cache cleared before each);
 * the peak resident memory of the process (VmHWM).
 
@@ -74,8 +74,8 @@ def calibration_texts(n: int) -> list[str]:
 
 def _load(model_dir: Path, backend: str, cache_dir: Path, labels: list[str] | None = None):
     """Load on torch, then build ``backend`` (timed) and check it against PyTorch fp32."""
-    from core.backends import build_backend, check_backend
-    from core.model import Classifier, load_classifier
+    from core.classifier.backends import build_backend, check_backend
+    from core.classifier.model import Classifier, load_classifier
 
     clf = load_classifier(model_dir, data_labels=labels)
     t0 = time.perf_counter()
@@ -96,9 +96,9 @@ def worker(backend: str, work: Path, texts: list[str], rows: int, quick: bool, o
     _quiet()
     from sklearn.metrics import f1_score
 
-    from core.data import load_splits
-    from core.explain import TokenShapExplainer
-    from core.precompute import analyse_split, remap_label_ids
+    from core.analysis.precompute import analyse_split, remap_label_ids
+    from core.data.splits import load_splits
+    from core.explanation.explain import TokenShapExplainer
 
     cache = work / "export-cache"
     data_dir = write_data_subset(work / f"data-{rows}", rows)
@@ -221,9 +221,9 @@ def interleaved(names: list[str], texts: list[str], rows: int, work: Path, out: 
     _quiet()
     from sklearn.metrics import f1_score
 
-    from core.data import load_splits
-    from core.explain import TokenShapExplainer
-    from core.precompute import analyse_split, remap_label_ids
+    from core.analysis.precompute import analyse_split, remap_label_ids
+    from core.data.splits import load_splits
+    from core.explanation.explain import TokenShapExplainer
 
     cache = work / "export-cache"
     report: dict[str, Any] = {"bench": "backends", "mode": "interleaved", "texts": len(texts), "rows": rows,

@@ -59,7 +59,7 @@ def _copy_with(clf: Any, block: int, align: int) -> Any:
     """A bf16 backend over a fresh copy of ``clf``'s model, its linear layers cut as the setting says."""
     import torch
 
-    from core.backends import TorchBackend
+    from core.classifier.backends import TorchBackend
 
     backend = TorchBackend(clf.model, bf16=True)
     for module in backend.model.modules():
@@ -72,8 +72,8 @@ def _copy_with(clf: Any, block: int, align: int) -> Any:
 def run(model_dir: Path, texts: list[str], settings: tuple[tuple[int, int], ...]) -> dict[str, Any]:
     import torch
 
-    from core.explain import TokenShapExplainer
-    from core.model import load_classifier
+    from core.classifier.model import load_classifier
+    from core.explanation.explain import TokenShapExplainer
 
     torch.set_num_threads(2)
     clf = load_classifier(model_dir, backend="torch")

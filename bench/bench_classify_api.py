@@ -4,7 +4,7 @@ Starts ``python app.py --model M --data D --cache-dir C --port <free>`` (the fir
 empty cache builds the analysis; pass ``--cache-dir`` to reuse one between runs), then measures,
 in one run, side by side:
 
-* the raw forward pass in this process: ``core.model.load_classifier`` + ``predict([text])``, and
+* the raw forward pass in this process: ``core.classifier.model.load_classifier`` + ``predict([text])``, and
   the sequential API call ``gradio_client.Client.predict(text, api_name="/classify")`` (with
   ``ssl_verify=False`` for the plain-http URL, and with a default ``Client`` too),
   interleaved request by request over the same texts (4 Classify-tab examples + 20 validation
@@ -141,7 +141,7 @@ def bench_model(name: str, *, data: Path, cache_dir: Path, work: Path, requests:
     """Start the app on ``name`` and measure; the app is stopped afterwards."""
     import httpx
 
-    from core.model import load_classifier
+    from core.classifier.model import load_classifier
 
     model_dir = resolve_model(name, cache_dir / "models" if name == "distilbert" else work)
     log = work / f"app-{name}.log"

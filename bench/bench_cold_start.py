@@ -1,6 +1,6 @@
 """Cold start with a warm cache, and the serving process's peak memory.
 
-Builds the analysis cache once (``python -m core.precompute``), then starts ``python app.py`` on it
+Builds the analysis cache once (``python -m core.analysis.precompute``), then starts ``python app.py`` on it
 ``--runs`` times. Each run times from the process start to the first ``GET /`` answered with 200,
 samples the process's RSS (psutil, every 50 ms) until then, and reads the kernel's peak RSS
 (``VmHWM`` in ``/proc/<pid>/status``) at that moment and again after a few ``/classify`` calls and
@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     with app_bench(args, "bench-cold-start-") as (models, work, data, cache_dir):
         report = {
             "bench": "cold_start", "quick": args.quick, "data": str(data),
-            "method": ("cache pre-built once by `python -m core.precompute`; each run starts `python app.py` and "
+            "method": ("cache pre-built once by `python -m core.analysis.precompute`; each run starts "
+                       "`python app.py` and "
                        "times process start -> first GET / with 200 (polled every 50 ms). Peak RSS is the kernel's "
                        "VmHWM of the app process (sampled RSS every 50 ms beside it), at first page and after "
                        f"{CLASSIFY_CALLS} /classify calls and one /explain call. Shared 2-core machine: noisy."),

@@ -1,13 +1,13 @@
-"""Benchmark :mod:`core.explain` against the reference SHAP approach, side by side.
+"""Benchmark :mod:`core.explanation.explain` against the reference SHAP approach, side by side.
 
 For each model (the fine-tuned emotion-minilm, and a random-weight DistilBERT built from its
 config, for DistilBERT-size speed) and the same texts, it measures
 
 * the reference: ``shap.Explainer(transformers.pipeline("text-classification", top_k=None))``
   with shap's defaults (Partition explainer, ``[MASK]`` Text masker, 500 evaluations);
-* the project explainer (:class:`core.explain.TokenShapExplainer`) with its cache cleared before
+* the project explainer (:class:`core.explanation.explain.TokenShapExplainer`) with its cache cleared before
   every call, so each timing is a real explanation, on a copy of the model prepared as the app
-  prepares it (:func:`core.cls_only.restrict_last_layer_to_cls`: same logits, less last-layer work)
+  prepares it (:func:`core.classifier.cls_only.restrict_last_layer_to_cls`: same logits, less last-layer work)
   and run on the inference backend ``--backend`` (default: the app's default,
   ``core.settings.Settings.backend``; the export, if any, happens before the timings);
 * faithfulness of the project explainer against shap's own Partition explainer with a large
@@ -46,8 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.cls_only import restrict_last_layer_to_cls  # noqa: E402
-from core.explain import TokenShapExplainer  # noqa: E402
+from core.classifier.cls_only import restrict_last_layer_to_cls  # noqa: E402
+from core.explanation.explain import TokenShapExplainer  # noqa: E402
 
 SHARED = ROOT / ".." / "shared"
 EXAMPLES = [
@@ -125,7 +125,7 @@ def bench_model(
     reference = shap.Explainer(pipe)
     served = copy.deepcopy(model)  # the reference keeps the model exactly as transformers built it
     cls_only = restrict_last_layer_to_cls(served)
-    from core.backends import load_backend
+    from core.classifier.backends import load_backend
 
     engine, note = load_backend(backend, served, tokenizer, cache_dir=export_dir, fingerprint=f"bench-{name}")
     ours = TokenShapExplainer(served, tokenizer, labels, cache_size=0, backend=engine)

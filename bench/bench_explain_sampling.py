@@ -1,13 +1,13 @@
 """Accuracy per evaluation of the sampled SHAP estimate: stratified against independent pairs.
 
-:class:`core.explain.TokenShapExplainer` estimates Owen values from antithetic pairs of
+:class:`core.explanation.explain.TokenShapExplainer` estimates Owen values from antithetic pairs of
 tree-consistent orderings and stops once a split-half reliability reaches a threshold.  This
 benchmark shows what each design and threshold buys, on validation texts that are none of
 ``bench_explain.py``'s (the default threshold was chosen on these, so ``bench_explain.py`` is
 the check on other texts):
 
 * the exact answer: the explainer's exact path with a budget above the cost of the whole tree
-  (:func:`core.explain.exact_cost`), which equals shap's own fully expanded Partition explainer
+  (:func:`core.explanation.explain.exact_cost`), which equals shap's own fully expanded Partition explainer
   (``tests/core/test_explain.py``);
 * every design in ``DESIGNS`` run over several seeds (``ExplainBudget.seed``), recording the
   Spearman rank correlation with the exact values for the predicted class, whether the top
@@ -43,8 +43,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.bench_explain import bench_texts, spearman  # noqa: E402
-from core.cls_only import restrict_last_layer_to_cls  # noqa: E402
-from core.explain import ExplainBudget, TokenShapExplainer, exact_cost  # noqa: E402
+from core.classifier.cls_only import restrict_last_layer_to_cls  # noqa: E402
+from core.explanation.explain import ExplainBudget, TokenShapExplainer, exact_cost  # noqa: E402
 
 SHARED = ROOT / ".." / "shared"
 EXACT = 10**6  # a budget above M * (M - 1) for every text used here: shap's exact answer

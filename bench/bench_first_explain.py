@@ -30,8 +30,8 @@ TEXTS = ("i feel so happy today", "i am scared",
 CHILD = """
 import json, sys, time
 sys.path.insert(0, {root!r})
-from core.explain import TokenShapExplainer
-from core.model import load_classifier
+from core.explanation.explain import TokenShapExplainer
+from core.classifier.model import load_classifier
 clf = load_classifier({model!r})
 explainer = TokenShapExplainer(clf.model, clf.tokenizer, clf.labels, backend=clf.backend)
 out = []

@@ -4,7 +4,7 @@ For each N the corpus is the train split repeated, every copy after the first wi
 word-level edits (a word dropped, doubled, swapped with its neighbour or replaced by a word from
 elsewhere in the split), so the rows differ; it is written as ``<work>/data-<N>/validation.txt``.
 
-Precompute: ``python -m core.precompute --engine local|ray`` in a fresh process per engine (Ray: a
+Precompute: ``python -m core.analysis.precompute --engine local|ray`` in a fresh process per engine (Ray: a
 new local Ray with ``--ray-workers`` workers, default 2), timed end to end; the analysis's own
 seconds (``meta.json``, after imports and the model load) give rows per second; the driver's RSS is
 sampled every 50 ms (Ray's workers are separate processes and are not counted).
@@ -113,10 +113,10 @@ def marginal_rates(seconds: dict[int, float]) -> dict[str, float | None]:
 
 
 def run_precompute(model: Path, data: Path, cache: Path, engine: str, workers: int, timeout: float) -> dict:
-    """One ``core.precompute`` run in a fresh process: wall seconds, analysis seconds, driver peak RSS."""
+    """One ``core.analysis.precompute`` run in a fresh process: wall seconds, analysis seconds, driver peak RSS."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
            "RAY_DATA_DISABLE_PROGRESS_BARS": "1"}
-    code = ("import sys; from core import ray_engine, precompute; "
+    code = ("import sys; from core.analysis import ray_engine, precompute; "
             "ray_engine.connect(None, num_cpus=int(sys.argv[1])) if sys.argv[2] == 'ray' else None; "
             "sys.exit(precompute.main(sys.argv[3:]))")
     args = [sys.executable, "-c", code, str(workers), engine, "--model", str(model), "--data", str(data),
@@ -144,12 +144,12 @@ def tile_analysis(source: Path, model: Path, data: Path, cache: Path, seed: int 
     """Write a cache entry for ``data`` by tiling the analysis cached under ``source`` (see the module doc)."""
     import pandas as pd
 
-    from core.analysis import summary_metrics
-    from core.backends import resolve
-    from core.cache import ANALYSIS_VERSION, AnalysisCache, cache_key
-    from core.data import data_fingerprint, load_splits
-    from core.model import model_fingerprint, resolve_model_dir
-    from core.reviews import content_key, text_hashes
+    from core.analysis.cache import ANALYSIS_VERSION, AnalysisCache, cache_key
+    from core.analysis.table import summary_metrics
+    from core.classifier.backends import resolve
+    from core.classifier.model import model_fingerprint, resolve_model_dir
+    from core.data.splits import data_fingerprint, load_splits
+    from core.review.keys import content_key, text_hashes
     from core.settings import Settings
 
     entry = next((source / "analysis").glob("*/meta.json")).parent
@@ -292,7 +292,7 @@ PHASES_CODE = """
 import json, sys, time
 marks = {"python_started": time.time()}
 import gradio  # noqa: F401
-import core.service as cs
+import core.services.emotion as cs
 from core.settings import Settings
 from dashboard import app as dash
 marks["imported"] = time.time()

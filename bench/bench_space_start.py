@@ -5,7 +5,7 @@ on a Space (``SPACE_ID`` set, a ``file://`` review sync target holding a few dec
 
 1. ``compute``: nothing precomputed, so the app analyses the split itself (inference, UMAP, ...);
 2. ``precomputed``: the first run's analysis was published to the sync target
-   (:func:`core.review_sync.publish_precomputed`), so the app copies it instead of computing
+   (:func:`core.review.sync.publish_precomputed`), so the app copies it instead of computing
    (checked: the entry's ``meta.json`` is the published one, byte for byte).
 
 Each run times process start -> first ``GET /`` answered with 200 (polled every 50 ms) and reads the
@@ -40,8 +40,8 @@ N_SEEDED_DECISIONS = 20
 
 def _seed_target(target: Path) -> None:
     """A sync target holding decisions from an earlier life of the Space (restored at start)."""
-    from core.review_store import ReviewStore
-    from core.review_sync import ReviewSync
+    from core.review.store import ReviewStore
+    from core.review.sync import ReviewSync
 
     with tempfile.TemporaryDirectory() as tmp:
         store = ReviewStore(Path(tmp) / "earlier.sqlite")
@@ -83,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=EMOTION, help="data folder (its validation split is analysed)")
     p.add_argument("--quick", action="store_true", help="smoke run: emotion-minilm on a 64-row split")
     args = p.parse_args(argv)
-    from core.cache import AnalysisCache
-    from core.review_sync import publish_precomputed
+    from core.analysis.cache import AnalysisCache
+    from core.review.sync import publish_precomputed
 
     with tempfile.TemporaryDirectory(prefix="bench-space-start-") as tmp:
         work = Path(tmp)

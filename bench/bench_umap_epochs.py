@@ -1,7 +1,7 @@
 """How many UMAP layout epochs the analysis map needs: quality and time per epoch count.
 
 For the first ``--rows`` rows of a split, the model's [CLS] states are mapped by UMAP exactly as
-:func:`core.analysis.umap_2d` does up to ``UMAP_EXACT_MAX`` rows (precomputed cosine distances and
+:func:`core.analysis.table.umap_2d` does up to ``UMAP_EXACT_MAX`` rows (precomputed cosine distances and
 neighbours, 15 neighbours, min_dist 0.1), once per epoch count and seed. Quality of each map:
 
 * trustworthiness (scikit-learn, 15 neighbours, cosine distances of the [CLS] states): how far the
@@ -61,10 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     from sklearn.manifold import trustworthiness
     from sklearn.metrics.pairwise import cosine_distances
 
-    from core.analysis import umap_2d
-    from core.data import load_splits
-    from core.model import load_classifier
-    from core.neighbours import smallest
+    from core.analysis.neighbours import smallest
+    from core.analysis.table import umap_2d
+    from core.classifier.model import load_classifier
+    from core.data.splits import load_splits
 
     data = load_splits(args.data, splits=(args.split,))
     split = data[args.split]

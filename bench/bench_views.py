@@ -81,7 +81,7 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--quick", action="store_true", help="one repeat (a smoke run)")
     args = p.parse_args(argv)
-    from core.service import EmotionService
+    from core.services.emotion import EmotionService
     from core.settings import Settings
 
     settings = Settings(model=args.model, data=args.data, split=args.split, cache_dir=Path(args.cache_dir),

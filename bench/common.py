@@ -175,16 +175,16 @@ class RssSampler:
 
 
 def precompute(model: Path, data: Path, cache_dir: Path, backend: str | None = None) -> tuple[float, str]:
-    """Run ``python -m core.precompute`` in a fresh process (on ``backend``, default the app's); returns
+    """Run ``python -m core.analysis.precompute`` in a fresh process (on ``backend``, default the app's); returns
     (wall seconds, its stdout line)."""
     start = time.perf_counter()
     extra = ["--backend", backend] if backend else []
-    done = subprocess.run([sys.executable, "-m", "core.precompute", "--model", str(model), "--data", str(data),
+    done = subprocess.run([sys.executable, "-m", "core.analysis.precompute", "--model", str(model), "--data", str(data),
                            "--cache-dir", str(cache_dir), *extra], cwd=ROOT, env=app_env(), capture_output=True,
                           text=True)
     wall = time.perf_counter() - start
     if done.returncode != 0:
-        raise RuntimeError(f"core.precompute failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"core.analysis.precompute failed ({done.returncode}):\n{done.stderr[-3000:]}")
     return wall, done.stdout.strip()
 
 

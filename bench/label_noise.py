@@ -3,7 +3,7 @@
 Flips a share of the labels, ranks every row by each method, and prints JSON: ROC AUC and average
 precision of flipped-versus-clean for ``loss``, each cleanlab rank method (``self_confidence``,
 ``normalized_margin``, ``confidence_weighted_entropy``) and the shipped ranking
-(:func:`core.mislabels.mislabel_score`), plus the precision and recall of
+(:func:`core.analysis.mislabels.mislabel_score`), plus the precision and recall of
 ``cleanlab.filter.find_label_issues``.
 
 Noise kinds (``flip_labels``):
@@ -22,8 +22,8 @@ Settings:
   flips, so it runs once and every (kind, rate, seed) only relabels. Kinds uniform and
   confusable, rates 5, 10 and 20%.
 - ``train``: a stratified 4,000-row subset of the train split with 10% confusable flips. A model
-  fine-tuned for real on the noisy subset (``core.train``'s recipe from the MiniLM base) gives
-  in-sample probabilities; ``core.crossval`` (4 folds, same recipe) gives out-of-fold ones. The
+  fine-tuned for real on the noisy subset (``core.classifier.train``'s recipe from the MiniLM base) gives
+  in-sample probabilities; ``core.analysis.crossval`` (4 folds, same recipe) gives out-of-fold ones. The
   expensive part is cached under ``--work-dir``, so a rerun only re-scores.
 
 Flip seeds 0-4 choose the shipped combination (``--choose`` prints the sweep); seeds 10-14 are the
@@ -49,8 +49,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.data import load_splits, write_split  # noqa: E402
-from core.mislabels import ALPHAS as SHIPPED_ALPHAS  # noqa: E402
+from core.analysis.mislabels import ALPHAS as SHIPPED_ALPHAS  # noqa: E402
+from core.data.splits import load_splits, write_split  # noqa: E402
 
 LABELS = ("sadness", "joy", "love", "anger", "fear", "surprise")
 # Rows: true class, columns: the class a confusable flip moves it to (emotion label order).
@@ -74,7 +74,7 @@ SINGLE = ("loss", "self_confidence", "normalized_margin", "confidence_weighted_e
 # was chosen against (every 0.01 up to 0.1, where that mix moves fastest, then every 0.05).
 ALPHAS = tuple(round(float(a), 2) for a in np.linspace(0.0, 1.0, 21))
 LINEAR_ALPHAS = tuple(sorted({round(float(a), 2) for a in (*np.arange(0.0, 0.1, 0.01), *np.linspace(0.1, 1.0, 19))}))
-# The train setting's recipe: core.train's flags at the reference recipe's 2 epochs, with the
+# The train setting's recipe: core.classifier.train's flags at the reference recipe's 2 epochs, with the
 # learning rate and batch size emotion-minilm was trained with (MiniLM needs a larger rate).
 # Warm-up: 10% of the in-sample run's steps (set in main from the subset size).
 TRAIN_RECIPE = {"lr": 1e-4, "batch_size": 32, "epochs": 2.0, "seed": 42, "weight_decay": 0.01, "warmup_steps": 0,
@@ -129,7 +129,7 @@ def method_scores(probs: np.ndarray, labels: np.ndarray, *, alpha: float | None 
     ``alpha``, default the shipped weight of ``source``; ``family="linear"``: :func:`linear_mix`)."""
     from cleanlab.rank import get_label_quality_scores
 
-    from core.mislabels import mislabel_score
+    from core.analysis.mislabels import mislabel_score
 
     given = probs[np.arange(len(labels)), labels]
     out = {"loss": -np.log(np.clip(given, 1e-12, 1.0))}
@@ -165,8 +165,8 @@ def heldout_probs(model: str, data_dir: str, max_rows: int | None, work: Path) -
     """The fine-tuned model's probabilities and the true labels of the validation split (cached in ``work``)."""
     import hashlib
 
-    from core.data import data_fingerprint
-    from core.model import load_classifier
+    from core.classifier.model import load_classifier
+    from core.data.splits import data_fingerprint
 
     data = load_splits(data_dir, splits=("validation",))
     split = data["validation"]
@@ -200,12 +200,12 @@ def train_probs(data_dir: str, seed: int, work: Path, *, base: str, rows: int, f
     """In-sample and out-of-fold probabilities on a noisy stratified train subset (cached in ``work``).
 
     ``partial``: train nothing; score the rows of the folds finished so far (an unfinished crossval).
-    ``method``: ``finetune`` (core.train's recipe; in-sample = one model on the whole subset) or
+    ``method``: ``finetune`` (core.classifier.train's recipe; in-sample = one model on the whole subset) or
     ``frozen-head`` (the frozen base's [CLS] features and a logistic regression; in-sample = one
-    regression fitted on the whole subset, out-of-fold = ``core.crossval --method frozen-head``).
+    regression fitted on the whole subset, out-of-fold = ``core.analysis.crossval --method frozen-head``).
     """
-    from core.crossval import run_crossval, stratified_rows
-    from core.train import fine_tune, predict_probs
+    from core.analysis.crossval import run_crossval, stratified_rows
+    from core.classifier.train import fine_tune, predict_probs
 
     cached = work / f"train_seed{seed}.npz"
     if cached.is_file():
@@ -229,7 +229,7 @@ def train_probs(data_dir: str, seed: int, work: Path, *, base: str, rows: int, f
         raise RuntimeError("the noisy subset did not read back intact")
     insample_file = work / f"insample_seed{seed}.npz"
     if partial:
-        from core.crossval import oof_path
+        from core.analysis.crossval import oof_path
 
         folder = oof_path(work / "cache", noisy_data, "train", method,
                           {**recipe, "base": base, "folds": folds}).parent / "folds"
@@ -251,7 +251,7 @@ def train_probs(data_dir: str, seed: int, work: Path, *, base: str, rows: int, f
     elif method == "frozen-head":
         from sklearn.linear_model import LogisticRegression
 
-        from core.train import frozen_cls_features
+        from core.classifier.train import frozen_cls_features
 
         start = time.perf_counter()
         features_file = work / "features.npy"  # the frozen encoder's features do not depend on the flips

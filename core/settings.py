@@ -42,14 +42,15 @@ class Settings:
     split : the split that is analysed (losses, confusion matrix, embedding map, review).
     cache_dir : where the cached analysis and the review database live.
     review_db : SQLite file for review decisions; default ``<cache_dir>/reviews.sqlite``.
-    batch_size : inference batch size for the precompute (rows; ``core.model.MAX_BATCH_TOKENS`` caps the tokens).
+    batch_size : inference batch size for the precompute (rows; ``core.classifier.model.MAX_BATCH_TOKENS``
+        caps the tokens).
     max_length : tokens per text for classification (longer texts are truncated).
     explain_max_tokens : tokens explained by SHAP (longer texts are truncated, and the view says so).
     host, port : where the app listens.
     reviewer : default reviewer name recorded with review decisions.
     splits : every split the app analyses and serves (``--splits train,validation``); default ``(split,)``.
     compare_model : a second checkpoint to compare with ``model`` (Compare tab).
-    backend : inference backend (see :mod:`core.backends`); ``auto``: bf16 where the CPU has native bf16.
+    backend : inference backend (see :mod:`core.classifier.backends`); ``auto``: bf16 where the CPU has native bf16.
     text_column, label_column : column names in CSV/parquet data (default ``text`` and ``label``).
     prob_source : which probabilities rank a split the model trained on: ``auto``, ``in-sample`` or
         ``out-of-fold``.

@@ -1,4 +1,4 @@
-"""Build the Gradio Blocks from a loaded :class:`core.service.EmotionService`, and launch it.
+"""Build the Gradio Blocks from a loaded :class:`core.services.emotion.EmotionService`, and launch it.
 
 Queue tuning for a 2-vCPU Space: classification requests run up to 16 at a time and are merged
 into model batches by the service's micro-batcher (one forward pass serves many users);

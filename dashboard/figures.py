@@ -1,6 +1,6 @@
 """Plotly figure builders: data in, ``go.Figure`` out (no I/O, no Gradio, no torch).
 
-Every builder takes plain data (dicts, arrays, the analysis table of :mod:`core.analysis`) and
+Every builder takes plain data (dicts, arrays, the analysis table of :mod:`core.analysis.table`) and
 returns a figure in one house look (``plotly_white``, tight margins, 320-480 px high). Label
 colours come from :func:`label_colors`, so a class has the same colour in every figure.
 
@@ -547,7 +547,7 @@ def reliability_figure(series: Mapping[str, pd.DataFrame], *, title: str | None 
 
     Parameters
     ----------
-    series : name -> a reliability table (:func:`core.calibration.reliability`: ``lo, hi, n, confidence,
+    series : name -> a reliability table (:func:`core.analysis.calibration.reliability`: ``lo, hi, n, confidence,
         accuracy``); empty bins (``n == 0``) are left out. Points on the diagonal are calibrated; points
         below it are over-confident.
     """
@@ -577,7 +577,7 @@ def robustness_figure(table: pd.DataFrame, labels: Sequence[str], *, value: str 
 
     Parameters
     ----------
-    table : :meth:`core.robustness.RobustnessReport.table` (``edit``, ``applies to``, ``all``, one column
+    table : :meth:`core.explanation.robustness.RobustnessReport.table` (``edit``, ``applies to``, ``all``, one column
         per label), values in percent or points.
     value : ``changed`` (share of predictions that change) or ``mean_shift`` (mean shift of the predicted
         class's probability), only for the axis title.

@@ -4,7 +4,7 @@ Every function takes the analysis table (one row per sample; the index is the sa
 returns a new frame; nothing here touches Gradio or the model.
 
 At hundreds of thousands of rows a query must not sort the whole table each time: the row order of
-each sort column is computed once per table (:func:`core.order.sorted_positions`, a small cache keyed
+each sort column is computed once per table (:func:`core.analysis.order.sorted_positions`, a small cache keyed
 by the table object, shared with the service's review queue) and a filter is a boolean mask read in
 that order, so a filter, a sort change or a page change costs one pass over N booleans plus the rows
 shown.
@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from core.order import sorted_positions
+from core.analysis.order import sorted_positions
 
 ANY = "any"
 ORDERS: dict[str, tuple[str, bool]] = {

@@ -1,7 +1,8 @@
-"""Gradio pieces for who may review and where decisions are kept (see :mod:`core.access`, :mod:`core.review_sync`).
+"""Gradio pieces for who may review and where decisions are kept (:mod:`core.review.access`,
+:mod:`core.review.sync`).
 
 - :func:`caller_from` turns what Gradio knows about a request (``request.username`` behind
-  ``auth=``, the ``gr.OAuthProfile`` from the signed session cookie) into a :class:`core.access.Caller`;
+  ``auth=``, the ``gr.OAuthProfile`` from the signed session cookie) into a :class:`core.review.access.Caller`;
   every writing handler passes it to the service, which runs the check.
 - :func:`launch_auth` gives ``demo.launch(auth=...)`` for ``password`` access.
 - :func:`build_access_panel` is the top of the Review tab: the sign-in button (``login`` access, on a
@@ -23,9 +24,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from core.access import AccessDenied, Caller, authorize, parse_users, profile_org_names, startup_problem
-from core.review_store import ReviewStoreError, decision_from_event
-from core.review_sync import ephemeral_warning
+from core.review.access import AccessDenied, Caller, authorize, parse_users, profile_org_names, startup_problem
+from core.review.store import ReviewStoreError, decision_from_event
+from core.review.sync import ephemeral_warning
 
 
 def oauth_is_real() -> bool:
@@ -104,7 +105,7 @@ def export_events(store, folder: Path | None = None) -> Path:
 def import_events(service, path: str | Path, caller: Caller) -> str:
     """Add the decisions of a JSON Lines file (as :func:`export_events` writes); a summary line.
 
-    Checked like every write (:func:`core.access.authorize`); decisions already present (same
+    Checked like every write (:func:`core.review.access.authorize`); decisions already present (same
     event id) are skipped, unreadable lines are counted and skipped.
     """
     authorize(service.settings.access, caller, allowlist=service.settings.reviewers)

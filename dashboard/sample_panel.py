@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 
 def word_highlight(exp, *, pieces: bool = False) -> list[tuple[str, float | None]]:
-    """``gr.HighlightedText`` value of a :class:`core.words.Explanation`: the whole text, word by word.
+    """``gr.HighlightedText`` value of a :class:`core.explanation.words.Explanation`: the whole text, word by word.
 
     Each word (or, with ``pieces``, each word piece) carries its attribution toward the explained
     class scaled to [-1, 1] by the largest magnitude shown; spaces and text the model did not see

@@ -1,6 +1,6 @@
 """Data summaries of the analysis table that the dashboard shows (numbers in, numbers out; no figures).
 
-The table is :mod:`core.analysis`'s: one row per sample with ``label`` and ``pred`` as label names.
+The table is :mod:`core.analysis.table`'s: one row per sample with ``label`` and ``pred`` as label names.
 """
 
 from __future__ import annotations

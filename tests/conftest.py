@@ -39,7 +39,7 @@ def app_tolerance(*, batching: bool = False) -> float:
     """How far the app's probabilities may be from PyTorch fp32: its default backend's probe tolerance
     (``auto`` is bf16 on a CPU with native bf16).  ``batching``: the same backend, one text alone against
     that text in a batch (fp32: no difference; bf16 rounds with the batch's padding, within 1e-2)."""
-    from core.backends import FP32_TOLERANCE, resolve, tolerance_for
+    from core.classifier.backends import FP32_TOLERANCE, resolve, tolerance_for
     from core.settings import Settings
 
     tol = tolerance_for(resolve(Settings().backend)[0])
@@ -49,7 +49,7 @@ def app_tolerance(*, batching: bool = False) -> float:
 def tiny_service(model_dir: Path, tmp_path_factory, name: str, rows: int, split: str = "validation", **kw):
     """An ``EmotionService`` on ``rows`` lines of ``split`` (:func:`split_lines`), with its own data, cache and
     review database folders named after ``name``; ``kw`` go to ``Settings``."""
-    from core.service import EmotionService
+    from core.services.emotion import EmotionService
     from core.settings import Settings
 
     folder = write_split_lines(tmp_path_factory.mktemp(f"{name}-data"), split, rows)
@@ -92,7 +92,7 @@ def minilm_cache_dir(tmp_path_factory) -> Path:
     if not (MINILM / "model.safetensors").is_file() or not EMOTION.is_dir():
         pytest.skip("../shared/models/emotion-minilm or ../shared/emotion is absent")
     cache = tmp_path_factory.mktemp("minilm-cache")
-    subprocess.run([sys.executable, "-m", "core.precompute", "--model", str(MINILM), "--data", str(EMOTION),
+    subprocess.run([sys.executable, "-m", "core.analysis.precompute", "--model", str(MINILM), "--data", str(EMOTION),
                     "--cache-dir", str(cache)], cwd=REPO, check=True, capture_output=True, text=True)
     return cache
 

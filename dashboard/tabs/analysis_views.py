@@ -44,7 +44,7 @@ def _open_sample_wiring(service, table: gr.Dataframe, panel, split: gr.Dropdown)
 
 def prob_note(service, split: str | None, source: str | None = None) -> str:
     """Which probabilities the split's losses and rankings use, in one line."""
-    from core.workspace import PROB_SOURCES
+    from core.analysis.workspace import PROB_SOURCES
 
     a = service.analysis(split)
     source = source if source in a.sources else a.sources[0]
@@ -279,7 +279,7 @@ def overview_facts(service, split: str | None) -> pd.DataFrame:
     """Model, data and metrics of one analysis as a two-column table."""
     a = service.analysis(split)
     meta = a.meta
-    from core.workspace import PROB_SOURCES
+    from core.analysis.workspace import PROB_SOURCES
 
     return pd.DataFrame([
         ("model", str(meta.get("model"))), ("model fingerprint", str(meta.get("model_fingerprint"))),

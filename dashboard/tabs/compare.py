@@ -10,7 +10,7 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from core.compare import CHANGE_GROUPS, verdict
+from core.analysis.compare import CHANGE_GROUPS, verdict
 from dashboard import queries
 from dashboard.compare_figures import confusion_delta_figure, paired_probability_bars
 from dashboard.plotly_bridge import figure_value, interactive_plot

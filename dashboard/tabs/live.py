@@ -24,7 +24,7 @@ from collections import OrderedDict
 import gradio as gr
 import pandas as pd
 
-from core.text_input import InputError
+from core.data.text_input import InputError
 from dashboard.assets import example_tweets
 from dashboard.figures import probability_bars, token_attribution_bars
 from dashboard.sample_panel import word_highlight

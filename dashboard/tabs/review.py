@@ -3,7 +3,7 @@
 The same service calls back the tab's buttons and three API endpoints for scripted bulk work with
 ``gradio_client``: ``review_queue``, ``review_decide`` and ``review_export``. Every write passes the
 caller (:func:`dashboard.review_access.caller_from`: the signed-in profile or logged-in name, never a
-typed one except in open access) to the service, whose :func:`core.access.authorize` check refuses
+typed one except in open access) to the service, whose :func:`core.review.access.authorize` check refuses
 anonymous and unlisted callers before anything is recorded.
 """
 
@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 
 import gradio as gr
 
-from core.access import AccessDenied
-from core.text_input import InputError
+from core.data.text_input import InputError
+from core.review.access import AccessDenied
 from dashboard import assets, queries
 from dashboard.review_access import build_access_panel, caller_from
 from dashboard.sample_panel import build_sample_panel, show_sample, word_highlight

@@ -54,7 +54,8 @@ def test_queue_decide_export_retrain_compare(client, loop_app, tmp_path):
     shutil.copy(exported, data / "train.txt")
     shutil.copy(loop_app.data / "validation.txt", data / "validation.txt")
     out = tmp_path / "retrained"
-    train = subprocess.run([sys.executable, "-m", "core.train", "--base", str(loop_app.model_a), "--data", str(data),
+    train = subprocess.run([sys.executable, "-m", "core.classifier.train", "--base", str(loop_app.model_a),
+                            "--data", str(data),
                             "--output-dir", str(out), "--epochs", "1", "--batch-size", "16", "--lr", "1e-3",
                             "--no-baselines", "--max-length", "128"], cwd=REPO, capture_output=True, text=True,
                            timeout=900)
@@ -63,7 +64,8 @@ def test_queue_decide_export_retrain_compare(client, loop_app, tmp_path):
     assert metrics["train_rows"] == N_TRAIN
 
     report = tmp_path / "compare.json"
-    cmp = subprocess.run([sys.executable, "-m", "core.compare", "--model", str(loop_app.model_a), "--model", str(out),
+    cmp = subprocess.run([sys.executable, "-m", "core.analysis.compare", "--model", str(loop_app.model_a),
+                          "--model", str(out),
                           "--data", str(data), "--split", "validation", "--json", str(report), "--cache-dir",
                           str(tmp_path / "cache")], cwd=REPO, capture_output=True, text=True, timeout=900)
     assert cmp.returncode == 0, cmp.stderr[-3000:]

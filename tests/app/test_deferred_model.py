@@ -1,4 +1,4 @@
-"""The app serves cached analyses before its model has loaded (``core.pending_model``)."""
+"""The app serves cached analyses before its model has loaded (``core.classifier.pending_model``)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import shutil
 import numpy as np
 import pytest
 
-from core.model import ModelError, load_classifier
-from core.pending_model import PendingClassifier, pending_classifier
-from core.service import EmotionService
+from core.classifier.model import ModelError, load_classifier
+from core.classifier.pending_model import PendingClassifier, pending_classifier
+from core.services.emotion import EmotionService
 from core.settings import Settings
 from tests.conftest import LABELS, write_split_lines
 

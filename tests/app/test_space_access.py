@@ -17,7 +17,7 @@ import gradio as gr
 import pytest
 from starlette.requests import Request as StarletteRequest
 
-from core.review_store import ReviewStore
+from core.review.store import ReviewStore
 from tests.app.space_server import small_data, start_app
 from tests.conftest import needs_emotion
 
@@ -87,7 +87,7 @@ def test_password_logged_in_review_decide_is_recorded_under_the_login_name(passw
 
 @pytest.fixture(scope="module")
 def login_app(tmp_path_factory, tiny_model_dir, data):
-    from core.service import EmotionService
+    from core.services.emotion import EmotionService
     from core.settings import Settings
     from dashboard.app import build_app
 
@@ -219,7 +219,7 @@ def test_on_a_space_the_review_tab_has_the_login_button(login_app, monkeypatch):
 
 
 def test_decisions_download_and_upload_round_trip_behind_the_check(login_app, tmp_path):
-    from core.access import AccessDenied, Caller
+    from core.review.access import AccessDenied, Caller
     from dashboard.review_access import export_events, import_events
 
     service, _ = login_app

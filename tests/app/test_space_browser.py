@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.review_store import ReviewStore
+from core.review.store import ReviewStore
 from tests.app.space_server import small_data, start_app
 from tests.browser.conftest import SCREENSHOTS, TIMEOUT_MS, PageWatch, dashboard_page
 from tests.browser.test_browser import open_tab, shot, wait_value

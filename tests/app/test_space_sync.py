@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.review_store import ReviewStore
+from core.review.store import ReviewStore
 from tests.app.space_server import Server, small_data, start_app, wait_until
 from tests.conftest import needs_emotion
 

@@ -75,7 +75,7 @@ def test_bench_cold_start_quick():
 @needs_distilbert_tokenizer
 def test_common_helpers(tmp_path):
     from bench.common import build_random_distilbert, example_texts, percentiles
-    from core.model import load_classifier
+    from core.classifier.model import load_classifier
     from dashboard.assets import example_tweets
 
     texts = example_texts(20)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.access import (
+from core.review.access import (
     AccessDenied,
     Caller,
     authorize,

@@ -18,10 +18,10 @@ import pytest
 from scipy.stats import binomtest
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
-from core.compare import compare_tables, mcnemar_exact
-from core.service import EmotionService
+from core.analysis.compare import compare_tables, mcnemar_exact
+from core.data.text_input import InputError
+from core.services.emotion import EmotionService
 from core.settings import Settings
-from core.text_input import InputError
 from tests.conftest import EMOTION, LABELS, REPO
 from tests.core.test_review_store import V1_SCHEMA
 
@@ -185,7 +185,7 @@ def test_compare_matches_sklearn_and_scipy(tiny_model_dir, second_model_dir, dat
     assert (changed["group"] == "fixed").sum() == s["fixed"] == int(((pa != y) & (pb == y)).sum())
     assert (changed["group"] == "broken").sum() == s["broken"] == only_a
     assert report.confusion_delta.sum() == 0
-    from core.calibration import ece  # both models' calibration, as Compare shows it
+    from core.analysis.calibration import ece  # both models' calibration, as Compare shows it
 
     for role, table in (("model", ta), ("compare", tb)):
         probs = table[[f"prob_{x}" for x in LABELS]].to_numpy()
@@ -210,7 +210,7 @@ def test_compare_refuses_tables_of_other_rows():
 
 def test_compare_cli_writes_json(tiny_model_dir, second_model_dir, data_dir, tmp_path):
     out = tmp_path / "report.json"
-    run = subprocess.run([sys.executable, "-m", "core.compare", "--model", str(tiny_model_dir), "--model",
+    run = subprocess.run([sys.executable, "-m", "core.analysis.compare", "--model", str(tiny_model_dir), "--model",
                           str(second_model_dir), "--data", str(data_dir), "--split", "validation", "--json", str(out),
                           "--cache-dir", str(tmp_path / "cache")], cwd=REPO, capture_output=True, text=True,
                          timeout=600)
@@ -218,6 +218,6 @@ def test_compare_cli_writes_json(tiny_model_dir, second_model_dir, data_dir, tmp
     report = json.loads(out.read_text())
     assert report["summary"]["rows"] == 60 and len(report["confusion_delta"]) == 6
     assert "McNemar p" in run.stdout
-    bad = subprocess.run([sys.executable, "-m", "core.compare", "--model", str(tiny_model_dir), "--data",
+    bad = subprocess.run([sys.executable, "-m", "core.analysis.compare", "--model", str(tiny_model_dir), "--data",
                           str(data_dir)], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert bad.returncode == 2 and "exactly two models" in bad.stderr

@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from core.backends import (
+from core.classifier.backends import (
     FP32_TOLERANCE,
     REDUCED_TOLERANCE,
     TorchBackend,
@@ -20,7 +20,7 @@ from core.backends import (
     load_backend,
     resolve,
 )
-from core.model import ModelError, load_classifier
+from core.classifier.model import ModelError, load_classifier
 from tests.conftest import LABELS
 
 TEXTS = [
@@ -32,7 +32,8 @@ TEXTS = [
 
 
 def _warnings(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "core.backends" and r.levelno >= logging.WARNING]
+    return [r.getMessage() for r in caplog.records
+            if r.name == "core.classifier.backends" and r.levelno >= logging.WARNING]
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +72,7 @@ def test_torch_backend_is_the_plain_model(tiny_model_dir):
 @pytest.mark.parametrize("which", ["bert", "distilbert"])
 def test_onnx_matches_torch_and_reuses_its_cached_export(which, tiny_model_dir, tiny_distilbert_dir, export_cache,
                                                          caplog):
-    caplog.set_level(logging.INFO, logger="core.backends")
+    caplog.set_level(logging.INFO, logger="core.classifier.backends")
     model_dir = tiny_model_dir if which == "bert" else tiny_distilbert_dir
     torch_clf = load_classifier(model_dir)
     clf = load_classifier(model_dir, backend="onnx", cache_dir=export_cache)
@@ -103,7 +104,7 @@ def test_bf16_stays_within_the_reduced_tolerance(tiny_model_dir):
 
 def test_missing_package_falls_back_to_torch_with_one_line(tiny_model_dir, tmp_path, monkeypatch, caplog):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if onnxruntime were not installed
-    caplog.set_level(logging.INFO, logger="core.backends")
+    caplog.set_level(logging.INFO, logger="core.classifier.backends")
     clf = load_classifier(tiny_model_dir, backend="onnx", cache_dir=tmp_path)
     assert clf.backend.name == "torch"
     lines = _warnings(caplog)
@@ -113,7 +114,7 @@ def test_missing_package_falls_back_to_torch_with_one_line(tiny_model_dir, tmp_p
 
 
 def test_static_int8_without_calibration_texts_falls_back(tiny_model_dir, export_cache, caplog):
-    caplog.set_level(logging.INFO, logger="core.backends")
+    caplog.set_level(logging.INFO, logger="core.classifier.backends")
     clf = load_classifier(tiny_model_dir, backend="onnx-int8-static", cache_dir=export_cache)
     assert clf.backend.name == "torch"
     lines = _warnings(caplog)
@@ -129,7 +130,7 @@ def test_a_graph_that_disagrees_fails_its_check(tiny_model_dir, tiny_distilbert_
     mine = load_classifier(tiny_model_dir)
     stale = tmp_path / "backends" / f"{mine.fingerprint}-onnx"
     shutil.copytree(other.backend.path.parent, stale)
-    caplog.set_level(logging.INFO, logger="core.backends")
+    caplog.set_level(logging.INFO, logger="core.classifier.backends")
     backend, note = load_backend("onnx", mine.model, mine.tokenizer, cache_dir=tmp_path, fingerprint=mine.fingerprint)
     assert backend.name == "torch" and backend.model is mine.model
     lines = _warnings(caplog)
@@ -159,7 +160,7 @@ def test_auto_is_the_default_and_says_what_it_chose(tiny_model_dir, caplog):
     from core.settings import Settings
 
     assert Settings().backend == "auto"
-    caplog.set_level(logging.INFO, logger="core.backends")
+    caplog.set_level(logging.INFO, logger="core.classifier.backends")
     clf = load_classifier(tiny_model_dir)  # load_classifier's own default stays PyTorch fp32
     assert clf.backend.name == "torch"
     auto = load_classifier(tiny_model_dir, backend="auto")
@@ -172,7 +173,7 @@ def test_auto_is_the_default_and_says_what_it_chose(tiny_model_dir, caplog):
 
 
 def test_explainer_runs_its_evaluations_on_the_classifiers_backend(tiny_model_dir, export_cache):
-    from core.explain import TokenShapExplainer
+    from core.explanation.explain import TokenShapExplainer
 
     onnx_clf = load_classifier(tiny_model_dir, backend="onnx", cache_dir=export_cache)
     torch_clf = load_classifier(tiny_model_dir)

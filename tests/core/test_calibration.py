@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.calibration import (
+from core.analysis.calibration import (
     apply_temperature,
     calibration_report,
     classwise_ece,

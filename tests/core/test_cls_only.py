@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.cls_only import restrict_last_layer_to_cls
+from core.classifier.cls_only import restrict_last_layer_to_cls
 from tests.conftest import DISTILBERT, LABELS
 
 TEXTS = [
@@ -123,7 +123,7 @@ def test_a_model_in_train_mode_is_left_alone(tokenizer):
 def test_load_classifier_serves_the_cut_model_with_unchanged_outputs(tiny_model_dir):
     import transformers
 
-    from core.model import Classifier, load_classifier
+    from core.classifier.model import Classifier, load_classifier
 
     served = load_classifier(tiny_model_dir)
     assert getattr(served.model, "_cls_only_hooks", None)
@@ -138,11 +138,11 @@ def test_logs_once_whether_and_why_not(tokenizer, caplog):
     """One INFO line per model: applied, or left unchanged with the reason."""
     import logging
 
-    caplog.set_level(logging.INFO, logger="core.cls_only")
+    caplog.set_level(logging.INFO, logger="core.classifier.cls_only")
     assert restrict_last_layer_to_cls(_tiny("bert", tokenizer.vocab_size)) is True
     assert restrict_last_layer_to_cls(_tiny("gpt2", tokenizer.vocab_size)) is False
     assert restrict_last_layer_to_cls(_tiny("bert", tokenizer.vocab_size).train()) is False
-    lines = [r.getMessage() for r in caplog.records if r.name == "core.cls_only"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "core.classifier.cls_only"]
     assert len(lines) == 3
     assert "BertForSequenceClassification runs its last layer at [CLS] only" in lines[0]
     assert "GPT2ForSequenceClassification left unchanged" in lines[1] and "layout is not a recognised" in lines[1]
@@ -151,7 +151,7 @@ def test_logs_once_whether_and_why_not(tokenizer, caplog):
 
 def test_detached_for_export_and_put_back(tokenizer):
     """``detached_cls_only`` runs the full last layer inside the block and restores the cut after."""
-    from core.cls_only import detached_cls_only
+    from core.classifier.cls_only import detached_cls_only
 
     model = _tiny("distilbert", tokenizer.vocab_size)
     assert restrict_last_layer_to_cls(model) is True

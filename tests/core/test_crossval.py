@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.crossval import find_oof, fold_plan, main, oof_path, run_crossval, stratified_rows
-from core.data import load_splits, write_split
+from core.analysis.crossval import find_oof, fold_plan, main, oof_path, run_crossval, stratified_rows
+from core.data.splits import load_splits, write_split
 from tests.conftest import LABELS
 
 RECIPE = {"lr": 1e-3, "batch_size": 8, "epochs": 1.0, "seed": 3, "max_length": 16}

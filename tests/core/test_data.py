@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.data import (
+from core.data.splits import (
     EMOTION_LABELS,
     DataError,
     load_splits,

@@ -1,4 +1,4 @@
-"""Tests for core.explain on a tiny random BERT (and a smoke run of the benchmark)."""
+"""Tests for core.explanation.explain on a tiny random BERT (and a smoke run of the benchmark)."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def _probs(model, tokenizer, text: str) -> np.ndarray:
 
 
 def _explainer(tiny, **kwargs):
-    from core.explain import TokenShapExplainer
+    from core.explanation.explain import TokenShapExplainer
 
     model, tokenizer = tiny
     return TokenShapExplainer(model, tokenizer, LABELS, **kwargs)
@@ -140,7 +140,7 @@ def test_exact_path_is_shaps_fully_expanded_partition_answer(tiny, text):
     """The exact path gives shap's PartitionExplainer's values on token ids, at the cost shap counts."""
     import shap
 
-    from core.explain import ExplainBudget, exact_cost
+    from core.explanation.explain import ExplainBudget, exact_cost
 
     model, tokenizer = tiny
     masker = shap.maskers.Text(tokenizer, output_type="token_ids")
@@ -166,7 +166,7 @@ def test_exact_path_is_shaps_fully_expanded_partition_answer(tiny, text):
 
 def test_long_text_is_sampled_within_budget(tiny):
     """Past the exact budget the estimate spends at most the budget and still sums to f(text)."""
-    from core.explain import ExplainBudget
+    from core.explanation.explain import ExplainBudget
 
     model, tokenizer = tiny
     text = TEXTS[3]
@@ -179,7 +179,7 @@ def test_long_text_is_sampled_within_budget(tiny):
 
 def test_sampling_stops_once_ranking_is_stable(tiny):
     """Adaptive sampling: min_pairs when any ranking will do, more pairs when stability is never reached."""
-    from core.explain import ExplainBudget
+    from core.explanation.explain import ExplainBudget
 
     model, tokenizer = tiny
     text = TEXTS[3]
@@ -197,7 +197,7 @@ def test_stratified_block_balances_context_levels(tiny):
 
     import shap
 
-    from core.explain import _BLOCK, _depth_codes, _pair_flips, _tree_order
+    from core.explanation.explain import _BLOCK, _depth_codes, _pair_flips, _tree_order
 
     _, tokenizer = tiny
     text = TEXTS[3]
@@ -243,7 +243,7 @@ def test_stratified_block_balances_context_levels(tiny):
 
 def test_sampler_walks_the_block_in_order(tiny, monkeypatch):
     """The explainer's pairs are the block's base flips, then the base flipped by each pair's pattern."""
-    import core.explain as ce
+    import core.explanation.explain as ce
 
     seen: list[np.ndarray] = []
     real = ce._tree_order
@@ -296,7 +296,7 @@ def test_truncation_is_flagged(tiny):
 
 
 def test_budget_scales_with_tokens():
-    from core.explain import ExplainBudget
+    from core.explanation.explain import ExplainBudget
 
     budget = ExplainBudget()
     counts = [budget.evals_for(n) for n in (1, 10, 20, 40, 80, 1000)]
@@ -327,7 +327,7 @@ def test_thread_safe(tiny):
 
 
 def test_rejects_mismatched_labels(tiny):
-    from core.explain import TokenShapExplainer
+    from core.explanation.explain import TokenShapExplainer
 
     model, tokenizer = tiny
     with pytest.raises(ValueError, match="labels"):
@@ -391,7 +391,7 @@ def test_bench_sampling_quick_smoke():
 def test_a_cached_explanation_does_not_wait_behind_a_running_one(tiny):
     import threading
 
-    from core.explain import TokenShapExplainer
+    from core.explanation.explain import TokenShapExplainer
 
     model, tokenizer = tiny
     explainer = TokenShapExplainer(model, tokenizer, LABELS)

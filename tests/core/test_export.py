@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.data import EMOTION_LABELS, FORMATS, load_splits, write_split
-from core.export import CorrectionSummary, corrected_split, decisions_csv, decisions_frame, decisions_jsonl
-from core.review_store import ReviewStore
+from core.data.splits import EMOTION_LABELS, FORMATS, load_splits, write_split
+from core.review.export import CorrectionSummary, corrected_split, decisions_csv, decisions_frame, decisions_jsonl
+from core.review.store import ReviewStore
 
 KEY = "model:data:validation"
 NAMES = list(EMOTION_LABELS)

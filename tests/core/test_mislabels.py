@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bench.label_noise import CONFUSABLE, flip_labels, ranking_metrics
-from core.mislabels import ALPHA, COLUMNS, QUALITY_METHOD, label_issue_columns, mislabel_score
+from core.analysis.mislabels import ALPHA, COLUMNS, QUALITY_METHOD, label_issue_columns, mislabel_score
 
 NAMES = ["a", "b", "c", "d"]
 
@@ -79,7 +79,7 @@ def test_each_probability_source_has_its_weight():
     from cleanlab.rank import get_label_quality_scores
     from scipy.stats import rankdata
 
-    from core.mislabels import ALPHAS
+    from core.analysis.mislabels import ALPHAS
 
     rng = np.random.default_rng(3)
     probs = rng.dirichlet(np.ones(3), size=200)
@@ -115,7 +115,7 @@ def test_near_duplicates_with_another_label_conflict():
 
 
 def test_past_the_exact_limit_an_approximate_knn_graph_finds_the_same_near_duplicates(monkeypatch):
-    from core import mislabels
+    from core.analysis import mislabels
 
     features, labels = clustered(n_per=150, seed=3)
     rng = np.random.default_rng(4)

@@ -1,11 +1,11 @@
-"""Exact cosine neighbours (core.neighbours): against scikit-learn, shared by UMAP and Datalab."""
+"""Exact cosine neighbours (core.analysis.neighbours): against scikit-learn, shared by UMAP and Datalab."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from core.neighbours import exact_cosine_knn, others_graph
+from core.analysis.neighbours import exact_cosine_knn, others_graph
 from tests.core.test_mislabels import clustered
 
 
@@ -23,7 +23,7 @@ def test_neighbours_are_scikit_learns_exact_ones():
 
 
 def test_ties_go_to_the_lower_row_and_blocks_do_not_matter(monkeypatch):
-    from core import neighbours
+    from core.analysis import neighbours
 
     x = np.random.default_rng(1).normal(size=(200, 8)).astype(np.float32)
     x[150] = x[40] * 3.0  # same direction: cosine distance 0 to row 40
@@ -60,7 +60,7 @@ def test_others_graph_drops_each_row_itself():
 def test_datalab_finds_the_same_near_duplicates_as_from_the_features_themselves():
     from cleanlab import Datalab
 
-    from core import mislabels
+    from core.analysis import mislabels
 
     features, labels = clustered(n_per=150, seed=3)
     rng = np.random.default_rng(4)
@@ -86,7 +86,7 @@ def test_datalab_finds_the_same_near_duplicates_as_from_the_features_themselves(
 
 
 def test_umap_past_the_distance_matrix_uses_exact_neighbours(monkeypatch):
-    from core import analysis
+    from core.analysis import table as analysis
 
     features, _ = clustered(n_per=60, seed=5)
     monkeypatch.setattr(analysis, "UMAP_EXACT_MAX", 100)  # this input takes the neighbours path now
@@ -97,9 +97,9 @@ def test_umap_past_the_distance_matrix_uses_exact_neighbours(monkeypatch):
 
 
 def test_the_analysis_finds_neighbours_once_for_the_map_and_the_duplicates(tiny_model_dir, monkeypatch):
-    from core import analysis
-    from core.mislabels import label_issue_columns
-    from core.model import load_classifier
+    from core.analysis import table as analysis
+    from core.analysis.mislabels import label_issue_columns
+    from core.classifier.model import load_classifier
 
     clf = load_classifier(tiny_model_dir)
     rng = np.random.default_rng(6)

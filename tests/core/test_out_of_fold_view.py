@@ -1,14 +1,14 @@
-"""A split the model trained on: in-sample by default, out-of-fold where core.crossval left probabilities."""
+"""A split the model trained on: in-sample by default, out-of-fold where core.analysis.crossval left probabilities."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from core.crossval import run_crossval
-from core.data import load_splits
-from core.mislabels import label_issue_columns, mislabel_score
-from core.service import EmotionService
+from core.analysis.crossval import run_crossval
+from core.analysis.mislabels import label_issue_columns, mislabel_score
+from core.data.splits import load_splits
+from core.services.emotion import EmotionService
 from core.settings import Settings
 from dashboard.tabs.analysis_views import prob_note
 from tests.conftest import write_split_lines
@@ -47,7 +47,7 @@ def test_trained_on_split_is_in_sample_until_crossval_runs(tiny_model_dir, data_
                                  source="out-of-fold")
     assert np.allclose(ranked.loc[oof["row_id"], "mislabel_score"], direct["mislabel_score"])
     assert (ranked.loc[oof["row_id"], "is_label_issue"].to_numpy() == direct["is_label_issue"].to_numpy()).all()
-    # each source ranks with its own weight (core.mislabels.ALPHAS): the cached table as held-out,
+    # each source ranks with its own weight (core.analysis.mislabels.ALPHAS): the cached table as held-out,
     # the in-sample view re-ranked with the in-sample weight, the same probabilities otherwise
     probs = a.table[cols].to_numpy()
     insample = a.ranked("in-sample")

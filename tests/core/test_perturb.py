@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from core.perturb import (
+from core.explanation.perturb import (
     CLASS_EMOJI,
     add_emoji,
     append,

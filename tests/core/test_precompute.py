@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.cache import AnalysisCache
-from core.data import load_splits
-from core.model import ModelError, align_labels, load_classifier
-from core.precompute import analyse_split
+from core.analysis.cache import AnalysisCache
+from core.analysis.precompute import analyse_split
+from core.classifier.model import ModelError, align_labels, load_classifier
+from core.data.splits import load_splits
 from tests.conftest import LABELS, MINILM, REPO, needs_emotion, needs_minilm, write_split_lines
 
 N_ROWS = 120
@@ -47,7 +47,7 @@ def test_every_loss_equals_cross_entropy_of_its_probabilities(tiny_model_dir, sm
     assert np.allclose(table["margin"], top2[:, 1] - top2[:, 0], atol=1e-6)
     assert np.allclose(table["confidence"], probs.max(axis=1), atol=1e-6)
     assert table["text"].tolist() == data["validation"].texts
-    from core.reviews import content_key, text_hashes
+    from core.review.keys import content_key, text_hashes
 
     # the review key a start-up reads instead of hashing every text
     assert out.analysis.meta["review_key"] == content_key(text_hashes(data["validation"].texts), "validation")
@@ -186,7 +186,7 @@ def test_model_folders_that_cannot_be_used_say_why(tmp_path, tiny_model_dir, cas
 
 
 def test_precompute_cli_prints_where_it_wrote_and_errors_cleanly(tiny_model_dir, small_data, tmp_path):
-    cmd = [sys.executable, "-m", "core.precompute", "--model", str(tiny_model_dir), "--data", str(small_data),
+    cmd = [sys.executable, "-m", "core.analysis.precompute", "--model", str(tiny_model_dir), "--data", str(small_data),
            "--cache-dir", str(tmp_path / "cache")]
     first = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stderr
@@ -216,7 +216,7 @@ def test_full_validation_accuracy_matches_the_training_log(minilm_cache_dir):
 
 def tweet_emotion_csv(small_data: Path, folder: Path) -> Path:
     """``small_data`` as ``folder/validation.csv`` with the columns ``tweet`` and ``emotion``."""
-    from core.data import parse_text_label_lines
+    from core.data.splits import parse_text_label_lines
 
     frame, _ = parse_text_label_lines((small_data / "validation.txt").read_text().splitlines())
     folder.mkdir()
@@ -227,7 +227,7 @@ def tweet_emotion_csv(small_data: Path, folder: Path) -> Path:
 
 def test_precompute_cli_reads_other_column_names_with_the_column_flags(tiny_model_dir, small_data, tmp_path, capsys,
                                                                        monkeypatch):
-    from core.precompute import main
+    from core.analysis.precompute import main
 
     folder = tweet_emotion_csv(small_data, tmp_path / "csv")
     base = ["--model", str(tiny_model_dir), "--data", str(folder), "--cache-dir", str(tmp_path / "cache")]
@@ -243,7 +243,7 @@ def test_precompute_cli_reads_other_column_names_with_the_column_flags(tiny_mode
 
 
 def test_compare_cli_reads_other_column_names_with_the_column_flags(tiny_model_dir, small_data, tmp_path, capsys):
-    from core.compare import main
+    from core.analysis.compare import main
 
     folder = tweet_emotion_csv(small_data, tmp_path / "csv")
     base = ["--model", str(tiny_model_dir), "--model", str(tiny_model_dir), "--data", str(folder),

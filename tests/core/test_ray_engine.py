@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.analysis import umap_2d
-from core.cache import AnalysisCache
-from core.data import load_splits
-from core.model import load_classifier
-from core.precompute import analyse_split
+from core.analysis.cache import AnalysisCache
+from core.analysis.precompute import analyse_split
+from core.analysis.table import umap_2d
+from core.classifier.model import load_classifier
+from core.data.splits import load_splits
 from tests.conftest import REPO, write_split_lines
 
 N_ROWS = 300
@@ -28,7 +28,7 @@ N_ROWS = 300
 def local_ray():
     """A local Ray with 2 CPUs for this module, shut down afterwards."""
     ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -r requirements-ray.txt)")
-    from core.ray_engine import connect
+    from core.analysis.ray_engine import connect
 
     connect(None, num_cpus=2)
     yield ray
@@ -73,7 +73,7 @@ def test_ray_engine_artifacts_equal_the_local_engine(local_ray, tiny_model_dir, 
 
 
 def test_ray_predictions_keep_row_order_across_shards(local_ray, tiny_model_dir, tmp_path):
-    from core import ray_engine
+    from core.analysis import ray_engine
 
     clf = load_classifier(tiny_model_dir)
     texts = [f"tweet {i} " + "word " * (i % 37) for i in range(700)]  # several input files, varied lengths
@@ -93,7 +93,7 @@ def test_ray_predictions_keep_row_order_across_shards(local_ray, tiny_model_dir,
 
 def test_precompute_cli_with_the_ray_engine(local_ray, tiny_model_dir, split_dir, tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    args = [sys.executable, "-m", "core.precompute", "--model", str(tiny_model_dir), "--data", str(split_dir),
+    args = [sys.executable, "-m", "core.analysis.precompute", "--model", str(tiny_model_dir), "--data", str(split_dir),
             "--cache-dir", str(tmp_path), "--engine", "ray"]
     done = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -123,7 +123,7 @@ def test_umap_at_scale_fits_a_subsample_and_is_stable():
 
 
 def test_the_local_engine_and_the_app_never_import_ray(tiny_model_dir, split_dir, tmp_path):
-    code = ("import sys; from core.precompute import main; import dashboard.app, dashboard.queries, "
+    code = ("import sys; from core.analysis.precompute import main; import dashboard.app, dashboard.queries, "
             "dashboard.figures; rc = main(['--model', sys.argv[1], '--data', sys.argv[2], '--cache-dir', sys.argv[3]]);"
             " assert rc == 0; print('ray' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code, str(tiny_model_dir), str(split_dir), str(tmp_path)], cwd=REPO,
@@ -136,7 +136,7 @@ def test_the_local_engine_and_the_app_never_import_ray(tiny_model_dir, split_dir
 def test_crossval_folds_as_ray_tasks_equal_local_and_resume(local_ray, tiny_model_dir, split_dir, tmp_path):
     import torch
 
-    from core.crossval import run_crossval
+    from core.analysis.crossval import run_crossval
 
     data = load_splits(split_dir, splits=("validation",))
     recipe = {"epochs": 1.0, "batch_size": 16, "max_length": 32, "lr": 1e-3}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from core.review_store import ACTIONS, SCHEMA_VERSION, ReviewStore, ReviewStoreError
+from core.review.store import ACTIONS, SCHEMA_VERSION, ReviewStore, ReviewStoreError
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "model-abc:data-def:validation"
@@ -191,7 +191,7 @@ def test_a_newer_schema_is_refused(db: Path) -> None:
 def test_kill_9_loses_no_committed_decision(db: Path) -> None:
     code = (
         "import sys\n"
-        "from core.review_store import ReviewStore\n"
+        "from core.review.store import ReviewStore\n"
         f"store = ReviewStore({str(db)!r})\n"
         "for i in range(100_000):\n"
         f"    d = store.record({KEY!r}, i, action='relabel', old_label='joy', new_label='love', note='n' * 200)\n"
@@ -243,7 +243,7 @@ def test_two_processes_lose_no_decision(db: Path) -> None:
     go = db.parent / "go"
     code = (
         "import os, sys, time\n"
-        "from core.review_store import ReviewStore\n"
+        "from core.review.store import ReviewStore\n"
         f"store = ReviewStore({str(db)!r})\n"
         "name = sys.argv[1]\n"
         f"while not os.path.exists({str(go)!r}):\n"

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.cache import AnalysisCache
-from core.review_store import ReviewStore
-from core.review_sync import ReviewSync, SyncTargetError, find_precomputed, publish_precomputed
+from core.analysis.cache import AnalysisCache
+from core.review.store import ReviewStore
+from core.review.sync import ReviewSync, SyncTargetError, find_precomputed, publish_precomputed
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "data-fp:validation"
@@ -141,8 +141,8 @@ def test_a_background_thread_syncs_and_close_pushes_the_rest(tmp_path: Path) -> 
 def test_kill_9_loses_nothing_and_repushes_at_most_the_tail(tmp_path: Path) -> None:
     db, target = tmp_path / "reviews.sqlite", tmp_path / "target"
     code = (
-        "from core.review_store import ReviewStore\n"
-        "from core.review_sync import ReviewSync\n"
+        "from core.review.store import ReviewStore\n"
+        "from core.review.sync import ReviewSync\n"
         f"store = ReviewStore({str(db)!r})\n"
         f"sync = ReviewSync(store, {target.as_uri()!r}, every_s=3600)\n"
         "for i in range(100_000):\n"
@@ -238,7 +238,7 @@ def test_no_precomputed_analysis_gives_none_and_writes_nothing(tmp_path: Path) -
 
 
 def test_the_restart_warning_shows_only_on_a_space_without_sync_or_persistent_storage(tmp_path: Path) -> None:
-    from core.review_sync import ephemeral_warning
+    from core.review.sync import ephemeral_warning
     from core.settings import Settings
 
     volume = tmp_path / "data"

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.perturb import perturbations
-from core.robustness import ALL, build_report, load_or_build_report, probe, report_path
+from core.explanation.perturb import perturbations
+from core.explanation.robustness import ALL, build_report, load_or_build_report, probe, report_path
 from tests.conftest import LABELS, REPO
 
 TEXTS = ["i feel sad today", "i am happy", "wow", "i feel so angry at him", "i love you", "ok"]
@@ -116,7 +116,7 @@ def test_cli_on_a_tiny_model(tiny_model_dir, tmp_path):
     rows = [f"{t};{lab}" for t, lab in zip(TEXTS * 5, LABELS * 5, strict=True)]
     (folder / "validation.txt").write_text("\n".join(rows) + "\n")
     out = tmp_path / "rob.json"
-    cmd = [sys.executable, "-m", "core.robustness", "--model", str(tiny_model_dir), "--data", str(folder),
+    cmd = [sys.executable, "-m", "core.explanation.robustness", "--model", str(tiny_model_dir), "--data", str(folder),
            "--split", "validation", "--cache-dir", str(tmp_path / "cache"), "--json", str(out)]
     first = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stderr

@@ -10,11 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from core.batcher import MicroBatcher
-from core.model import length_batches
-from core.service import EmotionService
+from core.classifier.batcher import MicroBatcher
+from core.classifier.model import length_batches
+from core.data.text_input import InputError, clean_text
+from core.services.emotion import EmotionService
 from core.settings import Settings
-from core.text_input import InputError, clean_text
 from tests.conftest import LABELS, REPO, write_split_lines
 
 
@@ -196,7 +196,7 @@ def test_settings_from_flags_and_environment(tmp_path):
 
 
 def test_importing_dashboard_and_core_loads_no_model_libraries():
-    code = ("import sys, dashboard, core.service, dashboard.figures, dashboard.queries;"
+    code = ("import sys, dashboard, core.services.emotion, dashboard.figures, dashboard.queries;"
             "bad = [m for m in ('torch', 'transformers', 'gradio', 'shap', 'umap') if m in sys.modules];"
             "print(','.join(bad))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.calibration import ece
-from core.model import length_batches
-from core.robustness import report_path
-from core.service import EmotionService
+from core.analysis.calibration import ece
+from core.classifier.model import length_batches
+from core.data.text_input import InputError
+from core.explanation.robustness import report_path
+from core.services.emotion import EmotionService
 from core.settings import Settings
-from core.text_input import InputError
 from tests.conftest import LABELS, app_tolerance, write_split_lines
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.train import (
+from core.classifier.train import (
     build_parser,
     classification_metrics,
     freeze_layers,
@@ -61,7 +61,7 @@ def test_push_to_hub_reaches_the_trainer_arguments(tmp_path):
 def test_column_flags_pass_through_or_fail_clearly(tmp_path):
     import inspect
 
-    from core.data import DataError, load_splits
+    from core.data.splits import DataError, load_splits
 
     (tmp_path / "train.csv").write_text("tweet,emotion\ni am glad,joy\ni am low,sadness\n")
     args = build_parser().parse_args(["--text-column", "tweet", "--label-column", "emotion"])
@@ -121,7 +121,7 @@ def test_a_short_real_training_run_lowers_the_loss(tmp_path):
 def test_train_end_to_end_on_a_tiny_model(tiny_model_dir, tmp_path):
     import pandas as pd
 
-    from core.data import write_split
+    from core.data.splits import write_split
     from tests.conftest import LABELS
 
     data = tmp_path / "data"

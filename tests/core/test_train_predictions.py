@@ -1,11 +1,11 @@
-"""core.train's predictions line up with their texts (the Trainer length-groups evaluation batches)."""
+"""core.classifier.train's predictions line up with their texts (the Trainer length-groups evaluation batches)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from core.train import build_parser, fine_tune, predict_probs
+from core.classifier.train import build_parser, fine_tune, predict_probs
 from tests.conftest import LABELS
 
 

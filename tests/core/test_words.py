@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.words import Word, explanation_from_attribution, group_words, piece_offsets, rank_by_magnitude, segments
+from core.explanation.words import (
+    Word,
+    explanation_from_attribution,
+    group_words,
+    piece_offsets,
+    rank_by_magnitude,
+    segments,
+)
 from tests.core.tiny_tokenizers import KINDS, LABELS, build_model, build_tokenizer
 
 TEXTS = [
@@ -100,7 +107,7 @@ def test_piece_offsets_refuse_a_foreign_tokenizer():
 @pytest.mark.parametrize("kind", KINDS)
 def test_word_explanation_from_the_real_explainer(kind):
     """A tiny model of each tokenizer kind: word values are the sums of their pieces and add up to the prediction."""
-    from core.explain import TokenShapExplainer
+    from core.explanation.explain import TokenShapExplainer
 
     tok = build_tokenizer(kind)
     model = build_model(tok)
@@ -129,7 +136,7 @@ def test_word_explanation_from_the_real_explainer(kind):
 
 
 def test_a_truncated_explanation_keeps_the_whole_text():
-    from core.explain import TokenShapExplainer
+    from core.explanation.explain import TokenShapExplainer
 
     tok = build_tokenizer("wordpiece")
     text = "i feel extraordinarily happy today and the weather is nice"

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.calibration import reliability
+from core.analysis.calibration import reliability
 from dashboard.figures import reliability_figure, robustness_figure
 from dashboard.sample_panel import word_highlight
 from dashboard.tabs.live import LatestText, explanation_outputs, probe_frame
@@ -16,7 +16,7 @@ from tests.conftest import LABELS, write_split_lines
 
 @pytest.fixture(scope="module")
 def service(tiny_model_dir, tmp_path_factory):
-    from core.service import EmotionService
+    from core.services.emotion import EmotionService
     from core.settings import Settings
 
     folder = write_split_lines(tmp_path_factory.mktemp("views-data"), "validation", 40)

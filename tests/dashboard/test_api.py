@@ -1,6 +1,6 @@
 """The dashboard's public API through ``gradio_client``, against the app served on emotion-minilm.
 
-``/classify`` is checked against the model run directly in PyTorch fp32 (``core.model.load_classifier``,
+``/classify`` is checked against the model run directly in PyTorch fp32 (``core.classifier.model.load_classifier``,
 no ``EmotionService``), within the tolerance of the app's inference backend (``auto``: bf16 on a CPU
 with native bf16, whose probabilities move by up to ``REDUCED_TOLERANCE`` and whose predicted class
 may not change on the probe), ``/explain`` against the words of the text, bad input against a clear error,
@@ -39,7 +39,7 @@ def client(app_url):
 
 @pytest.fixture(scope="module")
 def classifier():
-    from core.model import load_classifier
+    from core.classifier.model import load_classifier
 
     return load_classifier(MINILM)
 

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from bench.harness import free_port
-from core.cache import AnalysisCache
-from core.data import DataError
-from core.model import ModelError
-from core.service import EmotionService
+from core.analysis.cache import AnalysisCache
+from core.classifier.model import ModelError
+from core.data.splits import DataError
+from core.services.emotion import EmotionService
 from core.settings import Settings
 from tests.conftest import DISTILBERT, LABELS
 from tests.hardening.conftest import real_lines, run_cli, write_split
@@ -206,7 +206,7 @@ MODEL_CASES = ["missing folder", "a file", "no weights", "truncated weights", "b
 
 @pytest.mark.parametrize("name", ["truncated weights", "broken config.json", "headless encoder"])
 def test_bad_model_is_a_model_error(name, bad_models):
-    from core.model import load_classifier
+    from core.classifier.model import load_classifier
 
     folder, needle = bad_models[name]
     with pytest.raises(ModelError, match=re.escape(needle)):
@@ -247,15 +247,16 @@ def test_bad_model_stops_app_py_with_one_paragraph(name, bad_models, app_py_runs
 # ---- caches --------------------------------------------------------------------------------------
 
 def precompute(model: Path, data: Path, cache: Path) -> subprocess.CompletedProcess:
-    return run_cli(["-m", "core.precompute", "--model", str(model), "--data", str(data), "--cache-dir", str(cache)])
+    return run_cli(["-m", "core.analysis.precompute", "--model", str(model), "--data", str(data),
+                    "--cache-dir", str(cache)])
 
 
 def build_cache(model: Path, data: Path, cache: Path) -> Path:
     """Write the analysis entry in this process (quick), on the app's default backend (the entry
-    ``python -m core.precompute`` looks for); returns its folder."""
-    from core.data import load_splits
-    from core.model import load_classifier
-    from core.precompute import analyse_split
+    ``python -m core.analysis.precompute`` looks for); returns its folder."""
+    from core.analysis.precompute import analyse_split
+    from core.classifier.model import load_classifier
+    from core.data.splits import load_splits
     from core.settings import Settings
 
     loaded = load_splits(data, splits=("validation",))
@@ -267,7 +268,7 @@ def build_cache(model: Path, data: Path, cache: Path) -> Path:
 
 def test_precompute_cli_rebuilds_a_truncated_or_foreign_cache(tiny_model_dir, tmp_path):
     """Two copies of a good cache: one with its table.parquet cut in half, one with the meta.json of
-    another model; ``python -m core.precompute`` on each (at once) warns, rebuilds and exits 0."""
+    another model; ``python -m core.analysis.precompute`` on each (at once) warns, rebuilds and exits 0."""
     data = write_split(tmp_path / "data", 3)
     entry = build_cache(tiny_model_dir, data, tmp_path / "good")
     caches = {damage: tmp_path / damage for damage in ("truncated", "foreign")}

@@ -47,7 +47,7 @@ def forbidden_paths(cache_dir: Path) -> dict[str, Path]:
         "/gradio_api/file=/proc/self/environ": Path("/proc/self/environ"),
         f"/gradio_api/file={REPO}/app.py": REPO / "app.py",
         "/gradio_api/file=app.py": REPO / "app.py",
-        "/gradio_api/file=core/model.py": REPO / "core" / "model.py",
+        "/gradio_api/file=core/classifier/model.py": REPO / "core" / "model.py",
         f"/gradio_api/file={REPO}/../shared/emotion/validation.txt": validation,
         "/gradio_api/file=../shared/emotion/validation.txt": validation,
         f"/gradio_api/file={SHARED}/models/emotion-minilm/config.json": SHARED / "models/emotion-minilm/config.json",
@@ -199,7 +199,7 @@ def test_model_downloads_fetch_no_pickles():
     """A Hub model is fetched as JSON, text and safetensors only (never ``pytorch_model.bin``)."""
     tree = ast.parse((REPO / "core" / "model.py").read_text())
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and _dotted(n.func) == "snapshot_download"]
-    assert calls, "core/model.py no longer calls snapshot_download"
+    assert calls, "core/classifier/model.py no longer calls snapshot_download"
     for call in calls:
         patterns = next(ast.literal_eval(kw.value) for kw in call.keywords if kw.arg == "allow_patterns")
         assert all(not p.endswith((".bin", ".pt", ".pkl", ".pth", ".ckpt")) and p != "*" for p in patterns), patterns

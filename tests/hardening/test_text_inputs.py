@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from bench.harness import sse_call
-from core.service import EmotionService
+from core.data.text_input import MAX_CHARS, InputError
+from core.services.emotion import EmotionService
 from core.settings import Settings
-from core.text_input import MAX_CHARS, InputError
 from tests.conftest import LABELS, needs_emotion, needs_minilm
 from tests.hardening.conftest import write_split
 

@@ -14,7 +14,7 @@ text the tokenizer maps to its unknown token (such a word has no piece and no va
 
 :class:`Explanation` is the one explanation type of the project: the pieces, the words and their
 values toward every class, and one ranking (:meth:`Explanation.top_words`: largest absolute value
-first, sign kept), the same one :meth:`core.explain.TokenAttribution.top_tokens` uses.
+first, sign kept), the same one :meth:`core.explanation.explain.TokenAttribution.top_tokens` uses.
 """
 
 from __future__ import annotations
@@ -213,7 +213,7 @@ class Explanation:
         return [(self.word_text(idx[i]), float(vals[i])) for i in rank_by_magnitude(vals, k)]
 
     def top_tokens(self, k: int = 10) -> list[tuple[str, float]]:
-        """The same ranking over pieces (as :meth:`core.explain.TokenAttribution.top_tokens`)."""
+        """The same ranking over pieces (as :meth:`core.explanation.explain.TokenAttribution.top_tokens`)."""
         return [(self.tokens[i], float(self.values[i])) for i in rank_by_magnitude(self.values, k)]
 
     def segments(self, *, pieces: bool = False) -> list[tuple[str, float | None]]:
@@ -233,7 +233,7 @@ class Explanation:
 
 def explanation_from_attribution(att: Any, tokenizer: Any, *, target: str | None = None,
                                  notes: Sequence[str] = ()) -> Explanation:
-    """Build the :class:`Explanation` of a :class:`core.explain.TokenAttribution` toward ``target``.
+    """Build the :class:`Explanation` of a :class:`core.explanation.explain.TokenAttribution` toward ``target``.
 
     ``target`` defaults to the predicted class. Raises ``KeyError`` for an unknown ``target``.
     """

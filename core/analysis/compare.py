@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m core.compare --model A --model B --data D --split validation [--json OUT] [--cache-dir DIR]
+    python -m core.analysis.compare --model A --model B --data D --split validation [--json OUT] [--cache-dir DIR]
 
 Both analyses come from the analysis cache (computed and cached when missing), so comparing two
 analysed checkpoints takes seconds.
@@ -39,7 +39,7 @@ CHANGE_GROUPS: tuple[str, ...] = ("fixed", "broken", "changed, still wrong")
 
 @dataclass
 class CompareReport:
-    """Everything the Compare view and ``core.compare`` show.
+    """Everything the Compare view and ``core.analysis.compare`` show.
 
     Attributes
     ----------
@@ -158,9 +158,9 @@ def verdict(summary: dict, *, alpha: float = 0.05) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; exit 2 with one clear line on bad input."""
-    from core.data import DataError, load_splits
-    from core.model import ModelError, load_classifier
-    from core.precompute import analyse_split
+    from core.analysis.precompute import analyse_split
+    from core.classifier.model import ModelError, load_classifier
+    from core.data.splits import DataError, load_splits
     from core.settings import default_cache_dir
 
     p = argparse.ArgumentParser(description="Compare two checkpoints on one split.")

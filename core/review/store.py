@@ -16,7 +16,7 @@ Keys and identity
 the service), not the model, so a retrained model still sees every decision. Each decision also
 stores ``text_hash`` (of the sample's text, to notice a re-ordered or edited file), the
 ``model_fingerprint`` and ``model_pred`` it was made with (audit trail), and a random ``event_id``
-that names it everywhere: :mod:`core.review_sync` appends decisions to a shared target as events and
+that names it everywhere: :mod:`core.review.sync` appends decisions to a shared target as events and
 restores them with :meth:`ReviewStore.import_events`, which skips event ids already present.
 
 Current decision
@@ -261,7 +261,7 @@ class ReviewStore:
         sample_id : row position of the sample in the analysed split, ``>= 0``.
         action : one of ``keep``, ``relabel``, ``ambiguous``, ``skip``.
         old_label : the sample's label name in the analysed split (not an earlier correction), so
-            that ``keep`` means "the data's label is right"; :func:`core.export.corrected_split`
+            that ``keep`` means "the data's label is right"; :func:`core.review.export.corrected_split`
             checks it against the split.
         new_label : the corrected label name; required for ``relabel`` (and different from
             ``old_label``), otherwise ``None`` (or ``old_label`` for ``keep``).
@@ -339,7 +339,7 @@ class ReviewStore:
         return int(cursor.rowcount)
 
     # -----------------------------------------------------------------------------------------
-    # Sync bookkeeping (used by core.review_sync)
+    # Sync bookkeeping (used by core.review.sync)
 
     def unsynced(self, target: str, *, limit: int = 10_000) -> list[dict]:
         """Events not yet known to be on ``target``, oldest first (at most ``limit``)."""

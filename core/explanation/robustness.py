@@ -1,4 +1,4 @@
-"""How fragile the predictions are: the what-if edits of :mod:`core.perturb` on one text or a whole split.
+"""How fragile the predictions are: the what-if edits of :mod:`core.explanation.perturb` on one text or a whole split.
 
 * :func:`probe`: every edit of one text (and the removal of its top-attributed word, when given),
   classified in one batched forward pass with the original.
@@ -12,7 +12,7 @@
 
 Command line::
 
-    python -m core.robustness --model M --data D --split S [--json OUT] [--seed N] [--cache-dir DIR]
+    python -m core.explanation.robustness --model M --data D --split S [--json OUT] [--seed N] [--cache-dir DIR]
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.perturb import Perturbation, perturbations, remove_span
+from core.explanation.perturb import Perturbation, perturbations, remove_span
 
 __all__ = ["ProbeResult", "RobustnessReport", "analysis_key", "build_report", "load_or_build_report", "probe",
            "report_path"]
@@ -221,9 +221,9 @@ def build_report(
 
 
 def analysis_key(meta: dict, max_length: int) -> str:
-    """The cache key of the analysis ``meta`` describes (:func:`core.cache.cache_key`); ``max_length`` is the
+    """The cache key of the analysis ``meta`` describes (:func:`core.analysis.cache.cache_key`); ``max_length`` is the
     classifier's, used when the meta record predates storing it."""
-    from core.cache import cache_key
+    from core.analysis.cache import cache_key
 
     return cache_key(meta["model_fingerprint"], meta["data_fingerprint"], meta["split"],
                      int(meta.get("max_length", max_length)), meta.get("backend", "torch"))
@@ -314,10 +314,10 @@ def _tqdm(desc: str) -> Callable[[int, int], None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: print the robustness table of one analysed split; exit code 2 on bad input."""
-    from core.analysis import probs_of
-    from core.data import DataError, load_splits
-    from core.model import ModelError, load_classifier
-    from core.precompute import analyse_split
+    from core.analysis.precompute import analyse_split
+    from core.analysis.table import probs_of
+    from core.classifier.model import ModelError, load_classifier
+    from core.data.splits import DataError, load_splits
     from core.settings import Settings, build_parser
 
     parser = build_parser(description="Robustness of the predictions on one split to what-if edits.")

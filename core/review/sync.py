@@ -7,7 +7,7 @@ the cache folder goes with it. :class:`ReviewSync` keeps a second copy at an fss
 - ``hf://datasets/<owner>/<repo>``: a Hub dataset, written with ``huggingface_hub``'s ``HfFileSystem``
   using the ``HF_TOKEN`` secret of the Space (read by ``huggingface_hub`` itself).
 
-Every decision is committed to the local SQLite file first (:class:`core.review_store.ReviewStore`);
+Every decision is committed to the local SQLite file first (:class:`core.review.store.ReviewStore`);
 the sync appends it later to the target as an immutable JSON Lines file
 ``events/<utc time>-<replica id>-<sequence>.jsonl`` (one decision per line, every field but the
 local ``id``), in batches every ``every_s`` seconds from a daemon thread and once more on
@@ -26,7 +26,7 @@ a reviewer: the decision stays in SQLite, :meth:`ReviewSync.status` says what fa
 the next cycle tries again.
 
 :func:`find_precomputed` fetches a precomputed analysis (``analysis/<key>/`` as
-:class:`core.cache.AnalysisCache` writes it) from the repository's ``assets/`` or the sync target
+:class:`core.analysis.cache.AnalysisCache` writes it) from the repository's ``assets/`` or the sync target
 into the local cache, so a Space does not recompute what was computed before it started.
 """
 
@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from core.review_store import ReviewStore, ReviewStoreError, decision_from_event
+from core.review.store import ReviewStore, ReviewStoreError, decision_from_event
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ EVENTS_DIR = "events"
 ANALYSIS_DIR = "analysis"
 ANALYSIS_FILES = ("table.parquet", "hidden.npy", "meta.json")
 BATCH = 5_000
-ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
+ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
 PERSISTENT_ROOT = Path("/data")  # where a Space's persistent storage is mounted
 
 
@@ -288,7 +288,7 @@ def find_precomputed(
 
     Looks in ``assets_dir`` (the repository's ``assets/``) first, then at the sync target ``url``.
     Nothing is copied when the cache already has the entry or neither source has all three files.
-    The caller validates the copy as any cache entry (:meth:`core.cache.AnalysisCache.load`), so a
+    The caller validates the copy as any cache entry (:meth:`core.analysis.cache.AnalysisCache.load`), so a
     stale or foreign one is rebuilt. Errors are logged and give ``None``: the analysis is then computed.
     """
     if not key or "/" in key or key.startswith("."):
@@ -332,7 +332,7 @@ def publish_precomputed(key: str, *, cache_dir: str | Path, url: str) -> str:
     folder = Path(cache_dir).expanduser() / ANALYSIS_DIR / key
     missing = [n for n in ANALYSIS_FILES if not (folder / n).is_file()]
     if missing:
-        raise FileNotFoundError(f"{folder} lacks {missing}; run python -m core.precompute first")
+        raise FileNotFoundError(f"{folder} lacks {missing}; run python -m core.analysis.precompute first")
     fs, root = open_target(url)
     dest = f"{root}/{ANALYSIS_DIR}/{key}"
     fs.makedirs(dest, exist_ok=True)

@@ -7,7 +7,7 @@ Example
 >>> clean_text("   ")
 Traceback (most recent call last):
 ...
-core.text_input.InputError: Type some text to classify: the input is empty.
+core.data.text_input.InputError: Type some text to classify: the input is empty.
 """
 
 from __future__ import annotations

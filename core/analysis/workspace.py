@@ -2,7 +2,7 @@
 
 A *role* names a model: ``"model"`` is the one the app serves (``--model``), ``"compare"`` the
 optional second checkpoint (``--compare-model``). Each (role, split) pair has its own cached
-analysis (:func:`core.precompute.analyse_split`), so switching split or model in the app is a
+analysis (:func:`core.analysis.precompute.analyse_split`), so switching split or model in the app is a
 dictionary lookup.
 
 Example
@@ -22,9 +22,9 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from core.data import EmotionData
-from core.model import Classifier
-from core.reviews import content_key, text_hashes
+from core.classifier.model import Classifier
+from core.data.splits import EmotionData
+from core.review.keys import content_key, text_hashes
 
 ROLES: tuple[str, ...] = ("model", "compare")
 TRAIN_SPLIT = "train"
@@ -33,7 +33,7 @@ TRAIN_SPLIT = "train"
 PROB_SOURCES: dict[str, str] = {
     "held-out": "held-out: the model never trained on this split",
     "in-sample": "in-sample: the model trained on these rows, and a model can memorise labels it trained on",
-    "out-of-fold": "out-of-fold: each row scored by a model trained without it (core.crossval)",
+    "out-of-fold": "out-of-fold: each row scored by a model trained without it (core.analysis.crossval)",
 }
 #: The default source for a split the model trained on, when out-of-fold probabilities exist
 #: (``--prob-source auto``): in-sample, which ranked flipped labels far better than out-of-fold in
@@ -174,9 +174,9 @@ _UNSCORED = {"label_quality": np.nan, "is_label_issue": False, "suggested_label"
 
 
 def in_sample_table(table: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
-    """``table`` with ``mislabel_score`` re-ranked with the in-sample weight (``core.mislabels.ALPHAS``):
+    """``table`` with ``mislabel_score`` re-ranked with the in-sample weight (``core.analysis.mislabels.ALPHAS``):
     the analysis caches the held-out ranking, since it does not know which splits the model trained on."""
-    from core.mislabels import mislabel_score
+    from core.analysis.mislabels import mislabel_score
 
     out = table.copy(deep=False)  # shares the columns; only the ranking is new
     probs = table[[f"prob_{x}" for x in labels]].to_numpy(dtype=np.float64)
@@ -190,8 +190,8 @@ def out_of_fold_table(table: pd.DataFrame, oof: pd.DataFrame, labels: list[str],
     """``table`` with probabilities, loss, confidence, margin and the cleanlab ranking columns
     recomputed from out-of-fold probabilities (``oof``: ``row_id`` and ``prob_<label>`` columns);
     ``pred`` stays the served model's prediction, ``oof_pred`` is the out-of-fold one."""
-    from core.analysis import per_sample_loss, top2_margin
-    from core.mislabels import COLUMNS, label_issue_columns
+    from core.analysis.mislabels import COLUMNS, label_issue_columns
+    from core.analysis.table import per_sample_loss, top2_margin
 
     cols = [f"prob_{x}" for x in labels]
     rows = oof["row_id"].to_numpy(dtype=np.int64)

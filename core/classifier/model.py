@@ -1,7 +1,7 @@
 """Load a fine-tuned sequence classifier and run batched inference (probabilities + [CLS] states).
 
 Models load by local folder or Hub id, in float32 on the CPU, and never with ``trust_remote_code``.
-The forward pass runs on an inference backend (:mod:`core.backends`: PyTorch fp32 or bf16, ONNX
+The forward pass runs on an inference backend (:mod:`core.classifier.backends`: PyTorch fp32 or bf16, ONNX
 Runtime fp32 or int8), chosen by ``load_classifier(..., backend=...)``.
 
 Example
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.backends import BACKENDS, Backend, TorchBackend, load_backend
-from core.cls_only import restrict_last_layer_to_cls
+from core.classifier.backends import BACKENDS, Backend, TorchBackend, load_backend
+from core.classifier.cls_only import restrict_last_layer_to_cls
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 #: A forward pass costs about as much as this many extra padded tokens before it reads any token
@@ -215,7 +215,7 @@ def read_classifier_config(ref: str | Path) -> tuple[Path, dict]:
     if archs and not any(a.endswith("ForSequenceClassification") for a in archs):
         raise ModelError(
             f"{ref}: a {', '.join(archs)} checkpoint, not a sequence classifier; "
-            "fine-tune it first with `python -m core.train --base ...`"
+            "fine-tune it first with `python -m core.classifier.train --base ...`"
         )
     _check_weights(model_dir)
     return model_dir, config_data
@@ -317,8 +317,8 @@ def load_classifier(
     """Load a fine-tuned sequence classifier by Hub id or local folder (float32, CPU, eval mode).
 
     Where the layout allows it, the last encoder layer then runs after attention at [CLS] only
-    (:func:`core.cls_only.restrict_last_layer_to_cls`): same logits and [CLS] states, less work.
-    The forward pass then runs on ``backend`` (:func:`core.backends.load_backend`): checked against
+    (:func:`core.classifier.cls_only.restrict_last_layer_to_cls`): same logits and [CLS] states, less work.
+    The forward pass then runs on ``backend`` (:func:`core.classifier.backends.load_backend`): checked against
     PyTorch fp32 on a probe batch, and ``torch`` with one logged warning when it fails or cannot load.
 
     Parameters
@@ -327,7 +327,7 @@ def load_classifier(
     data_labels : the dataset's label names; used where the config only says ``LABEL_i``, and
         checked against the model's names otherwise.
     label_origin : where a data label occurs (``EmotionData.label_origin``), named in the error.
-    backend : one of :data:`core.backends.BACKENDS` (``torch``, ``torch-bf16``, ``onnx``, ``onnx-int8``,
+    backend : one of :data:`core.classifier.backends.BACKENDS` (``torch``, ``torch-bf16``, ``onnx``, ``onnx-int8``,
         ``onnx-int8-static``).
     cache_dir : where exported ONNX graphs are cached (``<cache_dir>/backends``); default
         :func:`core.settings.default_cache_dir`.
@@ -356,7 +356,7 @@ def load_classifier(
         raise ModelError(
             f"{ref}: the checkpoint lacks {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}, so it is "
             "not a fine-tuned sequence classifier (those weights would be random); fine-tune it first with "
-            "`python -m core.train --base ...`"
+            "`python -m core.classifier.train --base ...`"
         )
     model.eval()
     restrict_last_layer_to_cls(model)  # same logits, about 10% less work per forward

@@ -12,7 +12,7 @@ The hooks stay only if a probe batch gives the same logits and [CLS] state with 
 and a last hidden state of length 1 (so no later residual broadcast the cut back to every
 position). A model whose layout is not recognised, whose head reads another position, or that is
 not in eval mode (dropout makes the probe disagree) is left untouched.  Either way one line is
-logged (logger ``core.cls_only``, INFO) saying whether the hooks were applied and, if not, why.
+logged (logger ``core.classifier.cls_only``, INFO) saying whether the hooks were applied and, if not, why.
 
 The trick applies to the PyTorch backends (``torch``, ``torch-bf16``) only: ONNX graphs are
 exported from the model without the hooks (:func:`detached_cls_only`).
@@ -85,7 +85,7 @@ def _probe(model: Any) -> tuple[Any, Any]:
 def restrict_last_layer_to_cls(model: Any, *, atol: float = 1e-4) -> bool:
     """Compute the last encoder layer after attention at [CLS] only, if that keeps the logits.
 
-    Logs one INFO line (logger ``core.cls_only``) saying whether the hooks were applied, and why not.
+    Logs one INFO line (logger ``core.classifier.cls_only``) saying whether the hooks were applied, and why not.
 
     Parameters
     ----------

@@ -5,14 +5,14 @@ AdamW, linear schedule, weight decay 0.01; reported validation accuracy 0.926, w
 
 Usage::
 
-    python -m core.train --data ../shared/emotion --output-dir outputs/emotion-distilbert
-    python -m core.train --base PATH --max-train-samples 640 --epochs 1   # a quick run
-    python -m core.train ... --push-to-hub user/emotion-model             # the Trainer pushes to the Hub
+    python -m core.classifier.train --data ../shared/emotion --output-dir outputs/emotion-distilbert
+    python -m core.classifier.train --base PATH --max-train-samples 640 --epochs 1   # a quick run
+    python -m core.classifier.train ... --push-to-hub user/emotion-model             # the Trainer pushes to the Hub
 
 Writes the model, its tokenizer and ``metrics.json`` (validation accuracy, weighted F1, precision,
 recall, macro one-vs-rest ROC AUC, and two baselines: majority class, and logistic regression on the
 frozen base encoder's [CLS] hidden states). :func:`fine_tune` and :func:`predict_probs` are the
-recipe that ``core.crossval`` reuses for each fold.
+recipe that ``core.analysis.crossval`` reuses for each fold.
 """
 
 from __future__ import annotations
@@ -27,16 +27,16 @@ from pathlib import Path
 
 import numpy as np
 
-from core.data import DataError, EmotionData, load_splits
+from core.data.splits import DataError, EmotionData, load_splits
 
 DEFAULT_BASE = "distilbert-base-uncased"
-# The flags that define a fine-tuning recipe (shared with core.crossval, and part of its cache key).
+# The flags that define a fine-tuning recipe (shared with core.analysis.crossval, and part of its cache key).
 RECIPE_FIELDS = ("lr", "batch_size", "epochs", "seed", "weight_decay", "warmup_steps", "max_length",
                  "freeze_layers")
 
 
 def add_recipe_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The training-recipe flags, shared by ``core.train`` and ``core.crossval``."""
+    """The training-recipe flags, shared by ``core.classifier.train`` and ``core.analysis.crossval``."""
     p.add_argument("--base", default=DEFAULT_BASE, help="base checkpoint: Hub id or local folder")
     p.add_argument("--lr", type=float, default=2e-5)
     p.add_argument("--batch-size", type=int, default=64)
@@ -76,12 +76,13 @@ def recipe_of(args: argparse.Namespace) -> dict:
 
 def load_data(source: str, splits: Sequence[str], *, text_column: str | None = None,
               label_column: str | None = None) -> EmotionData:
-    """:func:`core.data.load_splits`, passing the column names on where the loader takes them."""
+    """:func:`core.data.splits.load_splits`, passing the column names on where the loader takes them."""
     columns = {k: v for k, v in (("text_column", text_column), ("label_column", label_column)) if v}
     params = inspect.signature(load_splits).parameters
     unsupported = [k for k in columns if k not in params]
     if unsupported:
-        raise DataError(f"--{unsupported[0].replace('_', '-')}: this version of core.data cannot rename columns; "
+        raise DataError(f"--{unsupported[0].replace('_', '-')}: this version of core.data.splits "
+                        "cannot rename columns; "
                         "name them 'text' and 'label'")
     return load_splits(source, splits=tuple(splits), **columns)
 
@@ -131,7 +132,7 @@ def frozen_cls_features(base: str, texts: Sequence[str], n_labels: int, *, max_l
     """(N, H) [CLS] hidden states of the frozen base encoder (its classifier head is never read)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from core.model import Classifier
+    from core.classifier.model import Classifier
 
     model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=n_labels, trust_remote_code=False)
     encoder = Classifier(model.eval(), AutoTokenizer.from_pretrained(base), [str(i) for i in range(n_labels)],
@@ -228,10 +229,10 @@ def predict_probs(trainer, tokenizer, texts: Sequence[str], max_length: int) -> 
 
     Not ``trainer.predict``: with ``train_sampling_strategy="group_by_length"`` transformers 5's
     Trainer also length-groups (and so re-orders) the evaluation batches, and its predictions no
-    longer line up with the texts. :class:`core.model.Classifier` batches by length and puts every
+    longer line up with the texts. :class:`core.classifier.model.Classifier` batches by length and puts every
     row back in place.
     """
-    from core.model import Classifier
+    from core.classifier.model import Classifier
 
     model = trainer.model.eval()
     if not len(texts):

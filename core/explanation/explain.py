@@ -13,7 +13,7 @@ partition tree, the same Owen values on probabilities) but
   tokenised once and every masked variant is the same id row with some positions set to the ``[MASK]`` id;
 * runs the model on whole ``(rows, length)`` id matrices (no padding needed: every variant of a
   text has the same length), many rows per forward pass, on the classifier's inference backend
-  (:mod:`core.backends`: PyTorch fp32 or bf16, ONNX Runtime fp32 or int8);
+  (:mod:`core.classifier.backends`: PyTorch fp32 or bf16, ONNX Runtime fp32 or int8);
 * spends a budget of model evaluations that grows with the number of tokens
   (:class:`ExplainBudget`): shap's exact answer when it fits, otherwise an unbiased sampling
   estimate of the same Owen values over shap's own partition tree (stratified antithetic
@@ -175,10 +175,10 @@ class TokenAttribution:
     def top_tokens(self, label: str, k: int = 10) -> list[tuple[str, float]]:
         """The ``k`` tokens with the largest absolute attribution toward ``label``, largest first, sign kept.
 
-        The one ranking of the project (:func:`core.words.rank_by_magnitude`, also behind
-        :meth:`core.words.Explanation.top_words`): a token pushing hard away counts as much as one toward.
+        The one ranking of the project (:func:`core.explanation.words.rank_by_magnitude`, also behind
+        :meth:`core.explanation.words.Explanation.top_words`): a token pushing hard away counts as much as one toward.
         """
-        from core.words import rank_by_magnitude
+        from core.explanation.words import rank_by_magnitude
 
         col = self.for_label(label)
         return [(self.tokens[i], float(col[i])) for i in rank_by_magnitude(col, k)]
@@ -191,8 +191,8 @@ class TokenShapExplainer:
     ----------
     model : transformers ``*ForSequenceClassification``
         In eval mode on the CPU; its logits columns must follow ``labels``.
-    backend : core.backends.Backend, optional
-        Runs the SHAP evaluations.  Default: the backend :func:`core.model.load_classifier`
+    backend : core.classifier.backends.Backend, optional
+        Runs the SHAP evaluations.  Default: the backend :func:`core.classifier.model.load_classifier`
         attached to ``model`` (``model.inference_backend``), else PyTorch fp32 on ``model``.
     tokenizer : transformers tokenizer
         The model's (fast) tokenizer; it must define a mask token.
@@ -227,7 +227,7 @@ class TokenShapExplainer:
     ) -> None:
         import shap
 
-        from core.backends import TorchBackend
+        from core.classifier.backends import TorchBackend
 
         if max_tokens < 1:
             raise ValueError(f"max_tokens must be at least 1, got {max_tokens}")

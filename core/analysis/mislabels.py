@@ -87,7 +87,7 @@ def mislabel_score(probs: np.ndarray, labels: np.ndarray, *, alpha: float | None
     return (1.0 - alpha) * rankdata(-sc) / n + alpha * rankdata(-nm) / n
 
 
-#: Up to this many rows Datalab gets each row's exact nearest neighbours (:mod:`core.neighbours`: a
+#: Up to this many rows Datalab gets each row's exact nearest neighbours (:mod:`core.analysis.neighbours`: a
 #: blocked matrix product, quadratic: 2.6 s at 16,000 rows, about 40 minutes at 400,000 on 2 cores);
 #: past it they come from an approximate cosine kNN graph (:func:`approximate_knn_graph`), so the
 #: cost grows as N log N.
@@ -101,7 +101,7 @@ def approximate_knn_graph(features: np.ndarray, k: int, *, seed: int = 0):
     the index umap-learn uses; seeded)."""
     from pynndescent import NNDescent
 
-    from core.neighbours import others_graph
+    from core.analysis.neighbours import others_graph
 
     index = NNDescent(np.asarray(features, dtype=np.float32), metric="cosine", n_neighbors=k + 1,
                       random_state=seed, low_memory=True, compressed=True)
@@ -117,7 +117,7 @@ def near_duplicates(features: np.ndarray, labels: np.ndarray, *,
 
     Rows in one near-duplicate set (connected through Datalab's sets) share a group id; -1 means
     no near duplicate. A conflict is a near duplicate that carries a different label. Datalab gets
-    the rows' exact cosine kNN graph (``knn``: :func:`core.neighbours.exact_cosine_knn` of
+    the rows' exact cosine kNN graph (``knn``: :func:`core.analysis.neighbours.exact_cosine_knn` of
     ``features``, computed here when not given), and past :data:`EXACT_NEIGHBOURS_MAX` rows an
     approximate one.
     """
@@ -135,7 +135,7 @@ def near_duplicates(features: np.ndarray, labels: np.ndarray, *,
     if n > EXACT_NEIGHBOURS_MAX:
         graph = approximate_knn_graph(features, k)
     else:
-        from core.neighbours import exact_cosine_knn, others_graph
+        from core.analysis.neighbours import exact_cosine_knn, others_graph
 
         if knn is None or knn[0].shape[1] < k + 1:
             knn = exact_cosine_knn(features, k + 1)

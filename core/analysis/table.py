@@ -2,7 +2,7 @@
 
 The table has one row per sample and these columns (labels as names):
 ``text, label, pred, loss, confidence, margin, prob_<label>..., umap_x, umap_y, n_tokens,
-correct`` and the label-issue columns of :func:`core.mislabels.label_issue_columns`
+correct`` and the label-issue columns of :func:`core.analysis.mislabels.label_issue_columns`
 (``label_quality, is_label_issue, suggested_label, mislabel_score, dup_group, dup_label_conflict``).
 The (N, H) [CLS] hidden states are kept beside it as an array, in row order.
 """
@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core.mislabels import EXACT_NEIGHBOURS_MAX, NEIGHBOURS_K, label_issue_columns
-from core.model import BULK_OVERHEAD_TOKENS, DEFAULT_BATCH_SIZE
-from core.neighbours import exact_cosine_knn, smallest
+from core.analysis.mislabels import EXACT_NEIGHBOURS_MAX, NEIGHBOURS_K, label_issue_columns
+from core.analysis.neighbours import exact_cosine_knn, smallest
+from core.classifier.model import BULK_OVERHEAD_TOKENS, DEFAULT_BATCH_SIZE
 
 UMAP_SEED = 42
 UMAP_FIT_MAX = 50_000  # past this many rows UMAP is fitted on a seeded subsample and transforms the rest
@@ -63,7 +63,7 @@ def umap_2d(hidden: np.ndarray, *, seed: int = UMAP_SEED, fit_max: int = UMAP_FI
 
     Tiny inputs (fewer than 4 rows) are placed by PCA instead, since UMAP needs neighbours. Up to
     ``UMAP_EXACT_MAX`` rows UMAP gets the full cosine distance matrix; up to ``fit_max`` rows the
-    exact neighbours (``knn``: :func:`core.neighbours.exact_cosine_knn` with at least 15 per row,
+    exact neighbours (``knn``: :func:`core.analysis.neighbours.exact_cosine_knn` with at least 15 per row,
     computed here when not given), instead of building its own approximate index (about 30 s of numba
     compilation per process). Past ``fit_max`` rows UMAP is fitted on a seeded subsample of
     ``fit_max`` rows and the others are placed by ``transform`` in chunks of ``chunk``, so time and
@@ -150,7 +150,7 @@ def compute_analysis(
 
     Parameters
     ----------
-    classifier : a :class:`core.model.Classifier`.
+    classifier : a :class:`core.classifier.model.Classifier`.
     label_ids : (N,) given labels as ids in ``classifier.labels`` order.
     progress : ``progress(stage, done, total)`` for a progress bar.
     """

@@ -2,13 +2,13 @@
 
 Every backend takes padded ``(N, L)`` token ids and an attention mask and returns the logits and,
 when asked, the final-layer [CLS] hidden states of the same pass, as float32 numpy arrays.
-:class:`core.model.Classifier` (classification and the split analysis) and
-:class:`core.explain.TokenShapExplainer` (the SHAP evaluations) both call :meth:`Backend.forward`.
+:class:`core.classifier.model.Classifier` (classification and the split analysis) and
+:class:`core.explanation.explain.TokenShapExplainer` (the SHAP evaluations) both call :meth:`Backend.forward`.
 
 =================  ==========================================================================
 name               what runs
 =================  ==========================================================================
-``torch``          PyTorch fp32 eager; the last layer at [CLS] only (:mod:`core.cls_only`,
+``torch``          PyTorch fp32 eager; the last layer at [CLS] only (:mod:`core.classifier.cls_only`,
                    which applies to the PyTorch backends only).
 ``torch-bf16``     a copy of the model entirely in bf16 (weights and activations; the logits and
                    [CLS] states come back as fp32): matrix products on the CPU's bf16 units
@@ -281,14 +281,14 @@ def export_onnx(model: Any, tokenizer: Any, path: Path) -> None:
 
     The legacy TorchScript exporter (``dynamo=False``) gives wrong logits for transformers 5 models
     (their attention-mask code is traced for the example's shape), so only the dynamo exporter is used.
-    The [CLS]-only hooks of :mod:`core.cls_only` are removed for the export and put back after.
+    The [CLS]-only hooks of :mod:`core.classifier.cls_only` are removed for the export and put back after.
     """
     import contextlib
     import io
 
     import torch
 
-    from core.cls_only import detached_cls_only
+    from core.classifier.cls_only import detached_cls_only
 
     ids, mask = probe_batch(tokenizer, PROBE_TEXTS[:2])
     batch, length = torch.export.Dim("batch"), torch.export.Dim("length")

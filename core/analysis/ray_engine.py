@@ -3,7 +3,7 @@
 The driver writes the split's texts as parquet chunks, Ray Data reads them, ``map_batches`` runs
 :class:`BatchPredictor` (one model load per worker actor, ``concurrency`` workers) and writes one
 parquet shard per block with the probabilities, logits, [CLS] states and token counts; the driver
-reads the shards back in row order into a :class:`core.model.Prediction`. Everything after the
+reads the shards back in row order into a :class:`core.classifier.model.Prediction`. Everything after the
 model pass (UMAP, label-issue ranking, the table) is the local engine's own code. The driver cuts
 the rows into the local engine's length batches before writing them, and each worker runs every
 batch whole as one forward pass, so the model sees the same padded tensors: with one thread on both
@@ -14,7 +14,7 @@ Ray is optional: nothing else in the project imports this module unless ``--engi
 for, and ``pip install -r requirements-ray.txt`` installs it. A remote cluster (``--ray-address``)
 needs the model folder and the cache folder on storage every node can read.
 
->>> from core.model import load_classifier                          # doctest: +SKIP
+>>> from core.classifier.model import load_classifier                          # doctest: +SKIP
 >>> ray_clf = RayClassifier(load_classifier("../shared/models/emotion-minilm"), work_dir="/tmp/w")  # doctest: +SKIP
 >>> ray_clf.predict(["i feel great"], with_hidden=True).probs.shape  # doctest: +SKIP
 (1, 6)
@@ -31,11 +31,11 @@ from pathlib import Path
 
 import numpy as np
 
-from core.model import DEFAULT_BATCH_SIZE, FORWARD_OVERHEAD_TOKENS, Classifier, Prediction, length_batches
+from core.classifier.model import DEFAULT_BATCH_SIZE, FORWARD_OVERHEAD_TOKENS, Classifier, Prediction, length_batches
 
 ROWS_PER_INPUT_FILE = 4096  # rows per input file (whole batches): a block for every worker, small enough to stream
 RAY_MISSING = "the Ray engine needs Ray: pip install -r requirements-ray.txt"
-CORE_DIR = Path(__file__).resolve().parent
+CORE_DIR = Path(__file__).resolve().parents[1]
 
 
 class RayEngineError(RuntimeError):
@@ -112,7 +112,7 @@ class BatchPredictor:
                  backend: str = "torch", overhead_tokens: int = FORWARD_OVERHEAD_TOKENS) -> None:
         import torch
 
-        from core.model import load_classifier
+        from core.classifier.model import load_classifier
 
         torch.set_num_threads(1)  # each actor holds one CPU of the cluster
         self.classifier = load_classifier(model_dir, data_labels=list(labels), max_length=max_length, backend=backend)
@@ -150,7 +150,7 @@ def write_inputs(texts: Sequence[str], batches: Sequence[np.ndarray], folder: Pa
     """The texts as parquet files ``input-00000.parquet`` ... in ``folder``; returns how many files.
 
     Each row carries its row number and its ``batch`` (an index into ``batches``, the local engine's
-    :func:`core.model.length_batches`); a batch never straddles two files, so a worker runs it whole.
+    :func:`core.classifier.model.length_batches`); a batch never straddles two files, so a worker runs it whole.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq

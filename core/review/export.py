@@ -1,14 +1,14 @@
-"""Export review decisions (CSV, JSONL) and the corrected split, ready for ``python -m core.train``.
+"""Export review decisions (CSV, JSONL) and the corrected split, ready for ``python -m core.classifier.train``.
 
 Two views of the decisions (``which=``):
 
-- ``"latest"``: the current decision per reviewed sample (see :mod:`core.review_store`), one row per
+- ``"latest"``: the current decision per reviewed sample (see :mod:`core.review.store`), one row per
   sample, with ``final_label`` (the label the sample has after review; the old one for ``keep`` and
   ``ambiguous``) and, when the analysis table is passed, the sample's ``text``.
 - ``"history"``: every recorded action, skips included, oldest first, same columns.
 
-The corrected split is written with :func:`core.data.write_split`, so it loads back through
-:func:`core.data.load_splits`.
+The corrected split is written with :func:`core.data.splits.write_split`, so it loads back through
+:func:`core.data.splits.load_splits`.
 
 Example
 -------
@@ -45,8 +45,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.data import FORMATS, LABEL_COLUMN, TEXT_COLUMN, write_split
-from core.review_store import ReviewStore
+from core.data.splits import FORMATS, LABEL_COLUMN, TEXT_COLUMN, write_split
+from core.review.store import ReviewStore
 
 DECISION_VIEWS: tuple[str, ...] = ("latest", "history")
 

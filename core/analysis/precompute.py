@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m core.precompute --model ../shared/models/emotion-minilm --data ../shared/emotion \
+    python -m core.analysis.precompute --model ../shared/models/emotion-minilm --data ../shared/emotion \
         [--split validation] [--cache-dir DIR] [--text-column tweet --label-column emotion] \
         [--engine local|ray] [--ray-address ADDRESS]
 
@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from core.analysis import compute_analysis, now_iso
-from core.cache import ANALYSIS_VERSION, AnalysisCache, CachedAnalysis, cache_key
-from core.data import DataError, EmotionData, data_fingerprint, load_splits
-from core.model import DEFAULT_BATCH_SIZE, Classifier, ModelError, load_classifier
-from core.ray_engine import RayEngineError  # the module imports Ray only when the Ray engine runs
-from core.reviews import content_key, text_hashes
+from core.analysis.cache import ANALYSIS_VERSION, AnalysisCache, CachedAnalysis, cache_key
+from core.analysis.ray_engine import RayEngineError  # the module imports Ray only when the Ray engine runs
+from core.analysis.table import compute_analysis, now_iso
+from core.classifier.model import DEFAULT_BATCH_SIZE, Classifier, ModelError, load_classifier
+from core.data.splits import DataError, EmotionData, data_fingerprint, load_splits
+from core.review.keys import content_key, text_hashes
 from core.settings import Settings, build_parser
 
 log = logging.getLogger(__name__)
@@ -110,8 +110,8 @@ def analyse_split(
 
     Before computing, a precomputed entry with the same key in the repository's ``assets/analysis/``
     or at ``precomputed_url`` (the review sync target) is copied into the cache and used if valid
-    (:func:`core.review_sync.find_precomputed`).
-    ``engine="ray"`` runs the model pass on Ray (:mod:`core.ray_engine`; a new local Ray with
+    (:func:`core.review.sync.find_precomputed`).
+    ``engine="ray"`` runs the model pass on Ray (:mod:`core.analysis.ray_engine`; a new local Ray with
     ``ray_workers`` workers unless ``ray_address`` names a cluster); the artifacts are the same.
     """
     if engine not in ("local", "ray"):
@@ -121,7 +121,7 @@ def analyse_split(
     model_fp = classifier.fingerprint
     data_fp = data_fingerprint(data, split)
     max_length = int(classifier.max_length)
-    # A model still loading (core.pending_model) knows the backend it was asked for; on a cache miss the
+    # A model still loading (core.classifier.pending_model) knows the backend it was asked for; on a cache miss the
     # model is needed anyway, and the key follows the backend that actually loaded (a fallback: torch).
     backend = classifier.backend_name
     key = cache_key(model_fp, data_fp, split, max_length, backend)
@@ -134,7 +134,7 @@ def analyse_split(
     if cache is not None:
         cached, why = cache.load(key, expect=expect)
         if cached is None and why == "no cached analysis":
-            from core.review_sync import find_precomputed
+            from core.review.sync import find_precomputed
 
             if find_precomputed(key, cache_dir=cache_dir, url=precomputed_url) is not None:
                 cached, why = cache.load(key, expect=expect)
@@ -147,7 +147,7 @@ def analyse_split(
     progress = _tqdm_progress() if show_progress else None
     model = classifier
     if engine == "ray":
-        from core.ray_engine import RayClassifier, connect
+        from core.analysis.ray_engine import RayClassifier, connect
 
         connect(ray_address, num_cpus=ray_workers)
         work_dir = Path(cache_dir).expanduser() / "ray-work" if cache_dir is not None else None
@@ -161,7 +161,7 @@ def analyse_split(
         "versions": library_versions(), "created": now_iso(),
         "seconds": round(time.perf_counter() - start, 2),
         "parse_issues": data[split].issue_summary(), **result.metrics, "stage_seconds": result.stages,
-        # the split's review key (core.workspace.Analysis.review_key), so a start-up need not hash every text
+        # the split's review key (core.analysis.workspace.Analysis.review_key), so a start-up need not hash every text
         "review_key": content_key(text_hashes(result.table["text"].tolist()), split),
     }
     path = None

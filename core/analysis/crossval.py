@@ -1,10 +1,10 @@
-"""Out-of-fold probabilities for a split the model trained on: ``python -m core.crossval``.
+"""Out-of-fold probabilities for a split the model trained on: ``python -m core.analysis.crossval``.
 
 A model can memorise the labels it trained on, wrong ones included, so its own (in-sample)
 probabilities on its training split understate how suspicious a wrong label is. Cross-validation
 gives every row a probability from a model that never saw it:
 
-- ``finetune``: K stratified folds; for each, a model fine-tuned with ``core.train``'s recipe
+- ``finetune``: K stratified folds; for each, a model fine-tuned with ``core.classifier.train``'s recipe
   (transformers Trainer) on the other K-1 folds predicts the held-out fold. Each finished fold is
   saved atomically, so an interrupted run resumes where it stopped. Minutes on a GPU; hours on a
   2-core CPU at DistilBERT size.
@@ -13,8 +13,8 @@ gives every row a probability from a model that never saw it:
 
 Usage::
 
-    python -m core.crossval --data ../shared/emotion --split train --base distilbert-base-uncased \\
-        --folds 5 --method finetune [--max-train-samples N] [recipe flags of core.train] [--cache-dir DIR] \\
+    python -m core.analysis.crossval --data ../shared/emotion --split train --base distilbert-base-uncased \\
+        --folds 5 --method finetune [--max-train-samples N] [recipe flags of core.classifier.train] [--cache-dir DIR] \\
         [--engine local|ray] [--ray-address ADDRESS]
 
 Writes ``<cache-dir>/oof/<key>/oof.parquet`` (``row_id`` into the split, ``fold``, ``prob_<label>``
@@ -38,8 +38,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.data import DataError, EmotionData, data_fingerprint
-from core.train import RECIPE_FIELDS, add_recipe_args, load_data
+from core.classifier.train import RECIPE_FIELDS, add_recipe_args, load_data
+from core.data.splits import DataError, EmotionData, data_fingerprint
 
 METHODS = ("finetune", "frozen-head")
 OOF_VERSION = 1
@@ -47,8 +47,8 @@ TABLE, META, PLAN = "oof.parquet", "meta.json", "plan.json"
 
 
 def full_recipe(recipe: dict) -> dict:
-    """``recipe`` with ``core.train``'s defaults for missing recipe fields, ``folds`` 5 and no subset."""
-    from core.train import build_parser
+    """``recipe`` with ``core.classifier.train``'s defaults for missing recipe fields, ``folds`` 5 and no subset."""
+    from core.classifier.train import build_parser
 
     defaults = {k: getattr(build_parser().parse_args([]), k) for k in RECIPE_FIELDS}
     return {**defaults, "folds": 5, "max_train_samples": None, **recipe}
@@ -147,7 +147,7 @@ def _prob_frame(row_ids: np.ndarray, fold: np.ndarray, probs: np.ndarray, names:
 def _fit_fold(k: int, folder: Path, texts: list[str], labels: np.ndarray, row_ids: np.ndarray, plan: np.ndarray,
               names: Sequence[str], recipe: dict, progress: bool) -> int:
     """Fine-tune on every fold but ``k``, predict fold ``k`` and save it atomically; returns ``k``."""
-    from core.train import fine_tune, predict_probs
+    from core.classifier.train import fine_tune, predict_probs
 
     folds_dir = folder / "folds"
     start = time.perf_counter()
@@ -183,7 +183,7 @@ def _finetune_folds(folder: Path, texts: list[str], labels: np.ndarray, row_ids:
     todo = [k for k in range(k_total) if k not in done]
     shared = (folder, texts, labels, row_ids, plan, names, recipe, False)
     if engine == "ray":
-        from core.ray_engine import run_tasks
+        from core.analysis.ray_engine import run_tasks
 
         finished = run_tasks(_fit_fold, todo, shared, address=ray_address)
     else:
@@ -207,7 +207,7 @@ def _frozen_head(texts: list[str], labels: np.ndarray, row_ids: np.ndarray, plan
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import PredefinedSplit, cross_val_predict
 
-    from core.train import frozen_cls_features
+    from core.classifier.train import frozen_cls_features
 
     start = time.perf_counter()
     features = frozen_cls_features(recipe["base"], texts, len(names), max_length=recipe["max_length"])
@@ -227,8 +227,9 @@ def run_crossval(data: EmotionData, split: str, *, base: str, method: str = "fin
                  ray_address: str | None = None) -> tuple[pd.DataFrame, dict]:
     """Out-of-fold probabilities of ``split``; returns ``(table, meta)`` and writes them under ``cache_dir``.
 
-    ``recipe`` holds ``core.train``'s recipe fields (:data:`core.train.RECIPE_FIELDS`; defaults from its
-    parser). A finished table with the same key is returned as it is; finished folds of an
+    ``recipe`` holds ``core.classifier.train``'s recipe fields
+    (:data:`core.classifier.train.RECIPE_FIELDS`; defaults from its parser). A finished table with the
+    same key is returned as it is; finished folds of an
     interrupted run are reused. ``on_fold_done(k)`` is called after each newly finished fold.
     ``engine="ray"`` fine-tunes the folds as Ray tasks (a new local Ray unless ``ray_address``).
     """
@@ -257,7 +258,7 @@ def run_crossval(data: EmotionData, split: str, *, base: str, method: str = "fin
     plan_file.write_text(json.dumps(plan_record))
     if method == "finetune":
         if progress:
-            print(f"core.crossval: fine-tuning {folds} models of {full['base']} on about "
+            print(f"core.analysis.crossval: fine-tuning {folds} models of {full['base']} on about "
                   f"{len(labels) * (folds - 1) // folds} rows each, {full['epochs']} epochs. On a CPU this takes "
                   "hours at DistilBERT size (tens of minutes per fold on 2 cores even for MiniLM); a GPU needs "
                   f"minutes. Finished folds are kept in {folder / 'folds'}, so an interrupted run resumes.",
@@ -278,7 +279,7 @@ def run_crossval(data: EmotionData, split: str, *, base: str, method: str = "fin
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line: data, split, method, folds, cache folder, and ``core.train``'s recipe flags."""
+    """The command line: data, split, method, folds, cache folder, and ``core.classifier.train``'s recipe flags."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", required=True, help="Hub id or local folder of split files")
     p.add_argument("--split", default="train")

@@ -1,7 +1,7 @@
 """The one interface the dashboard uses to reach the models, the analyses and the review store.
 
 The service holds one or two classifiers (roles ``model`` and ``compare``) and an
-:class:`~core.workspace.AnalysisRegistry` with one :class:`~core.workspace.Analysis` per analysed
+:class:`~core.analysis.workspace.AnalysisRegistry` with one :class:`~core.analysis.workspace.Analysis` per analysed
 (model, split). Review operations (queue, decide, export) live here so the UI and the API endpoints
 share one code path, and a caller-side access check can sit in front of every write.
 
@@ -26,20 +26,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.access import Caller, authorize
-from core.batcher import MicroBatcher
-from core.crossval import find_oof
-from core.data import load_splits
-from core.model import Classifier, load_classifier
-from core.order import sorted_positions
-from core.pending_model import PendingClassifier, pending_classifier
-from core.precompute import analyse_split
-from core.review_store import Decision, ReviewStore
-from core.reviews import align
+from core.analysis.crossval import find_oof
+from core.analysis.order import sorted_positions
+from core.analysis.precompute import analyse_split
+from core.analysis.workspace import TRAINED_ON_DEFAULT, Analysis, AnalysisRegistry, is_training_split
+from core.classifier.batcher import MicroBatcher
+from core.classifier.model import Classifier, load_classifier
+from core.classifier.pending_model import PendingClassifier, pending_classifier
+from core.data.splits import load_splits
+from core.data.text_input import CleanText, InputError, clean_text
+from core.explanation.words import Explanation, explanation_from_attribution
+from core.review.access import Caller, authorize
+from core.review.keys import align
+from core.review.store import Decision, ReviewStore
 from core.settings import Settings
-from core.text_input import CleanText, InputError, clean_text
-from core.words import Explanation, explanation_from_attribution
-from core.workspace import TRAINED_ON_DEFAULT, Analysis, AnalysisRegistry, is_training_split
 
 
 @dataclass
@@ -97,9 +97,10 @@ class EmotionService:
 
         With ``defer_model`` a model whose analyses are all cached is not loaded yet: its config is
         checked now, the weights load on first use or on :meth:`finish_loading`
-        (:mod:`core.pending_model`), so the app serves its first page without waiting for them.
+        (:mod:`core.classifier.pending_model`), so the app serves its first page without waiting for them.
 
-        Raises :class:`core.data.DataError` or :class:`core.model.ModelError` with a message for people.
+        Raises :class:`core.data.splits.DataError` or :class:`core.classifier.model.ModelError` with a message
+        for people.
         """
         data = load_splits(settings.data, splits=settings.splits, text_column=settings.text_column,
                            label_column=settings.label_column)
@@ -133,7 +134,7 @@ class EmotionService:
     def finish_loading(self) -> list[str]:
         """Load any model :meth:`load` deferred; returns each model's backend note.
 
-        Raises :class:`core.model.ModelError` when the weights cannot be read.
+        Raises :class:`core.classifier.model.ModelError` when the weights cannot be read.
         """
         notes = []
         for clf in self.classifiers.values():
@@ -192,7 +193,7 @@ class EmotionService:
 
     @property
     def dataset_key(self) -> str:
-        """The review key of the default split (see :mod:`core.reviews`)."""
+        """The review key of the default split (see :mod:`core.review.keys`)."""
         return self.analysis().review_key
 
     def sample(self, sample_id: int, split: str | None = None) -> dict:
@@ -239,7 +240,7 @@ class EmotionService:
         """The SHAP explainer of the model in ``role`` (built on first use)."""
         with self._lock:
             if role not in self._explainers:
-                from core.explain import TokenShapExplainer
+                from core.explanation.explain import TokenShapExplainer
 
                 clf = self.classifiers[role]
                 # never more tokens than the model has positions for (less [CLS] and [SEP])
@@ -272,13 +273,13 @@ class EmotionService:
     # ---- what-if probes, robustness and calibration (the analyst's views) --------------------
 
     def probe(self, text: str, *, seed: int = 0, role: str = "model", top_word: bool = True):
-        """What-if edits of ``text`` classified in one batched forward pass (:func:`core.robustness.probe`).
+        """What-if edits of ``text`` classified in one batched forward pass (:func:`core.explanation.robustness.probe`).
 
         With ``top_word`` the word with the largest attribution toward the predicted class is
         removed as one more edit (its explanation comes from the explainer's cache when the text
         was just explained). Raises :class:`InputError` for unusable text.
         """
-        from core.robustness import probe
+        from core.explanation.robustness import probe
 
         c = clean_text(text)
         clf = self.classifiers[role]
@@ -299,12 +300,13 @@ class EmotionService:
         return probe(predict, c.text, clf.labels, seed=seed, top_word=span)
 
     def robustness(self, split: str | None = None, *, role: str = "model", seed: int = 0, progress=None):
-        """The :class:`core.robustness.RobustnessReport` of ``split``: built once, cached beside the analysis.
+        """The :class:`core.explanation.robustness.RobustnessReport` of ``split``: built once, cached beside
+        the analysis.
 
         ``progress(done, total)`` is called while it is built (not when it is read back).
         """
-        from core.analysis import probs_of
-        from core.robustness import analysis_key, load_or_build_report
+        from core.analysis.table import probs_of
+        from core.explanation.robustness import analysis_key, load_or_build_report
 
         a = self.analysis(split, role)
         memo_key = (role, a.split, int(seed))
@@ -328,7 +330,7 @@ class EmotionService:
 
     def robustness_cached(self, split: str | None = None, *, role: str = "model", seed: int = 0) -> bool:
         """Whether the robustness report of ``split`` is ready without model work (in memory or on disk)."""
-        from core.robustness import analysis_key, report_path
+        from core.explanation.robustness import analysis_key, report_path
 
         a = self.analysis(split, role)
         if (role, a.split, int(seed)) in self.__dict__.get("_robustness", {}):
@@ -337,9 +339,9 @@ class EmotionService:
         return report_path(self.settings.cache_dir, key, seed=seed).is_file()
 
     def calibration(self, split: str | None = None, *, role: str = "model"):
-        """The :class:`core.calibration.CalibrationReport` of ``split`` (memoised; no model work)."""
-        from core.analysis import probs_of
-        from core.calibration import calibration_report
+        """The :class:`core.analysis.calibration.CalibrationReport` of ``split`` (memoised; no model work)."""
+        from core.analysis.calibration import calibration_report
+        from core.analysis.table import probs_of
 
         a = self.analysis(split, role)
         with self._lock:
@@ -354,9 +356,9 @@ class EmotionService:
     # ---- compare -----------------------------------------------------------------------------
 
     def compare_report(self, split: str | None = None):
-        """The :class:`core.compare.CompareReport` of the served model (A) against the compare model
+        """The :class:`core.analysis.compare.CompareReport` of the served model (A) against the compare model
         (B) on ``split``, from the two cached analyses (memoised per split)."""
-        from core.compare import compare_tables
+        from core.analysis.compare import compare_tables
 
         if not self.has_compare:
             raise InputError("no compare model loaded; start the app with --compare-model")
@@ -369,18 +371,18 @@ class EmotionService:
 
     # ---- review ------------------------------------------------------------------------------
 
-    review_sync = None  # a core.review_sync.ReviewSync once reviews is opened with settings.review_sync
+    review_sync = None  # a core.review.sync.ReviewSync once reviews is opened with settings.review_sync
 
     @cached_property
     def reviews(self) -> ReviewStore:
         """The review decisions database (opened on first use; legacy model-keyed rows re-keyed).
 
         With ``settings.review_sync`` the decisions at the sync target are restored first and a
-        :class:`core.review_sync.ReviewSync` keeps appending new ones (``review_sync``).
+        :class:`core.review.sync.ReviewSync` keeps appending new ones (``review_sync``).
         """
         store = ReviewStore(self.settings.review_db_path)
         if self.settings.review_sync:
-            from core.review_sync import ReviewSync
+            from core.review.sync import ReviewSync
 
             self.review_sync = ReviewSync(store, self.settings.review_sync, self.settings.review_sync_every)
             self.review_sync.start()
@@ -462,7 +464,7 @@ class EmotionService:
 
         ``relabel`` to the row's own label is recorded as ``keep``. The decision stores the row's text
         hash, and the served model's fingerprint and prediction for the audit trail. Raises
-        :class:`InputError` for an unknown action, label or row, and :class:`core.access.AccessDenied`
+        :class:`InputError` for an unknown action, label or row, and :class:`core.review.access.AccessDenied`
         when ``caller`` (default: anonymous, named ``reviewer``) may not write under ``settings.access``;
         the reviewer recorded is the one the check returns (the signed-in or logged-in name).
         """
@@ -499,7 +501,7 @@ class EmotionService:
     ) -> tuple[Path, str]:
         """Write decisions (``csv``, ``jsonl``) or the corrected split (``split``) into ``folder``.
 
-        ``split`` writes a whole data folder that ``python -m core.train --data FOLDER`` reads: the
+        ``split`` writes a whole data folder that ``python -m core.classifier.train --data FOLDER`` reads: the
         corrected split, and the data's other splits unchanged (default folder:
         :meth:`corrected_folder`). Decisions whose text is no longer in the split, and decisions the
         data already carries (its label is the decision's), are left out and counted. Returns the
@@ -507,7 +509,7 @@ class EmotionService:
         """
         import tempfile
 
-        from core.export import corrected_split, write_decisions
+        from core.review.export import corrected_split, write_decisions
 
         if kind not in EXPORT_KINDS:
             raise InputError(f"unknown export kind {kind!r}; choose one of {list(EXPORT_KINDS)}")
@@ -536,7 +538,7 @@ class EmotionService:
 
     def _copy_other_splits(self, a: Analysis, folder: Path, fmt: str) -> list[str]:
         """Write the data's other splits into ``folder`` unchanged, so it is a whole data folder."""
-        from core.data import SPLITS, DataError, write_split
+        from core.data.splits import SPLITS, DataError, write_split
 
         copied = []
         for other in SPLITS:
@@ -556,7 +558,7 @@ class EmotionService:
         import json
         import shlex
 
-        from core.train import DEFAULT_BASE
+        from core.classifier.train import DEFAULT_BASE
 
         a = self.analysis(split)
         base = DEFAULT_BASE
@@ -566,5 +568,5 @@ class EmotionService:
         except (OSError, ValueError, KeyError, TypeError):
             pass
         folder = self.corrected_folder(a.split)
-        return (f"python -m core.train --data {shlex.quote(str(folder))} --base {shlex.quote(str(base))} "
+        return (f"python -m core.classifier.train --data {shlex.quote(str(folder))} --base {shlex.quote(str(base))} "
                 f"--output-dir outputs/retrained-{a.split}")

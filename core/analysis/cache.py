@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ANALYSIS_VERSION = 5  # 5: mislabel_score is a rank mix (core.mislabels)
+ANALYSIS_VERSION = 5  # 5: mislabel_score is a rank mix (core.analysis.mislabels)
 TABLE, HIDDEN, META = "table.parquet", "hidden.npy", "meta.json"
 
 

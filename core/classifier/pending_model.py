@@ -15,12 +15,19 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
-from core.backends import BACKENDS, resolve
-from core.model import Classifier, ModelError, align_labels, load_classifier, model_fingerprint, read_classifier_config
+from core.classifier.backends import BACKENDS, resolve
+from core.classifier.model import (
+    Classifier,
+    ModelError,
+    align_labels,
+    load_classifier,
+    model_fingerprint,
+    read_classifier_config,
+)
 
 
 class PendingClassifier:
-    """Stands in for a :class:`core.model.Classifier` until it is loaded; then delegates to it.
+    """Stands in for a :class:`core.classifier.model.Classifier` until it is loaded; then delegates to it.
 
     ``labels``, ``source``, ``model_dir``, ``max_length``, ``fingerprint`` and ``backend_name`` are
     known without loading; any other attribute loads the model first (once, thread-safe).
@@ -40,7 +47,7 @@ class PendingClassifier:
 
     @property
     def fingerprint(self) -> str:
-        """See :func:`core.model.model_fingerprint`."""
+        """See :func:`core.classifier.model.model_fingerprint`."""
         if self._fingerprint is None:
             self._fingerprint = model_fingerprint(self.model_dir)
         return self._fingerprint
@@ -84,11 +91,11 @@ def pending_classifier(
     ref: str | Path, *, data_labels: Sequence[str] | None = None, max_length: int = 512,
     label_origin: Callable[[str], str] | None = None, backend: str = "torch", cache_dir: Path | str | None = None,
 ) -> PendingClassifier:
-    """A :class:`PendingClassifier` for :func:`core.model.load_classifier` with these arguments.
+    """A :class:`PendingClassifier` for :func:`core.classifier.model.load_classifier` with these arguments.
 
     Raises
     ------
-    ModelError : as :func:`core.model.load_classifier` does for a missing folder, config or weights,
+    ModelError : as :func:`core.classifier.model.load_classifier` does for a missing folder, config or weights,
         a checkpoint that is not a sequence classifier, disagreeing labels or an unknown backend.
     """
     if backend not in BACKENDS:

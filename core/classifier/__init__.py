@@ -1,0 +1,1 @@
+"""The classifier: loading, inference backends, batching, deferred load and fine-tuning."""

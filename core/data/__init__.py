@@ -1,0 +1,1 @@
+"""Data: splits from local files or the Hub, and the checks on user text."""

@@ -1,0 +1,1 @@
+"""Explanations: fast SHAP values, words, what-if edits and robustness reports."""

@@ -1,0 +1,1 @@
+"""Review decisions: the store, content keys, sync targets, access rules and export."""

@@ -1,0 +1,1 @@
+"""The services the dashboard reaches core through."""
