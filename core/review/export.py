@@ -142,7 +142,8 @@ def corrected_split(
         ``sample_id``, ``action``, ``old_label``, ``new_label``).
     fmt : ``"txt"``, ``"csv"`` or ``"parquet"``, usually ``Split.format``.
     label_names : all label names, in label order; every new label must be one of them.
-    drop_ambiguous : leave out the rows marked ``ambiguous`` (otherwise they keep their label).
+    drop_ambiguous : leave out the rows marked ``ambiguous`` or ``not_emotion`` (otherwise they keep their
+        label).
     path : the file to write; name it ``<split>.<fmt>`` inside a data folder for ``load_splits``.
     text_column, label_column : the column names a CSV or parquet split is written with, usually
         ``EmotionData.text_column`` / ``label_column``, so it loads back with the same flags.
@@ -184,7 +185,7 @@ def corrected_split(
 
     keep = pd.Series(True, index=range(len(table)))
     if drop_ambiguous:
-        keep.iloc[ids[(decisions["action"] == "ambiguous").to_numpy()]] = False
+        keep.iloc[ids[decisions["action"].isin(["ambiguous", "not_emotion"]).to_numpy()]] = False
     out = pd.DataFrame({"text": table["text"].astype(object).to_numpy(), "label": labels})[keep.to_numpy()]
     _write_atomic(path, lambda tmp: write_split(out, tmp, fmt=fmt, label_names=label_names, text_column=text_column,
                                                 label_column=label_column))

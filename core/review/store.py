@@ -69,8 +69,9 @@ from pathlib import Path
 
 import pandas as pd
 
-ACTIONS: tuple[str, ...] = ("keep", "relabel", "ambiguous", "skip")
-SCHEMA_VERSION = 2
+#: ``not_emotion``: the text expresses no emotion of the writer (spam, a plain report); it takes no new label.
+ACTIONS: tuple[str, ...] = ("keep", "relabel", "ambiguous", "not_emotion", "skip")
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = 30.0
 
 _DECISIONS = """
@@ -79,7 +80,7 @@ CREATE TABLE IF NOT EXISTS decisions (
     time              TEXT    NOT NULL,
     dataset_key       TEXT    NOT NULL,
     sample_id         INTEGER NOT NULL CHECK (sample_id >= 0),
-    action            TEXT    NOT NULL CHECK (action IN ('keep', 'relabel', 'ambiguous', 'skip')),
+    action            TEXT    NOT NULL CHECK (action IN ('keep', 'relabel', 'ambiguous', 'not_emotion', 'skip')),
     old_label         TEXT    NOT NULL,
     new_label         TEXT,
     reviewer          TEXT    NOT NULL DEFAULT '',
@@ -87,7 +88,9 @@ CREATE TABLE IF NOT EXISTS decisions (
     event_id          TEXT    NOT NULL UNIQUE,
     text_hash         TEXT,
     model_fingerprint TEXT    NOT NULL DEFAULT '',
-    model_pred        TEXT
+    model_pred        TEXT,
+    audit             TEXT,
+    weight            REAL
 )"""
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -111,7 +114,9 @@ class Decision:
     """One recorded action; ``time`` is ISO 8601 UTC, ``id`` is local to one database file.
 
     ``event_id`` names the decision on every replica; ``text_hash`` is ``None`` for decisions
-    migrated from schema 1; ``model_pred`` is ``None`` when the caller did not say.
+    migrated from schema 1; ``model_pred`` is ``None`` when the caller did not say. An audit decision
+    (:mod:`core.audit`) names its sampling in ``audit`` (``"uniform"`` or ``"stratified:<stratum>"``) and
+    carries its sampling ``weight`` (rows of the split it stands for); both are ``None`` otherwise.
     """
 
     id: int
@@ -127,6 +132,8 @@ class Decision:
     text_hash: str | None = None
     model_fingerprint: str = ""
     model_pred: str | None = None
+    audit: str | None = None
+    weight: float | None = None
 
     def to_event(self) -> dict:
         """The decision as a JSON-able dict without the local ``id`` (what sync writes)."""
@@ -229,7 +236,9 @@ class ReviewStore:
                         f"{self.path}: schema version {version} is newer than this code's {SCHEMA_VERSION}"
                     )
                 if version == 1:
-                    _migrate_v1(conn)
+                    _migrate_v1(conn)  # straight to this schema
+                elif version == 2:
+                    _migrate_v2(conn)
                 for statement in filter(str.strip, _SCHEMA.split(";")):  # executescript would commit early
                     conn.execute(statement)
                 if version != SCHEMA_VERSION:
@@ -252,6 +261,8 @@ class ReviewStore:
         text_hash: str | None = None,
         model_fingerprint: str = "",
         model_pred: str | None = None,
+        audit: str | None = None,
+        weight: float | None = None,
     ) -> Decision:
         """Append one decision and commit it before returning.
 
@@ -268,7 +279,8 @@ class ReviewStore:
         reviewer, note : free text, optional.
         text_hash : a hash of the sample's text, so a later reader can tell whether row
             ``sample_id`` still holds the same text.
-        model_fingerprint, model_pred : the model the reviewer saw and its predicted label (audit).
+        model_fingerprint, model_pred : the model the reviewer saw and its predicted label (audit trail).
+        audit, weight : for a blind audit decision, its sampling scheme and weight (see :class:`Decision`).
 
         Raises
         ------
@@ -277,7 +289,7 @@ class ReviewStore:
         """
         decision = _validated(Decision(
             0, "", dataset_key, sample_id, action, old_label, new_label, reviewer, note,  # type: ignore[arg-type]
-            uuid.uuid4().hex, text_hash, model_fingerprint, model_pred,
+            uuid.uuid4().hex, text_hash, model_fingerprint, model_pred, audit, weight,
         ))
         try:
             with self._connect() as conn, _transaction(conn):
@@ -464,6 +476,17 @@ def _migrate_v1(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE decisions_v1")
 
 
+def _migrate_v2(conn: sqlite3.Connection) -> None:
+    """Rebuild a schema-2 ``decisions`` table as schema 3 (the ``not_emotion`` action, ``audit`` and
+    ``weight`` columns) inside the caller's transaction; keeps every row and its local id."""
+    names = ", ".join(("id", *COLUMNS[1:-2]))
+    conn.execute("ALTER TABLE decisions RENAME TO decisions_v2")
+    conn.execute("DROP INDEX IF EXISTS decisions_by_sample")
+    conn.execute(_DECISIONS)
+    conn.execute(f"INSERT INTO decisions ({names}) SELECT {names} FROM decisions_v2 ORDER BY id")
+    conn.execute("DROP TABLE decisions_v2")
+
+
 def decision_from_event(event: dict) -> Decision:
     """Check one event dict (as sync files and uploads hold them) and return it as a :class:`Decision`.
 
@@ -491,7 +514,7 @@ def decision_from_event(event: dict) -> Decision:
         0, when.astimezone(timezone.utc).isoformat(timespec="microseconds"), event["dataset_key"], event["sample_id"],
         event["action"], event["old_label"], event.get("new_label"), event.get("reviewer") or "",
         event.get("note") or "", event_id, optional["text_hash"], event.get("model_fingerprint") or "",
-        optional["model_pred"],
+        optional["model_pred"], event.get("audit"), event.get("weight"),
     )
     return _validated(decision)
 
@@ -520,9 +543,16 @@ def _validated(d: Decision) -> Decision:
         new_label = d.old_label
     elif new_label is not None:
         raise ValueError(f"action {d.action!r} takes no new_label (got {new_label!r})")
-    for name in ("text_hash", "model_pred"):
+    for name in ("text_hash", "model_pred", "audit"):
         value = getattr(d, name)
         if value is not None and not isinstance(value, str):
             raise ValueError(f"{name} must be a string or None, got {value!r}")
-    return replace(d, sample_id=int(d.sample_id), new_label=new_label, reviewer=str(d.reviewer or ""),
+    weight = d.weight
+    if weight is not None:
+        if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not weight > 0 or weight != weight:
+            raise ValueError(f"weight must be a positive number or None, got {weight!r}")
+        weight = float(weight)
+        if d.audit is None:
+            raise ValueError("a weight belongs to an audit decision; audit is missing")
+    return replace(d, sample_id=int(d.sample_id), new_label=new_label, weight=weight, reviewer=str(d.reviewer or ""),
                    note=str(d.note or ""), model_fingerprint=str(d.model_fingerprint or ""))

@@ -55,7 +55,7 @@ class Classification:
 
 ANY = "any"
 #: Review actions, in the order the UI offers them.
-REVIEW_ACTIONS: tuple[str, ...] = ("keep", "relabel", "ambiguous", "skip")
+REVIEW_ACTIONS: tuple[str, ...] = ("keep", "relabel", "ambiguous", "not_emotion", "skip")
 #: Export kinds of :meth:`EmotionService.review_export`.
 EXPORT_KINDS: tuple[str, ...] = ("csv", "jsonl", "split")
 

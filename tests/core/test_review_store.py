@@ -387,3 +387,38 @@ def test_unsynced_and_mark_synced_track_each_target(store: ReviewStore) -> None:
     imported = {**ds[0].to_event(), "event_id": "f" * 32}
     store.import_events([imported], synced_to="t1")
     assert [e["event_id"] for e in store.unsynced("t1")] == [ds[2].event_id]
+
+
+def test_a_schema_2_file_is_migrated_with_every_row_and_takes_audit_decisions(db: Path) -> None:
+    conn = sqlite3.connect(db)
+    conn.executescript("""
+        CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (2);
+        CREATE TABLE decisions (id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, dataset_key TEXT NOT NULL,
+            sample_id INTEGER NOT NULL, action TEXT NOT NULL CHECK (action IN ('keep','relabel','ambiguous','skip')),
+            old_label TEXT NOT NULL, new_label TEXT, reviewer TEXT NOT NULL DEFAULT '', note TEXT NOT NULL DEFAULT '',
+            event_id TEXT NOT NULL UNIQUE, text_hash TEXT, model_fingerprint TEXT NOT NULL DEFAULT '', model_pred TEXT);
+        INSERT INTO decisions VALUES (7, '2026-01-01T00:00:00+00:00', 'k', 3, 'relabel', 'joy', 'love', 'ana', '',
+            'abcdef0123456789', NULL, 'm', 'joy');
+    """)
+    conn.commit()
+    conn.close()
+    store = ReviewStore(db)
+    old = store.latest("k")
+    rows = old[["id", "sample_id", "action", "new_label", "reviewer"]].values.tolist()
+    assert rows == [[7, 3, "relabel", "love", "ana"]]
+    assert old["audit"].isna().all()
+    d = store.record("k", 4, action="not_emotion", old_label="fear", audit="stratified:2", weight=12.5)
+    assert (d.action, d.new_label, d.audit, d.weight) == ("not_emotion", None, "stratified:2", 12.5)
+    assert store.events(after_id=7)[0]["weight"] == 12.5
+    with sqlite3.connect(db) as check:
+        assert check.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 3
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"action": "not_emotion", "new_label": "joy"}, "takes no new_label"),
+    ({"action": "keep", "weight": 2.0}, "audit is missing"),
+    ({"action": "keep", "audit": "uniform", "weight": -1.0}, "positive"),
+])
+def test_audit_fields_are_checked(store: ReviewStore, kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        store.record("k", 1, old_label="fear", **kwargs)
