@@ -165,7 +165,7 @@ def test_compute_signals_returns_every_column_and_reads_its_cache_back(tmp_path)
     assert set(table["oof_tfidf_suggest"]) <= set(LABELS) and set(table["lex_suggest"]) <= {*LABELS, ""}
     assert set(np.argsort(-table["oof_tfidf"].to_numpy())[:len(planted)]) == set(planted)
     files = sorted((tmp_path / "signals").glob("*.npz"))
-    assert len(files) == len(fams)
+    assert len(files) == len(fams) + 1  # and the sentence embeddings (knn_disagree_enc)
     again, _ = compute_signals(texts, labels, LABELS, hidden=hidden, cache_dir=tmp_path, families=fams)
     assert again.equals(table)
     for f in files:  # a planted value in the cache file is what comes back: the cache is read, not recomputed

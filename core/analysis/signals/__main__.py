@@ -82,8 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = table[["text", "label", "pred", "loss", "mislabel_score"]].copy()
     out.insert(0, "sample_id", np.arange(len(out), dtype=np.int64))
     out = out.join(signals)
-    Path(args.out).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    out.to_parquet(args.out, index=False)
+    target = Path(args.out).expanduser()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    out.to_parquet(tmp, index=False)
+    tmp.replace(target)  # a reader polling the file never sees it half-written
     print(json.dumps({"out": str(args.out), "rows": len(out), "columns": list(out.columns),
                       "seconds": seconds, "total_seconds": round(time.perf_counter() - start, 1)}))
     return 0
