@@ -341,10 +341,31 @@ def _parse_with(argv: list[str] | None, all_rankings: dict) -> argparse.Namespac
         RANKINGS.update(saved)
 
 
+def _fmt(value: float | None, spec: str, missing: str) -> str:
+    return missing if value is None else format(value, spec)
+
+
+def markdown_table(report: dict) -> str:
+    """The cells as a Markdown table (accuracy, gain, share recovered, flipped rows in the top)."""
+    noisy, clean = report["noisy_model"]["accuracy"], report["clean_model"]["accuracy"]
+    lines = [f"noisy model {noisy:.4f}, clean model {clean:.4f}, lost to noise {report['lost_to_noise']:+.4f} "
+             f"(validation accuracy, {report['validation_rows']} rows)",
+             "", "| ranking | budget | rows reviewed | flipped in top | accuracy | gain | recovered |",
+             "|---|---|---|---|---|---|---|"]
+    for name, cells in report.get("cells", {}).items():
+        for budget, c in cells.items():
+            trained = c["accuracy"] is not None
+            lines.append(f"| {name} | {budget} | {c['budget_rows']} | {c['flipped_in_top']} | "
+                         f"{_fmt(c['accuracy'], '.4f', 'not trained')} | {_fmt(c['gain'], '+.4f', '')} | "
+                         f"{_fmt(c['recovered'], '.0%', 'n/a (no loss)' if trained else '')} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; prints one JSON object (the Trainer's logs go to stderr)."""
     with contextlib.redirect_stdout(sys.stderr):
         report = run(argv)
+        print(markdown_table(report), file=sys.stderr)
     print(json.dumps(report, indent=2))
     return 0
 

@@ -92,3 +92,14 @@ def test_quick_run_with_a_plugged_in_ranking_then_from_the_cache(tmp_path):
     again = lv.run([*args, "--no-train"], rankings={"oracle": oracle})
     assert again["cells"] == report["cells"] and again["noisy_model"] == report["noisy_model"]
     assert sorted(p.name for p in (tmp_path / "quick" / "fits").iterdir()) == fits
+
+
+def test_table_marks_untrained_cells_and_undefined_shares():
+    cell = {"budget_rows": 200, "flipped_in_top": 150}
+    report = {"noisy_model": {"accuracy": 0.9}, "clean_model": {"accuracy": 0.9}, "lost_to_noise": 0.0,
+              "validation_rows": 2000,
+              "cells": {"shipped": {"5%": {**cell, "accuracy": 0.91, "gain": 0.01, "recovered": None},
+                                    "10%": {**cell, "accuracy": None, "gain": None, "recovered": None}}}}
+    rows = lv.markdown_table(report).splitlines()[4:]
+    assert rows[0].startswith("| shipped | 5% | 200 | 150 | 0.9100 | +0.0100 |") and "n/a (no loss)" in rows[0]
+    assert "not trained" in rows[1]
