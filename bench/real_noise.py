@@ -3,26 +3,30 @@
 The ground truth is the blind audit of the train split (``bench/data/emotion_train_audit.csv``,
 guideline ``bench/data/audit_guideline.md``): a row is positive when its judgement is ``wrong``. The
 audit is cut in two halves by the sample id (``sha256("2029:<id>") % 2``, :func:`half_of`): the
-shipped combination is chosen on the ``choose`` half, and every figure of the report is computed on
-the ``report`` half, which nothing was chosen on.
+shipped weights (:mod:`core.analysis.signals.shipped`) were chosen on the ``choose`` half, and the
+report is computed on the ``report`` half, which nothing was chosen on.
 
-Each signal is one value per train row (higher = more suspect): the analysis table's ``loss``,
-``mislabel_score`` and ``label_quality`` (cleanlab), and every column of a signals file written by
-``python -m core.analysis.signals`` (``--signals``). For each: ROC AUC and average precision on the
-half's uniform rows, and the precision among the split's top 1/5/10% (the half's audited rows in that
-top, weighted ``N_h / n_h`` by stratum, :mod:`core.audit.estimate`).
+Each signal is one value per train row (higher = more suspect): the analysis table's ``loss`` and
+cleanlab's ``mislabel_score`` (in-sample weighting) and ``label_quality``, every column of a signals
+file (``python -m core.analysis.signals``), and ``shipped``. For each: ROC AUC and average precision
+on the half's uniform rows, and the precision among the split's top 1/5/10% (the half's audited rows
+in that top, weighted ``N_h / n_h`` by stratum, :mod:`core.audit.estimate`).
 
-The candidates for the shipped train ranking are each signal alone and the mean percentile rank of
-the best ``k`` signals (``k = 2..6``, signals ordered by their AUC on the choose half). The one with
-the highest AUC on the choose half's uniform rows is chosen (average precision breaks ties).
+Injected noise (``--injected SEED=insample.npz``): the 4,000-row ``bench/label_noise.py`` subset with
+10% confusable flips of that seed, ranked with the in-sample probabilities and [CLS] states of a model
+fine-tuned on the noisy labels (``bench/loop_value.py``'s noisy fit): average precision and ROC AUC of
+flipped against clean for cleanlab's single methods and the shipped ranking. Seed 20 chose, seed 10
+reports. ``--grid`` reruns the weight search of :mod:`core.analysis.signals.shipped` (needs seed 20).
 
-    python bench/real_noise.py --table .cache/analysis/<key>/table.parquet --signals signals_train.parquet
+    python bench/real_noise.py --table .cache/analysis/<key>/table.parquet --signals signals_train.parquet \
+        --injected 20=.cache/loop_value/fits/<key>/insample.npz --injected 10=<other fit>/insample.npz
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -32,27 +36,23 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from core.analysis.signals.shipped import FAMILIES, WEIGHTS, percentile_rank, shipped_score  # noqa: E402
 from core.audit.design import stratum_sizes  # noqa: E402
 from core.audit.estimate import ranking_quality, row_weights, top_share  # noqa: E402
 
 AUDIT = Path(__file__).resolve().parent / "data" / "emotion_train_audit.csv"
 HALF_SEED = 2029
 TOPS = (0.01, 0.05, 0.10)
-TARGETS = {"roc_auc": 0.80, "auc_over_loss": 0.15, "precision_top5": 0.50}
+#: The candidates of the weight search (``--grid``), each weighted 0, 1 or 2.
+GRID_SIGNALS = ("neg_parse", "neg_rule", "neg_any", "lex_not_given", "aum", "oof_embed", "mislabel_score",
+                "knn_disagree_cls")
+CHOOSE_FLIP_SEED, REPORT_FLIP_SEED = 20, 10
 
 
 def half_of(sample_id: int, seed: int = HALF_SEED) -> str:
     """``choose`` or ``report``: the audit half a sample belongs to, by a hash of its id."""
     digest = int(hashlib.sha256(f"{seed}:{int(sample_id)}".encode()).hexdigest(), 16)
     return "choose" if digest % 2 == 0 else "report"
-
-
-def percentile_rank(score: np.ndarray) -> np.ndarray:
-    """Each row's percentile rank in (0, 1] (ties share their mean rank; NaN ranks lowest)."""
-    from scipy.stats import rankdata
-
-    score = np.where(np.isfinite(score), score, -np.inf)
-    return rankdata(score) / len(score)
 
 
 def evaluate(score: np.ndarray, audit: pd.DataFrame, n_split: int) -> dict:
@@ -67,63 +67,122 @@ def evaluate(score: np.ndarray, audit: pd.DataFrame, n_split: int) -> dict:
     return out
 
 
-def candidates(signals: dict[str, np.ndarray], order: list[str], max_k: int = 6) -> dict[str, np.ndarray]:
-    """Each signal alone, and the mean percentile rank of the first ``k`` of ``order``."""
-    out = dict(signals)
-    ranks = {name: percentile_rank(s) for name, s in signals.items()}
-    for k in range(2, min(max_k, len(order)) + 1):
-        out["rank_mean(" + "+".join(order[:k]) + ")"] = np.mean([ranks[n] for n in order[:k]], axis=0)
-    return out
+def in_sample_cleanlab(table: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """cleanlab's ``mislabel_score`` with the in-sample weighting (the table caches the held-out one)."""
+    from core.analysis.mislabels import mislabel_score
+
+    ids = pd.Categorical(table["label"], categories=names).codes.astype(np.int64)
+    return mislabel_score(table[[f"prob_{n}" for n in names]].to_numpy(np.float64), ids, source="in-sample")
 
 
-def load_signals(table_path: str, signals_path: str | None) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+def load_signals(table_path: str, signals_path: str, names: list[str]) -> pd.DataFrame:
+    """One row per train sample: every numeric signal, cleanlab's scores and ``shipped``."""
     table = pd.read_parquet(table_path)
-    signals = {"loss": table["loss"].to_numpy(float), "mislabel_score": table["mislabel_score"].to_numpy(float)}
+    extra = pd.read_parquet(signals_path).sort_values("sample_id").reset_index(drop=True)
+    if len(extra) != len(table) or not (extra["text"].to_numpy() == table["text"].to_numpy()).all():
+        raise SystemExit(f"{signals_path}: its rows are not the table's rows")
+    frame = pd.DataFrame({"loss": table["loss"].to_numpy(float), "mislabel_score": in_sample_cleanlab(table, names)})
     if "label_quality" in table:
-        signals["label_quality"] = -table["label_quality"].to_numpy(float)
-    if signals_path:
-        extra = pd.read_parquet(signals_path).sort_values("sample_id")
-        if len(extra) != len(table) or not (extra["text"].to_numpy() == table["text"].to_numpy()).all():
-            raise SystemExit(f"{signals_path}: its rows are not the table's rows")
-        skip = {"sample_id", "text", "label", "loss", "mislabel_score", "label_quality"}
-        for col in extra.columns:
-            if col not in skip and pd.api.types.is_numeric_dtype(extra[col]):
-                signals[col] = extra[col].to_numpy(float)
-    return table, signals
+        frame["label_quality"] = -table["label_quality"].to_numpy(float)
+    skip = {"sample_id", "text", "label", "pred", "loss", "mislabel_score", "label_quality"}
+    for col in extra.columns:
+        if col not in skip and pd.api.types.is_numeric_dtype(extra[col]):
+            frame[col] = extra[col].to_numpy(float)
+    frame["shipped"] = shipped_score(frame)
+    return frame
+
+
+def injected_frame(seed: int, npz: str, data: str, names: list[str], cache_dir: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """The signals of the flipped 4,000-row subset of ``seed`` (and its flip mask), from a noisy fit."""
+    from bench.label_noise import TRAIN_ROWS, noisy_train_subset
+    from core.analysis.mislabels import mislabel_score
+    from core.analysis.signals import compute_signals
+
+    texts, _, noisy, flipped, subset_names = noisy_train_subset(data, TRAIN_ROWS, seed)
+    assert list(subset_names) == names
+    with np.load(npz, allow_pickle=False) as z:
+        probs, hidden = z["probs"], z["hidden"]
+    frame, _ = compute_signals(texts, [names[i] for i in noisy], names, hidden=hidden, cache_dir=cache_dir,
+                               families=FAMILIES)
+    frame["mislabel_score"] = mislabel_score(probs, noisy, source="in-sample")
+    frame["loss"] = -np.log(np.clip(probs[np.arange(len(noisy)), noisy], 1e-12, 1.0))
+    frame["normalized_margin"] = mislabel_score(probs, noisy, alpha=1.0)
+    frame["shipped"] = shipped_score(frame)
+    return frame, flipped
+
+
+def injected_report(frame: pd.DataFrame, flipped: np.ndarray) -> dict:
+    """AP and ROC AUC of flipped against clean for cleanlab's methods and the shipped ranking."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    return {m: {"roc_auc": round(float(roc_auc_score(flipped, frame[m])), 4),
+                "ap": round(float(average_precision_score(flipped, frame[m])), 4)}
+            for m in ("loss", "normalized_margin", "mislabel_score", "knn_disagree_cls", "shipped")}
+
+
+def grid(real: pd.DataFrame, choose: pd.DataFrame, inj: pd.DataFrame, flipped: np.ndarray) -> dict:
+    """The weight search of :mod:`core.analysis.signals.shipped` (choose half and flip seed 20 only)."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    ids = choose["sample_id"].to_numpy(int)
+    uniform = (choose["sampling"] == "uniform").to_numpy()
+    wrong = (choose["judgement"] == "wrong").to_numpy()[uniform]
+    rr = {c: percentile_rank(real[c].to_numpy())[ids][uniform] for c in GRID_SIGNALS}
+    ri = {c: percentile_rank(inj[c].to_numpy()) for c in GRID_SIGNALS}
+    floor = average_precision_score(flipped, ri["mislabel_score"])
+    rows = []
+    for ws in itertools.product((0, 1, 2), repeat=len(GRID_SIGNALS)):
+        if not any(ws):
+            continue
+        s_r = sum(w * rr[c] for c, w in zip(GRID_SIGNALS, ws, strict=True))
+        s_i = sum(w * ri[c] for c, w in zip(GRID_SIGNALS, ws, strict=True))
+        if average_precision_score(flipped, s_i) >= floor:
+            rows.append((ws, roc_auc_score(wrong, s_r), average_precision_score(wrong, s_r)))
+    best_auc = max(r[1] for r in rows)
+    chosen = max((r for r in rows if r[1] >= best_auc - 0.002), key=lambda r: r[2])
+    return {"feasible": len(rows), "injected_ap_floor": round(floor, 4), "best_auc": round(best_auc, 4),
+            "chosen": dict(zip(GRID_SIGNALS, chosen[0], strict=True)), "chosen_auc": round(chosen[1], 4),
+            "chosen_ap": round(chosen[2], 4)}
+
+
+def targets(report: dict) -> dict:
+    rep, loss = report["shipped"], report["loss"]
+    return {"roc_auc >= 0.80": rep["roc_auc"] >= 0.80,
+            "auc over loss >= 0.15": rep["roc_auc"] - loss["roc_auc"] >= 0.15,
+            "precision top 5% >= 0.50": rep["precision_top5"]["value"] >= 0.50}
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--table", required=True, help="the train split's cached analysis table (parquet)")
-    p.add_argument("--signals", default=None, help="signals file from python -m core.analysis.signals")
+    p.add_argument("--signals", required=True, help="signals file from python -m core.analysis.signals")
     p.add_argument("--audit", default=str(AUDIT))
+    p.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "emotion"))
+    p.add_argument("--cache-dir", default=".cache")
+    p.add_argument("--injected", action="append", default=[], help="SEED=insample.npz of a noisy fit (repeatable)")
+    p.add_argument("--grid", action="store_true", help="rerun the weight search (needs --injected 20=...)")
     p.add_argument("--choose-only", action="store_true", help="evaluate on the choose half only (while developing)")
     p.add_argument("--json", default=str(Path(__file__).resolve().parent / "results" / "real_noise.json"))
     args = p.parse_args(argv)
-    table, signals = load_signals(args.table, args.signals)
+    names = ["sadness", "joy", "love", "anger", "fear", "surprise"]
+    real = load_signals(args.table, args.signals, names)
     audit = pd.read_csv(args.audit)
     audit = audit[audit["split"] == "train"]
     halves = audit["sample_id"].map(half_of)
     choose, report = audit[halves == "choose"], audit[halves == "report"]
-    n = len(table)
-    on_choose = {name: evaluate(s, choose, n) for name, s in signals.items()}
-    order = sorted(signals, key=lambda s: -np.nan_to_num(on_choose[s]["roc_auc"], nan=-1))
-    pool = candidates(signals, order)
-    on_choose.update({name: evaluate(s, choose, n) for name, s in pool.items() if name not in on_choose})
-    best = max(pool, key=lambda c: (np.nan_to_num(on_choose[c]["roc_auc"], nan=-1),
-                                    np.nan_to_num(on_choose[c]["average_precision"], nan=-1)))
-    out = {"bench": "real_noise", "audit": str(args.audit), "half_seed": HALF_SEED, "split_rows": n,
-           "rows": {"choose": len(choose), "report": len(report)}, "chosen": best, "choose": on_choose}
+    n = len(real)
+    out = {"bench": "real_noise", "audit": Path(args.audit).name, "half_seed": HALF_SEED, "split_rows": n,
+           "rows": {"choose": len(choose), "report": len(report)}, "shipped_weights": WEIGHTS,
+           "choose": {c: evaluate(real[c].to_numpy(), choose, n) for c in real.columns}}
+    injected = {int(k): v for k, v in (item.split("=", 1) for item in args.injected)}
+    frames = {seed: injected_frame(seed, path, args.data, names, args.cache_dir) for seed, path in injected.items()}
+    if args.grid:
+        out["grid"] = grid(real, choose, *frames[CHOOSE_FLIP_SEED])
     if not args.choose_only:
-        out["report"] = {name: evaluate(pool[name], report, n) for name in [*signals, best] if name in pool}
-        rep, loss = out["report"][best], out["report"]["loss"]
-        out["targets"] = {
-            "roc_auc": {"value": rep["roc_auc"], "target": TARGETS["roc_auc"], "met": rep["roc_auc"] >= 0.80},
-            "auc_over_loss": {"value": rep["roc_auc"] - loss["roc_auc"], "target": 0.15,
-                              "met": rep["roc_auc"] - loss["roc_auc"] >= 0.15},
-            "precision_top5": {"value": rep["precision_top5"]["value"], "target": 0.50,
-                               "met": rep["precision_top5"]["value"] >= 0.50},
-        }
+        out["report"] = {c: evaluate(real[c].to_numpy(), report, n) for c in real.columns}
+        out["targets"] = targets(out["report"])
+    out["injected"] = {f"flip_seed_{seed}": injected_report(*frames[seed])
+                       for seed in sorted(frames) if not args.choose_only or seed == CHOOSE_FLIP_SEED}
     print(json.dumps(out, indent=2))
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(out, indent=2))
