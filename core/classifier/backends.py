@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import tempfile
 import time
@@ -58,6 +57,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from core.files import staged_folder
 
 __all__ = [
     "BACKENDS", "BF16_FLAGS", "FP32_TOLERANCE", "PROBE_TEXTS", "REDUCED_TOLERANCE", "Backend", "BackendError",
@@ -349,9 +350,7 @@ def onnx_path(name: str, model: Any, tokenizer: Any, *, cache_dir: Path, fingerp
     if path.is_file() and (folder / "export.json").is_file():
         return path, 0.0, True
     start = time.perf_counter()
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
+    with staged_folder(folder, replace=False) as tmp:  # another process that finished first keeps its graph
         if name == "onnx":
             export_onnx(model, tokenizer, tmp / "model.onnx")
         else:
@@ -366,13 +365,7 @@ def onnx_path(name: str, model: Any, tokenizer: Any, *, cache_dir: Path, fingerp
         meta = {"backend": name, "fingerprint": fingerprint, "export_seconds": round(seconds, 3),
                 "calibration_texts": len(calibration_texts or ()) if name == "onnx-int8-static" else 0}
         (tmp / "export.json").write_text(json.dumps(meta), encoding="utf-8")
-        if folder.exists():  # another process finished first; keep its graph
-            return path, seconds, False
-        os.replace(tmp, folder)
-        folder.chmod(0o755)
-        return path, seconds, False
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return path, seconds, False
 
 
 # -- choosing a backend ---------------------------------------------------------------------------

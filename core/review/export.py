@@ -37,8 +37,6 @@ so scared;fear
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +44,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.data.splits import FORMATS, LABEL_COLUMN, TEXT_COLUMN, write_split
+from core.files import write_atomic
 from core.review.store import ReviewStore
 
 DECISION_VIEWS: tuple[str, ...] = ("latest", "history")
@@ -103,7 +102,7 @@ def write_decisions(frame: pd.DataFrame, path: str | Path, *, fmt: str) -> Path:
     }
     if fmt not in writers:
         raise ValueError(f"unknown decisions format {fmt!r}; choose one of {sorted(writers)}")
-    return _write_atomic(Path(path), writers[fmt])
+    return write_atomic(Path(path), writers[fmt])
 
 
 def decisions_csv(
@@ -187,7 +186,7 @@ def corrected_split(
     if drop_ambiguous:
         keep.iloc[ids[decisions["action"].isin(["ambiguous", "not_emotion"]).to_numpy()]] = False
     out = pd.DataFrame({"text": table["text"].astype(object).to_numpy(), "label": labels})[keep.to_numpy()]
-    _write_atomic(path, lambda tmp: write_split(out, tmp, fmt=fmt, label_names=label_names, text_column=text_column,
+    write_atomic(path, lambda tmp: write_split(out, tmp, fmt=fmt, label_names=label_names, text_column=text_column,
                                                 label_column=label_column))
     return CorrectionSummary(path, len(out), int(relabel.sum()), int((~keep).sum()))
 
@@ -200,18 +199,3 @@ def _check_ids(ids: object, n: int) -> None:
 
 def _to_jsonl(frame: pd.DataFrame, path: Path) -> None:
     frame.to_json(path, orient="records", lines=True, force_ascii=False)
-
-
-def _write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
-    """Write through a temporary file in the same folder, then rename, so no reader sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the result is an ordinary data file
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
