@@ -41,6 +41,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from core.data.splits import FORMATS, LABEL_COLUMN, TEXT_COLUMN, write_split
@@ -153,19 +154,8 @@ def corrected_split(
         ``table``, a decision whose ``old_label`` is not the table's label (decisions from another
         split), or a new label not in ``label_names``.
     """
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; choose one of {FORMATS}")
     path = Path(path)
-    if path.suffix.lower() != f".{fmt}":
-        raise ValueError(f"{path}: a {fmt} split must end in .{fmt}, or load_splits will not read it as {fmt}")
-    missing = {"text", "label"} - set(table.columns)
-    if missing:
-        raise ValueError(f"table needs 'text' and 'label' columns; missing {sorted(missing)}")
-    ids = decisions["sample_id"].to_numpy(dtype="int64")
-    if len(set(ids.tolist())) != len(ids):
-        raise ValueError("decisions must hold one row per sample_id (use ReviewStore.latest)")
-    _check_ids(ids, len(table))
-
+    ids = _checked_ids(table, decisions, fmt=fmt, path=path)
     labels = table["label"].astype(object).to_numpy().copy()
     mismatch = labels[ids] != decisions["old_label"].astype(object).to_numpy()
     if mismatch.any():
@@ -189,6 +179,23 @@ def corrected_split(
     write_atomic(path, lambda tmp: write_split(out, tmp, fmt=fmt, label_names=label_names, text_column=text_column,
                                                 label_column=label_column))
     return CorrectionSummary(path, len(out), int(relabel.sum()), int((~keep).sum()))
+
+
+def _checked_ids(table: pd.DataFrame, decisions: pd.DataFrame, *, fmt: str, path: Path) -> np.ndarray:
+    """The decisions' sample ids, after checking the format, the path's suffix, the table's columns and
+    that there is one decision per sample, each on a row of the table."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {FORMATS}")
+    if path.suffix.lower() != f".{fmt}":
+        raise ValueError(f"{path}: a {fmt} split must end in .{fmt}, or load_splits will not read it as {fmt}")
+    missing = {"text", "label"} - set(table.columns)
+    if missing:
+        raise ValueError(f"table needs 'text' and 'label' columns; missing {sorted(missing)}")
+    ids = decisions["sample_id"].to_numpy(dtype="int64")
+    if len(set(ids.tolist())) != len(ids):
+        raise ValueError("decisions must hold one row per sample_id (use ReviewStore.latest)")
+    _check_ids(ids, len(table))
+    return ids
 
 
 def _check_ids(ids: object, n: int) -> None:
