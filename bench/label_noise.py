@@ -195,6 +195,22 @@ def _save_npz(path: Path, **arrays) -> None:
     os.replace(tmp, path)
 
 
+def noisy_train_subset(data_dir: str, rows: int, seed: int) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray,
+                                                                      list[str]]:
+    """The train setting's data: a stratified ``rows``-row train subset (the same for every flip seed) with
+    :data:`TRAIN_RATE` :data:`TRAIN_KIND` flips drawn with ``seed``; ``(texts, clean, noisy, flipped, names)``."""
+    from core.analysis.crossval import stratified_rows
+
+    data = load_splits(data_dir, splits=("train",))
+    names = list(data.label_names)
+    split = data["train"]
+    subset = stratified_rows(split.labels, rows, 0)  # one subset for every seed; only the flips vary
+    texts = [split.texts[i] for i in subset]
+    clean = split.labels[subset].astype(np.int64)
+    noisy, flipped = flip_labels(clean, len(names), fraction=TRAIN_RATE, seed=seed, kind=TRAIN_KIND)
+    return texts, clean, noisy, flipped, names
+
+
 def train_probs(data_dir: str, seed: int, work: Path, *, base: str, rows: int, folds: int, recipe: dict,
                 progress: bool, partial: bool = False, method: str = "finetune") -> dict:
     """In-sample and out-of-fold probabilities on a noisy stratified train subset (cached in ``work``).
@@ -204,20 +220,14 @@ def train_probs(data_dir: str, seed: int, work: Path, *, base: str, rows: int, f
     ``frozen-head`` (the frozen base's [CLS] features and a logistic regression; in-sample = one
     regression fitted on the whole subset, out-of-fold = ``core.analysis.crossval --method frozen-head``).
     """
-    from core.analysis.crossval import run_crossval, stratified_rows
+    from core.analysis.crossval import run_crossval
     from core.classifier.train import fine_tune, predict_probs
 
     cached = work / f"train_seed{seed}.npz"
     if cached.is_file():
         z = np.load(cached, allow_pickle=False)
         return {k: z[k] for k in z.files}
-    data = load_splits(data_dir, splits=("train",))
-    names = data.label_names
-    split = data["train"]
-    subset = stratified_rows(split.labels, rows, 0)  # one subset for every seed; only the flips vary
-    texts = [split.texts[i] for i in subset]
-    clean = split.labels[subset].astype(np.int64)
-    noisy, flipped = flip_labels(clean, len(names), fraction=TRAIN_RATE, seed=seed, kind=TRAIN_KIND)
+    texts, _, noisy, flipped, names = noisy_train_subset(data_dir, rows, seed)
     folder = work / f"noisy_seed{seed}"
     folder.mkdir(parents=True, exist_ok=True)
     import pandas as pd
