@@ -17,6 +17,46 @@ import time
 from collections.abc import Sequence
 
 
+def _quiet_logs() -> None:
+    """Warnings only, and no screen of Hub retry warnings before our one-paragraph message."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    from huggingface_hub.utils import logging as hub_logging
+
+    hub_logging.set_verbosity_error()
+    logging.getLogger("httpx").setLevel(logging.ERROR)
+
+
+def _load(settings):
+    """The loaded service with its review store open and its sync started, or ``None`` after one paragraph
+    on stderr saying why not."""
+    from core.classifier.model import ModelError
+    from core.data.splits import DataError
+    from core.review.access import startup_notes
+    from core.review.store import ReviewStoreError
+    from core.review.sync import ephemeral_warning
+    from core.services.emotion import EmotionService
+
+    print(f"Loading {settings.model} and {settings.data} ({settings.split} split)...", file=sys.stderr, flush=True)
+    try:
+        service = EmotionService.load(settings, defer_model=True)
+        service.reviews.open()  # open the review database now: a bad path fails here
+        sync = service.reviews.start_sync()  # restore the decisions at the sync target, then keep pushing
+    except (DataError, ModelError, ReviewStoreError) as exc:
+        print(f"\nCannot start the dashboard: {exc}\n\nPass local paths with --model and --data (or the "
+              "EMOTION_MODEL and EMOTION_DATA environment variables), for example:\n"
+              "  python app.py --model ../shared/models/emotion-minilm --data ../shared/emotion",
+              file=sys.stderr)
+        return None
+    for warning in [*service.warnings, *startup_notes(settings), ephemeral_warning(settings).replace("**", "")]:
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
+    if sync is not None:
+        print(sync.status(), file=sys.stderr)
+        # A Space stops with SIGTERM: exit through atexit so the sync pushes the last decisions.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    return service
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Load the service, build the app, serve until interrupted; exit 2 with one paragraph on bad input."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -29,46 +69,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     ui_import = threading.Thread(target=importlib.import_module, args=("dashboard.app",), daemon=True)
     ui_import.start()
     from core.classifier.model import ModelError
-    from core.data.splits import DataError
-    from core.review.store import ReviewStoreError
-    from core.services.emotion import EmotionService
+    from core.review.access import startup_problem
     from core.settings import Settings
 
     settings = Settings.from_sources(argv)
-    from core.review.access import startup_notes, startup_problem
-    from core.review.sync import ephemeral_warning
-
     if problem := startup_problem(settings):
         print(f"Cannot start the dashboard: {problem}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    # Hub retries would print a screen of warnings before our one-paragraph message.
-    from huggingface_hub.utils import logging as hub_logging
-
-    hub_logging.set_verbosity_error()
-    logging.getLogger("httpx").setLevel(logging.ERROR)
+    _quiet_logs()
     start = time.perf_counter()
-    print(f"Loading {settings.model} and {settings.data} ({settings.split} split)...", file=sys.stderr, flush=True)
-    try:
-        service = EmotionService.load(settings, defer_model=True)
-        service.reviews.open()  # open the review database now: a bad path fails here
-        sync = service.reviews.start_sync()  # restore the decisions at the sync target, then keep pushing
-    except (DataError, ModelError, ReviewStoreError) as exc:
-        print(f"\nCannot start the dashboard: {exc}\n\nPass local paths with --model and --data (or the "
-              "EMOTION_MODEL and EMOTION_DATA environment variables), for example:\n"
-              "  python app.py --model ../shared/models/emotion-minilm --data ../shared/emotion",
-              file=sys.stderr)
+    service = _load(settings)
+    if service is None:
         return 2
-    for warning in [*service.warnings, *startup_notes(settings), ephemeral_warning(settings).replace("**", "")]:
-        if warning:
-            print(f"warning: {warning}", file=sys.stderr)
-    if sync is not None:
-        print(sync.status(), file=sys.stderr)
-        # A Space stops with SIGTERM: exit through atexit so the sync pushes the last decisions.
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"Analysis ready in {time.perf_counter() - start:.1f} s "
           f"(accuracy {service.meta['accuracy']:.4f}); starting the server...", file=sys.stderr, flush=True)
-
     ui_import.join()
     from dashboard.app import build_app, launch_options
 

@@ -1,1 +1,1 @@
-"""Dashboard: plotly figure builders, tables and the Gradio tabs (nothing heavy loads at import)."""
+"""Dashboard: the Gradio app, one module per tab, plotly figure builders by view (nothing heavy loads at import)."""

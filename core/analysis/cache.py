@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from core.files import staged_folder
 
 ANALYSIS_VERSION = 5  # 5: mislabel_score is a rank mix (core.analysis.mislabels)
 TABLE, HIDDEN, META = "table.parquet", "hidden.npy", "meta.json"
@@ -88,22 +87,9 @@ class AnalysisCache:
 
     def save(self, key: str, table: pd.DataFrame, hidden: np.ndarray, meta: dict) -> Path:
         """Write an entry atomically (temporary folder, then rename); returns its folder."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=self.root))
-        try:
+        final = self.entry(key)
+        with staged_folder(final, fsync=True) as tmp:
             table.to_parquet(tmp / TABLE, index=False)
             np.save(tmp / HIDDEN, np.ascontiguousarray(hidden, dtype=np.float32), allow_pickle=False)
             (tmp / META).write_text(json.dumps(meta, indent=2, sort_keys=True))
-            for name in (TABLE, HIDDEN, META):
-                with open(tmp / name, "rb") as f:
-                    os.fsync(f.fileno())
-            final = self.entry(key)
-            if final.exists():
-                stale = final.with_name(f".{key}.stale.{os.getpid()}")
-                os.replace(final, stale)
-                shutil.rmtree(stale, ignore_errors=True)
-            os.replace(tmp, final)
-            return final
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        return final

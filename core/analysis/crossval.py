@@ -28,7 +28,6 @@ import argparse
 import contextlib
 import hashlib
 import json
-import os
 import sys
 import tempfile
 import time
@@ -40,6 +39,7 @@ import pandas as pd
 
 from core.classifier.train import RECIPE_FIELDS, add_recipe_args, load_data
 from core.data.splits import DataError, EmotionData, data_fingerprint
+from core.files import write_atomic
 
 METHODS = ("finetune", "frozen-head")
 OOF_VERSION = 1
@@ -98,17 +98,8 @@ def find_oof(cache_dir: str | Path, data: EmotionData, split: str) -> tuple[pd.D
 
 
 def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
-    """Write a parquet file via a temporary file and a rename, so a reader never sees half of it."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        frame.to_parquet(tmp, index=False)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write a parquet file so a reader never sees half of it (:func:`core.files.write_atomic`)."""
+    write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False), fsync=True)
 
 
 def stratified_rows(labels: np.ndarray, max_samples: int | None, seed: int) -> np.ndarray:
@@ -272,9 +263,7 @@ def run_crossval(data: EmotionData, split: str, *, base: str, method: str = "fin
             "folds": int(folds), "fold_seconds": seconds,
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     _write_atomic(table, table_path)
-    tmp_meta = folder / f".{META}.tmp"
-    tmp_meta.write_text(json.dumps(meta, indent=2, sort_keys=True))
-    os.replace(tmp_meta, folder / META)
+    write_atomic(folder / META, lambda tmp: tmp.write_text(json.dumps(meta, indent=2, sort_keys=True)))
     return table, meta
 
 

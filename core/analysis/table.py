@@ -168,9 +168,25 @@ def compute_analysis(
     probs, hidden = pred.probs, pred.hidden
     preds = probs.argmax(axis=1)
     lap("inference")
+    knn, coords = _map(hidden, progress, lap)
+    table = _table(texts, label_ids, labels, probs, pred.n_tokens, coords)
+    lap("table")
+    if progress:
+        progress("label issues", 0, 1)
+    issues = label_issue_columns(probs, label_ids, labels, features=hidden, knn=knn)
+    for col in issues.columns:
+        table[col] = issues[col].to_numpy()
+    lap("label_issues")
+    if progress:
+        progress("label issues", 1, 1)
+    return AnalysisResult(table, hidden, summary_metrics(label_ids, preds, len(labels)), stages)
+
+
+def _map(hidden: np.ndarray, progress, lap: Callable[[str], None]) -> tuple[np.ndarray | None, np.ndarray]:
+    """(exact neighbours or None, (N, 2) UMAP coordinates); the neighbours are found once, for the map
+    and the near-duplicate check, where the split is small enough for exact ones."""
     knn = None
-    if UMAP_EXACT_MAX < len(texts) <= min(UMAP_FIT_MAX, EXACT_NEIGHBOURS_MAX):
-        # Exact neighbours, found once for the map and the near-duplicate check.
+    if UMAP_EXACT_MAX < len(hidden) <= min(UMAP_FIT_MAX, EXACT_NEIGHBOURS_MAX):
         if progress:
             progress("neighbours", 0, 1)
         knn = exact_cosine_knn(hidden, max(15, NEIGHBOURS_K + 1))  # UMAP's 15 (itself included), Datalab's 10 others
@@ -183,6 +199,13 @@ def compute_analysis(
     lap("umap")
     if progress:
         progress("umap", 1, 1)
+    return knn, coords
+
+
+def _table(texts: Sequence[str], label_ids: np.ndarray, labels: list[str], probs: np.ndarray, n_tokens: np.ndarray,
+           coords: np.ndarray) -> pd.DataFrame:
+    """The per-sample columns before the label-issue ones (see the module docstring)."""
+    preds = probs.argmax(axis=1)
     table = pd.DataFrame({
         "text": list(texts),
         "label": pd.Categorical.from_codes(label_ids, categories=labels).astype(str),
@@ -194,19 +217,9 @@ def compute_analysis(
     for j, name in enumerate(labels):
         table[f"prob_{name}"] = probs[:, j]
     table["umap_x"], table["umap_y"] = coords[:, 0], coords[:, 1]
-    table["n_tokens"] = pred.n_tokens.astype(np.int32)
+    table["n_tokens"] = n_tokens.astype(np.int32)
     table["correct"] = preds == label_ids
-    lap("table")
-    if progress:
-        progress("label issues", 0, 1)
-    issues = label_issue_columns(probs, label_ids, labels, features=hidden, knn=knn)
-    for col in issues.columns:
-        table[col] = issues[col].to_numpy()
-    lap("label_issues")
-    if progress:
-        progress("label issues", 1, 1)
-    metrics = summary_metrics(label_ids, preds, len(labels))
-    return AnalysisResult(table, hidden, metrics, stages)
+    return table
 
 
 def probs_of(table: pd.DataFrame, labels: Sequence[str]) -> np.ndarray:

@@ -29,7 +29,8 @@ name               what runs
 =================  ==========================================================================
 
 Exported and quantised graphs are cached under ``<cache_dir>/backends/<fingerprint>-<name>/``
-(``model.onnx`` plus ``export.json`` with the seconds the export took), so the cost is paid once.
+(``model.onnx`` plus ``export.json`` with the seconds the export took; :mod:`core.classifier.onnx_export`),
+so the cost is paid once.
 
 :func:`load_backend` checks a non-default backend against PyTorch fp32 on a probe batch of
 real sentences before using it: the ``onnx`` backend must give probabilities within
@@ -46,18 +47,15 @@ Example
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import shutil
-import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from core.classifier.onnx_export import PROBE_TEXTS, onnx_path, probe_batch
 
 __all__ = [
     "BACKENDS", "BF16_FLAGS", "FP32_TOLERANCE", "PROBE_TEXTS", "REDUCED_TOLERANCE", "Backend", "BackendError",
@@ -75,19 +73,6 @@ FP32_TOLERANCE = 1e-4
 #: every probe row.  0.05 passes bf16 (largest difference from fp32 over the 2,000 emotion validation
 #: rows: 0.034 with emotion-minilm) and rejects a quantisation that moves a probability by 0.1 or more.
 REDUCED_TOLERANCE = 0.05
-#: The probe batch: varied lengths, so one row pads the others (the mask path is checked too).
-PROBE_TEXTS = (
-    "i feel so happy today",
-    "i am furious that my brother broke my phone and then laughed at me about it",
-    "i was scared walking home alone in the dark",
-    "what a surprise to see you here",
-    "i love the way you look at me",
-    "i feel lonely and sad since my best friend moved away to another city last month",
-    "ok",
-    "i am not sure how i feel about the new job yet but the people there seem nice enough",
-)
-
-
 class BackendError(RuntimeError):
     """A backend that cannot be built or that disagrees with PyTorch fp32."""
 
@@ -224,12 +209,6 @@ def _torch_threads() -> int:
     return torch.get_num_threads()
 
 
-def probe_batch(tokenizer: Any, texts: Sequence[str] = PROBE_TEXTS) -> tuple[np.ndarray, np.ndarray]:
-    """Padded ids and mask of ``texts`` (the fixed probe sentences by default)."""
-    enc = tokenizer(list(texts), padding=True, return_tensors="np", return_token_type_ids=False)
-    return enc["input_ids"].astype(np.int64), enc["attention_mask"].astype(np.int64)
-
-
 def tolerance_for(name: str) -> float:
     """Probe tolerance of backend ``name``: :data:`FP32_TOLERANCE` for fp32 ones, else :data:`REDUCED_TOLERANCE`."""
     return FP32_TOLERANCE if name in ("torch", "onnx") else REDUCED_TOLERANCE
@@ -254,127 +233,6 @@ def check_backend(backend: Backend, reference: Backend, tokenizer: Any) -> Check
     )
 
 
-# -- ONNX export and quantisation ---------------------------------------------------------------
-
-
-class _ExportWrapper:
-    """A module returning ``(logits, [CLS] state)`` for ``(input_ids, attention_mask)``; built lazily (torch import)."""
-
-    @staticmethod
-    def build(model: Any) -> Any:
-        import torch
-
-        class Wrapper(torch.nn.Module):
-            def __init__(self, inner: Any) -> None:
-                super().__init__()
-                self.inner = inner
-
-            def forward(self, input_ids, attention_mask):
-                out = self.inner(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
-                return out.logits, out.hidden_states[-1][:, 0]
-
-        return Wrapper(model).eval()
-
-
-def export_onnx(model: Any, tokenizer: Any, path: Path) -> None:
-    """Export ``model`` to ``path`` with dynamic batch and length (``torch.onnx.export``, dynamo exporter).
-
-    The legacy TorchScript exporter (``dynamo=False``) gives wrong logits for transformers 5 models
-    (their attention-mask code is traced for the example's shape), so only the dynamo exporter is used.
-    The [CLS]-only hooks of :mod:`core.classifier.cls_only` are removed for the export and put back after.
-    """
-    import contextlib
-    import io
-
-    import torch
-
-    from core.classifier.cls_only import detached_cls_only
-
-    ids, mask = probe_batch(tokenizer, PROBE_TEXTS[:2])
-    batch, length = torch.export.Dim("batch"), torch.export.Dim("length")
-    dims = {"input_ids": {0: batch, 1: length}, "attention_mask": {0: batch, 1: length}}
-    with detached_cls_only(model), contextlib.redirect_stdout(io.StringIO()), torch.inference_mode(False):
-        torch.onnx.export(
-            _ExportWrapper.build(model), (torch.as_tensor(ids), torch.as_tensor(mask)), str(path),
-            input_names=["input_ids", "attention_mask"], output_names=["logits", "cls"],
-            dynamic_shapes=dims, dynamo=True, external_data=False, verbose=False,
-        )
-
-
-class _Calibration:
-    """An ``onnxruntime.quantization.CalibrationDataReader`` over tokenised texts, a batch at a time."""
-
-    def __init__(self, tokenizer: Any, texts: Sequence[str], batch: int = 16) -> None:
-        self._batches = [probe_batch(tokenizer, texts[i: i + batch]) for i in range(0, len(texts), batch)]
-        self._i = 0
-
-    def get_next(self) -> dict[str, np.ndarray] | None:
-        if self._i >= len(self._batches):
-            return None
-        ids, mask = self._batches[self._i]
-        self._i += 1
-        return {"input_ids": ids, "attention_mask": mask}
-
-    def rewind(self) -> None:
-        self._i = 0
-
-
-def quantize(fp32_path: Path, out_path: Path, *, static_texts: Sequence[str] | None, tokenizer: Any) -> None:
-    """int8 weights (MatMul only) of the fp32 graph; activations dynamic, or static calibrated on ``static_texts``."""
-    from onnxruntime.quantization import QuantFormat, QuantType, quant_pre_process, quantize_dynamic, quantize_static
-
-    with tempfile.TemporaryDirectory(dir=out_path.parent) as tmp:
-        pre = Path(tmp) / "pre.onnx"
-        try:
-            quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=True)
-        except Exception as exc:  # pre-processing only helps; quantise the plain graph without it
-            log.debug("quant_pre_process skipped: %s", exc)
-            shutil.copyfile(fp32_path, pre)
-        if static_texts is None:
-            quantize_dynamic(str(pre), str(out_path), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
-                             per_channel=True)
-        else:
-            reader = _Calibration(tokenizer, list(static_texts))
-            quantize_static(str(pre), str(out_path), reader, quant_format=QuantFormat.QDQ,
-                            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                            op_types_to_quantize=["MatMul"], per_channel=True,
-                            extra_options={"ActivationSymmetric": True, "WeightSymmetric": True})
-
-
-def onnx_path(name: str, model: Any, tokenizer: Any, *, cache_dir: Path, fingerprint: str,
-              calibration_texts: Sequence[str] | None = None) -> tuple[Path, float, bool]:
-    """The cached graph for backend ``name``, exported/quantised on a miss: (path, seconds spent, was cached)."""
-    folder = Path(cache_dir) / "backends" / f"{fingerprint}-{name}"
-    path = folder / "model.onnx"
-    if path.is_file() and (folder / "export.json").is_file():
-        return path, 0.0, True
-    start = time.perf_counter()
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
-        if name == "onnx":
-            export_onnx(model, tokenizer, tmp / "model.onnx")
-        else:
-            fp32, _, _ = onnx_path("onnx", model, tokenizer, cache_dir=cache_dir, fingerprint=fingerprint)
-            static = None
-            if name == "onnx-int8-static":
-                if not calibration_texts:
-                    raise BackendError("static int8 needs calibration texts (a few hundred training texts)")
-                static = calibration_texts
-            quantize(fp32, tmp / "model.onnx", static_texts=static, tokenizer=tokenizer)
-        seconds = time.perf_counter() - start
-        meta = {"backend": name, "fingerprint": fingerprint, "export_seconds": round(seconds, 3),
-                "calibration_texts": len(calibration_texts or ()) if name == "onnx-int8-static" else 0}
-        (tmp / "export.json").write_text(json.dumps(meta), encoding="utf-8")
-        if folder.exists():  # another process finished first; keep its graph
-            return path, seconds, False
-        os.replace(tmp, folder)
-        folder.chmod(0o755)
-        return path, seconds, False
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 # -- choosing a backend ---------------------------------------------------------------------------
 
 
@@ -397,6 +255,8 @@ def build_backend(name: str, model: Any, tokenizer: Any, *, cache_dir: Path | No
         raise BackendError(f"onnxruntime is not installed ({exc})") from None
     if cache_dir is None:
         raise BackendError("ONNX backends need a cache folder for the exported graph")
+    if name == "onnx-int8-static" and not calibration_texts:
+        raise BackendError("static int8 needs calibration texts (a few hundred training texts)")
     try:
         path, seconds, cached = onnx_path(name, model, tokenizer, cache_dir=Path(cache_dir), fingerprint=fingerprint,
                                           calibration_texts=calibration_texts)

@@ -5,6 +5,13 @@ One worker thread takes everything waiting (up to ``max_batch``) and runs it as 
 while the model works on a batch, new requests gather for the next. A lone request is not delayed
 by a fixed wait. An exception in a batch is raised in every caller of that batch.
 
+Why not Gradio's own event batching (``batch=True, max_batch_size=N`` on a listener)? It batches the
+requests of one event listener only, so the live view's keystrokes, the ``classify`` API endpoint and
+Python callers of :meth:`core.services.live.LiveService.classify_one` would each batch apart, and code
+outside the UI (``core`` never imports Gradio) would get none. It also makes every output of the
+listener a list per request, and a batched listener cannot keep the live view's ``always_last``
+per-session cancel with its own concurrency limit. Batching where the model is called serves them all.
+
 Example
 -------
 >>> b = MicroBatcher(lambda xs: [x * 2 for x in xs], max_batch=8)

@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -309,6 +310,29 @@ class Classifier:
         return Prediction(probs.astype(np.float32), logits, hidden, lengths, cut)
 
 
+def _load_weights(ref: str | Path, model_dir: Path) -> tuple[Any, Any]:
+    """(model, tokenizer) from ``model_dir`` in float32; :class:`ModelError` for unreadable weights or a
+    checkpoint whose classification head is missing (it would be random)."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
+        model, info = AutoModelForSequenceClassification.from_pretrained(
+            model_dir, trust_remote_code=False, dtype=torch.float32, output_loading_info=True
+        )
+    except Exception as exc:  # truncated or foreign weights raise SafetensorError, RuntimeError, ...
+        raise ModelError(f"{ref}: could not load ({type(exc).__name__}: {str(exc)[:300]})") from None
+    missing = sorted(info.get("missing_keys") or [])
+    if missing:
+        raise ModelError(
+            f"{ref}: the checkpoint lacks {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}, so it is "
+            "not a fine-tuned sequence classifier (those weights would be random); fine-tune it first with "
+            "`python -m core.classifier.train --base ...`"
+        )
+    return model, tokenizer
+
+
 def load_classifier(
     ref: str | Path, *, data_labels: Sequence[str] | None = None, max_length: int = 512,
     label_origin: Callable[[str], str] | None = None, backend: str = "torch", cache_dir: Path | str | None = None,
@@ -341,23 +365,7 @@ def load_classifier(
     if backend not in BACKENDS:
         raise ModelError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     model_dir, _ = read_classifier_config(ref)
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
-        model, info = AutoModelForSequenceClassification.from_pretrained(
-            model_dir, trust_remote_code=False, dtype=torch.float32, output_loading_info=True
-        )
-    except Exception as exc:  # truncated or foreign weights raise SafetensorError, RuntimeError, ...
-        raise ModelError(f"{ref}: could not load ({type(exc).__name__}: {str(exc)[:300]})") from None
-    missing = sorted(info.get("missing_keys") or [])
-    if missing:
-        raise ModelError(
-            f"{ref}: the checkpoint lacks {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}, so it is "
-            "not a fine-tuned sequence classifier (those weights would be random); fine-tune it first with "
-            "`python -m core.classifier.train --base ...`"
-        )
+    model, tokenizer = _load_weights(ref, model_dir)
     model.eval()
     restrict_last_layer_to_cls(model)  # same logits, about 10% less work per forward
     labels = [model.config.id2label[i] for i in range(model.config.num_labels)]

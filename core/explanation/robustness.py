@@ -18,9 +18,7 @@ Command line::
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from core.explanation.perturb import Perturbation, perturbations, remove_span
+from core.files import write_atomic
 
 __all__ = ["ProbeResult", "RobustnessReport", "analysis_key", "build_report", "load_or_build_report", "probe",
            "report_path"]
@@ -248,18 +247,9 @@ def _read(path: Path, expect: dict) -> RobustnessReport | None:
 
 
 def _write(path: Path, report: RobustnessReport) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     meta_text = json.dumps(report.meta, indent=2)
-    for target, writer in ((path, lambda f: report.rows.to_parquet(f, index=False)),
-                           (path.with_suffix(".json"), lambda f: Path(f).write_text(meta_text))):
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=path.parent)
-        os.close(fd)
-        try:
-            writer(tmp)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    write_atomic(path, lambda tmp: report.rows.to_parquet(tmp, index=False))
+    write_atomic(path.with_suffix(".json"), lambda tmp: tmp.write_text(meta_text))
 
 
 def load_or_build_report(

@@ -37,15 +37,15 @@ so scared;fear
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from core.data.splits import FORMATS, LABEL_COLUMN, TEXT_COLUMN, write_split
+from core.files import write_atomic
 from core.review.store import ReviewStore
 
 DECISION_VIEWS: tuple[str, ...] = ("latest", "history")
@@ -103,7 +103,7 @@ def write_decisions(frame: pd.DataFrame, path: str | Path, *, fmt: str) -> Path:
     }
     if fmt not in writers:
         raise ValueError(f"unknown decisions format {fmt!r}; choose one of {sorted(writers)}")
-    return _write_atomic(Path(path), writers[fmt])
+    return write_atomic(Path(path), writers[fmt])
 
 
 def decisions_csv(
@@ -154,19 +154,8 @@ def corrected_split(
         ``table``, a decision whose ``old_label`` is not the table's label (decisions from another
         split), or a new label not in ``label_names``.
     """
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; choose one of {FORMATS}")
     path = Path(path)
-    if path.suffix.lower() != f".{fmt}":
-        raise ValueError(f"{path}: a {fmt} split must end in .{fmt}, or load_splits will not read it as {fmt}")
-    missing = {"text", "label"} - set(table.columns)
-    if missing:
-        raise ValueError(f"table needs 'text' and 'label' columns; missing {sorted(missing)}")
-    ids = decisions["sample_id"].to_numpy(dtype="int64")
-    if len(set(ids.tolist())) != len(ids):
-        raise ValueError("decisions must hold one row per sample_id (use ReviewStore.latest)")
-    _check_ids(ids, len(table))
-
+    ids = _checked_ids(table, decisions, fmt=fmt, path=path)
     labels = table["label"].astype(object).to_numpy().copy()
     mismatch = labels[ids] != decisions["old_label"].astype(object).to_numpy()
     if mismatch.any():
@@ -187,9 +176,26 @@ def corrected_split(
     if drop_ambiguous:
         keep.iloc[ids[decisions["action"].isin(["ambiguous", "not_emotion"]).to_numpy()]] = False
     out = pd.DataFrame({"text": table["text"].astype(object).to_numpy(), "label": labels})[keep.to_numpy()]
-    _write_atomic(path, lambda tmp: write_split(out, tmp, fmt=fmt, label_names=label_names, text_column=text_column,
+    write_atomic(path, lambda tmp: write_split(out, tmp, fmt=fmt, label_names=label_names, text_column=text_column,
                                                 label_column=label_column))
     return CorrectionSummary(path, len(out), int(relabel.sum()), int((~keep).sum()))
+
+
+def _checked_ids(table: pd.DataFrame, decisions: pd.DataFrame, *, fmt: str, path: Path) -> np.ndarray:
+    """The decisions' sample ids, after checking the format, the path's suffix, the table's columns and
+    that there is one decision per sample, each on a row of the table."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {FORMATS}")
+    if path.suffix.lower() != f".{fmt}":
+        raise ValueError(f"{path}: a {fmt} split must end in .{fmt}, or load_splits will not read it as {fmt}")
+    missing = {"text", "label"} - set(table.columns)
+    if missing:
+        raise ValueError(f"table needs 'text' and 'label' columns; missing {sorted(missing)}")
+    ids = decisions["sample_id"].to_numpy(dtype="int64")
+    if len(set(ids.tolist())) != len(ids):
+        raise ValueError("decisions must hold one row per sample_id (use ReviewStore.latest)")
+    _check_ids(ids, len(table))
+    return ids
 
 
 def _check_ids(ids: object, n: int) -> None:
@@ -200,18 +206,3 @@ def _check_ids(ids: object, n: int) -> None:
 
 def _to_jsonl(frame: pd.DataFrame, path: Path) -> None:
     frame.to_json(path, orient="records", lines=True, force_ascii=False)
-
-
-def _write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
-    """Write through a temporary file in the same folder, then rename, so no reader sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the result is an ordinary data file
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

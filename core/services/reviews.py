@@ -7,6 +7,13 @@ recorded, and the views only pass the :class:`~core.review.access.Caller` they w
 The store opens on first use (or on :meth:`ReviewService.open`); the sync to ``settings.review_sync``
 starts only when :meth:`ReviewService.start_sync` is called (the app does, at start-up).
 
+Why :mod:`core.review.sync` and not ``huggingface_hub``'s ``CommitScheduler`` for the ``hf://`` push:
+the scheduler only pushes a folder to one Hub repository; it neither restores the decisions on
+start-up nor reads other replicas' files (both still to write), it speaks only to the Hub (the sync
+takes any fsspec URL: ``file://`` in the tests, a mounted bucket), and its recommended interval of
+five minutes or more is decisions lost on a Space restart, against one minute here. The sync already
+follows its rules: append-only event files, never one overwritten, restored on start.
+
 Example
 -------
 >>> reviews = ReviewService(analyses, settings=settings)            # doctest: +SKIP

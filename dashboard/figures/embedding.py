@@ -187,6 +187,24 @@ def density_bin_edges(table: pd.DataFrame, *, bins: int = DENSITY_BINS, x_range:
             np.linspace(yr[0], yr[1] if yr[1] > yr[0] else yr[0] + 1e-6, bins + 1))
 
 
+def _density_heatmap(table: pd.DataFrame, inside: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray,
+                     color_by: str, labels: Sequence[str]) -> go.Heatmap:
+    """The heatmap of the rows ``inside`` the window, one cell per bin, each with its box as ``customdata``."""
+    bins = len(x_edges) - 1
+    count, value, hover, what = _bin_stats(table, inside, x_edges, y_edges, color_by, labels)
+    shape = (bins, bins)
+    z = np.where(count > 0, value, np.nan).reshape(shape)
+    xc, yc = (x_edges[:-1] + x_edges[1:]) / 2, (y_edges[:-1] + y_edges[1:]) / 2
+    x0, y0 = np.meshgrid(x_edges[:-1], y_edges[:-1])
+    x1, y1 = np.meshgrid(x_edges[1:], y_edges[1:])
+    box = np.stack([x0, x1, y0, y1], axis=-1)
+    text = np.char.add(np.char.add(np.char.mod("%d samples<br>", count), f"{what}: "), hover)
+    text = np.where(count > 0, text, "0 samples").reshape(shape)  # empty cells: a short text (they are most)
+    scale = "Viridis" if color_by in ("loss", "correct") else "Blues"
+    return go.Heatmap(x=xc, y=yc, z=z, customdata=box, text=text, hovertemplate="%{text}<extra></extra>",
+                      colorscale=scale, colorbar={"title": {"text": what}, "thickness": 12}, hoverongaps=False)
+
+
 def density_embedding_figure(
     table: pd.DataFrame,
     *,
@@ -232,21 +250,7 @@ def density_embedding_figure(
             fig.update_yaxes(range=list(yr))
         return fig
     x_edges, y_edges = density_bin_edges(table, bins=bins, x_range=x_range, y_range=y_range)
-    bins = len(x_edges) - 1
-    count, value, hover, what = _bin_stats(table, inside, x_edges, y_edges, color_by, labels)
-    shape = (bins, bins)
-    z = np.where(count > 0, value, np.nan).reshape(shape)
-    xc, yc = (x_edges[:-1] + x_edges[1:]) / 2, (y_edges[:-1] + y_edges[1:]) / 2
-    x0, y0 = np.meshgrid(x_edges[:-1], y_edges[:-1])
-    x1, y1 = np.meshgrid(x_edges[1:], y_edges[1:])
-    box = np.stack([x0, x1, y0, y1], axis=-1)
-    text = np.char.add(np.char.add(np.char.mod("%d samples<br>", count), f"{what}: "), hover)
-    text = np.where(count > 0, text, "0 samples").reshape(shape)  # empty cells: a short text (they are most)
-    scale = "Viridis" if color_by in ("loss", "correct") else "Blues"
-    fig = go.Figure(go.Heatmap(
-        x=xc, y=yc, z=z, customdata=box, text=text, hovertemplate="%{text}<extra></extra>", colorscale=scale,
-        colorbar={"title": {"text": what}, "thickness": 12}, hoverongaps=False,
-    ))
+    fig = go.Figure(_density_heatmap(table, inside, x_edges, y_edges, color_by, labels))
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, title_text=None, range=list(xr))
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, title_text=None, range=list(yr))
     fig.update_layout(hovermode="closest")

@@ -41,6 +41,39 @@ def changed_rows(report, *, group: str = ALL_GROUPS, true_label: str = queries.A
     return rows[cols].reset_index(drop=True)
 
 
+def changed_listing(service, split: str | None, group: str, true_label: str, cell: list | None) -> tuple:
+    """(caption, rows) of the changed samples shown for these filters."""
+    labels = service.labels
+    shown = changed_rows(service.analyses.compare_report(split), group=group, true_label=true_label,
+                         cell=tuple(cell) if cell else None)
+    where = f"cell true {labels[cell[0]]} · predicted {labels[cell[1]]} · " if cell else ""
+    return f"{where}{len(shown)} samples", shown
+
+
+def _sample_views() -> list:
+    """The selected sample's text, both models' probabilities and both explanations."""
+    with gr.Group():
+        gr.Markdown("**Sample (select a row): both models**")
+        sample_text = gr.Textbox(label="text", interactive=False, lines=2, elem_id="compare-sample-text")
+        bars = gr.Plot(label="probabilities of A and B", elem_id="compare-bars")
+        with gr.Row():
+            shap_a = gr.HighlightedText(label="model A: SHAP toward its prediction", show_legend=False,
+                                        combine_adjacent=False, elem_id="compare-shap-a")
+            shap_b = gr.HighlightedText(label="model B: SHAP toward its prediction", show_legend=False,
+                                        combine_adjacent=False, elem_id="compare-shap-b")
+    return [sample_text, bars, shap_a, shap_b]
+
+
+def sample_pair(service, split: str | None, sample_id: int) -> tuple:
+    """(text, paired probability bars, A's and B's word highlights) of one sample."""
+    labels = service.labels
+    ra, rb = service.analyses.sample(sample_id, split), service.analyses.sample(sample_id, split, role="compare")
+    ea = service.live.explain(ra["text"], target=ra["pred"], role="model")
+    eb = service.live.explain(rb["text"], target=rb["pred"], role="compare")
+    return (ra["text"], paired_probability_bars(row_probs(ra, labels), row_probs(rb, labels), labels),
+            word_highlight(ea), word_highlight(eb))
+
+
 def build_compare_tab(service, split: gr.Dropdown) -> None:
     """The Compare view (only built when the service holds a compare model)."""
     labels = service.labels
@@ -65,21 +98,10 @@ def build_compare_tab(service, split: gr.Dropdown) -> None:
     caption = gr.Textbox(label="showing", interactive=False, elem_id="compare-caption")
     rows = gr.Dataframe(changed_rows(report), interactive=False, wrap=True, max_height=420,
                         elem_id="compare-table", label="samples whose prediction changed")
-    with gr.Group():
-        gr.Markdown("**Sample (select a row): both models**")
-        sample_text = gr.Textbox(label="text", interactive=False, lines=2, elem_id="compare-sample-text")
-        bars = gr.Plot(label="probabilities of A and B", elem_id="compare-bars")
-        with gr.Row():
-            shap_a = gr.HighlightedText(label="model A: SHAP toward its prediction", show_legend=False,
-                                        combine_adjacent=False, elem_id="compare-shap-a")
-            shap_b = gr.HighlightedText(label="model B: SHAP toward its prediction", show_legend=False,
-                                        combine_adjacent=False, elem_id="compare-shap-b")
+    sample_views = _sample_views()
 
     def listing(split_, group_, true_, cell_):
-        r = service.analyses.compare_report(split_)
-        shown = changed_rows(r, group=group_, true_label=true_, cell=tuple(cell_) if cell_ else None)
-        where = f"cell true {labels[cell_[0]]} · predicted {labels[cell_[1]]} · " if cell_ else ""
-        return f"{where}{len(shown)} samples", shown
+        return changed_listing(service, split_, group_, true_, cell_)
 
     def on_split(split_, group_, true_):
         r = service.analyses.compare_report(split_)
@@ -93,14 +115,7 @@ def build_compare_tab(service, split: gr.Dropdown) -> None:
 
     def on_row(split_, evt: gr.SelectData):
         row = getattr(evt, "row_value", None)
-        if not row:
-            return "", None, None, None
-        sid = int(row[0])
-        ra, rb = service.analyses.sample(sid, split_), service.analyses.sample(sid, split_, role="compare")
-        ea = service.live.explain(ra["text"], target=ra["pred"], role="model")
-        eb = service.live.explain(rb["text"], target=rb["pred"], role="compare")
-        return (ra["text"], paired_probability_bars(row_probs(ra, labels), row_probs(rb, labels), labels),
-                word_highlight(ea), word_highlight(eb))
+        return sample_pair(service, split_, int(row[0])) if row else ("", None, None, None)
 
     split.change(on_split, [split, group, true_label],
                  [headline, plot, metrics, per_class, cell, caption, rows], api_visibility="private")
@@ -110,5 +125,4 @@ def build_compare_tab(service, split: gr.Dropdown) -> None:
                 api_visibility="private")
     plot.select(on_cell, [split, group, true_label], [cell, caption, rows], trigger_mode="always_last",
                 api_visibility="private")
-    rows.select(on_row, split, [sample_text, bars, shap_a, shap_b], trigger_mode="always_last",
-                api_visibility="private")
+    rows.select(on_row, split, sample_views, trigger_mode="always_last", api_visibility="private")

@@ -83,104 +83,121 @@ def notes_box(text: str) -> gr.Textbox:
     return gr.Textbox(value=text, visible=bool(text))
 
 
-def build_live_tab(service) -> None:
-    """Text box, prediction bars, word explanation toward any class, top words and what-if probes."""
-    latest = LatestText()
+def _target(choice: str | None) -> str | None:
+    return None if choice in (PREDICTED, None, "") else choice
 
-    def target_of(choice: str) -> str | None:
-        return None if choice in (PREDICTED, None, "") else choice
 
-    def live_classify(text: str, request: gr.Request):
-        latest.set(_session(request), text)
+class LiveHandlers:
+    """The live view's callbacks; ``latest`` remembers each session's newest text so stale work is skipped.
+
+    Gradio names every event's endpoint after its function, private ones too, so the private live
+    handlers must not be called ``classify``, ``explain`` or ``probe``: those names belong to the API.
+    """
+
+    def __init__(self, service) -> None:
+        self.live = service.live
+        self.latest = LatestText()
+
+    def live_classify(self, text: str, request: gr.Request):
+        self.latest.set(_session(request), text)
         if not text or not text.strip():
             return None, None, notes_box("")
         try:
-            res = service.live.classify_one(text)
+            res = self.live.classify_one(text)
         except InputError as exc:
             return None, None, notes_box(str(exc))
         return res.probs, probability_bars(res.probs), notes_box("; ".join(res.notes))
 
-    def live_explain(text: str, target: str, pieces: bool, request: gr.Request):
+    def live_explain(self, text: str, target: str, pieces: bool, request: gr.Request):
         session = _session(request)
         if not text or not text.strip():
             return None, None, "", None
         time.sleep(DEBOUNCE_S)
-        if latest.is_stale(session, text):
+        if self.latest.is_stale(session, text):
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         try:
-            exp = service.live.explain(text, target=target_of(target))
+            exp = self.live.explain(text, target=_target(target))
         except InputError as exc:
             return None, None, str(exc), None
-        if latest.is_stale(session, text):
+        if self.latest.is_stale(session, text):
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         return (*explanation_outputs(exp, pieces=pieces), text)
 
-    def live_probe(explained: str | None, request: gr.Request):
+    def live_probe(self, explained: str | None, request: gr.Request):
         if not explained:  # nothing explained (empty or unusable text): clear the table
             return None
-        if latest.is_stale(_session(request), explained):
+        if self.latest.is_stale(_session(request), explained):
             return gr.skip()
         try:
-            return probe_frame(service.live.probe(explained))
+            return probe_frame(self.live.probe(explained))
         except InputError:
             return None
 
-    def classify_api(text: str) -> dict[str, float]:
+    def classify_api(self, text: str) -> dict[str, float]:
         try:
-            return service.live.classify_one(text).probs
+            return self.live.classify_one(text).probs
         except InputError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
-    def explain_api(text: str, target: str) -> tuple:
+    def explain_api(self, text: str, target: str) -> tuple:
         try:
-            return explanation_outputs(service.live.explain(text, target=target_of(target)))
+            return explanation_outputs(self.live.explain(text, target=_target(target)))
         except InputError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
-    def probe_api(text: str) -> pd.DataFrame:
+    def probe_api(self, text: str) -> pd.DataFrame:
         try:
-            return probe_frame(service.live.probe(text))
+            return probe_frame(self.live.probe(text))
         except InputError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
+
+def _layout(labels: list[str]) -> dict:
+    """The live view's components by name."""
+    c = {}
     with gr.Row():
         with gr.Column(scale=3):
-            text = gr.Textbox(label="tweet: the prediction follows as you type, the explanation when it is ready",
-                              placeholder="type a tweet", lines=1, max_lines=8, max_length=100_000,
-                              elem_id="classify-text")
+            c["text"] = gr.Textbox(label="tweet: the prediction follows as you type, the explanation when it is ready",
+                                   placeholder="type a tweet", lines=1, max_lines=8, max_length=100_000,
+                                   elem_id="classify-text")
             with gr.Row():
-                target = gr.Dropdown([PREDICTED, *service.labels], value=PREDICTED, label="explain toward",
-                                     elem_id="explain-target")
-                pieces = gr.Checkbox(False, label="show word pieces", elem_id="explain-pieces")
-            gr.Examples(example_tweets(), inputs=text, label="examples")
-            notes = gr.Textbox(label="notes", interactive=False, lines=1, visible=False, elem_id="classify-notes")
+                c["target"] = gr.Dropdown([PREDICTED, *labels], value=PREDICTED, label="explain toward",
+                                          elem_id="explain-target")
+                c["pieces"] = gr.Checkbox(False, label="show word pieces", elem_id="explain-pieces")
+            gr.Examples(example_tweets(), inputs=c["text"], label="examples")
+            # shown only when there is something to say (an input problem, a truncation)
+            c["notes"] = gr.Textbox(label="notes", interactive=False, lines=1, visible=False, elem_id="classify-notes")
         with gr.Column(scale=2):
-            label = gr.Label(label="prediction", num_top_classes=len(service.labels), elem_id="classify-label")
-    status = gr.Textbox(label="explanation", interactive=False, elem_id="explain-status")
-    highlighted = gr.HighlightedText(label="words (warm: toward the class, cool: away)", show_legend=False,
-                                     combine_adjacent=False, elem_id="explain-tokens")
+            c["label"] = gr.Label(label="prediction", num_top_classes=len(labels), elem_id="classify-label")
+    c["status"] = gr.Textbox(label="explanation", interactive=False, elem_id="explain-status")
+    c["highlighted"] = gr.HighlightedText(label="words (warm: toward the class, cool: away)", show_legend=False,
+                                          combine_adjacent=False, elem_id="explain-tokens")
     with gr.Row():
-        bars = gr.Plot(label="probability of every class (%)", elem_id="classify-bars")
-        top = gr.Plot(label="top words", elem_id="explain-bars")
+        c["bars"] = gr.Plot(label="probability of every class (%)", elem_id="classify-bars")
+        c["top"] = gr.Plot(label="top words", elem_id="explain-bars")
     gr.Markdown("**What if?** Edited versions of the tweet, classified together in one batch: the prediction, "
                 "the change in the predicted class's probability, and whether the label flipped.")
-    probe_table = gr.Dataframe(headers=PROBE_COLUMNS, interactive=False, wrap=True, elem_id="probe-table")
-    explained = gr.State(None)
+    c["probe_table"] = gr.Dataframe(headers=PROBE_COLUMNS, interactive=False, wrap=True, elem_id="probe-table")
+    c["explained"] = gr.State(None)
     with gr.Row(visible=False):
-        api_classify = gr.Button("classify", elem_id="api-classify")
-        api_explain = gr.Button("explain", elem_id="api-explain")
-        api_probe = gr.Button("probe", elem_id="api-probe")
+        for name in ("classify", "explain", "probe"):
+            c[f"api_{name}"] = gr.Button(name, elem_id=f"api-{name}")
+    return c
 
-    text.change(live_classify, text, [label, bars, notes], trigger_mode="always_last", show_progress="hidden",
-                concurrency_limit=16, concurrency_id="classify", api_visibility="private")
-    for trigger in (text.change, target.change, pieces.change):
-        trigger(live_explain, [text, target, pieces], [highlighted, top, status, explained],
-                trigger_mode="always_last", show_progress="minimal", concurrency_limit=2, concurrency_id="explain",
-                api_visibility="private").then(
-            live_probe, explained, probe_table, show_progress="hidden", concurrency_id="explain",
+
+def build_live_tab(service) -> None:
+    """Text box, prediction bars, word explanation toward any class, top words and what-if probes."""
+    h, c = LiveHandlers(service), _layout(service.labels)
+    text, shown = c["text"], [c["highlighted"], c["top"], c["status"]]
+    text.change(h.live_classify, text, [c["label"], c["bars"], c["notes"]], trigger_mode="always_last",
+                show_progress="hidden", concurrency_limit=16, concurrency_id="classify", api_visibility="private")
+    for trigger in (text.change, c["target"].change, c["pieces"].change):
+        trigger(h.live_explain, [text, c["target"], c["pieces"]], [*shown, c["explained"]], trigger_mode="always_last",
+                show_progress="minimal", concurrency_limit=2, concurrency_id="explain", api_visibility="private").then(
+            h.live_probe, c["explained"], c["probe_table"], show_progress="hidden", concurrency_id="explain",
             api_visibility="private")
-    api_classify.click(classify_api, text, label, api_name="classify", concurrency_limit=16,
-                       concurrency_id="classify")
-    api_explain.click(explain_api, [text, target], [highlighted, top, status], api_name="explain",
-                      concurrency_limit=2, concurrency_id="explain")
-    api_probe.click(probe_api, text, probe_table, api_name="probe", concurrency_id="explain")
+    c["api_classify"].click(h.classify_api, text, c["label"], api_name="classify", concurrency_limit=16,
+                            concurrency_id="classify")
+    c["api_explain"].click(h.explain_api, [text, c["target"]], shown, api_name="explain", concurrency_limit=2,
+                           concurrency_id="explain")
+    c["api_probe"].click(h.probe_api, text, c["probe_table"], api_name="probe", concurrency_id="explain")

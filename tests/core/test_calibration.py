@@ -89,3 +89,17 @@ def test_bad_input_is_refused():
         apply_temperature(np.ones((1, 2)) / 2, 0.0)
     with pytest.raises(ValueError):
         reliability(np.array([0.5]), np.array([1]), bins=0)
+
+
+def test_reliability_bins_agree_with_scikit_learns_calibration_curve_away_from_edges():
+    from sklearn.calibration import calibration_curve
+
+    rng = np.random.default_rng(3)
+    confidence = rng.uniform(0.2, 1.0, 2_000)
+    confidence = confidence[np.abs(confidence * 10 - np.round(confidence * 10)) > 1e-9]  # no value on an edge
+    correct = rng.random(len(confidence)) < confidence
+    ours = reliability(confidence, correct, bins=10)
+    accuracy, mean_conf = calibration_curve(correct, confidence, n_bins=10, strategy="uniform")
+    full = ours[ours["n"] > 0]
+    np.testing.assert_allclose(full["accuracy"], accuracy)
+    np.testing.assert_allclose(full["confidence"], mean_conf)

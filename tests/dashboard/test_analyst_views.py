@@ -123,3 +123,23 @@ def test_calibration_block_and_robustness_cell(service):
     assert title.startswith(report.edits[0]) and len(rows) == min(50, int(shown["applies to"].iloc[0]))
     texts = service.table["text"]
     assert all(texts.iloc[s] == t for s, t in zip(rows["sample_id"], rows["text"], strict=True))
+
+
+def test_empty_views_show_no_placeholders(service):
+    """The live notes box is hidden until there is something to say (no "ok"); the Robustness table and
+    chart are hidden until the report is shown (no empty table headed "1 2 3")."""
+    from types import SimpleNamespace
+
+    from dashboard.app import build_app
+    from dashboard.tabs.live import LiveHandlers
+
+    demo = build_app(service)
+    by_id = {b.elem_id: b for b in demo.blocks.values() if getattr(b, "elem_id", None)}
+    assert by_id["classify-notes"].visible is False
+    assert by_id["robustness-table"].visible is False and by_id["robustness-bars"].visible is False
+    handlers = LiveHandlers(service)
+    request = SimpleNamespace(session_hash="s")
+    *_, notes = handlers.live_classify("i feel happy today", request)
+    assert notes.visible is False and notes.value == ""
+    *_, notes = handlers.live_classify("i feel\x00 happy", request)
+    assert notes.visible is True and notes.value == "1 control character removed"
