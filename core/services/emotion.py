@@ -39,6 +39,7 @@ from core.explanation.words import Explanation, explanation_from_attribution
 from core.review.access import Caller, authorize
 from core.review.keys import align
 from core.review.store import Decision, ReviewStore
+from core.review.trust import EventRules, ImportReport, import_upload, rules_for
 from core.settings import Settings
 
 
@@ -384,11 +385,31 @@ class EmotionService:
         if self.settings.review_sync:
             from core.review.sync import ReviewSync
 
-            self.review_sync = ReviewSync(store, self.settings.review_sync, self.settings.review_sync_every)
+            self.review_sync = ReviewSync(store, self.settings.review_sync, self.settings.review_sync_every,
+                                          rules=self.review_rules())
             self.review_sync.start()
         for a in self.analyses:
             store.rekey(a.legacy_review_key, a.review_key)
         return store
+
+    def review_rules(self, uploader: str | None = None) -> EventRules:
+        """What an event from elsewhere must satisfy here (:mod:`core.review.trust`): this data's labels,
+        the review keys (and legacy keys) of every analysed split, and the access settings' reviewers;
+        ``uploader`` is the checked name an upload is recorded under."""
+        rows: dict[str, int] = {}
+        for a in self.analyses:
+            rows[a.review_key] = rows[a.legacy_review_key] = len(a.table)
+        return rules_for(self.settings, labels=self.labels, rows=rows, uploader=uploader)
+
+    def review_import(self, data: bytes | str | Path, *, caller: Caller | None = None) -> ImportReport:
+        """Import uploaded decisions (JSON Lines bytes or a file path) behind the same check as a decision.
+
+        In ``login`` and ``password`` access every event is recorded under the caller's checked name and
+        one naming another reviewer is refused; see :mod:`core.review.trust` for every rule. Raises
+        :class:`core.review.access.AccessDenied` when the caller may not write.
+        """
+        who = authorize(self.settings.access, caller or Caller(), allowlist=self.settings.reviewers)
+        return import_upload(self.reviews, data, rules=self.review_rules(uploader=who))
 
     def review_decisions(self, split: str | None = None, *, which: str = "latest") -> pd.DataFrame:
         """Decisions on ``split`` matched to its current rows (columns of the store, plus ``row``,
