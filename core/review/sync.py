@@ -86,11 +86,23 @@ def redact_url(url: str) -> str:
     return redact_text(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
 
 
+def url_secrets(url: str) -> list[str]:
+    """The secret parts of ``url``: its user info and the values of secret-looking query parameters."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return []
+    found = [parts.netloc.rsplit("@", 1)[0]] if "@" in parts.netloc else []
+    found += [v for k, _, v in (q.partition("=") for q in parts.query.split("&")) if v and _SECRET_PARAM.search(k)]
+    return sorted({f for f in found if len(f) >= 3}, key=len, reverse=True)
+
+
 def redact_text(text: str, *urls: str) -> str:
-    """``text`` with each of ``urls`` redacted, any ``scheme://user:password@`` and any ``hf_`` token hidden."""
+    """``text`` with the secrets of ``urls`` (wherever they appear, e.g. in a path an error names), any
+    ``scheme://user:password@`` and any ``hf_`` token replaced by ``***``."""
     for url in urls:
-        if url:
-            text = text.replace(url, redact_url(url))
+        for secret in url_secrets(url or ""):
+            text = text.replace(secret, "***")
     return _HF_TOKEN.sub("hf_***", _USERINFO.sub(r"\1***@", text))
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from core.analysis.cache import AnalysisCache
 from core.review.store import ReviewStore
-from core.review.sync import ReviewSync, SyncTargetError, find_precomputed, publish_precomputed
+from core.review.sync import ReviewSync, SyncTargetError, find_precomputed, publish_precomputed, redact_url
 from core.review.trust import EventRules
 
 REPO = Path(__file__).resolve().parents[2]
@@ -257,3 +257,26 @@ def test_the_restart_warning_shows_only_on_a_space_without_sync_or_persistent_st
     assert ephemeral_warning(synced, volume) == ""
     kept = Settings(cache_dir=volume / "cache", space_id="ana/emotion-lens")
     assert ephemeral_warning(kept, volume) == ""
+
+
+def test_credentials_in_the_url_never_reach_the_status_repr_or_log(tmp_path: Path, caplog) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the target folder should be")
+    url = f"{blocker.as_uri()}/sub?token=s3cr3tvalue&rev=main"
+    store = ReviewStore(tmp_path / "a.sqlite")
+    _decide(store, 1, "ana")
+    sync = ReviewSync(store, url, every_s=3600, rules=RULES)
+    with caplog.at_level("WARNING", logger="core.review.sync"):
+        assert not sync.sync_now()
+    shown = sync.status() + repr(sync) + caplog.text
+    assert "failed" in sync.status() and "token=***" in sync.status()
+    assert "s3cr3tvalue" not in shown and "s3cr3tvalue" in url
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("hf://ana:pw-123@datasets/o/r", "hf://***@datasets/o/r"),
+    ("https://host/x?access_token=hf_abcdefghijkl&revision=main", "https://host/x?access_token=***&revision=main"),
+    ("file:///srv/reviews", "file:///srv/reviews"),
+])
+def test_redact_url_hides_user_info_and_tokens(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
