@@ -340,6 +340,30 @@ def read_split_file(
     return Split(split, texts, ids, str(path), fmt, fingerprint, issues, lines), names
 
 
+def _folder_label_names(
+    folder: Path, splits: Sequence[str], text_column: str, label_column: str
+) -> list[str] | None:
+    """The label set over every split file in ``folder`` (not only the loaded ones), so which rows load
+    does not depend on which splits are asked for: a parquet file's ClassLabel names first, in their order,
+    then the other names found, in the order of :func:`order_label_names`. ``None`` for integer labels only."""
+    paths = [p for p in dict.fromkeys(_find_split_file(folder, s) for s in (*splits, *SPLITS)) if p is not None]
+    fixed: list[str] = []
+    for path in paths:
+        if path.suffix == ".parquet" and not fixed:
+            fixed = _parquet_label_names(path, label_column) or []
+    found: list[str] = []
+    for path in paths:
+        try:
+            _, names = read_split_file(path, split=path.stem, text_column=text_column, label_column=label_column)
+        except DataError:
+            continue  # a broken file the caller did not ask for; one it asked for fails when read
+        found += names or []
+    rest = [n for n in dict.fromkeys(found) if n not in fixed]
+    if not fixed and not rest:
+        return None
+    return fixed + order_label_names(rest) if rest else fixed
+
+
 def _load_local(
     folder: Path, splits: Sequence[str], label_names: Sequence[str] | None, text_column: str, label_column: str
 ) -> EmotionData:
@@ -351,12 +375,11 @@ def _load_local(
             f"{folder}: no file for split(s) {missing}; expected <split>.txt, .csv or .parquet "
             f"(found: {present or 'nothing'})"
         )
-    names = list(label_names) if label_names is not None else None
+    names = list(label_names) if label_names is not None else _folder_label_names(
+        folder, splits, text_column, label_column)
     loaded: dict[str, Split] = {}
     names_from_data = True
-    # Parquet with ClassLabel names fixes the order for all splits; read it first.
-    order = sorted(splits, key=lambda s: files[s].suffix != ".parquet")  # type: ignore[union-attr]
-    for s in order:
+    for s in splits:
         split, file_names = read_split_file(files[s], split=s, label_names=names,  # type: ignore[arg-type]
                                             text_column=text_column, label_column=label_column)
         if names is None and file_names is not None:
