@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.analysis.cache import ANALYSIS_VERSION, AnalysisCache, CachedAnalysis, cache_key
+from core.analysis.cache import AnalysisCache, CachedAnalysis, analysis_digest, analysis_params, cache_key
 from core.analysis.ray_engine import RayEngineError  # the module imports Ray only when the Ray engine runs
 from core.analysis.table import compute_analysis, now_iso
 from core.classifier.model import DEFAULT_BATCH_SIZE, Classifier, ModelError, load_classifier
@@ -126,7 +126,7 @@ def analyse_split(
     backend = classifier.backend_name
     key = cache_key(model_fp, data_fp, split, max_length, backend)
     expect = {"model_fingerprint": model_fp, "data_fingerprint": data_fp, "split": split,
-              "max_length": max_length, "analysis_version": ANALYSIS_VERSION}
+              "max_length": max_length, "analysis_params": analysis_digest()}
     cache = AnalysisCache(cache_dir) if cache_dir is not None else None
     if (cache is None or not cache.entry(key).is_dir()) and classifier.backend.name != backend:
         backend = classifier.backend.name
@@ -157,7 +157,7 @@ def analyse_split(
         "model": classifier.source, "model_fingerprint": model_fp, "data": data.source,
         "data_fingerprint": data_fp, "split": split, "max_length": max_length, "backend": backend,
         "labels": list(classifier.labels),
-        "n_rows": len(result.table), "analysis_version": ANALYSIS_VERSION,
+        "n_rows": len(result.table), "analysis_params": analysis_digest(), "analysis_param_values": analysis_params(),
         "versions": library_versions(), "created": now_iso(),
         "seconds": round(time.perf_counter() - start, 2),
         "parse_issues": data[split].issue_summary(), **result.metrics, "stage_seconds": result.stages,
