@@ -176,21 +176,36 @@ def analyse_split(
     return AnalysisOutcome(analysis, False, time.perf_counter() - start, warnings)
 
 
+#: What :func:`analyse_from_settings` raises for bad input (a command prints it and exits 2).
+CLI_ERRORS: tuple[type[Exception], ...] = (DataError, ModelError, RayEngineError)
+
+
+def analyse_from_settings(
+    settings: Settings, *, model: str | None = None, show_progress: bool = True
+) -> tuple[EmotionData, Classifier, AnalysisOutcome]:
+    """The one loader every command uses: the data (with ``settings``' column names), the classifier
+    ``model`` (default ``settings.model``) on ``settings.backend``, and the analysis of ``settings.split``
+    (cached under the same key the app uses). Raises one of :data:`CLI_ERRORS`."""
+    data = load_splits(settings.data, splits=(settings.split,), text_column=settings.text_column,
+                       label_column=settings.label_column)
+    for issue_line in filter(None, [data[settings.split].issue_summary()]):
+        print(f"warning: {issue_line}", file=sys.stderr)
+    clf = load_classifier(model or settings.model, data_labels=data.label_names, max_length=settings.max_length,
+                          label_origin=data.label_origin, backend=settings.backend, cache_dir=settings.cache_dir)
+    out = analyse_split(clf, data, settings.split, cache_dir=settings.cache_dir, batch_size=settings.batch_size,
+                        engine=settings.engine, ray_address=settings.ray_address, show_progress=show_progress)
+    return data, clf, out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; exit code 2 with one clear line on bad input."""
-    parser = build_parser(description="Precompute (or reuse) the cached analysis of one split.")
+    parser = build_parser(description="Precompute (or reuse) the cached analysis of one split.",
+                          groups=("data", "compute"))
     settings = Settings.from_namespace(parser.parse_args(argv))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
-        data = load_splits(settings.data, splits=(settings.split,), text_column=settings.text_column,
-                           label_column=settings.label_column)
-        for issue_line in filter(None, [data[settings.split].issue_summary()]):
-            print(f"warning: {issue_line}", file=sys.stderr)
-        clf = load_classifier(settings.model, data_labels=data.label_names, max_length=settings.max_length,
-                              label_origin=data.label_origin, backend=settings.backend, cache_dir=settings.cache_dir)
-        out = analyse_split(clf, data, settings.split, cache_dir=settings.cache_dir, batch_size=settings.batch_size,
-                            engine=settings.engine, ray_address=settings.ray_address)
-    except (DataError, ModelError, RayEngineError) as exc:
+        _, _, out = analyse_from_settings(settings)
+    except CLI_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for w in out.warnings:
