@@ -62,9 +62,11 @@ def test_password_anonymous_review_decide_is_refused_and_nothing_recorded(passwo
     before = _count(password_server.db)
     status, _ = _post(password_server.url + "gradio_api/call/review_decide", {"data": [0, "keep", "", "", "", "eve"]})
     assert status in (401, 403)
-    with pytest.raises(Exception):  # noqa: B017 - the client cannot even read the app's config
+    from gradio_client.exceptions import AuthenticationError
+
+    with pytest.raises(AuthenticationError, match="credentials were not provided"):  # cannot even read the config
         Client(password_server.url, verbose=False).predict(0, "keep", "", "", "", "eve", api_name="/review_decide")
-    with pytest.raises(Exception):  # noqa: B017 - a wrong password is no login
+    with pytest.raises(AuthenticationError, match="Invalid credentials"):  # a wrong password is no login
         Client(password_server.url, auth=("ana", "wrong"), verbose=False)
     assert _count(password_server.db) == before
 
