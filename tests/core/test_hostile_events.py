@@ -70,12 +70,12 @@ def test_every_hostile_event_through_the_upload(upload_service, tmp_path) -> Non
     real = [service.review_decide(0, "keep", caller=ANA), service.review_decide(7, "ambiguous", caller=ANA)]
     entries = _entries(service, real[0])
     data = b"\n".join(e.line for e in entries) + b"\n\n"
-    report = service.review_import(data, caller=ANA)
+    report = service.reviews.import_upload(data, caller=ANA)
     rows = _check_outcomes(report, entries, "upload")
     after = service.review_decide(1, "keep", caller=ANA)  # the case: a real keep after the upload
     assert service.review_decisions().set_index("row").loc[1, "event_id"] == after.event_id
     _assert_sound(service, {d.event_id for d in [*real, after]}, {"ana"}, tmp_path)
-    assert service.reviews.set_aside()["event_id"].tolist() == [
+    assert service.reviews.store.set_aside()["event_id"].tolist() == [
         e for _, e, o, _ in report.rows if o == "set aside"]
     print("\n" + markdown_table(rows))
 
@@ -86,7 +86,7 @@ def test_every_hostile_event_through_a_sync_target(upload_service, tiny_model_di
     elsewhere = ReviewStore(tmp_path / "elsewhere.sqlite")  # another replica's real decisions
     real = [elsewhere.record(a.review_key, i, action="keep", old_label=str(a.table["label"].iat[i]), reviewer="bo")
             for i in (0, 8, 9)]
-    ReviewSync(elsewhere, target.as_uri(), every_s=3600, rules=upload_service.review_rules()).close()
+    ReviewSync(elsewhere, target.as_uri(), every_s=3600, rules=upload_service.reviews.rules()).close()
     entries = _entries(upload_service, real[0])
     (target / "events" / "zz-hostile.jsonl").write_bytes(b"\n".join(e.line for e in entries) + b"\n")
 
@@ -95,7 +95,7 @@ def test_every_hostile_event_through_a_sync_target(upload_service, tiny_model_di
     settings = dataclasses.replace(upload_service.settings, review_db=str(tmp_path / "replica.sqlite"),
                                    review_sync=target.as_uri(), review_sync_every=3600.0)
     service = EmotionService.load(settings, show_progress=False)
-    sync = service.reviews and service.review_sync
+    sync = service.reviews.start_sync()
     assert sync is not None and sync.last_error is None
     report = sync.flagged["zz-hostile.jsonl"]
     rows = _check_outcomes(report, entries, "sync")
