@@ -82,7 +82,7 @@ class Settings:
     text_column: str | None = None
     label_column: str | None = None
     prob_source: str = "auto"
-    review_sync: str | None = None
+    review_sync: str | None = field(default=None, repr=False)  # may hold credentials: never in a repr or log
     review_sync_every: float = 60.0
     review_access: str | None = None
     reviewers: str = ""

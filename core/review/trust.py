@@ -200,10 +200,15 @@ def import_checked(
     added and present events as already on that sync target. Returns every outcome.
     """
     report = ImportReport()
+    items = list(items)
+    stored = store.stored_events(_event_ids(items))
     checked: list[tuple[int, str, Decision, str, str]] = []
     for where, event, why in items:
         if event is None:
             report.rows.append((where, "", "refused", why))
+            continue
+        if _unchanged(event, stored):  # already here as it is: changes nothing, whatever the rules say now
+            report.rows.append((where, event["event_id"], "already present", ""))
             continue
         decision, outcome, reason = check_event(event, rules, now=now)
         reason = reason if len(reason) <= MAX_REASON_CHARS else reason[:MAX_REASON_CHARS] + "..."
@@ -211,7 +216,7 @@ def import_checked(
         report.rows.append((where, str(event_id)[:64], outcome, reason))
         if decision is not None:
             checked.append((len(report.rows) - 1, where, decision, outcome, reason))
-    present = store.stored_events([d.event_id for _, _, d, _, _ in checked])
+    present = dict(stored)
     to_add: list[Decision] = []
     aside: list[tuple[Decision, str]] = []
     for slot, where, d, outcome, reason in checked:
@@ -228,6 +233,22 @@ def import_checked(
         report.rows[slot] = (where, d.event_id, outcome, reason)
     store.add_checked(to_add, set_aside=aside, source=source, synced_to=synced_to)
     return report
+
+
+def _event_ids(items: list[tuple[str, dict | None, str]]) -> list[str]:
+    return [e["event_id"] for _, e, _ in items if e is not None and isinstance(e.get("event_id"), str)]
+
+
+def _unchanged(event: dict, stored: dict[str, dict]) -> bool:
+    """Whether ``event`` is a valid decision already stored with exactly this content."""
+    event_id = event.get("event_id")
+    earlier = stored.get(event_id) if isinstance(event_id, str) else None
+    if earlier is None:
+        return False
+    try:
+        return decision_from_event(event).to_event() == earlier
+    except (ValueError, TypeError):
+        return False
 
 
 def import_upload(store: ReviewStore, data: bytes | str | Path, *, rules: EventRules) -> ImportReport:

@@ -76,6 +76,7 @@ def corpus(key: str, labels: list[str], row_labels: list[str], real: dict) -> li
         ("invalid UTF-8 in the note", line(event(note="@@")).replace(b"@@", b"\xff\xfe"), refused, refused),
         ("truncated JSON", line(event())[:40], refused, refused),
         ("a JSON array", b"[1, 2, 3]", refused, refused),
+        ("event id that is a list", line(event(event_id=["a" * 10])), refused, refused),
         ("event id '../../etc/passwd'", line(event(event_id="../../etc/passwd")), refused, refused),
         ("event id in non-ASCII letters", line(event(event_id="\u00e9" * 12)), refused, refused),
         ("relabel to its own label", line(event(new_label=row_labels[1])), refused, refused),

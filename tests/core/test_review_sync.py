@@ -280,3 +280,10 @@ def test_credentials_in_the_url_never_reach_the_status_repr_or_log(tmp_path: Pat
 ])
 def test_redact_url_hides_user_info_and_tokens(url: str, shown: str) -> None:
     assert redact_url(url) == shown
+
+
+def test_the_settings_repr_never_holds_the_sync_url() -> None:
+    from core.settings import Settings
+
+    settings = Settings(review_sync="hf://ana:s3cr3tvalue@datasets/o/r")
+    assert "s3cr3tvalue" not in repr(settings) and settings.review_sync.endswith("datasets/o/r")
