@@ -1,0 +1,90 @@
+"""The report of an audited split: the share of wrong, ambiguous and non-emotion labels, and how well
+each ranking signal finds the wrong ones (precision among the split's top 1/5/10%, ROC AUC, average
+precision). Shares are post-stratified (:mod:`core.audit.estimate`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from core.audit.auditor import Auditor
+from core.audit.estimate import more_for_half_width, ranking_quality, share, top_share
+
+OUTCOMES: tuple[str, ...] = ("wrong", "ambiguous", "not_emotion")
+TOPS: tuple[float, ...] = (0.01, 0.05, 0.10)
+#: Signal columns of the analysis table (higher = more suspect), and the prefix of added signals.
+BASE_SIGNALS: dict[str, tuple[str, float]] = {
+    "loss": ("loss", 1.0), "mislabel_score": ("mislabel_score", 1.0), "label_quality": ("label_quality", -1.0),
+}
+SIGNAL_PREFIX = "signal_"
+
+
+def signal_columns(table: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Every ranking signal the table holds, oriented so that higher means more suspect."""
+    out = {name: sign * table[col].to_numpy(dtype=float) for name, (col, sign) in BASE_SIGNALS.items() if col in table}
+    out.update({c[len(SIGNAL_PREFIX):]: table[c].to_numpy(dtype=float) for c in table if c.startswith(SIGNAL_PREFIX)})
+    return out
+
+
+def signal_quality(score: np.ndarray, decisions: pd.DataFrame, tops: Sequence[float] = TOPS) -> dict:
+    """How one signal (one value per row of the split) ranks the audit's wrong labels."""
+    ids = decisions["sample_id"].to_numpy(dtype=int)
+    wrong = (decisions["judgement"] == "wrong").to_numpy()
+    weights = decisions["weight"].to_numpy(dtype=float)
+    uniform = (decisions["sampling"] == "uniform").to_numpy()
+    out = {f"precision_top{round(k * 100)}": top_share(score, ids, wrong, weights, k).as_dict() for k in tops}
+    out["uniform"] = ranking_quality(score[ids][uniform], wrong[uniform])
+    out["weighted"] = ranking_quality(score[ids], wrong, weights)
+    return out
+
+
+def audit_report(auditor: Auditor, signals: Mapping[str, np.ndarray] | None = None) -> dict:
+    """The report as a JSON-able dict (see the module docstring)."""
+    d = auditor.decisions()
+    n_split = len(auditor.table)
+    strata = d["stratum"].to_numpy(dtype=object)
+    rates = {o: share(strata, (d["judgement"] == o).to_numpy(), auditor.sizes) for o in OUTCOMES}
+    wrong = rates["wrong"]
+    signals = signal_columns(auditor.table) if signals is None else dict(signals)
+    quality = {name: signal_quality(np.asarray(s, dtype=float), d) for name, s in signals.items()} if len(d) else {}
+    return {
+        "split_rows": n_split,
+        "decisions": int(len(d)),
+        "by_sampling": {k: int(v) for k, v in d["sampling"].value_counts().items()},
+        "by_judgement": {k: int(v) for k, v in d["judgement"].value_counts().items()},
+        "rates": {o: est.as_dict() for o, est in rates.items()},
+        "expected_wrong": {k: (round(getattr(wrong, k) * n_split) if math.isfinite(getattr(wrong, k)) else None)
+                           for k in ("value", "low", "high")},
+        "more_for_2_points": more_for_half_width(wrong),
+        "signals": quality,
+    }
+
+
+def _pct(est: Mapping) -> str:
+    if est["value"] is None or not math.isfinite(est["value"]):
+        return "–"
+    return f"{100 * est['value']:.1f}% ({100 * est['low']:.1f}–{100 * est['high']:.1f})"
+
+
+def format_report(report: Mapping) -> str:
+    """The report as Markdown a person reads."""
+    lines = [f"{report['decisions']} audit decisions on {report['split_rows']} rows "
+             f"({', '.join(f'{k} {v}' for k, v in report['by_sampling'].items()) or 'none'})", "",
+             "| judgement | share of the split (95% interval) |", "|---|---|"]
+    lines += [f"| {o} | {_pct(report['rates'][o])} |" for o in OUTCOMES]
+    ew = report["expected_wrong"]
+    lines += ["", f"Expected wrong labels: {ew['value']} ({ew['low']}–{ew['high']}); "
+              f"{report['more_for_2_points']} more decisions would narrow the interval to ±2 points.", ""]
+    if report["signals"]:
+        head = [f"top {round(k * 100)}%" for k in TOPS]
+        lines += ["| signal | " + " | ".join(f"precision, {h}" for h in head) + " | ROC AUC (uniform) | AP (uniform) |",
+                  "|---" * (3 + len(head)) + "|"]
+        for name, q in report["signals"].items():
+            tops = " | ".join(_pct(q[f"precision_top{round(k * 100)}"]) for k in TOPS)
+            u = q["uniform"]
+            lines.append(f"| {name} | {tops} | {u['roc_auc']:.3f} | {u['average_precision']:.3f} |")
+    return "\n".join(lines)
