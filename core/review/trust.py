@@ -34,6 +34,7 @@ Example
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -49,6 +50,8 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 #: A JSON Lines line longer than this is refused unread (bytes).
 MAX_LINE_BYTES = 1_000_000
 MAX_REASON_CHARS = 300
+#: An audit decision's sampling (:mod:`core.audit` writes ``"<sampling>:<stratum>"``).
+_AUDIT = re.compile(r"(uniform|stratified)(:[\w.-]{0,64})?")
 OUTCOMES: tuple[str, ...] = ("added", "already present", "set aside", "refused")
 
 
@@ -169,8 +172,8 @@ def check_event(event: dict, rules: EventRules, *, now: datetime | None = None) 
         value = getattr(d, name)
         if value is not None and value not in rules.labels:
             return None, "refused", f"{name} {value!r} is not a label ({names})"
-    if d.audit is not None and (len(d.audit) > 200 or not (d.audit == "uniform" or d.audit.startswith("stratified:"))):
-        return None, "refused", f"audit {d.audit[:80]!r} is not 'uniform' or 'stratified:<stratum>'"
+    if d.audit is not None and not _AUDIT.fullmatch(d.audit):
+        return None, "refused", f"audit {d.audit[:80]!r} is not '<uniform|stratified>[:<stratum>]'"
     if rules.uploader is not None:
         if d.reviewer and d.reviewer.casefold() != rules.uploader.casefold():
             return None, "refused", f"names reviewer {d.reviewer!r}, but the upload is by {rules.uploader!r}"

@@ -90,7 +90,9 @@ def corpus(key: str, labels: list[str], row_labels: list[str], real: dict) -> li
          refused, refused),
         ("weight without an audit", line(event(action="not_emotion", new_label=None, weight=2.0)), refused, refused),
         ("valid audit not_emotion", line(event(sample_id=6, old_label=row_labels[6], action="not_emotion",
-                                               new_label=None, audit="stratified:joy", weight=12.5)), ok, ok),
+                                               new_label=None, audit="stratified:top5", weight=12.5)), ok, ok),
+        ("audit scheme with a path", line(event(action="not_emotion", new_label=None, audit="uniform:../../x",
+                                                weight=2.0)), refused, refused),
         ("same event id twice, second differs", line(event(event_id="hostile0001", new_label=None,
                                                            action="ambiguous")), refused, refused),
     ]
