@@ -144,7 +144,7 @@ def tile_analysis(source: Path, model: Path, data: Path, cache: Path, seed: int 
     """Write a cache entry for ``data`` by tiling the analysis cached under ``source`` (see the module doc)."""
     import pandas as pd
 
-    from core.analysis.cache import ANALYSIS_VERSION, AnalysisCache, cache_key
+    from core.analysis.cache import AnalysisCache, analysis_digest, cache_key
     from core.analysis.table import summary_metrics
     from core.classifier.backends import resolve
     from core.classifier.model import model_fingerprint, resolve_model_dir
@@ -173,7 +173,7 @@ def tile_analysis(source: Path, model: Path, data: Path, cache: Path, seed: int 
     model_fp = model_fingerprint(resolve_model_dir(model))
     data_fp = data_fingerprint(corpus, SPLIT)
     meta.update(summary_metrics(ids, preds, len(labels)), n_rows=n, data=str(data), data_fingerprint=data_fp,
-                model_fingerprint=model_fp, analysis_version=ANALYSIS_VERSION,
+                model_fingerprint=model_fp, analysis_params=analysis_digest(),
                 tiled_from=f"{meta['n_rows']} rows of {meta['data']}")
     meta["review_key"] = content_key(text_hashes(big["text"].tolist()), SPLIT)
     backend = resolve(Settings().backend)[0]  # the app's default backend names the entry it looks for

@@ -42,12 +42,14 @@ def _seed_target(target: Path) -> None:
     """A sync target holding decisions from an earlier life of the Space (restored at start)."""
     from core.review.store import ReviewStore
     from core.review.sync import ReviewSync
+    from core.review.trust import EventRules
 
     with tempfile.TemporaryDirectory() as tmp:
         store = ReviewStore(Path(tmp) / "earlier.sqlite")
         for i in range(N_SEEDED_DECISIONS):
             store.record("earlier-data:validation", i, action="keep", old_label="joy", reviewer="bench")
-        ReviewSync(store, target.as_uri(), every_s=3600).close()
+        rules = EventRules(labels=frozenset({"joy"}), rows={"earlier-data:validation": N_SEEDED_DECISIONS})
+        ReviewSync(store, target.as_uri(), every_s=3600, rules=rules).close()
 
 
 def one_start(model: Path, data: Path, cache: Path, target: Path, log: Path) -> dict:

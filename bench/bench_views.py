@@ -62,7 +62,9 @@ def measure(service, split: str, repeats: int) -> dict:
     payload = {}
 
     def embedding_map():
-        payload["bytes"] = len(figure_value(figures.embedding_figure(table, color_by="label", labels=labels)))
+        fig = figures.embedding_figure(table, color_by="label", labels=labels)
+        payload["bytes"] = len(figure_value(fig))
+        payload["points"] = sum(len(t.x) for t in fig.data if getattr(t, "x", None) is not None)
 
     def review_next():
         return service.review_queue(split).index[:1]
@@ -71,7 +73,8 @@ def measure(service, split: str, repeats: int) -> dict:
         ("first_page", first_page), ("filter", a_filter), ("page_change", page_change),
         ("confusion_and_cell", confusion), ("embedding_map", embedding_map), ("review_next", review_next))}
     out["embedding_map"]["payload_mb"] = round(payload["bytes"] / 2**20, 2)
-    return {"split": split, "rows": len(table), **out}
+    out["embedding_map"]["points"] = int(payload["points"])  # markers drawn: every row, or the map lost some
+    return {"split": split, "rows": len(table), "repeats": repeats, **out}
 
 
 def main(argv=None) -> int:

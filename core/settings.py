@@ -82,7 +82,7 @@ class Settings:
     text_column: str | None = None
     label_column: str | None = None
     prob_source: str = "auto"
-    review_sync: str | None = None
+    review_sync: str | None = field(default=None, repr=False)  # may hold credentials: never in a repr or log
     review_sync_every: float = 60.0
     review_access: str | None = None
     reviewers: str = ""
@@ -134,16 +134,45 @@ class Settings:
 
 
 def _env(env: Mapping[str, str], name: str, default: object) -> object:
-    return env.get(ENV_PREFIX + name.upper(), default)
+    """``EMOTION_<NAME>``, or ``default`` when it is unset or empty."""
+    value = env.get(ENV_PREFIX + name.upper())
+    return default if value is None or value == "" else value
+
+
+#: Flag groups: ``data`` (every command that analyses a split), ``compute`` (where an analysis runs),
+#: ``app`` (the server, the review and what only the app shows). Each command lists only its own groups.
+GROUPS: tuple[str, ...] = ("data", "compute", "app")
 
 
 def build_parser(
-    env: Mapping[str, str] | None = None, *, description: str = "Emotion classifier dashboard"
+    env: Mapping[str, str] | None = None, *, description: str = "Emotion classifier dashboard",
+    groups: Sequence[str] = GROUPS, skip: Sequence[str] = (),
 ) -> argparse.ArgumentParser:
-    """An ``argparse`` parser for every :class:`Settings` field, defaults from ``env``."""
+    """An ``argparse`` parser for the :class:`Settings` fields of ``groups`` (:data:`GROUPS`), defaults from
+    ``env``; ``skip`` leaves out flags by field name (a command that defines its own ``--model``).
+
+    An ``EMOTION_*`` value outside a flag's choices exits with a message naming the variable and the choices.
+    """
+    unknown = set(groups) - set(GROUPS)
+    if unknown:
+        raise ValueError(f"unknown flag groups {sorted(unknown)}; choose from {GROUPS}")
     env = os.environ if env is None else env
-    d = Settings()
     p = argparse.ArgumentParser(description=description)
+    for group in GROUPS:
+        if group in groups:
+            _ADDERS[group](p, env, Settings())
+    for action in list(p._actions):
+        if action.dest in skip:
+            p._remove_action(action)
+            for option in action.option_strings:
+                p._option_string_actions.pop(option, None)
+    _check_env_choices(p, env)
+    return p
+
+
+def _add_data_flags(p: argparse.ArgumentParser, env: Mapping[str, str], d: Settings) -> None:
+    from core.classifier.backends import BACKENDS  # numpy only; not at import of this module
+
     p.add_argument("--model", default=_env(env, "model", d.model),
                    help="Hub id or local folder of a fine-tuned classifier (default: %(default)s)")
     p.add_argument("--data", default=_env(env, "data", d.data),
@@ -151,10 +180,25 @@ def build_parser(
     p.add_argument("--split", default=_env(env, "split", d.split), help="split to analyse")
     p.add_argument("--cache-dir", default=_env(env, "cache_dir", str(d.cache_dir)),
                    help="folder for the cached analysis and review database")
-    p.add_argument("--review-db", default=_env(env, "review_db", None),
-                   help="SQLite file for review decisions (default: <cache-dir>/reviews.sqlite)")
     p.add_argument("--batch-size", type=int, default=_number(env, "batch_size", d.batch_size, int))
     p.add_argument("--max-length", type=int, default=_number(env, "max_length", d.max_length, int))
+    p.add_argument("--backend", default=_env(env, "backend", d.backend), choices=BACKENDS,
+                   help="inference backend (default: %(default)s)")
+    p.add_argument("--text-column", default=_env(env, "text_column", None),
+                   help="text column of CSV/parquet data (default: text)")
+    p.add_argument("--label-column", default=_env(env, "label_column", None),
+                   help="label column of CSV/parquet data (default: label)")
+
+
+def _add_compute_flags(p: argparse.ArgumentParser, env: Mapping[str, str], d: Settings) -> None:
+    p.add_argument("--engine", default=_env(env, "engine", d.engine), choices=["local", "ray"],
+                   help="where the analysis runs (default: %(default)s)")
+    p.add_argument("--ray-address", default=_env(env, "ray_address", None))
+
+
+def _add_app_flags(p: argparse.ArgumentParser, env: Mapping[str, str], d: Settings) -> None:
+    p.add_argument("--review-db", default=_env(env, "review_db", None),
+                   help="SQLite file for review decisions (default: <cache-dir>/reviews.sqlite)")
     p.add_argument("--explain-max-tokens", type=int,
                    default=_number(env, "explain_max_tokens", d.explain_max_tokens, int))
     p.add_argument("--host", default=_env(env, "host", env.get("GRADIO_SERVER_NAME", d.host)))
@@ -164,11 +208,6 @@ def build_parser(
                    help="comma-separated splits to analyse and serve, e.g. train,validation (default: --split)")
     p.add_argument("--compare-model", default=_env(env, "compare_model", None),
                    help="a second checkpoint to compare with --model (Compare tab)")
-    p.add_argument("--backend", default=_env(env, "backend", d.backend), help="inference backend")
-    p.add_argument("--text-column", default=_env(env, "text_column", None),
-                   help="text column of CSV/parquet data (default: text)")
-    p.add_argument("--label-column", default=_env(env, "label_column", None),
-                   help="label column of CSV/parquet data (default: label)")
     p.add_argument("--prob-source", default=_env(env, "prob_source", d.prob_source),
                    choices=["auto", "in-sample", "out-of-fold"],
                    help="probabilities that rank a split the model trained on (default: %(default)s)")
@@ -179,11 +218,24 @@ def build_parser(
     p.add_argument("--review-access", default=_env(env, "review_access", None),
                    choices=["open", "login", "password"],
                    help="who may write review decisions (default: login on a Space, open elsewhere)")
-    p.add_argument("--engine", default=_env(env, "engine", d.engine), choices=["local", "ray"])
-    p.add_argument("--ray-address", default=_env(env, "ray_address", None))
     p.set_defaults(reviewers=str(_env(env, "reviewers", "")), review_users=str(_env(env, "review_users", "")),
                    space_id=env.get("SPACE_ID") or None)
-    return p
+
+
+_ADDERS = {"data": _add_data_flags, "compute": _add_compute_flags, "app": _add_app_flags}
+
+
+def _check_env_choices(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
+    """Exit with a clear message when an ``EMOTION_*`` variable holds a value outside its flag's choices
+    (argparse checks the choices of typed flags only, never of defaults)."""
+    for action in p._actions:
+        name = ENV_PREFIX + action.dest.upper()
+        if action.choices is None or name not in env:
+            continue
+        value = env[name]
+        if value != "" and value not in action.choices:
+            raise SystemExit(f"error: {name}={value!r} is not one of {', '.join(map(str, action.choices))} "
+                             f"(the choices of {action.option_strings[0]})")
 
 
 def _number(env: Mapping[str, str], name: str, default: float, kind: type) -> float:

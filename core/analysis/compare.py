@@ -23,7 +23,6 @@ Example
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Sequence
@@ -151,49 +150,39 @@ def verdict(summary: dict, *, alpha: float = 0.05) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; exit 2 with one clear line on bad input."""
-    from core.analysis.precompute import analyse_split
-    from core.classifier.model import ModelError, load_classifier
-    from core.data.splits import DataError, load_splits
-    from core.settings import default_cache_dir
+    from core.analysis.precompute import CLI_ERRORS, analyse_from_settings
+    from core.settings import Settings, build_parser
 
-    p = argparse.ArgumentParser(description="Compare two checkpoints on one split.")
+    p = build_parser(description="Compare two checkpoints on one split.", groups=("data", "compute"), skip=("model",))
     p.add_argument("--model", action="append", required=True, help="give twice: --model A --model B")
-    p.add_argument("--data", required=True)
-    p.add_argument("--split", default="validation")
     p.add_argument("--json", default=None, help="write the report as JSON here")
-    p.add_argument("--cache-dir", default=str(default_cache_dir()))
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--max-length", type=int, default=512)
-    p.add_argument("--text-column", default=None, help="text column of CSV/parquet data (default: text)")
-    p.add_argument("--label-column", default=None, help="label column of CSV/parquet data (default: label)")
     args = p.parse_args(argv)
     if len(args.model) != 2:
         print("error: give exactly two models: --model A --model B", file=sys.stderr)
         return 2
+    models, json_out = args.model, args.json
+    del args.model, args.json
+    settings = Settings.from_namespace(args)
     try:
-        data = load_splits(args.data, splits=(args.split,), text_column=args.text_column,
-                           label_column=args.label_column)
         tables = []
-        for ref in args.model:
-            clf = load_classifier(ref, data_labels=data.label_names, max_length=args.max_length,
-                                  label_origin=data.label_origin)
-            out = analyse_split(clf, data, args.split, cache_dir=args.cache_dir, batch_size=args.batch_size)
+        for ref in models:
+            _, clf, out = analyse_from_settings(settings, model=ref)
             tables.append(out.analysis.table)
             labels = list(clf.labels)
         report = compare_tables(tables[0], tables[1], labels)
-    except (DataError, ModelError, ValueError) as exc:
+    except (*CLI_ERRORS, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     s = report.summary
-    print(f"A = {args.model[0]}\nB = {args.model[1]}\n{args.split}: {s['rows']} rows")
+    print(f"A = {models[0]}\nB = {models[1]}\n{settings.split}: {s['rows']} rows")
     print(verdict(s))
     print(f"weighted F1 {s['f1_weighted_a']:.4f} -> {s['f1_weighted_b']:.4f} ({s['f1_weighted_delta']:+.4f}); "
           f"agreement {s['agreement']:.4f}")
     print(report.per_class.round(4).to_string())
-    if args.json:
-        Path(args.json).write_text(json.dumps({"model_a": args.model[0], "model_b": args.model[1],
-                                               "split": args.split, **report.to_json()}, indent=2))
-        print(f"wrote {args.json}")
+    if json_out:
+        Path(json_out).write_text(json.dumps({"model_a": models[0], "model_b": models[1],
+                                              "split": settings.split, **report.to_json()}, indent=2))
+        print(f"wrote {json_out}")
     return 0
 
 

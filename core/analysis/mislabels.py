@@ -94,6 +94,14 @@ def mislabel_score(probs: np.ndarray, labels: np.ndarray, *, alpha: float | None
 EXACT_NEIGHBOURS_MAX = 50_000
 NEIGHBOURS_K = 10
 
+#: What shapes the label-issue columns: the analysis cache key is derived from every module's
+#: ``ANALYSIS_PARAMS`` (:func:`core.analysis.cache.analysis_params`); ``mislabel_score`` names its formula.
+ANALYSIS_PARAMS = {
+    "alphas": ALPHAS, "quality_method": QUALITY_METHOD, "exact_neighbours_max": EXACT_NEIGHBOURS_MAX,
+    "neighbours_k": NEIGHBOURS_K, "approximate_neighbours": "pynndescent cosine, seed 0",
+    "mislabel_score": "rank mix of self_confidence and normalized_margin",
+}
+
 
 def approximate_knn_graph(features: np.ndarray, k: int, *, seed: int = 0):
     """(N, N) CSR graph of each row's ``k`` nearest other rows by cosine distance, in the layout

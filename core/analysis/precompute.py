@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.analysis.cache import ANALYSIS_VERSION, AnalysisCache, CachedAnalysis, cache_key
+from core.analysis.cache import AnalysisCache, CachedAnalysis, analysis_digest, analysis_params, cache_key
 from core.analysis.ray_engine import RayEngineError  # the module imports Ray only when the Ray engine runs
 from core.analysis.table import compute_analysis, now_iso
 from core.classifier.model import DEFAULT_BATCH_SIZE, Classifier, ModelError, load_classifier
@@ -127,7 +127,7 @@ def analyse_split(
     backend = classifier.backend_name
     key = cache_key(model_fp, data_fp, split, max_length, backend)
     expect = {"model_fingerprint": model_fp, "data_fingerprint": data_fp, "split": split,
-              "max_length": max_length, "analysis_version": ANALYSIS_VERSION}
+              "max_length": max_length, "analysis_params": analysis_digest()}
     cache = AnalysisCache(cache_dir) if cache_dir is not None else None
     if (cache is None or not cache.entry(key).is_dir()) and classifier.backend.name != backend:
         backend = classifier.backend.name
@@ -158,7 +158,7 @@ def analyse_split(
         "model": classifier.source, "model_fingerprint": model_fp, "data": data.source,
         "data_fingerprint": data_fp, "split": split, "max_length": max_length, "backend": backend,
         "labels": list(classifier.labels),
-        "n_rows": len(result.table), "analysis_version": ANALYSIS_VERSION,
+        "n_rows": len(result.table), "analysis_params": analysis_digest(), "analysis_param_values": analysis_params(),
         "versions": library_versions(), "created": now_iso(),
         "seconds": round(time.perf_counter() - start, 2),
         "parse_issues": data[split].issue_summary(), **result.metrics, "stage_seconds": result.stages,
@@ -175,6 +175,27 @@ def analyse_split(
             log.warning(msg)
     analysis = CachedAnalysis(result.table, result.hidden, meta, path)
     return AnalysisOutcome(analysis, False, time.perf_counter() - start, warnings)
+
+
+#: What :func:`analyse_from_settings` raises for bad input (a command prints it and exits 2).
+CLI_ERRORS: tuple[type[Exception], ...] = (DataError, ModelError, RayEngineError)
+
+
+def analyse_from_settings(
+    settings: Settings, *, model: str | None = None, show_progress: bool = True
+) -> tuple[EmotionData, Classifier, AnalysisOutcome]:
+    """The one loader every command uses: the data (with ``settings``' column names), the classifier
+    ``model`` (default ``settings.model``) on ``settings.backend``, and the analysis of ``settings.split``
+    (cached under the same key the app uses). Raises one of :data:`CLI_ERRORS`."""
+    data = load_splits(settings.data, splits=(settings.split,), text_column=settings.text_column,
+                       label_column=settings.label_column)
+    for issue_line in filter(None, [data[settings.split].issue_summary()]):
+        print(f"warning: {issue_line}", file=sys.stderr)
+    clf = load_classifier(model or settings.model, data_labels=data.label_names, max_length=settings.max_length,
+                          label_origin=data.label_origin, backend=settings.backend, cache_dir=settings.cache_dir)
+    out = analyse_split(clf, data, settings.split, cache_dir=settings.cache_dir, batch_size=settings.batch_size,
+                        engine=settings.engine, ray_address=settings.ray_address, show_progress=show_progress)
+    return data, clf, out
 
 
 def attach_signals(analysis: CachedAnalysis, classifier: Classifier, *, cache_dir: str | Path | None,
@@ -205,23 +226,17 @@ def attach_signals(analysis: CachedAnalysis, classifier: Classifier, *, cache_di
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; exit code 2 with one clear line on bad input."""
-    parser = build_parser(description="Precompute (or reuse) the cached analysis of one split.")
+    parser = build_parser(description="Precompute (or reuse) the cached analysis of one split.",
+                          groups=("data", "compute"))
     parser.add_argument("--signals", action="store_true",
                         help="also compute (or reuse) the ranking signals of a split the model trained on")
     args = parser.parse_args(argv)
     settings = Settings.from_namespace(args)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
-        data = load_splits(settings.data, splits=(settings.split,), text_column=settings.text_column,
-                           label_column=settings.label_column)
-        for issue_line in filter(None, [data[settings.split].issue_summary()]):
-            print(f"warning: {issue_line}", file=sys.stderr)
-        clf = load_classifier(settings.model, data_labels=data.label_names, max_length=settings.max_length,
-                              label_origin=data.label_origin, backend=settings.backend, cache_dir=settings.cache_dir)
-        out = analyse_split(clf, data, settings.split, cache_dir=settings.cache_dir, batch_size=settings.batch_size,
-                            engine=settings.engine, ray_address=settings.ray_address)
+        _, clf, out = analyse_from_settings(settings)
         signal_seconds = attach_signals(out.analysis, clf, cache_dir=settings.cache_dir) if args.signals else {}
-    except (DataError, ModelError, RayEngineError) as exc:
+    except CLI_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for w in out.warnings:

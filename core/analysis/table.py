@@ -31,6 +31,18 @@ UMAP_EXACT_MAX = 8192  # up to this many rows the neighbours come from the full 
 #: neighbours 0.9474 / 0.9470, layout 0.57 s instead of 1.14 s. On the validation split: 0.9827 / 0.9824.
 UMAP_EPOCHS = 200
 UMAP_EPOCHS_EXACT = 100
+UMAP_NEIGHBOURS = 15
+UMAP_MIN_DIST = 0.1
+LOSS_CLIP = 1e-12
+
+#: What shapes this module's stored columns (loss, confidence, margin, umap_x, umap_y): the analysis cache key
+#: is derived from every module's ``ANALYSIS_PARAMS`` (:func:`core.analysis.cache.analysis_params`).
+ANALYSIS_PARAMS = {
+    "umap": {"seed": UMAP_SEED, "fit_max": UMAP_FIT_MAX, "exact_max": UMAP_EXACT_MAX, "epochs": UMAP_EPOCHS,
+             "epochs_exact": UMAP_EPOCHS_EXACT, "neighbours": UMAP_NEIGHBOURS, "min_dist": UMAP_MIN_DIST,
+             "metric": "cosine", "exact_neighbours": "full cosine distance matrix up to exact_max, else exact kNN"},
+    "loss_clip": LOSS_CLIP,
+}
 
 
 @dataclass
@@ -47,7 +59,7 @@ class AnalysisResult:
 def per_sample_loss(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """(N,) cross-entropy ``-log p[label]``, clipped away from log(0)."""
     given = probs[np.arange(len(labels)), labels]
-    return -np.log(np.clip(given, 1e-12, 1.0))
+    return -np.log(np.clip(given, LOSS_CLIP, 1.0))
 
 
 def top2_margin(probs: np.ndarray) -> np.ndarray:
@@ -89,7 +101,7 @@ def umap_2d(hidden: np.ndarray, *, seed: int = UMAP_SEED, fit_max: int = UMAP_FI
     # instead of umap's per-pair Python callable, which takes half a minute at n = 2,000; and its
     # nearest neighbours found here by one argpartition (umap's own row-by-row sort took 0.4 s at n = 2,000).
     distances = cosine_distances(hidden).astype(np.float32) if n <= UMAP_EXACT_MAX else None
-    k = min(15, n - 1)
+    k = min(UMAP_NEIGHBOURS, n - 1)
     if distances is not None:
         neighbours = (*smallest(distances, k), None)
     else:
@@ -99,7 +111,7 @@ def umap_2d(hidden: np.ndarray, *, seed: int = UMAP_SEED, fit_max: int = UMAP_FI
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # n_jobs overridden by random_state; tiny-n spectral warnings; no search index
         reducer = umap.UMAP(
-            n_components=2, n_neighbors=k, min_dist=0.1,
+            n_components=2, n_neighbors=k, min_dist=UMAP_MIN_DIST,
             metric="precomputed" if distances is not None else "cosine",
             random_state=seed, n_epochs=UMAP_EPOCHS_EXACT if distances is not None else UMAP_EPOCHS,
             init="spectral" if n > 16 else "random", precomputed_knn=neighbours,
@@ -119,7 +131,8 @@ def _umap_subsample(hidden: np.ndarray, *, seed: int, fit_max: int, chunk: int) 
     coords = np.empty((n, 2), dtype=np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # n_jobs overridden by random_state
-        reducer = umap.UMAP(n_components=2, n_neighbors=min(15, fit_max - 1), min_dist=0.1, metric="cosine",
+        reducer = umap.UMAP(n_components=2, n_neighbors=min(UMAP_NEIGHBOURS, fit_max - 1), min_dist=UMAP_MIN_DIST,
+                            metric="cosine",
                             random_state=seed, n_epochs=UMAP_EPOCHS, init="spectral" if fit_max > 16 else "random")
         coords[fit_rows] = reducer.fit_transform(hidden[fit_rows])
         for start in range(0, len(rest), chunk):
@@ -160,7 +173,7 @@ def compute_analysis(
 
     def lap(name: str) -> None:
         now = time.perf_counter()
-        stages[name] = round(now - clock[0], 2)
+        stages[name] = round(now - clock[0], 4)  # 0.1 ms: a stage that ran is never 0
         clock[0] = now
 
     pred = classifier.predict(texts, batch_size=batch_size, with_hidden=True, progress=step,
@@ -189,7 +202,8 @@ def _map(hidden: np.ndarray, progress, lap: Callable[[str], None]) -> tuple[np.n
     if UMAP_EXACT_MAX < len(hidden) <= min(UMAP_FIT_MAX, EXACT_NEIGHBOURS_MAX):
         if progress:
             progress("neighbours", 0, 1)
-        knn = exact_cosine_knn(hidden, max(15, NEIGHBOURS_K + 1))  # UMAP's 15 (itself included), Datalab's 10 others
+        # UMAP's 15 (itself included), Datalab's 10 others
+        knn = exact_cosine_knn(hidden, max(UMAP_NEIGHBOURS, NEIGHBOURS_K + 1))
         lap("neighbours")
         if progress:
             progress("neighbours", 1, 1)

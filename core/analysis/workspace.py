@@ -24,7 +24,7 @@ import pandas as pd
 
 from core.classifier.model import Classifier
 from core.data.splits import EmotionData
-from core.review.keys import content_key, text_hashes
+from core.review.keys import content_key, is_review_key, text_hashes
 
 ROLES: tuple[str, ...] = ("model", "compare")
 TRAIN_SPLIT = "train"
@@ -111,8 +111,12 @@ class Analysis:
     @cached_property
     def review_key(self) -> str:
         """The data-keyed review key: content fingerprint of the split's texts, and the split name
-        (recorded in the cached analysis's meta when it was computed; computed here for older entries)."""
-        return self.meta.get("review_key") or content_key(self.text_hashes, self.split)
+        (recorded in the cached analysis's meta when it was computed; computed here for older entries, and
+        for a meta whose key is not a well-formed key of this split, since the key names files and folders)."""
+        stored = self.meta.get("review_key")
+        if is_review_key(stored, self.split):
+            return stored
+        return content_key(self.text_hashes, self.split)
 
     @property
     def legacy_review_key(self) -> str:

@@ -3,7 +3,9 @@
 Callers on many threads call :meth:`MicroBatcher.submit` with one item and block for its result.
 One worker thread takes everything waiting (up to ``max_batch``) and runs it as one batch, so
 while the model works on a batch, new requests gather for the next. A lone request is not delayed
-by a fixed wait. An exception in a batch is raised in every caller of that batch.
+by a fixed wait. An exception in a batch (any ``BaseException``, ``SystemExit`` and
+``KeyboardInterrupt`` included) is raised in every caller of that batch, and the worker goes on.
+:attr:`MicroBatcher.batch_sizes` keeps the sizes of the last :data:`BATCH_HISTORY` batches only.
 
 Why not Gradio's own event batching (``batch=True, max_batch_size=N`` on a listener)? It batches the
 requests of one event listener only, so the live view's keystrokes, the ``classify`` API endpoint and
@@ -24,10 +26,12 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Generic, TypeVar
 
+BATCH_HISTORY = 1_000
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -44,7 +48,13 @@ class MicroBatcher(Generic[T, R]):
         self._queue: queue.Queue[tuple[T, Future] | None] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._start_lock = threading.Lock()
-        self.batch_sizes: list[int] = []
+        self._sizes: deque[int] = deque(maxlen=BATCH_HISTORY)
+        self.n_batches = 0  # every batch run, however many the history keeps
+
+    @property
+    def batch_sizes(self) -> list[int]:
+        """Sizes of the last :data:`BATCH_HISTORY` batches, oldest first."""
+        return list(self._sizes)
 
     def _ensure_worker(self) -> None:
         with self._start_lock:
@@ -74,14 +84,15 @@ class MicroBatcher(Generic[T, R]):
                     self._queue.put(None)
                     break
                 batch.append(nxt)
-            self.batch_sizes.append(len(batch))
+            self._sizes.append(len(batch))
+            self.n_batches += 1
             try:
                 results = self._fn([item for item, _ in batch])
                 if len(results) != len(batch):
                     raise RuntimeError(f"batch function returned {len(results)} results for {len(batch)} items")
                 for (_, fut), res in zip(batch, results, strict=True):
                     fut.set_result(res)
-            except Exception as exc:  # hand the failure to every waiting caller
+            except BaseException as exc:  # noqa: BLE001 - hand any failure to every waiting caller; the worker lives on
                 for _, fut in batch:
                     if not fut.done():
                         fut.set_exception(exc)

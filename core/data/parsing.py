@@ -111,7 +111,7 @@ def _parse_reason(line: str, sep: str, text: str, label: str, known: set[str] | 
     return "unknown label" if known is not None and label not in known else ""
 
 
-def _parquet_label_names(path: Path, label_column: str) -> list[str] | None:
+def parquet_label_names(path: Path, label_column: str) -> list[str] | None:
     """The ClassLabel names that ``datasets`` stored in the file's schema for ``label_column``, if any."""
     import pyarrow.parquet as pq
     from datasets import ClassLabel, Features
@@ -189,7 +189,7 @@ def _read_parquet(path: Path, text_column: str, label_column: str
         raise DataError(f"{path}: not a readable parquet file ({exc})") from None
     frame = pd.DataFrame({"text": frame[text_column].fillna("").astype(str), "label": frame[label_column],
                           "line": np.arange(1, len(frame) + 1)})
-    return (*_drop_empty_texts(frame), _parquet_label_names(path, label_column))
+    return (*_drop_empty_texts(frame), parquet_label_names(path, label_column))
 
 
 def _drop_empty_texts(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[ParseIssue]]:

@@ -56,6 +56,7 @@ from core.data.parsing import (  # noqa: F401 (DataError, ParseIssue and the par
     labels_to_ids,
     missing_columns,
     order_label_names,
+    parquet_label_names,
     parse_text_label_lines,
     read_rows,
 )
@@ -172,6 +173,33 @@ def read_split_file(
     return Split(split, texts, ids, str(path), fmt, fingerprint, issues, lines), names
 
 
+def _folder_label_names(
+    folder: Path, splits: Sequence[str], text_column: str, label_column: str
+) -> tuple[list[str] | None, dict[Path, tuple[Split, list[str] | None]]]:
+    """The label set over every split file in ``folder`` (not only the loaded ones), so which rows load
+    does not depend on which splits are asked for: a parquet file's ClassLabel names first, in their order,
+    then the other names found, in the order of :func:`order_label_names`. ``None`` for integer labels only.
+
+    Also returns each file's read (split, its own names), which the caller reuses where those names are
+    the final ones, so a file is read once in the common case (every split holds every label)."""
+    paths = [p for p in dict.fromkeys(_find_split_file(folder, s) for s in (*splits, *SPLITS)) if p is not None]
+    fixed: list[str] = []
+    for path in paths:
+        if path.suffix == ".parquet" and not fixed:
+            fixed = parquet_label_names(path, label_column) or []
+    reads: dict[Path, tuple[Split, list[str] | None]] = {}
+    for path in paths:
+        try:
+            reads[path] = read_split_file(path, split=path.stem, text_column=text_column, label_column=label_column)
+        except DataError:
+            continue  # a broken file the caller did not ask for; one it asked for fails when read
+    found = [n for _, names in reads.values() for n in names or []]
+    rest = [n for n in dict.fromkeys(found) if n not in fixed]
+    if not fixed and not rest:
+        return None, reads
+    return (fixed + order_label_names(rest) if rest else fixed), reads
+
+
 def _load_local(
     folder: Path, splits: Sequence[str], label_names: Sequence[str] | None, text_column: str, label_column: str
 ) -> EmotionData:
@@ -183,14 +211,20 @@ def _load_local(
             f"{folder}: no file for split(s) {missing}; expected <split>.txt, .csv or .parquet "
             f"(found: {present or 'nothing'})"
         )
-    names = list(label_names) if label_names is not None else None
+    reads: dict[Path, tuple[Split, list[str] | None]] = {}
+    if label_names is not None:
+        names: list[str] | None = list(label_names)
+    else:
+        names, reads = _folder_label_names(folder, splits, text_column, label_column)
     loaded: dict[str, Split] = {}
     names_from_data = True
-    # Parquet with ClassLabel names fixes the order for all splits; read it first.
-    order = sorted(splits, key=lambda s: files[s].suffix != ".parquet")  # type: ignore[union-attr]
-    for s in order:
-        split, file_names = read_split_file(files[s], split=s, label_names=names,  # type: ignore[arg-type]
-                                            text_column=text_column, label_column=label_column)
+    for s in splits:
+        earlier = reads.get(files[s])  # type: ignore[arg-type]
+        if earlier is not None and earlier[1] is not None and earlier[1] == names:
+            split, file_names = earlier  # read with exactly these names already
+        else:
+            split, file_names = read_split_file(files[s], split=s, label_names=names,  # type: ignore[arg-type]
+                                                text_column=text_column, label_column=label_column)
         if names is None and file_names is not None:
             names = file_names
         loaded[s] = split

@@ -304,13 +304,12 @@ def _tqdm(desc: str) -> Callable[[int, int], None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: print the robustness table of one analysed split; exit code 2 on bad input."""
-    from core.analysis.precompute import analyse_split
+    from core.analysis.precompute import CLI_ERRORS, analyse_from_settings
     from core.analysis.table import probs_of
-    from core.classifier.model import ModelError, load_classifier
-    from core.data.splits import DataError, load_splits
     from core.settings import Settings, build_parser
 
-    parser = build_parser(description="Robustness of the predictions on one split to what-if edits.")
+    parser = build_parser(description="Robustness of the predictions on one split to what-if edits.",
+                          groups=("data", "compute"))
     parser.add_argument("--json", dest="json_out", default=None, help="also write the report as JSON here")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random edits (typos, elongation)")
     args = parser.parse_args(argv)
@@ -318,11 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     del args.json_out, args.seed
     settings = Settings.from_namespace(args)
     try:
-        data = load_splits(settings.data, splits=(settings.split,))
-        clf = load_classifier(settings.model, data_labels=data.label_names, max_length=settings.max_length,
-                              label_origin=data.label_origin)
-        out = analyse_split(clf, data, settings.split, cache_dir=settings.cache_dir, batch_size=settings.batch_size)
-    except (DataError, ModelError) as exc:
+        _, clf, out = analyse_from_settings(settings)
+    except CLI_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     a = out.analysis

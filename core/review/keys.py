@@ -25,6 +25,7 @@ Example
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -48,6 +49,21 @@ def content_key(hashes: Sequence[str], split: str) -> str:
     """``"<fingerprint>:<split>"``; the fingerprint ignores row order (sorted hashes)."""
     digest = hashlib.sha256("\n".join(sorted(str(h) for h in hashes)).encode()).hexdigest()[:16]
     return f"{digest}:{split}"
+
+
+_KEY = re.compile(r"[0-9a-f]{16}:[A-Za-z0-9_-]{1,64}")
+
+
+def is_review_key(key: object, split: str | None = None) -> bool:
+    """Whether ``key`` is a review key as :func:`content_key` makes them (for ``split`` when given); safe
+    in a file name. A key read from a file (a cached analysis's ``meta.json``) is checked with this first.
+
+    >>> is_review_key("0123456789abcdef:train", "train"), is_review_key("../../x:train"), is_review_key(None)
+    (True, False, False)
+    """
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
+        return False
+    return split is None or key.endswith(f":{split}")
 
 
 def align(decisions: pd.DataFrame, hashes: Sequence[str]) -> pd.DataFrame:

@@ -17,13 +17,19 @@ the service), not the model, so a retrained model still sees every decision. Eac
 stores ``text_hash`` (of the sample's text, to notice a re-ordered or edited file), the
 ``model_fingerprint`` and ``model_pred`` it was made with (audit trail), and a random ``event_id``
 that names it everywhere: :mod:`core.review.sync` appends decisions to a shared target as events and
-restores them with :meth:`ReviewStore.import_events`, which skips event ids already present.
+restores them through :func:`core.review.trust.import_checked`, which skips event ids already present.
 
 Current decision
 ----------------
-The current decision for a sample is its latest row by ``time`` (then ``event_id``, so that two
-replicas holding the same events agree) whose action is not ``skip``. A skip is kept in the history
+The current decision for a sample is the last row *recorded in this file* (the local ``id``) whose
+action is not ``skip``; a ``time`` written in an imported event cannot reorder it. Two replicas that
+decide the same sample at about the same time can therefore disagree on which decision is current,
+each keeping its own last one, until someone decides that sample again. A skip is kept in the history
 but neither counts as reviewed nor overrides an earlier keep, relabel or ambiguous.
+
+Decisions made elsewhere (uploads, the sync target) enter through :mod:`core.review.trust`, which
+checks them first; valid decisions for a dataset key this server does not analyse are kept in the
+``set_aside`` table (raw event, reason, source) and never applied.
 
 Labels are stored as names. ``keep`` stores ``new_label = old_label``; ``ambiguous`` and ``skip``
 store no new label.
@@ -58,8 +64,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import numbers
 import os
+import re
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator
@@ -73,6 +81,8 @@ import pandas as pd
 ACTIONS: tuple[str, ...] = ("keep", "relabel", "ambiguous", "not_emotion", "skip")
 SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = 30.0
+MAX_NOTE_CHARS = 10_000
+MAX_REVIEWER_CHARS = 200
 
 _DECISIONS = """
 CREATE TABLE IF NOT EXISTS decisions (
@@ -96,12 +106,20 @@ _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 {_DECISIONS};
 CREATE INDEX IF NOT EXISTS decisions_by_sample ON decisions (dataset_key, sample_id, time, event_id);
+CREATE TABLE IF NOT EXISTS set_aside (
+    event_id TEXT PRIMARY KEY,
+    received TEXT NOT NULL,
+    source   TEXT NOT NULL,
+    reason   TEXT NOT NULL,
+    event    TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS synced (
     target   TEXT NOT NULL,
     event_id TEXT NOT NULL,
     PRIMARY KEY (target, event_id)
 ) WITHOUT ROWID
 """
+_EVENT_ID = re.compile(r"[A-Za-z0-9]{8,64}")
 _V1_COLUMNS = ("id", "time", "dataset_key", "sample_id", "action", "old_label", "new_label", "reviewer", "note")
 
 
@@ -147,7 +165,7 @@ EVENT_FIELDS: tuple[str, ...] = COLUMNS[1:]
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM decisions"
 _INSERT = f"INSERT INTO decisions ({', '.join(EVENT_FIELDS)}) VALUES ({', '.join('?' * len(EVENT_FIELDS))})"
 _CURRENT = (
-    "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY sample_id ORDER BY time DESC, event_id DESC) AS r "
+    "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY sample_id ORDER BY id DESC) AS r "
     "FROM decisions WHERE dataset_key = ? AND action != 'skip') WHERE r = 1"
 )
 
@@ -303,7 +321,9 @@ class ReviewStore:
     def import_events(self, events: Iterable[dict], *, synced_to: str | None = None) -> int:
         """Add decisions made elsewhere (event dicts as :meth:`events` gives them); returns how many were new.
 
-        Idempotent by ``event_id``: an event already present is skipped. Each keeps its original
+        No trust rules apply here (for copies of this app's own store: tests, migrations); uploads and the
+        sync target go through :func:`core.review.trust.import_checked`. Idempotent by ``event_id``: an
+        event already present is skipped. Each keeps its original
         ``time``, reviewer and every other field; it gets a new local ``id``. All events are checked
         first and written in one transaction, so a bad event adds nothing. ``synced_to`` marks the
         events as already present on that sync target (they came from it), so they are not pushed back.
@@ -330,6 +350,47 @@ class ReviewStore:
         except sqlite3.Error as exc:
             raise ReviewStoreError(f"{self.path}: could not import decisions ({exc})") from None
         return int(added)
+
+    def add_checked(
+        self,
+        decisions: list[Decision],
+        *,
+        set_aside: list[tuple[Decision, str]] = (),  # type: ignore[assignment]
+        source: str = "",
+        synced_to: str | None = None,
+    ) -> None:
+        """Record decisions :func:`core.review.trust.import_checked` passed, in order, and keep the
+        ``(decision, reason)`` pairs it set aside; one transaction. ``synced_to`` as in :meth:`import_events`."""
+        try:
+            with self._connect() as conn, _transaction(conn):
+                conn.executemany(_INSERT.replace("INSERT", "INSERT OR IGNORE", 1), [_values(d) for d in decisions])
+                kept = [(d.event_id, _now(), source, why, json.dumps(d.to_event(), sort_keys=True))
+                        for d, why in set_aside]
+                conn.executemany("INSERT OR IGNORE INTO set_aside (event_id, received, source, reason, event) "
+                                 "VALUES (?, ?, ?, ?, ?)", kept)
+                if synced_to is not None:
+                    conn.executemany("INSERT OR IGNORE INTO synced (target, event_id) VALUES (?, ?)",
+                                     [(synced_to, d.event_id) for d in decisions])
+        except sqlite3.Error as exc:
+            raise ReviewStoreError(f"{self.path}: could not import decisions ({exc})") from None
+
+    def stored_events(self, event_ids: Iterable[str]) -> dict[str, dict]:
+        """The stored events (as :meth:`Decision.to_event`) among ``event_ids``, by event id."""
+        ids = list(dict.fromkeys(event_ids))
+        found: dict[str, dict] = {}
+        with self._connect() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                rows = conn.execute(f"{_SELECT} WHERE event_id IN ({', '.join('?' * len(chunk))})", chunk)
+                found.update((d.event_id, d.to_event()) for d in (Decision(*row) for row in rows))
+        return found
+
+    def set_aside(self) -> pd.DataFrame:
+        """Events kept aside (a dataset key not analysed where they arrived): ``event_id, received, source,
+        reason, event`` (the event as JSON), oldest first. They are never applied."""
+        with self._connect() as conn:
+            rows = conn.execute("SELECT event_id, received, source, reason, event FROM set_aside ORDER BY rowid")
+            return pd.DataFrame(rows.fetchall(), columns=["event_id", "received", "source", "reason", "event"])
 
     def rekey(self, old_key: str, new_key: str) -> int:
         """Move every decision from ``old_key`` to ``new_key``; returns how many moved.
@@ -396,10 +457,10 @@ class ReviewStore:
         return self._frame(f"{_SELECT} WHERE id IN ({_CURRENT}) ORDER BY sample_id", (dataset_key,))
 
     def history(self, dataset_key: str, sample_id: int | None = None) -> pd.DataFrame:
-        """Every recorded action, skips included, oldest first; one sample's when ``sample_id`` is given."""
+        """Every recorded action, skips included, in recorded order; one sample's when ``sample_id`` is given."""
         if sample_id is None:
-            return self._frame(f"{_SELECT} WHERE dataset_key = ? ORDER BY time, event_id", (dataset_key,))
-        return self._frame(f"{_SELECT} WHERE dataset_key = ? AND sample_id = ? ORDER BY time, event_id",
+            return self._frame(f"{_SELECT} WHERE dataset_key = ? ORDER BY id", (dataset_key,))
+        return self._frame(f"{_SELECT} WHERE dataset_key = ? AND sample_id = ? ORDER BY id",
                            (dataset_key, int(sample_id)))
 
     def events(self, after_id: int = 0) -> list[dict]:
@@ -498,7 +559,7 @@ def decision_from_event(event: dict) -> Decision:
     if missing:
         raise ValueError(f"missing fields {missing}")
     event_id = event["event_id"]
-    if not isinstance(event_id, str) or not 8 <= len(event_id) <= 64 or not event_id.isalnum():
+    if not isinstance(event_id, str) or not _EVENT_ID.fullmatch(event_id):
         raise ValueError(f"event_id must be 8 to 64 letters or digits, got {event_id!r}")
     try:
         when = datetime.fromisoformat(str(event["time"]))
@@ -543,13 +604,18 @@ def _validated(d: Decision) -> Decision:
         new_label = d.old_label
     elif new_label is not None:
         raise ValueError(f"action {d.action!r} takes no new_label (got {new_label!r})")
+    for name, most in (("reviewer", MAX_REVIEWER_CHARS), ("note", MAX_NOTE_CHARS)):
+        if getattr(d, name) is not None and not isinstance(getattr(d, name), str):
+            raise ValueError(f"{name} must be text, got {getattr(d, name)!r}")
+        if len(getattr(d, name) or "") > most:
+            raise ValueError(f"{name} longer than {most} characters")
     for name in ("text_hash", "model_pred", "audit"):
         value = getattr(d, name)
         if value is not None and not isinstance(value, str):
             raise ValueError(f"{name} must be a string or None, got {value!r}")
     weight = d.weight
     if weight is not None:
-        if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not weight > 0 or weight != weight:
+        if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not math.isfinite(weight) or weight <= 0:
             raise ValueError(f"weight must be a positive number or None, got {weight!r}")
         weight = float(weight)
         if d.audit is None:

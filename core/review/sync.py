@@ -45,7 +45,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from core.review.store import ReviewStore, ReviewStoreError, decision_from_event
+from core.review.redact import redact_text, redact_url
+from core.review.store import ReviewStore, ReviewStoreError
+from core.review.trust import EventRules, ImportReport, import_checked, read_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ EVENTS_DIR = "events"
 ANALYSIS_DIR = "analysis"
 ANALYSIS_FILES = ("table.parquet", "hidden.npy", "meta.json")
 BATCH = 5_000
+FLAGGED_FILES = 20
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
 PERSISTENT_ROOT = Path("/data")  # where a Space's persistent storage is mounted
 
@@ -66,11 +69,13 @@ def open_target(url: str):
     import fsspec
 
     if not url or "://" not in url:
-        raise SyncTargetError(f"review sync target {url!r} is not a URL; use file:///path or hf://datasets/owner/repo")
+        raise SyncTargetError(f"review sync target {redact_url(url or '')!r} is not a URL; use file:///path or "
+                              "hf://datasets/owner/repo")
     try:
         fs, root = fsspec.core.url_to_fs(url)
     except (ImportError, ValueError) as exc:
-        raise SyncTargetError(f"review sync target {url!r} cannot be opened ({exc})") from None
+        raise SyncTargetError(f"review sync target {redact_url(url)!r} cannot be opened "
+                              f"({redact_text(str(exc), url)})") from None
     return fs, root.rstrip("/")
 
 
@@ -86,7 +91,8 @@ class SyncCounts:
     pushed: int = 0
     restored: int = 0
     files_read: int = 0
-    bad_lines: int = 0
+    refused: int = 0
+    set_aside: int = 0
 
 
 class ReviewSync:
@@ -95,13 +101,21 @@ class ReviewSync:
     Parameters
     ----------
     store : the local review database.
-    url : fsspec URL of the target folder.
+    url : fsspec URL of the target folder; it may hold credentials, which are never shown or logged
+        (:attr:`url` is the redacted form, also the target's name in the store's bookkeeping).
     every_s : seconds between sync cycles of the background thread.
+    rules : what an event read from the target must satisfy (:mod:`core.review.trust`); refusals are
+        counted in :attr:`counts`, their first reasons kept in :attr:`refusals` and shown by :meth:`status`;
+        the whole report of each of the last files that had any is in :attr:`flagged`.
     """
 
-    def __init__(self, store: ReviewStore, url: str, every_s: float = 60.0) -> None:
+    def __init__(self, store: ReviewStore, url: str, every_s: float = 60.0, *, rules: EventRules) -> None:
         self.store = store
-        self.url = url.rstrip("/")
+        self._secret_url = url.rstrip("/")
+        self.url = redact_url(self._secret_url)
+        self.rules = rules
+        self.refusals: list[str] = []
+        self.flagged: dict[str, ImportReport] = {}  # the last files with refused or set-aside events
         self.every_s = max(0.05, float(every_s))
         self.fs, self.root = open_target(url)
         self.replica = uuid.uuid4().hex[:12]
@@ -152,7 +166,8 @@ class ReviewSync:
                 if pull:
                     self._pull()
             except Exception as exc:  # any failure: keep everything local, report it, retry next cycle
-                self.last_error = f"{_utc_clock()} ({type(exc).__name__}: {str(exc)[:200]})"
+                detail = redact_text(str(exc), self._secret_url)[:200]
+                self.last_error = f"{_utc_clock()} ({type(exc).__name__}: {detail})"
                 log.warning("review sync to %s failed: %s", self.url, self.last_error)
                 return False
             self.last_ok, self.last_error = _utc_clock(), None
@@ -194,22 +209,22 @@ class ReviewSync:
         for name in names:
             if name in self._seen or name.startswith(".") or not name.endswith(".jsonl"):
                 continue
-            text = self.fs.cat_file(f"{folder}/{name}").decode("utf-8", errors="replace")
-            events = []
-            for n, line in enumerate(text.splitlines(), 1):
-                if not line.strip():
-                    continue
-                try:
-                    event = json.loads(line)
-                    decision_from_event(event)
-                except ValueError as exc:
-                    self.counts.bad_lines += 1
-                    log.warning("review sync: skipped %s line %d (%s)", name, n, exc)
-                    continue
-                events.append(event)
-            self.counts.restored += self.store.import_events(events, synced_to=self.url)
+            items = read_jsonl(self.fs.cat_file(f"{folder}/{name}"), source=f"{name} line")
+            self._count(name, import_checked(self.store, items, rules=self.rules, source=self.url,
+                                             synced_to=self.url))
             self.counts.files_read += 1
             self._seen.add(name)
+
+    def _count(self, name: str, report: ImportReport) -> None:
+        self.counts.restored += report.added
+        self.counts.refused += report.refused
+        self.counts.set_aside += report.set_aside
+        for reason in report.reasons(limit=1_000):
+            log.warning("review sync: refused %s", reason)
+        self.refusals = (self.refusals + report.reasons(limit=5))[:5]
+        if report.refused or report.set_aside:
+            self.flagged = {**self.flagged, name: report}
+            self.flagged = dict(list(self.flagged.items())[-FLAGGED_FILES:])
 
     # ---- reporting -----------------------------------------------------------------------------
 
@@ -229,7 +244,9 @@ class ReviewSync:
                     f"retried every {self.every_s:g} s.")
         if self.last_ok is None:
             return f"Decisions sync to {self.url} every {self.every_s:g} s; not synced yet ({waiting})."
-        bad = f", {self.counts.bad_lines} unreadable lines skipped" if self.counts.bad_lines else ""
+        bad = f", {self.counts.set_aside} set aside (not analysed here)" if self.counts.set_aside else ""
+        if self.counts.refused:
+            bad += f", {self.counts.refused} refused: {'; '.join(self.refusals[:3])}"
         return (f"Decisions sync to {self.url} every {self.every_s:g} s; last sync {self.last_ok}: {waiting} "
                 f"({self.counts.pushed} pushed, {self.counts.restored} restored{bad}).")
 
@@ -320,10 +337,11 @@ def find_precomputed(
                 os.replace(tmp, final)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
-            log.info("using the precomputed analysis %s from %s", key, local or source)
+            log.info("using the precomputed analysis %s from %s", key, local or redact_url(source))
             return final
         except Exception as exc:  # a source that fails is skipped; the analysis is computed instead
-            log.warning("could not fetch the precomputed analysis %s from %s: %s", key, local or source, exc)
+            log.warning("could not fetch the precomputed analysis %s from %s: %s", key, local or redact_url(source),
+                        redact_text(str(exc), source))
     return None
 
 

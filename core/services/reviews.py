@@ -34,7 +34,8 @@ from core.analysis.order import sorted_positions
 from core.data.text_input import InputError
 from core.review.access import AccessDenied, Caller, authorize, parse_users, profile_org_names, startup_problem
 from core.review.keys import align
-from core.review.store import Decision, ReviewStore, ReviewStoreError, decision_from_event
+from core.review.store import Decision, ReviewStore, ReviewStoreError
+from core.review.trust import EventRules, ImportReport, import_checked, import_upload, rules_for
 from core.services.analyses import ANY, AnalysesService
 from core.settings import Settings
 
@@ -118,7 +119,8 @@ class ReviewService:
             if self.sync is None:
                 from core.review.sync import ReviewSync
 
-                self.sync = ReviewSync(store, self.settings.review_sync, self.settings.review_sync_every).start()
+                self.sync = ReviewSync(store, self.settings.review_sync, self.settings.review_sync_every,
+                                       rules=self.rules()).start()
                 self._rekey(store)  # restored decisions may carry legacy keys
             return self.sync
 
@@ -246,33 +248,36 @@ class ReviewService:
             model_fingerprint=str(a.meta.get("model_fingerprint", "")), model_pred=str(row["pred"]),
         )
 
-    def import_events(self, events: Iterable[dict], *, caller: Caller | None) -> int:
-        """Add sync events (as :meth:`events` gives them) after the access check; returns how many were new."""
-        self.authorize(caller)
-        return self.store.import_events(list(events))
+    def rules(self, uploader: str | None = None) -> EventRules:
+        """What an event from elsewhere must satisfy here (:mod:`core.review.trust`): the labels and the
+        review keys (and legacy keys) of every analysed split, and the reviewers the access settings admit;
+        ``uploader`` is the checked name an upload is recorded under."""
+        rows: dict[str, int] = {}
+        labels: set[str] = set()
+        for a in self.analyses:
+            rows[a.review_key] = rows[a.legacy_review_key] = len(a.table)
+            labels.update(a.labels)
+        return rules_for(self.settings, labels=labels, rows=rows, uploader=uploader)
+
+    def import_events(self, events: Iterable[dict], *, caller: Caller | None) -> ImportReport:
+        """Add sync events (as :meth:`events` gives them) after the access check and the trust rules of
+        :mod:`core.review.trust`; every event's outcome (added, already present, set aside, refused)."""
+        who = self.authorize(caller)
+        items = [(f"event {i}", e if isinstance(e, dict) else None, "" if isinstance(e, dict) else "not an object")
+                 for i, e in enumerate(events, 1)]
+        return import_checked(self.store, items, rules=self.rules(uploader=who), source="upload")
+
+    def import_upload(self, data: bytes | str | Path, *, caller: Caller | None) -> ImportReport:
+        """Add the decisions of an uploaded JSON Lines file (bytes, or its path) after the access check and
+        the trust rules: in ``login`` and ``password`` access each is recorded under the caller's checked
+        name and one naming another reviewer is refused. Every event's outcome, with reasons."""
+        who = self.authorize(caller)
+        return import_upload(self.store, data, rules=self.rules(uploader=who))
 
     def import_file(self, path: str | Path, *, caller: Caller | None) -> str:
-        """Add the decisions of a JSON Lines file (as :meth:`export_events` writes); a summary line.
-
-        Checked like every write; decisions already present (same event id) are skipped, unreadable
-        lines are counted and skipped.
-        """
-        self.authorize(caller)
-        events, bad = [], 0
-        with open(path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if not line.strip():
-                    continue
-                try:
-                    event = json.loads(line)
-                    decision_from_event(event)
-                except ValueError:
-                    bad += 1
-                    continue
-                events.append(event)
-        added = self.import_events(events, caller=caller)
-        skipped = f", {bad} unreadable lines skipped" if bad else ""
-        return f"{added} new decisions imported, {len(events) - added} already present{skipped}."
+        """:meth:`import_upload` of a file (as :meth:`export_events` writes); its summary line (counts of
+        new, already present, set aside and refused decisions, with the first reasons)."""
+        return self.import_upload(Path(path), caller=caller).summary()
 
     # ---- exports ----------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from core.audit.auditor import AuditError, Auditor
 from core.audit.report import audit_report, format_report
 from core.review.store import ReviewStore
 from core.review.sync import ReviewSync
+from core.review.trust import EventRules
 
 LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 KEY = "fp:train"
@@ -70,12 +71,13 @@ def test_audit_decisions_survive_a_restart_and_a_sync(tmp_path: Path, auditor: A
         for i, draw in enumerate(auditor.next(sampling, n=n)):
             auditor.decide(draw.sample_id, draw.sampling, ("right", "ambiguous", "not_emotion")[i % 3], reviewer="ana")
     target = tmp_path / "target"
-    sync = ReviewSync(auditor.store, target.as_uri(), every_s=3600)
+    rules = EventRules(labels=frozenset(LABELS), rows={KEY: len(auditor.table)})  # what a restore checks
+    sync = ReviewSync(auditor.store, target.as_uri(), every_s=3600, rules=rules)
     assert sync.sync_now()
     sync.close()
     restarted = Auditor(ReviewStore(tmp_path / "reviews.sqlite"), KEY, auditor.table, labels=LABELS)
     fresh_store = ReviewStore(tmp_path / "elsewhere.sqlite")
-    ReviewSync(fresh_store, target.as_uri(), every_s=3600).start().close()
+    ReviewSync(fresh_store, target.as_uri(), every_s=3600, rules=rules).start().close()
     restored = Auditor(fresh_store, KEY, auditor.table, labels=LABELS)
     columns = ["sample_id", "judgement", "sampling", "stratum", "weight"]
     pd.testing.assert_frame_equal(restarted.decisions()[columns], auditor.decisions()[columns])

@@ -1,6 +1,7 @@
 """Smoke tests of the benchmark scripts: each runs with ``--quick`` and prints the JSON it promises.
 
-Timings are never asserted (the machine is shared); only that the figures exist and are positive.
+Timings are never asserted against thresholds (the machine is shared); the figures must exist, be
+ordered as statistics are (min <= p50 <= p95 <= max), and derived figures must agree with their parts.
 """
 
 from __future__ import annotations
@@ -56,10 +57,15 @@ def test_bench_classify_api_quick():
     assert m["requests"] == 16
     for key in ("raw_forward_ms", "api_sequential_ms", "api_default_client_sequential_ms", "api_concurrent_ms",
                 "api_plain_http_sequential_ms", "api_plain_http_one_session_ms"):
-        assert positive(m[key]["p50"]) and m[key]["n"] == 16, key
-    assert isinstance(m["api_overhead_p50_ms"], float)
-    assert all(positive(v) for v in m["throughput_rps"].values()) and len(m["throughput_rps"]) == 2
-    assert positive(m["throughput_ratio"])
+        stats = m[key]
+        assert stats["n"] == 16 and 0 < stats["min"] <= stats["p50"] <= stats["p95"] <= stats["max"], (key, stats)
+    # the derived figures are what their names say, computed from the figures beside them
+    assert m["api_overhead_p50_ms"] == pytest.approx(m["api_sequential_ms"]["p50"] - m["raw_forward_ms"]["p50"],
+                                                     abs=0.011)
+    rates = m["throughput_rps"]
+    assert len(rates) == 2 and all(positive(v) for v in rates.values())
+    concurrent = next(v for k, v in rates.items() if k.startswith("concurrent_"))
+    assert m["throughput_ratio"] == pytest.approx(concurrent / rates["sequential"], rel=0.02, abs=0.011)
 
 
 def test_bench_cold_start_quick():
@@ -111,7 +117,8 @@ def test_label_noise_quick(tmp_path):
         assert row["loss"]["ap"] == pytest.approx(row["self_confidence"]["ap"], abs=1e-9)
     # the fine-tuned model finds uniform flips on its held-out split far better than chance
     assert held["settings"]["heldout/uniform/10%"]["loss"]["roc_auc"] > 0.9
-    assert isinstance(held["target_within_0.01_everywhere"], bool)
+    gaps = [row["shipped_minus_best_ap"] for row in held["settings"].values()]
+    assert held["target_within_0.01_everywhere"] is all(g >= -0.01 for g in gaps)  # the flag agrees with its rows
     assert set(report["train_timing"]) == {"0", "10"}
 
 

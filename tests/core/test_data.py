@@ -226,3 +226,36 @@ def test_parquet_label_names_are_datasets_features_and_old_files_still_read(tmp_
         {b"huggingface": json.dumps({"info": {"features": features}}).encode()}), old_dir / "validation.parquet")
     data = load_splits(old_dir, splits=("validation",))
     assert data.label_names == LABELS and data["validation"].labels.tolist() == [5, 0]
+
+
+def test_the_label_set_is_taken_over_every_split_whichever_are_loaded(tmp_path):
+    """Issue 26 item 5: train = {sadness, joy}, validation = {surprise, sadness}."""
+    from core.review.keys import content_key, text_hashes
+
+    folder = write_folder(tmp_path / "d", {"train": ["a sad day;sadness", "a glad day;joy"],
+                                           "validation": ["what a shock;surprise", "so down;sadness"]})
+    both = load_splits(folder, splits=("train", "validation"))
+    alone = load_splits(folder, splits=("validation",))
+    assert both.label_names == alone.label_names == ["sadness", "joy", "surprise"]
+    for data in (both, alone):
+        assert data["validation"].texts == ["what a shock", "so down"] and not data["validation"].issues
+        assert [data.label_names[i] for i in data["validation"].labels] == ["surprise", "sadness"]
+    assert content_key(text_hashes(both["validation"].texts), "validation") == content_key(
+        text_hashes(alone["validation"].texts), "validation")
+
+
+def test_parquet_classlabel_names_come_first_and_other_splits_add_theirs(tmp_path):
+    from datasets import ClassLabel, Dataset, Features, Value
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    names = ["joy", "sadness"]  # the file's order, not the documented one
+    features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
+    Dataset.from_dict({"text": ["a", "b"], "label": [0, 1]}, features=features).to_parquet(folder / "train.parquet")
+    (folder / "validation.txt").write_text("so angry;anger\nso glad;joy\n")
+    for splits in (("validation",), ("train", "validation"), ("train",)):
+        data = load_splits(folder, splits=splits)
+        assert data.label_names == ["joy", "sadness", "anger"], splits
+    data = load_splits(folder, splits=("validation", "train"))
+    assert [data.label_names[i] for i in data["validation"].labels] == ["anger", "joy"]
+    assert data["train"].labels.tolist() == [0, 1]

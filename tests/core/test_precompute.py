@@ -65,7 +65,8 @@ def test_umap_and_hidden_states_are_present_and_finite(tiny_model_dir, small_dat
         assert field in meta
     assert meta["labels"] == LABELS
     stages = meta["stage_seconds"]  # where the analysis's time went
-    assert set(stages) == {"inference", "umap", "table", "label_issues"} and min(stages.values()) >= 0
+    assert set(stages) == {"inference", "umap", "table", "label_issues"}
+    assert all(seconds > 0 for seconds in stages.values()), stages  # each stage measured, none skipped
     assert sum(stages.values()) <= meta["seconds"] + 0.05
 
 

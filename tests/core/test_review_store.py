@@ -365,16 +365,18 @@ def test_a_bad_event_imports_nothing_and_says_which(store: ReviewStore) -> None:
     assert store.count() == 0
 
 
-def test_replicas_with_the_same_events_agree_on_the_current_decision(tmp_path: Path) -> None:
-    a, b = ReviewStore(tmp_path / "a.sqlite"), ReviewStore(tmp_path / "b.sqlite")
-    first = a.record(KEY, 3, action="relabel", old_label="joy", new_label="love")
-    second = b.record(KEY, 3, action="ambiguous", old_label="joy")  # later in time, on the other replica
-    a.import_events(b.events())
-    b.import_events(a.events())  # b receives the older decision after its own: local ids disagree
-    assert second.time > first.time
-    for s in (a, b):
-        assert s.latest(KEY)["event_id"].tolist() == [second.event_id]
-        assert s.history(KEY)["event_id"].tolist() == [first.event_id, second.event_id]
+def test_the_last_recorded_decision_is_current_whatever_time_an_imported_event_claims(store: ReviewStore) -> None:
+    forged = {"event_id": "f" * 32, "time": "2099-12-31T00:00:00+00:00", "dataset_key": KEY, "sample_id": 3,
+              "action": "relabel", "old_label": "joy", "new_label": "love"}
+    store.import_events([forged])
+    real = store.record(KEY, 3, action="keep", old_label="joy")  # recorded after the import, earlier "time"
+    assert real.time < forged["time"]
+    assert store.latest(KEY)["event_id"].tolist() == [real.event_id]
+    assert store.history(KEY, 3)["event_id"].tolist() == ["f" * 32, real.event_id]  # recorded order
+    old = {**forged, "event_id": "e" * 32, "time": "2001-01-01T00:00:00+00:00", "action": "ambiguous",
+           "new_label": None}
+    store.import_events([old])  # recorded last here, though its time is the oldest
+    assert store.latest(KEY)["event_id"].tolist() == ["e" * 32]
 
 
 def test_unsynced_and_mark_synced_track_each_target(store: ReviewStore) -> None:

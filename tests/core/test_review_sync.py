@@ -18,11 +18,14 @@ import pandas as pd
 import pytest
 
 from core.analysis.cache import AnalysisCache
+from core.review.redact import redact_url
 from core.review.store import ReviewStore
 from core.review.sync import ReviewSync, SyncTargetError, find_precomputed, publish_precomputed
+from core.review.trust import EventRules
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "data-fp:validation"
+RULES = EventRules(labels=frozenset({"joy", "fear"}), rows={KEY: 100_000})
 
 
 @contextlib.contextmanager
@@ -60,13 +63,13 @@ def test_decisions_reach_the_target_and_come_back_into_an_empty_store(tmp_path: 
     target = tmp_path / "target"
     store = ReviewStore(tmp_path / "a" / "reviews.sqlite")
     made = _decide(store, 7, "ana")
-    sync = ReviewSync(store, target.as_uri(), every_s=3600)
+    sync = ReviewSync(store, target.as_uri(), every_s=3600, rules=RULES)
     assert sync.sync_now()
     assert sorted(e["event_id"] for e in _target_events(target)) == sorted(d.event_id for d in made)
     assert sync.pending() == 0 and "everything synced" in sync.status()
 
     fresh = ReviewStore(tmp_path / "b" / "reviews.sqlite")  # the Space restarted with an empty disk
-    ReviewSync(fresh, target.as_uri(), every_s=3600).start().close()
+    ReviewSync(fresh, target.as_uri(), every_s=3600, rules=RULES).start().close()
     back = fresh.history(KEY)
     assert sorted(back["event_id"]) == sorted(d.event_id for d in made)
     original = store.history(KEY).drop(columns="id").sort_values("event_id").reset_index(drop=True)
@@ -77,7 +80,7 @@ def test_decisions_reach_the_target_and_come_back_into_an_empty_store(tmp_path: 
 def test_files_on_the_target_are_never_rewritten(tmp_path: Path) -> None:
     target = tmp_path / "target"
     store = ReviewStore(tmp_path / "reviews.sqlite")
-    sync = ReviewSync(store, target.as_uri(), every_s=3600)
+    sync = ReviewSync(store, target.as_uri(), every_s=3600, rules=RULES)
     _decide(store, 3, "ana")
     sync.sync_now()
     first = _digest(target)
@@ -91,13 +94,16 @@ def test_files_on_the_target_are_never_rewritten(tmp_path: Path) -> None:
 
 
 def test_two_replicas_on_one_target_converge(tmp_path: Path) -> None:
+    """Decisions made after the other replica's reached this one converge; two decisions on one sample
+    made before either synced stay each replica's own last recorded one (see core.review.store)."""
     url = (tmp_path / "target").as_uri()
     a, b = ReviewStore(tmp_path / "a.sqlite"), ReviewStore(tmp_path / "b.sqlite")
-    sa, sb = ReviewSync(a, url, every_s=3600), ReviewSync(b, url, every_s=3600)
+    sa, sb = ReviewSync(a, url, every_s=3600, rules=RULES), ReviewSync(b, url, every_s=3600, rules=RULES)
     _decide(a, 5, "ana")
-    _decide(b, 5, "bo", offset=3)  # samples 3 and 4 decided on both replicas
+    assert sa.sync_now() and sb.sync_now()  # b has seen ana's decisions
+    _decide(b, 5, "bo", offset=3)  # samples 3 and 4 decided again on b
     b.record(KEY, 3, action="keep", old_label="joy", reviewer="bo")  # the latest decision for sample 3
-    for sync in (sa, sb, sa):
+    for sync in (sb, sa):
         assert sync.sync_now()
     assert a.count() == b.count() == 11
     for column in ("event_id", "reviewer", "action"):
@@ -111,7 +117,7 @@ def test_a_read_only_target_loses_nothing_and_recovers(tmp_path: Path) -> None:
     target = tmp_path / "target"
     (target / "events").mkdir(parents=True)
     store = ReviewStore(tmp_path / "reviews.sqlite")
-    sync = ReviewSync(store, target.as_uri(), every_s=3600)
+    sync = ReviewSync(store, target.as_uri(), every_s=3600, rules=RULES)
     with read_only(target / "events"):
         made = _decide(store, 4, "ana")  # the reviewer is never blocked
         assert not sync.sync_now()
@@ -126,7 +132,7 @@ def test_a_read_only_target_loses_nothing_and_recovers(tmp_path: Path) -> None:
 def test_a_background_thread_syncs_and_close_pushes_the_rest(tmp_path: Path) -> None:
     target = tmp_path / "target"
     store = ReviewStore(tmp_path / "reviews.sqlite")
-    sync = ReviewSync(store, target.as_uri(), every_s=0.2).start()
+    sync = ReviewSync(store, target.as_uri(), every_s=0.2, rules=RULES).start()
     _decide(store, 3, "ana")
     deadline = time.monotonic() + 60
     while sync.pending() and time.monotonic() < deadline:
@@ -143,8 +149,10 @@ def test_kill_9_loses_nothing_and_repushes_at_most_the_tail(tmp_path: Path) -> N
     code = (
         "from core.review.store import ReviewStore\n"
         "from core.review.sync import ReviewSync\n"
+        "from core.review.trust import EventRules\n"
         f"store = ReviewStore({str(db)!r})\n"
-        f"sync = ReviewSync(store, {target.as_uri()!r}, every_s=3600)\n"
+        f"rules = EventRules(labels=frozenset({{'joy'}}), rows={{{KEY!r}: 100_000}})\n"
+        f"sync = ReviewSync(store, {target.as_uri()!r}, every_s=3600, rules=rules)\n"
         "for i in range(100_000):\n"
         f"    store.record({KEY!r}, i, action='keep', old_label='joy')\n"
         "    if i % 3 == 0:\n"
@@ -166,13 +174,13 @@ def test_kill_9_loses_nothing_and_repushes_at_most_the_tail(tmp_path: Path) -> N
     local = {e["event_id"] for e in store.events()}
     on_target = [e["event_id"] for e in _target_events(target)]
     assert set(on_target) <= local and len(local - set(on_target)) <= 4  # at most the tail since the last sync
-    ReviewSync(store, target.as_uri(), every_s=3600).start().close()
+    ReviewSync(store, target.as_uri(), every_s=3600, rules=RULES).start().close()
     after = [e["event_id"] for e in _target_events(target)]
     assert set(after) == local
     assert len(after) - len(set(after)) <= 3  # a batch re-pushed at most once; restore ignores duplicates
 
     fresh = ReviewStore(tmp_path / "fresh.sqlite")
-    ReviewSync(fresh, target.as_uri(), every_s=3600).start().close()
+    ReviewSync(fresh, target.as_uri(), every_s=3600, rules=RULES).start().close()
     assert {e["event_id"] for e in fresh.events()} == local
 
 
@@ -180,21 +188,21 @@ def test_unreadable_lines_are_skipped_and_the_rest_restored(tmp_path: Path) -> N
     target = tmp_path / "target"
     store = ReviewStore(tmp_path / "a.sqlite")
     made = _decide(store, 2, "ana")
-    ReviewSync(store, target.as_uri(), every_s=3600).sync_now()
+    ReviewSync(store, target.as_uri(), every_s=3600, rules=RULES).sync_now()
     (target / "events" / "zz-foreign.jsonl").write_text('not json\n{"event_id": "x"}\n\n')
     fresh = ReviewStore(tmp_path / "b.sqlite")
-    sync = ReviewSync(fresh, target.as_uri(), every_s=3600)
+    sync = ReviewSync(fresh, target.as_uri(), every_s=3600, rules=RULES)
     assert sync.sync_now()
     assert {e["event_id"] for e in fresh.events()} == {d.event_id for d in made}
-    assert sync.counts.bad_lines == 2 and "2 unreadable lines skipped" in sync.status()
+    assert sync.counts.refused == 2 and "2 refused: zz-foreign.jsonl line 1: not JSON" in sync.status()
 
 
 def test_a_url_that_is_not_one_is_a_clear_error(tmp_path: Path) -> None:
     store = ReviewStore(tmp_path / "a.sqlite")
     with pytest.raises(SyncTargetError, match="not a URL"):
-        ReviewSync(store, str(tmp_path))
+        ReviewSync(store, str(tmp_path), rules=RULES)
     with pytest.raises(SyncTargetError, match="cannot be opened"):
-        ReviewSync(store, "nosuchprotocol://x/y")
+        ReviewSync(store, "nosuchprotocol://x/y", rules=RULES)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,3 +258,33 @@ def test_the_restart_warning_shows_only_on_a_space_without_sync_or_persistent_st
     assert ephemeral_warning(synced, volume) == ""
     kept = Settings(cache_dir=volume / "cache", space_id="ana/emotion-lens")
     assert ephemeral_warning(kept, volume) == ""
+
+
+def test_credentials_in_the_url_never_reach_the_status_repr_or_log(tmp_path: Path, caplog) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the target folder should be")
+    url = f"{blocker.as_uri()}/sub?token=s3cr3tvalue&rev=main"
+    store = ReviewStore(tmp_path / "a.sqlite")
+    _decide(store, 1, "ana")
+    sync = ReviewSync(store, url, every_s=3600, rules=RULES)
+    with caplog.at_level("WARNING", logger="core.review.sync"):
+        assert not sync.sync_now()
+    shown = sync.status() + repr(sync) + caplog.text
+    assert "failed" in sync.status() and "token=***" in sync.status()
+    assert "s3cr3tvalue" not in shown and "s3cr3tvalue" in url
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("hf://ana:pw-123@datasets/o/r", "hf://***@datasets/o/r"),
+    ("https://host/x?access_token=hf_abcdefghijkl&revision=main", "https://host/x?access_token=***&revision=main"),
+    ("file:///srv/reviews", "file:///srv/reviews"),
+])
+def test_redact_url_hides_user_info_and_tokens(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+
+
+def test_the_settings_repr_never_holds_the_sync_url() -> None:
+    from core.settings import Settings
+
+    settings = Settings(review_sync="hf://ana:s3cr3tvalue@datasets/o/r")
+    assert "s3cr3tvalue" not in repr(settings) and settings.review_sync.endswith("datasets/o/r")

@@ -58,20 +58,17 @@ def test_push_to_hub_reaches_the_trainer_arguments(tmp_path):
     assert plain.push_to_hub is False and plain.hub_model_id is None
 
 
-def test_column_flags_pass_through_or_fail_clearly(tmp_path):
-    import inspect
-
-    from core.data.splits import DataError, load_splits
+def test_column_flags_pass_through_and_without_them_fail_clearly(tmp_path):
+    from core.data.splits import DataError
 
     (tmp_path / "train.csv").write_text("tweet,emotion\ni am glad,joy\ni am low,sadness\n")
     args = build_parser().parse_args(["--text-column", "tweet", "--label-column", "emotion"])
     assert (args.text_column, args.label_column) == ("tweet", "emotion")
-    if "text_column" in inspect.signature(load_splits).parameters:
-        data = load_data(str(tmp_path), ("train",), text_column="tweet", label_column="emotion")
-        assert data["train"].texts == ["i am glad", "i am low"]
-    else:
-        with pytest.raises(DataError, match="--text-column"):
-            load_data(str(tmp_path), ("train",), text_column="tweet", label_column="emotion")
+    data = load_data(str(tmp_path), ("train",), text_column=args.text_column, label_column=args.label_column)
+    assert data["train"].texts == ["i am glad", "i am low"]
+    assert [data.label_names[i] for i in data["train"].labels] == ["joy", "sadness"]
+    with pytest.raises(DataError, match="found \\['tweet', 'emotion'\\].*--text-column"):
+        load_data(str(tmp_path), ("train",))
 
 
 def test_freeze_layers_handles_bert_and_distilbert(tiny_model_dir):
