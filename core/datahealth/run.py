@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; exit 2 with one clear line on bad input."""
     from core.classifier.model import ModelError, load_classifier
     from core.data.splits import SPLITS, DataError, load_splits
-    from core.settings import default_cache_dir
+    from core.settings import Settings, default_cache_dir
 
     p = argparse.ArgumentParser(prog="python -m core.datahealth", description="Data-health report of a dataset.")
     p.add_argument("--data", required=True, help="folder of split files, or a Hub dataset id")
@@ -95,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--splits", nargs="+", default=list(SPLITS))
     p.add_argument("--json", default=None, help="write the whole report as JSON here")
     p.add_argument("--cache-dir", default=str(default_cache_dir()))
+    p.add_argument("--backend", default=Settings().backend, help="inference backend (as for the analysis cache)")
     p.add_argument("--top", type=int, default=5, help="rows of each list to print")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--text-column", default=None)
@@ -102,7 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         data = load_splits(args.data, splits=args.splits, text_column=args.text_column, label_column=args.label_column)
-        clf = (load_classifier(args.model, data_labels=data.label_names, label_origin=data.label_origin)
+        clf = (load_classifier(args.model, data_labels=data.label_names, label_origin=data.label_origin,
+                              backend=args.backend, cache_dir=args.cache_dir)
                if args.model else None)
         report, reused = data_health(data, splits=args.splits, classifier=clf, cache_dir=args.cache_dir,
                                      batch_size=args.batch_size, show_progress=True)
