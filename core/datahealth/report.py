@@ -76,7 +76,8 @@ class DataHealthReport:
                                                             "other_id"]))
             cf = self.conflicts[self.conflicts["split"] == s]
             out["conflicting_duplicates"][s] = int(len({i for ids in cf["sample_ids"] for i in ids}))
-            out["conflicting_duplicates"][f"{s} groups"] = int(len(cf))
+            for kind in ("exact", "near"):
+                out["conflicting_duplicates"][f"{s} {kind} groups"] = int((cf["kind"] == kind).sum())
             out["outliers"][s] = int((self.outliers["split"] == s).sum())
             out["non_emotion"][s] = int((self.non_emotion["split"] == s).sum())
             out["class_imbalance"][s] = int(self.balance["under"].str.contains(rf"\b{s}\b", regex=True).sum())
