@@ -39,6 +39,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.analysis import metrics
+
 #: Groups of rows whose prediction changed between model A and model B.
 CHANGE_GROUPS: tuple[str, ...] = ("fixed", "broken", "changed, still wrong")
 
@@ -104,27 +106,18 @@ def mcnemar_exact(a_right: np.ndarray, b_right: np.ndarray) -> tuple[int, int, f
     return b, c, p
 
 
-def _per_class(y: np.ndarray, pred: np.ndarray, labels: Sequence[str]) -> pd.DataFrame:
-    from sklearn.metrics import precision_recall_fscore_support
-
-    p, r, f, s = precision_recall_fscore_support(y, pred, labels=list(labels), zero_division=0)
-    return pd.DataFrame({"precision": p, "recall": r, "f1": f, "support": s}, index=list(labels))
-
-
 def paired_summary(y: np.ndarray, pa: np.ndarray, pb: np.ndarray, labels: Sequence[str]) -> dict:
     """Accuracy and weighted F1 of both models and their deltas (B - A), and McNemar's exact test, on
     labels ``y`` (names): ``rows, accuracy_a, accuracy_b, accuracy_delta, f1_weighted_a, f1_weighted_b,
     f1_weighted_delta, only_a_right, only_b_right, mcnemar_p, better`` (``"A"``, ``"B"`` or ``"neither"``)."""
-    from sklearn.metrics import accuracy_score, f1_score
-
     if not len(y):
         return {"rows": 0, "accuracy_a": float("nan"), "accuracy_b": float("nan"), "accuracy_delta": 0.0,
                 "f1_weighted_a": float("nan"), "f1_weighted_b": float("nan"), "f1_weighted_delta": 0.0,
                 "only_a_right": 0, "only_b_right": 0, "mcnemar_p": 1.0, "better": "neither"}
     b, c, p = mcnemar_exact(pa == y, pb == y)
-    acc_a, acc_b = float(accuracy_score(y, pa)), float(accuracy_score(y, pb))
-    f1_a = float(f1_score(y, pa, labels=list(labels), average="weighted", zero_division=0))
-    f1_b = float(f1_score(y, pb, labels=list(labels), average="weighted", zero_division=0))
+    sa = metrics.summary(metrics.confusion_matrix_of(pd.DataFrame({"label": y, "pred": pa}), list(labels)))
+    sb = metrics.summary(metrics.confusion_matrix_of(pd.DataFrame({"label": y, "pred": pb}), list(labels)))
+    acc_a, acc_b, f1_a, f1_b = sa["accuracy"], sb["accuracy"], sa["f1_weighted"], sb["f1_weighted"]
     return {"rows": int(len(y)), "accuracy_a": acc_a, "accuracy_b": acc_b, "accuracy_delta": acc_b - acc_a,
             "f1_weighted_a": f1_a, "f1_weighted_b": f1_b, "f1_weighted_delta": f1_b - f1_a,
             "only_a_right": b, "only_b_right": c, "mcnemar_p": p,
@@ -169,8 +162,6 @@ def compare_tables(table_a: pd.DataFrame, table_b: pd.DataFrame, labels: Sequenc
     when there are any, :attr:`CompareReport.corrected` holds the comparison on the corrected labels.
     Raises :class:`ValueError` when the tables are not the same rows.
     """
-    from sklearn.metrics import confusion_matrix
-
     labels = list(labels)
     if len(table_a) != len(table_b) or not table_a["text"].reset_index(drop=True).equals(
             table_b["text"].reset_index(drop=True)):
@@ -178,7 +169,9 @@ def compare_tables(table_a: pd.DataFrame, table_b: pd.DataFrame, labels: Sequenc
     y = table_a["label"].astype(str).to_numpy()
     pa, pb = table_a["pred"].astype(str).to_numpy(), table_b["pred"].astype(str).to_numpy()
     a_right, b_right = pa == y, pb == y
-    ca, cb = _per_class(y, pa, labels), _per_class(y, pb, labels)
+    matrix_a = metrics.confusion_matrix_of(pd.DataFrame({"label": y, "pred": pa}), labels)
+    matrix_b = metrics.confusion_matrix_of(pd.DataFrame({"label": y, "pred": pb}), labels)
+    ca, cb = metrics.per_class(matrix_a, labels), metrics.per_class(matrix_b, labels)
     per_class = pd.concat({"a": ca, "b": cb, "delta": (cb - ca).drop(columns="support")}, axis=1)
     per_class.columns = [f"{metric}_{who}" for who, metric in per_class.columns]
     moved = pa != pb
@@ -199,8 +192,7 @@ def compare_tables(table_a: pd.DataFrame, table_b: pd.DataFrame, labels: Sequenc
         **paired_summary(y, pa, pb, labels), "agreement": float(1.0 - moved.mean()) if len(y) else 1.0,
         **{g.replace(", ", "_").replace(" ", "_"): int(counts.get(g, 0)) for g in CHANGE_GROUPS},
     }
-    report = CompareReport(labels, summary, per_class,
-                           confusion_matrix(y, pa, labels=labels), confusion_matrix(y, pb, labels=labels), changed)
+    report = CompareReport(labels, summary, per_class, matrix_a, matrix_b, changed)
     if decisions is not None and len(decisions):
         fixed, keep, counts_ = corrected_labels(table_a, decisions)
         report.corrected = {**paired_summary(fixed[keep], pa[keep], pb[keep], labels), **counts_}
