@@ -16,18 +16,21 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from core.datahealth.report import DataHealthReport, compute_report, load_cached, report_key, save_cached
 
 
-def data_health(data, *, splits: Sequence[str] | None = None, classifier=None, cache_dir: str | Path | None = None,
-                batch_size: int = 64, show_progress: bool = False) -> tuple[DataHealthReport, bool]:
+def data_health(data, *, splits: Sequence[str] | None = None, classifier=None, analyses: Mapping | None = None,
+                cache_dir: str | Path | None = None, batch_size: int = 64,
+                show_progress: bool = False) -> tuple[DataHealthReport, bool]:
     """``(report, reused)`` for the loaded ``data`` (:class:`core.data.splits.EmotionData`).
 
     ``classifier``: a loaded model; its (cached) analyses of the splits add the model's checks.
-    ``cache_dir``: where the analyses live; the report is cached beside them (``None``: no cache).
+    ``analyses``: split -> analyses already loaded (objects with ``table``, ``hidden`` and ``meta``),
+    used instead of ``classifier``. ``cache_dir``: where the analyses live; the report is cached beside
+    them (``None``: no cache).
     """
     from core.data.splits import data_fingerprint
 
@@ -35,23 +38,22 @@ def data_health(data, *, splits: Sequence[str] | None = None, classifier=None, c
     unknown = [s for s in splits if s not in data.splits]
     if unknown:
         raise ValueError(f"splits {unknown} are not loaded; have {sorted(data.splits)}")
-    analyses = None
-    if classifier is not None:
+    if analyses is None and classifier is not None:
         from core.analysis.precompute import analyse_split
 
         analyses = {s: analyse_split(classifier, data, s, cache_dir=cache_dir, batch_size=batch_size,
                                      show_progress=show_progress).analysis for s in splits}
-    keys = {s: (a.path.name if a.path is not None else a.meta["model_fingerprint"]) for s, a in analyses.items()} \
-        if analyses else None
+    keys = ({s: f"{a.meta['model_fingerprint']}:{a.meta.get('backend')}:{a.meta.get('max_length')}"
+             for s, a in analyses.items()} if analyses else None)
     key = report_key({s: data_fingerprint(data, s) for s in splits}, keys)
     if cache_dir is not None:
         cached = load_cached(cache_dir, key)
         if cached is not None:
             return cached, True
     frames = {s: data.frame(s) for s in splits}
-    labels = list(classifier.labels) if classifier is not None else list(data.label_names)
-    report = compute_report(frames, labels, analyses=analyses,
-                            model=getattr(classifier, "source", None) if classifier is not None else None)
+    labels = list(analyses[splits[0]].meta.get("labels") or data.label_names) if analyses else list(data.label_names)
+    model = next(iter(analyses.values())).meta.get("model") if analyses else None
+    report = compute_report(frames, labels, analyses=analyses, model=model)
     if cache_dir is not None:
         try:
             save_cached(cache_dir, key, report)

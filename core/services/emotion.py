@@ -4,7 +4,9 @@
 - :attr:`EmotionService.analyses` (:class:`core.services.analyses.AnalysesService`): the analysed
   tables and their queries, calibration, robustness, compare;
 - :attr:`EmotionService.reviews` (:class:`core.services.reviews.ReviewService`): queue, decide,
-  export, sync and access (the one place that authorises a write).
+  export, sync and access (the one place that authorises a write);
+- :attr:`EmotionService.health` (:class:`core.services.health.HealthService`): the data-health report,
+  similar training tweets and error slices.
 
 The views call the services. The shortcuts below the facts (``classify``, ``explain``,
 ``review_decide``...) are one-line forwards kept for scripts and the README's "Use from Python".
@@ -31,6 +33,7 @@ from core.classifier.pending_model import PendingClassifier, pending_classifier
 from core.data.splits import load_splits
 from core.explanation.words import Explanation
 from core.services.analyses import ANY, AnalysesService
+from core.services.health import HealthService
 from core.services.live import Classification, LiveService
 from core.services.reviews import EXPORT_KINDS, REVIEW_ACTIONS, ReviewService
 from core.settings import Settings
@@ -48,6 +51,7 @@ class EmotionService:
         self.live = LiveService(classifiers, settings=settings)
         self.analyses = analyses
         self.reviews = ReviewService(analyses, settings=settings)
+        self.health = HealthService(analyses, self.live, settings=settings)
 
     @classmethod
     def load(cls, settings: Settings, *, show_progress: bool = True, defer_model: bool = False) -> EmotionService:

@@ -2,7 +2,9 @@
 
 Metrics and their deltas, McNemar's paired test, the confusion-matrix difference (click a cell for
 its changed samples), and the samples whose prediction changed, grouped as fixed, broken and
-changed-but-still-wrong; a selected sample shows both models' probabilities and explanations.
+changed-but-still-wrong; a selected sample shows both models' probabilities and explanations. With
+review decisions on the split, the metrics and McNemar's test again on the corrected labels, and a
+warning when the better model changes.
 """
 
 from __future__ import annotations
@@ -41,6 +43,16 @@ def changed_rows(report, *, group: str = ALL_GROUPS, true_label: str = queries.A
     return rows[cols].reset_index(drop=True)
 
 
+def corrected_text(report) -> str:
+    """The comparison on the review-corrected labels, with the warning when the better model changes."""
+    c = report.corrected
+    if c is None:
+        return "No review decisions on this split: the comparison uses the given labels only."
+    text = (f"**On the labels corrected by review** ({c['decisions']} decisions: {c['relabelled']} relabelled, "
+            f"{c['left_out']} left out; {c['rows']} rows): {verdict(c)}")
+    return text + (f"\n\n**Warning:** {report.warning}" if report.warning else "")
+
+
 def build_compare_tab(service, split: gr.Dropdown) -> None:
     """The Compare view (only built when the service holds a compare model)."""
     labels = service.labels
@@ -48,6 +60,9 @@ def build_compare_tab(service, split: gr.Dropdown) -> None:
     report = service.analyses.compare_report(None)
     gr.Markdown(f"**A** = `{a_name}` · **B** = `{b_name}`")
     headline = gr.Markdown(verdict(report.summary), elem_id="compare-verdict")
+    with gr.Row():
+        corrected = gr.Markdown(elem_id="compare-corrected")
+        recompute = gr.Button("Compare on the corrected labels", size="sm", scale=0, elem_id="compare-corrected-go")
     with gr.Row():
         with gr.Column(scale=3):
             plot = interactive_plot(confusion_delta_figure(report.confusion_delta, labels), elem_id="compare-plot")
@@ -102,6 +117,12 @@ def build_compare_tab(service, split: gr.Dropdown) -> None:
         return (ra["text"], paired_probability_bars(row_probs(ra, labels), row_probs(rb, labels), labels),
                 word_highlight(ea), word_highlight(eb))
 
+    def on_corrected(split_):
+        decisions = service.reviews.decisions(split_)
+        return corrected_text(service.analyses.compare_report(split_, decisions=decisions))
+
+    recompute.click(on_corrected, split, corrected, api_visibility="private")
+    split.change(on_corrected, split, corrected, api_visibility="private")
     split.change(on_split, [split, group, true_label],
                  [headline, plot, metrics, per_class, cell, caption, rows], api_visibility="private")
     for control in (group, true_label):

@@ -83,7 +83,7 @@ def notes_box(text: str) -> gr.Textbox:
     return gr.Textbox(value=text, visible=bool(text))
 
 
-def build_live_tab(service) -> None:
+def build_live_tab(service) -> gr.Textbox:
     """Text box, prediction bars, word explanation toward any class, top words and what-if probes."""
     latest = LatestText()
 
@@ -184,3 +184,4 @@ def build_live_tab(service) -> None:
     api_explain.click(explain_api, [text, target], [highlighted, top, status], api_name="explain",
                       concurrency_limit=2, concurrency_id="explain")
     api_probe.click(probe_api, text, probe_table, api_name="probe", concurrency_id="explain")
+    return text
