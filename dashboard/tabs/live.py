@@ -84,7 +84,8 @@ def notes_box(text: str) -> gr.Textbox:
 
 
 def build_live_tab(service) -> gr.Textbox:
-    """Text box, prediction bars, word explanation toward any class, top words and what-if probes."""
+    """Text box, prediction bars, word explanation toward any class, top words and what-if probes; returns
+    the text box (the similar-tweets panel reads it)."""
     latest = LatestText()
 
     def target_of(choice: str) -> str | None:
