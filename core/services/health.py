@@ -53,9 +53,15 @@ class HealthService:
         return self._memo.get("report", build)
 
     def counts(self) -> pd.DataFrame:
-        """Rows affected per kind of issue (rows) and split (columns)."""
-        counts = self.report().counts()
-        return pd.DataFrame([{"issue": kind, **per} for kind, per in counts.items()]).fillna(0)
+        """Rows affected per kind of issue (rows) and split (columns; ``class_imbalance``: labels), and the
+        finer counts (exact pairs, groups) in ``detail``."""
+        report = self.report()
+        out = []
+        for kind, per in report.counts().items():
+            row = {"issue": kind, **{s: per.get(s, 0) for s in report.splits}}
+            row["detail"] = ", ".join(f"{k} {v}" for k, v in per.items() if k not in report.splits)
+            out.append(row)
+        return pd.DataFrame(out)
 
     def metrics(self) -> pd.DataFrame:
         """Each split's accuracy and weighted F1 on all rows and without its leaked rows."""
