@@ -43,7 +43,7 @@ def outliers(table: pd.DataFrame, hidden: np.ndarray, split: str) -> pd.DataFram
     flagged = np.flatnonzero(issues["is_outlier_issue"].to_numpy())
     out = pd.DataFrame({"split": split, "sample_id": flagged, "text": table["text"].to_numpy()[flagged],
                         "label": table["label"].to_numpy()[flagged], "pred": table["pred"].to_numpy()[flagged],
-                        "outlier_score": issues["outlier_score"].to_numpy()[flagged].round(4)}, columns=cols)
+                        "outlier_score": issues["outlier_score"].to_numpy()[flagged]}, columns=cols)
     return out.sort_values(["outlier_score", "sample_id"], kind="stable").reset_index(drop=True)
 
 

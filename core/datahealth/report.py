@@ -27,7 +27,7 @@ import pandas as pd
 
 from core.datahealth import checks, model_checks
 
-DATAHEALTH_VERSION = 1
+DATAHEALTH_VERSION = 2  # 2: outlier scores unrounded (they reach 1e-29; rounding tied the most outlying)
 KINDS: tuple[str, ...] = ("leakage", "conflicting_duplicates", "outliers", "non_emotion", "class_imbalance",
                           "label_set")
 RULES: dict[str, str] = {
