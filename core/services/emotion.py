@@ -127,6 +127,10 @@ class EmotionService:
     def probe(self, text: str, **kw):
         return self.live.probe(text, **kw)
 
+    def similar(self, text: str, k: int = 8):
+        """The ``k`` training tweets nearest to ``text`` (:meth:`core.services.health.HealthService.similar`)."""
+        return self.health.similar(text, k)
+
     @property
     def explainer(self):
         return self.live.explainer_for("model")

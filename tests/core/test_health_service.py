@@ -41,7 +41,7 @@ def test_conflicting_duplicates_are_listed_with_their_rule(tiny_model_dir, tmp_p
 def test_similar_through_the_service_finds_the_training_tweet_itself(service):
     table = service.analyses.table("train")
     sid = 11
-    r = service.health.similar(table["text"].iloc[sid], 4)
+    r = service.similar(table["text"].iloc[sid], 4)  # the EmotionService shortcut: similar(text, k)
     assert r.neighbours["sample_id"].iloc[0] == sid and len(r.neighbours) == 4
     again = service.health.similar_to_sample(sid, "train", 4)
     assert sid not in again.neighbours["sample_id"].tolist()  # a train row leaves itself out
