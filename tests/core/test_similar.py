@@ -26,7 +26,8 @@ def train_index(tiny_model_dir):
     return clf, table, out.hidden
 
 
-@pytest.mark.parametrize("exact_max", [50_000, 0], ids=["exact", "approximate"])
+# the approximate index compiles pynndescent's numba code in a fresh process (minutes on a loaded host)
+@pytest.mark.parametrize("exact_max", [50_000, pytest.param(0, marks=pytest.mark.slow)], ids=["exact", "approximate"])
 def test_a_training_tweet_returns_itself_first(train_index, exact_max):
     clf, table, hidden = train_index
     examples = TrainingExamples(hidden, table, exact_max=exact_max)
