@@ -39,6 +39,20 @@ def _issues(service, kind: str) -> tuple[str, pd.DataFrame]:
     return f"*Rule:* {service.health.rules()[key]}", service.health.issues(kind)
 
 
+SIMILAR_COLUMNS = ["sample_id", "label", "pred", "mislabel_score", "similarity", "text"]
+
+
+def similar_of(service, sample_id: int, split: str) -> tuple[str, pd.DataFrame]:
+    """A note and the nearest training tweets of one analysed sample (a note alone without the train split)."""
+    try:
+        r = service.health.similar_to_sample(sample_id, split, 8)
+    except InputError as exc:
+        return str(exc), pd.DataFrame(columns=SIMILAR_COLUMNS)
+    note = (f"Predicted **{r.pred}**; {r.disagreement:.0%} of the {len(r.neighbours)} nearest training tweets "
+            "carry another label.")
+    return note, r.neighbours[SIMILAR_COLUMNS].round(3)
+
+
 def build_health_tab(service, split: gr.Dropdown) -> HealthTab:
     """The Data health view."""
     gr.Markdown(INTRO)
@@ -53,6 +67,10 @@ def build_health_tab(service, split: gr.Dropdown) -> HealthTab:
     with gr.Row():
         picked = gr.Textbox(label="picked", interactive=False, elem_id="health-picked", scale=4)
         send = gr.Button("Send to review", elem_id="health-send", scale=1)
+    with gr.Accordion("Similar training tweets of the picked sample", open=False):
+        similar_note = gr.Markdown(elem_id="health-similar-note")
+        similar = gr.Dataframe(pd.DataFrame(columns=SIMILAR_COLUMNS), interactive=False, wrap=True, max_height=300,
+                               elem_id="health-similar")
     sample_id, sample_split = gr.State(None), gr.State(None)
     gr.Markdown("**Error slices** of the selected split")
     find = gr.Button("Find error slices", elem_id="slices-find", size="sm")
@@ -71,9 +89,9 @@ def build_health_tab(service, split: gr.Dropdown) -> HealthTab:
     def on_row(evt: gr.SelectData):
         row = getattr(evt, "row_value", None)
         if not row:
-            return "", None, None
+            return "", None, None, "", pd.DataFrame(columns=SIMILAR_COLUMNS)
         sid, split_ = int(row[0]), str(row[1])
-        return f"{split_} split, sample {sid}: {row[-1]}", sid, split_
+        return (f"{split_} split, sample {sid}: {row[-1]}", sid, split_, *similar_of(service, sid, split_))
 
     def on_find(split_):
         s = service.health.slices(split_)
@@ -96,7 +114,7 @@ def build_health_tab(service, split: gr.Dropdown) -> HealthTab:
         return f"{split_} split, sample {int(row[0])}: {row[-1]}", int(row[0]), split_
 
     kind.change(on_kind, kind, [rule, rows], api_visibility="private")
-    rows.select(on_row, None, [picked, sample_id, sample_split], api_visibility="private")
+    rows.select(on_row, None, [picked, sample_id, sample_split, similar_note, similar], api_visibility="private")
     find.click(on_find, split, slices, api_visibility="private")
     split.change(lambda: pd.DataFrame(columns=list(SLICE_VIEW_COLUMNS)), None, slices, api_visibility="private")
     slices.select(on_slice, split, members, api_visibility="private")

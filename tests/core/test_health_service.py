@@ -62,6 +62,10 @@ def test_slices_and_their_samples(service):
 
 def test_the_dashboard_builds_with_the_health_views(service):
     from dashboard.app import build_app
+    from dashboard.tabs.health import similar_of
+
+    note, rows = similar_of(service, 5, "train")
+    assert "nearest training tweets" in note and len(rows) == 8 and 5 not in rows["sample_id"].tolist()
 
     demo = build_app(service)
     ids = {getattr(b, "elem_id", None) for b in demo.blocks.values()}
