@@ -42,6 +42,13 @@ _MODULES: dict[str, str] = {
     "AnalysisRegistry": "core.analysis.workspace",
     "compare_tables": "core.analysis.compare",
     "CompareReport": "core.analysis.compare",
+    # data health, explanation by training examples, error slices
+    "data_health": "core.datahealth.run",
+    "DataHealthReport": "core.datahealth.report",
+    "TrainingExamples": "core.analysis.similar",
+    "similar": "core.analysis.similar",
+    "neighbour_disagreement": "core.analysis.similar",
+    "find_slices": "core.analysis.slices",
     # classify and explain through the service (the dashboard's one interface)
     "EmotionService": "core.services.emotion",
     "Classification": "core.services.emotion",

@@ -18,6 +18,7 @@ from dashboard.tabs.audit import build_audit_panel
 from dashboard.tabs.compare import build_compare_tab
 from dashboard.tabs.confusion import build_confusion_tab
 from dashboard.tabs.embedding import build_embedding_tab
+from dashboard.tabs.health import build_health_tab, build_similar_panel
 from dashboard.tabs.live import build_live_tab
 from dashboard.tabs.losses import build_losses_tab
 from dashboard.tabs.overview import build_overview_tab
@@ -30,7 +31,7 @@ QUEUE_MAX_SIZE = 256
 
 def build_app(service, *, map_max_points: int = DENSITY_MAX_POINTS) -> gr.Blocks:
     """The whole dashboard: Classify & explain (live), Losses, Confusion, Embedding map, Review, Compare,
-    Robustness, Overview.
+    Robustness, Overview, Data health.
 
     One split selector at the top (shown when more than one split is analysed) switches every
     analysis view. ``map_max_points``: the most samples the embedding map draws as points (a window
@@ -47,7 +48,8 @@ def build_app(service, *, map_max_points: int = DENSITY_MAX_POINTS) -> gr.Blocks
                                 visible=len(service.splits) > 1, scale=0, min_width=180, elem_id="split-select")
         with gr.Tabs(selected="classify") as tabs:
             with gr.Tab("Classify & explain", id="classify"):
-                build_live_tab(service)
+                live_text = build_live_tab(service)
+                similar_send, similar_id = build_similar_panel(service, live_text)
             with gr.Tab("Losses", id="losses"):
                 losses_load, losses_send = build_losses_tab(service, split)
             with gr.Tab("Confusion matrix", id="confusion") as confusion_tab:
@@ -66,6 +68,9 @@ def build_app(service, *, map_max_points: int = DENSITY_MAX_POINTS) -> gr.Blocks
                 build_robustness_tab(service, split)
             with gr.Tab("Overview", id="overview") as overview_tab:
                 overview_fill = build_overview_tab(service, split)
+            with gr.Tab("Data health", id="health") as health_tab:
+                health = build_health_tab(service, split)
+        health_tab.select(*health.fill, api_visibility="private")
         overview_tab.select(*overview_fill, api_visibility="private")
         embedding_tab.select(*embedding_fill, api_visibility="private")
         confusion_tab.select(*confusion_fill, api_visibility="private")
@@ -78,6 +83,21 @@ def build_app(service, *, map_max_points: int = DENSITY_MAX_POINTS) -> gr.Blocks
         for button, sample_id in (losses_send, (confusion_send, confusion_id), (embedding_send, embedding_id)):
             button.click(send_to_review, [sample_id, split], [*review.outputs, tabs], api_visibility="private").then(
                 *review.explain, api_visibility="private", trigger_mode="always_last")
+
+        def send_from_split(sample_id, from_split, split_):
+            # a decision is recorded on the selected split, so only its rows can be sent
+            shown = split_ or service.analyses.default_split
+            if sample_id is not None and from_split != shown:
+                raise gr.Error(f"This row is in the {from_split} split: choose it in the split selector first.",
+                               print_exception=False)
+            return send_to_review(sample_id, shown)
+
+        train = gr.State("train")
+        for button, sample_id, from_split in ((health.send, health.sample_id, health.sample_split),
+                                              (similar_send, similar_id, train)):
+            button.click(send_from_split, [sample_id, from_split, split], [*review.outputs, tabs],
+                         api_visibility="private").then(*review.explain, api_visibility="private",
+                                                        trigger_mode="always_last")
         demo.load(*losses_load, api_visibility="private")
         demo.load(*review.load, api_visibility="private").then(*review.explain, api_visibility="private")
         demo.load(*review.access_load, api_visibility="private")

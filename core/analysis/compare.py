@@ -2,10 +2,16 @@
 
 Usage::
 
-    python -m core.analysis.compare --model A --model B --data D --split validation [--json OUT] [--cache-dir DIR]
+    python -m core.analysis.compare --model A --model B --data D --split validation [--json OUT] [--cache-dir DIR] \
+        [--review-db FILE]
 
 Both analyses come from the analysis cache (computed and cached when missing), so comparing two
 analysed checkpoints takes seconds.
+
+When review decisions exist for the split (``--review-db``, or ``decisions=`` in Python), the metrics
+and McNemar's test are reported twice: on the original labels and on the labels as corrected by the
+reviewers (:func:`corrected_labels`: a relabel takes its new label; rows marked ambiguous or
+not_emotion leave the corrected evaluation), with a warning when the better model differs.
 
 The paired significance test is McNemar's exact test: on the rows where exactly one model is right
 (``b`` rows only A gets right, ``c`` only B), the two-sided binomial test of ``min(b, c)`` out of
@@ -50,6 +56,10 @@ class CompareReport:
     confusion_a, confusion_b : (K, K) confusion matrices (rows true, columns predicted).
     changed : rows whose prediction changed: ``sample_id, text, label, pred_a, pred_b, group``,
         plus both models' probability of the given label.
+    corrected : with review decisions, :func:`paired_summary` on the corrected labels plus
+        ``decisions``, ``relabelled`` and ``left_out`` counts; ``None`` without decisions.
+    warning : a sentence when the better model on the corrected labels is not the better one on the
+        original labels; ``None`` otherwise.
     """
 
     labels: list[str]
@@ -58,6 +68,8 @@ class CompareReport:
     confusion_a: np.ndarray
     confusion_b: np.ndarray
     changed: pd.DataFrame
+    corrected: dict | None = None
+    warning: str | None = None
 
     @property
     def confusion_delta(self) -> np.ndarray:
@@ -78,6 +90,7 @@ class CompareReport:
             "confusion_a": self.confusion_a.tolist(), "confusion_b": self.confusion_b.tolist(),
             "confusion_delta": self.confusion_delta.tolist(),
             "changed": self.changed.drop(columns=["text"]).to_dict(orient="records"),
+            "corrected": self.corrected, "warning": self.warning,
         }
 
 
@@ -92,9 +105,60 @@ def mcnemar_exact(a_right: np.ndarray, b_right: np.ndarray) -> tuple[int, int, f
     return b, c, p
 
 
-def compare_tables(table_a: pd.DataFrame, table_b: pd.DataFrame, labels: Sequence[str]) -> CompareReport:
+def paired_summary(y: np.ndarray, pa: np.ndarray, pb: np.ndarray, labels: Sequence[str]) -> dict:
+    """Accuracy and weighted F1 of both models and their deltas (B - A), and McNemar's exact test, on
+    labels ``y`` (names): ``rows, accuracy_a, accuracy_b, accuracy_delta, f1_weighted_a, f1_weighted_b,
+    f1_weighted_delta, only_a_right, only_b_right, mcnemar_p, better`` (``"A"``, ``"B"`` or ``"neither"``)."""
+    if not len(y):
+        return {"rows": 0, "accuracy_a": float("nan"), "accuracy_b": float("nan"), "accuracy_delta": 0.0,
+                "f1_weighted_a": float("nan"), "f1_weighted_b": float("nan"), "f1_weighted_delta": 0.0,
+                "only_a_right": 0, "only_b_right": 0, "mcnemar_p": 1.0, "better": "neither"}
+    b, c, p = mcnemar_exact(pa == y, pb == y)
+    sa = metrics.summary(metrics.confusion_matrix_of(pd.DataFrame({"label": y, "pred": pa}), list(labels)))
+    sb = metrics.summary(metrics.confusion_matrix_of(pd.DataFrame({"label": y, "pred": pb}), list(labels)))
+    acc_a, acc_b, f1_a, f1_b = sa["accuracy"], sb["accuracy"], sa["f1_weighted"], sb["f1_weighted"]
+    return {"rows": int(len(y)), "accuracy_a": acc_a, "accuracy_b": acc_b, "accuracy_delta": acc_b - acc_a,
+            "f1_weighted_a": f1_a, "f1_weighted_b": f1_b, "f1_weighted_delta": f1_b - f1_a,
+            "only_a_right": b, "only_b_right": c, "mcnemar_p": p,
+            "better": "B" if acc_b > acc_a else "A" if acc_a > acc_b else "neither"}
+
+
+def corrected_labels(table: pd.DataFrame, decisions: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, dict]:
+    """``(labels, keep, counts)``: the table's labels as corrected by review ``decisions``
+    (:meth:`core.review.store.ReviewStore.latest`): a ``relabel`` takes its ``new_label``; ``ambiguous``
+    and ``not_emotion`` rows are left out (``keep`` False); ``keep`` leaves the label.
+
+    Decisions with a ``text_hash`` are matched to rows by :func:`core.review.keys.align` (a decision
+    whose text is no longer in the split is ignored); ``counts``: ``decisions`` (used), ``relabelled``,
+    ``left_out``.
+    """
+    from core.review.keys import align, text_hashes
+
+    labels = table["label"].astype(str).to_numpy().astype(object)
+    keep = np.ones(len(table), dtype=bool)
+    if decisions is None or not len(decisions):
+        return labels, keep, {"decisions": 0, "relabelled": 0, "left_out": 0}
+    if "text_hash" in decisions:
+        rows = align(decisions, text_hashes(table["text"].tolist()))["row"].to_numpy()
+    else:
+        rows = decisions["sample_id"].to_numpy(dtype=np.int64)
+        rows = np.where((rows >= 0) & (rows < len(table)), rows, -1)
+    used = rows >= 0
+    actions = decisions["action"].to_numpy()[used]
+    rows = rows[used].astype(np.int64)
+    relabel = actions == "relabel"
+    labels[rows[relabel]] = decisions["new_label"].to_numpy()[used][relabel]
+    keep[rows[np.isin(actions, ["ambiguous", "not_emotion"])]] = False
+    return labels, keep, {"decisions": int(used.sum()), "relabelled": int(relabel.sum()),
+                          "left_out": int((~keep).sum())}
+
+
+def compare_tables(table_a: pd.DataFrame, table_b: pd.DataFrame, labels: Sequence[str], *,
+                   decisions: pd.DataFrame | None = None) -> CompareReport:
     """Compare two analysis tables of the same split (same rows, same order).
 
+    ``decisions``: the split's current review decisions (:meth:`core.review.store.ReviewStore.latest`);
+    when there are any, :attr:`CompareReport.corrected` holds the comparison on the corrected labels.
     Raises :class:`ValueError` when the tables are not the same rows.
     """
     labels = list(labels)
@@ -104,11 +168,8 @@ def compare_tables(table_a: pd.DataFrame, table_b: pd.DataFrame, labels: Sequenc
     y = table_a["label"].astype(str).to_numpy()
     pa, pb = table_a["pred"].astype(str).to_numpy(), table_b["pred"].astype(str).to_numpy()
     a_right, b_right = pa == y, pb == y
-    b, c, p = mcnemar_exact(a_right, b_right)
     matrix_a = metrics.confusion_matrix_of(pd.DataFrame({"label": y, "pred": pa}), labels)
     matrix_b = metrics.confusion_matrix_of(pd.DataFrame({"label": y, "pred": pb}), labels)
-    sa, sb = metrics.summary(matrix_a), metrics.summary(matrix_b)
-    acc_a, acc_b, f1_a, f1_b = sa["accuracy"], sb["accuracy"], sa["f1_weighted"], sb["f1_weighted"]
     ca, cb = metrics.per_class(matrix_a, labels), metrics.per_class(matrix_b, labels)
     per_class = pd.concat({"a": ca, "b": cb, "delta": (cb - ca).drop(columns="support")}, axis=1)
     per_class.columns = [f"{metric}_{who}" for who, metric in per_class.columns]
@@ -127,13 +188,25 @@ def compare_tables(table_a: pd.DataFrame, table_b: pd.DataFrame, labels: Sequenc
             changed[f"p_label_{name}"] = np.round(probs[np.arange(len(ids)), given], 4) if len(ids) else []
     counts = changed["group"].value_counts()
     summary = {
-        "rows": int(len(y)), "accuracy_a": acc_a, "accuracy_b": acc_b, "accuracy_delta": acc_b - acc_a,
-        "f1_weighted_a": f1_a, "f1_weighted_b": f1_b, "f1_weighted_delta": f1_b - f1_a,
-        "agreement": float(1.0 - moved.mean()) if len(y) else 1.0,
-        "only_a_right": b, "only_b_right": c, "mcnemar_p": p,
+        **paired_summary(y, pa, pb, labels), "agreement": float(1.0 - moved.mean()) if len(y) else 1.0,
         **{g.replace(", ", "_").replace(" ", "_"): int(counts.get(g, 0)) for g in CHANGE_GROUPS},
     }
-    return CompareReport(labels, summary, per_class, matrix_a, matrix_b, changed)
+    report = CompareReport(labels, summary, per_class, matrix_a, matrix_b, changed)
+    if decisions is not None and len(decisions):
+        fixed, keep, counts_ = corrected_labels(table_a, decisions)
+        report.corrected = {**paired_summary(fixed[keep], pa[keep], pb[keep], labels), **counts_}
+        report.warning = winner_warning(summary, report.corrected)
+    return report
+
+
+def winner_warning(original: dict, corrected: dict) -> str | None:
+    """A sentence when the better model (by accuracy) differs between the original and the corrected labels."""
+    if original["better"] == corrected["better"]:
+        return None
+    return (f"The better model changes with the review: {original['better']} on the original labels "
+            f"(accuracy {original['accuracy_a']:.4f} vs {original['accuracy_b']:.4f}), {corrected['better']} on the "
+            f"corrected labels ({corrected['accuracy_a']:.4f} vs {corrected['accuracy_b']:.4f}; "
+            f"{corrected['relabelled']} relabelled, {corrected['left_out']} left out).")
 
 
 def verdict(summary: dict, *, alpha: float = 0.05) -> str:
@@ -144,18 +217,37 @@ def verdict(summary: dict, *, alpha: float = 0.05) -> str:
     better = "B" if d > 0 else "A" if d < 0 else "neither"
     sig = "significant" if summary["mcnemar_p"] < alpha else "not significant"
     return (f"Accuracy {summary['accuracy_a']:.4f} (A) vs {summary['accuracy_b']:.4f} (B): {better} is better by "
-            f"{abs(d):.4f}; McNemar p = {summary['mcnemar_p']:.3g} ({sig} at {alpha}); "
-            f"{summary['fixed']} fixed, {summary['broken']} broken.")
+            f"{abs(d):.4f}; McNemar p = {summary['mcnemar_p']:.3g} ({sig} at {alpha})"
+            + (f"; {summary['fixed']} fixed, {summary['broken']} broken." if "fixed" in summary else "."))
+
+
+def review_decisions(db: str | Path, meta: dict, table: pd.DataFrame, split: str) -> pd.DataFrame | None:
+    """The current review decisions of the analysed split in the SQLite file ``db`` (``None`` when the
+    file does not exist), keyed as the service keys them (the split's content key)."""
+    from core.review.keys import content_key, text_hashes
+    from core.review.store import ReviewStore
+
+    if not Path(db).expanduser().is_file():
+        return None
+    key = meta.get("review_key") or content_key(text_hashes(table["text"].tolist()), split)
+    store = ReviewStore(db)
+    try:
+        return store.latest(key)
+    finally:
+        store.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; exit 2 with one clear line on bad input."""
     from core.analysis.precompute import CLI_ERRORS, analyse_from_settings
+    from core.review.store import ReviewStoreError
     from core.settings import Settings, build_parser
 
     p = build_parser(description="Compare two checkpoints on one split.", groups=("data", "compute"), skip=("model",))
     p.add_argument("--model", action="append", required=True, help="give twice: --model A --model B")
     p.add_argument("--json", default=None, help="write the report as JSON here")
+    p.add_argument("--review-db", default=None,
+                   help="review decisions (SQLite); default <cache-dir>/reviews.sqlite when it exists")
     args = p.parse_args(argv)
     if len(args.model) != 2:
         print("error: give exactly two models: --model A --model B", file=sys.stderr)
@@ -169,8 +261,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             _, clf, out = analyse_from_settings(settings, model=ref)
             tables.append(out.analysis.table)
             labels = list(clf.labels)
-        report = compare_tables(tables[0], tables[1], labels)
-    except (*CLI_ERRORS, ValueError) as exc:
+        decisions = review_decisions(settings.review_db_path, out.analysis.meta, tables[0], settings.split)
+        report = compare_tables(tables[0], tables[1], labels, decisions=decisions)
+    except (*CLI_ERRORS, ValueError, ReviewStoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     s = report.summary
@@ -179,6 +272,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"weighted F1 {s['f1_weighted_a']:.4f} -> {s['f1_weighted_b']:.4f} ({s['f1_weighted_delta']:+.4f}); "
           f"agreement {s['agreement']:.4f}")
     print(report.per_class.round(4).to_string())
+    if report.corrected is not None:
+        c = report.corrected
+        print(f"\non the labels corrected by review ({c['decisions']} decisions: {c['relabelled']} relabelled, "
+              f"{c['left_out']} left out; {c['rows']} rows):")
+        print(verdict(c))
+        print(f"weighted F1 {c['f1_weighted_a']:.4f} -> {c['f1_weighted_b']:.4f} ({c['f1_weighted_delta']:+.4f})")
+    if report.warning:
+        print(f"warning: {report.warning}")
     if json_out:
         Path(json_out).write_text(json.dumps({"model_a": models[0], "model_b": models[1],
                                               "split": settings.split, **report.to_json()}, indent=2))

@@ -6,6 +6,8 @@
 - :mod:`core.services.reviews`: the review queue, decisions, access, sync and exports
   (:class:`ReviewService`, the one place that authorises a write), with :mod:`core.services.corrections`
   for the corrected data folder and the retrain command;
+- :mod:`core.services.health`: the data-health report, similar training tweets and error slices
+  (:class:`HealthService`);
 - :mod:`core.services.emotion`: :class:`EmotionService`, which loads the models and analyses and
   composes the three.
 """

@@ -262,12 +262,19 @@ class AnalysesService:
         for memo in (self._calibration, self._robustness, self._compare):
             memo.clear()
 
-    def compare_report(self, split: str | None = None):
+    def compare_report(self, split: str | None = None, *, decisions: pd.DataFrame | None = None):
         """The :class:`core.analysis.compare.CompareReport` of the served model (A) against the compare model
-        (B) on ``split``, from the two cached analyses (memoised per split)."""
+        (B) on ``split``, from the two cached analyses (memoised per split). With review ``decisions``
+        (:meth:`core.services.reviews.ReviewService.decisions`) it also holds the comparison on the
+        corrected labels (built each time: decisions change)."""
         if not self.has_compare:
             raise InputError("no compare model loaded; start the app with --compare-model")
         a = self.analysis(split)
+        if decisions is not None and len(decisions):
+            from core.analysis.compare import compare_tables
+
+            return compare_tables(a.table, self.analysis(a.split, "compare").table, list(a.labels),
+                                  decisions=decisions)
 
         def build():
             from core.analysis.compare import compare_tables

@@ -7,6 +7,8 @@
   export, sync and access (the one place that authorises a write);
 - :attr:`EmotionService.audits` (:class:`core.services.audits.AuditService`): the blind audit of a
   split, recorded as review decisions under the same access rules.
+- :attr:`EmotionService.health` (:class:`core.services.health.HealthService`): the data-health report,
+  similar training tweets and error slices.
 
 The views call the services. The shortcuts below the facts (``classify``, ``explain``,
 ``review_decide``...) are one-line forwards kept for scripts and the README's "Use from Python".
@@ -34,6 +36,7 @@ from core.data.splits import load_splits
 from core.explanation.words import Explanation
 from core.services.analyses import ANY, AnalysesService
 from core.services.audits import AuditService
+from core.services.health import HealthService
 from core.services.live import Classification, LiveService
 from core.services.reviews import EXPORT_KINDS, REVIEW_ACTIONS, ReviewService
 from core.settings import Settings
@@ -52,6 +55,7 @@ class EmotionService:
         self.analyses = analyses
         self.reviews = ReviewService(analyses, settings=settings)
         self.audits = AuditService(analyses, self.reviews)
+        self.health = HealthService(analyses, self.live, settings=settings)
 
     @classmethod
     def load(cls, settings: Settings, *, show_progress: bool = True, defer_model: bool = False) -> EmotionService:
@@ -126,6 +130,10 @@ class EmotionService:
 
     def probe(self, text: str, **kw):
         return self.live.probe(text, **kw)
+
+    def similar(self, text: str, k: int = 8):
+        """The ``k`` training tweets nearest to ``text`` (:meth:`core.services.health.HealthService.similar`)."""
+        return self.health.similar(text, k)
 
     @property
     def explainer(self):

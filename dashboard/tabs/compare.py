@@ -2,7 +2,9 @@
 
 Metrics and their deltas, McNemar's paired test, the confusion-matrix difference (click a cell for
 its changed samples), and the samples whose prediction changed, grouped as fixed, broken and
-changed-but-still-wrong; a selected sample shows both models' probabilities and explanations.
+changed-but-still-wrong; a selected sample shows both models' probabilities and explanations. With
+review decisions on the split, the metrics and McNemar's test again on the corrected labels, and a
+warning when the better model changes.
 """
 
 from __future__ import annotations
@@ -74,6 +76,16 @@ def sample_pair(service, split: str | None, sample_id: int) -> tuple:
             word_highlight(ea), word_highlight(eb))
 
 
+def corrected_text(report) -> str:
+    """The comparison on the review-corrected labels, with the warning when the better model changes."""
+    c = report.corrected
+    if c is None:
+        return "No review decisions on this split: the comparison uses the given labels only."
+    text = (f"**On the labels corrected by review** ({c['decisions']} decisions: {c['relabelled']} relabelled, "
+            f"{c['left_out']} left out; {c['rows']} rows): {verdict(c)}")
+    return text + (f"\n\n**Warning:** {report.warning}" if report.warning else "")
+
+
 def build_compare_tab(service, split: gr.Dropdown) -> None:
     """The Compare view (only built when the service holds a compare model)."""
     labels = service.labels
@@ -81,6 +93,9 @@ def build_compare_tab(service, split: gr.Dropdown) -> None:
     report = service.analyses.compare_report(None)
     gr.Markdown(f"**A** = `{a_name}` · **B** = `{b_name}`")
     headline = gr.Markdown(verdict(report.summary), elem_id="compare-verdict")
+    with gr.Row():
+        corrected = gr.Markdown(elem_id="compare-corrected")
+        recompute = gr.Button("Compare on the corrected labels", size="sm", scale=0, elem_id="compare-corrected-go")
     with gr.Row():
         with gr.Column(scale=3):
             plot = interactive_plot(confusion_delta_figure(report.confusion_delta, labels), elem_id="compare-plot")
@@ -117,6 +132,12 @@ def build_compare_tab(service, split: gr.Dropdown) -> None:
         row = getattr(evt, "row_value", None)
         return sample_pair(service, split_, int(row[0])) if row else ("", None, None, None)
 
+    def on_corrected(split_):
+        decisions = service.reviews.decisions(split_)
+        return corrected_text(service.analyses.compare_report(split_, decisions=decisions))
+
+    recompute.click(on_corrected, split, corrected, api_visibility="private")
+    split.change(on_corrected, split, corrected, api_visibility="private")
     split.change(on_split, [split, group, true_label],
                  [headline, plot, metrics, per_class, cell, caption, rows], api_visibility="private")
     for control in (group, true_label):

@@ -185,8 +185,9 @@ def _layout(labels: list[str]) -> dict:
     return c
 
 
-def build_live_tab(service) -> None:
-    """Text box, prediction bars, word explanation toward any class, top words and what-if probes."""
+def build_live_tab(service) -> gr.Textbox:
+    """Text box, prediction bars, word explanation toward any class, top words and what-if probes; returns
+    the text box (the similar-tweets panel reads it)."""
     h, c = LiveHandlers(service), _layout(service.labels)
     text, shown = c["text"], [c["highlighted"], c["top"], c["status"]]
     text.change(h.live_classify, text, [c["label"], c["bars"], c["notes"]], trigger_mode="always_last",
@@ -201,3 +202,4 @@ def build_live_tab(service) -> None:
     c["api_explain"].click(h.explain_api, [text, c["target"]], shown, api_name="explain", concurrency_limit=2,
                            concurrency_id="explain")
     c["api_probe"].click(h.probe_api, text, c["probe_table"], api_name="probe", concurrency_id="explain")
+    return text

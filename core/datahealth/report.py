@@ -1,0 +1,168 @@
+"""The data-health report of a dataset's splits: one list of rows per kind of issue, most severe first.
+
+Kinds (:data:`KINDS`): ``leakage`` (exact and near-duplicate pairs across splits,
+:mod:`core.datahealth.checks`), ``conflicting_duplicates`` (same text, other label, inside a split; and,
+with a model, the analysis's near-duplicate groups), ``outliers`` (with a model: Datalab ``outlier``),
+``non_emotion`` (:data:`core.datahealth.checks.NON_EMOTION_RULE`), ``class_imbalance`` and ``label_set``.
+
+With a model's analyses, ``metrics`` gives each split's accuracy and weighted F1 on all rows and on
+the rows that have no exact or near copy in another split checked (``*_kept``).
+
+The report is cached as ``<cache_dir>/datahealth/<key>.json`` beside the analyses (``<cache_dir>/analysis``);
+the key hashes :data:`DATAHEALTH_VERSION`, the splits' data fingerprints and the analyses' cache keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from core.datahealth import checks, model_checks
+
+DATAHEALTH_VERSION = 2  # 2: outlier scores unrounded (they reach 1e-29; rounding tied the most outlying)
+KINDS: tuple[str, ...] = ("leakage", "conflicting_duplicates", "outliers", "non_emotion", "class_imbalance",
+                          "label_set")
+RULES: dict[str, str] = {
+    "leakage": (f"exact: equal texts after lower-casing and collapsing non-alphanumerics; near: TF-IDF (word 1-2 "
+                f"grams) cosine >= {checks.NEAR_THRESHOLD}; a pair per two rows of different splits"),
+    "conflicting_duplicates": ("exact: equal texts (as for leakage) with more than one label in a split; near: "
+                               "the analysis's Datalab near_duplicate groups holding more than one label"),
+    "outliers": model_checks.OUTLIER_RULE,
+    "non_emotion": checks.NON_EMOTION_RULE,
+    "class_imbalance": f"a label with fewer than {checks.IMBALANCE_SHARE:.0%} of N/K rows in a split",
+    "label_set": "a label that occurs in some splits but not in others",
+}
+
+
+@dataclass
+class DataHealthReport:
+    """Rows per kind of issue (frames), summary counts and, with a model, metrics without leaked rows."""
+
+    splits: list[str]
+    label_names: list[str]
+    rows: dict[str, int]
+    leakage: pd.DataFrame
+    conflicts: pd.DataFrame
+    outliers: pd.DataFrame
+    non_emotion: pd.DataFrame
+    balance: pd.DataFrame
+    label_sets: list[str]
+    metrics: dict[str, dict] = field(default_factory=dict)
+    model: str | None = None
+    seconds: float = 0.0
+
+    def leaked_ids(self, split: str) -> list[int]:
+        """Sample ids of ``split`` with an exact or near copy in another split checked."""
+        lk = self.leakage
+        ids = set(lk.loc[lk["split"] == split, "sample_id"]) | set(lk.loc[lk["other_split"] == split, "other_id"])
+        return sorted(int(i) for i in ids)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Rows affected per kind and split (for ``class_imbalance`` and ``label_set``: labels)."""
+        out: dict[str, dict[str, int]] = {k: {} for k in KINDS}
+        for s in self.splits:
+            lk = self.leakage
+            out["leakage"][s] = len(self.leaked_ids(s))
+            out["leakage"][f"{s} exact"] = len(set(lk.loc[(lk["split"] == s) & (lk["kind"] == "exact"), "sample_id"])
+                                               | set(lk.loc[(lk["other_split"] == s) & (lk["kind"] == "exact"),
+                                                            "other_id"]))
+            cf = self.conflicts[self.conflicts["split"] == s]
+            out["conflicting_duplicates"][s] = int(len({i for ids in cf["sample_ids"] for i in ids}))
+            for kind in ("exact", "near"):
+                out["conflicting_duplicates"][f"{s} {kind} groups"] = int((cf["kind"] == kind).sum())
+            out["outliers"][s] = int((self.outliers["split"] == s).sum())
+            out["non_emotion"][s] = int((self.non_emotion["split"] == s).sum())
+            out["class_imbalance"][s] = int(self.balance["under"].str.contains(rf"\b{s}\b", regex=True).sum())
+        out["label_set"]["all"] = len(self.label_sets)
+        return out
+
+    def to_json(self) -> dict:
+        """A JSON-able dict holding every list (texts included)."""
+        def records(f: pd.DataFrame) -> list[dict]:
+            return json.loads(f.to_json(orient="records"))
+
+        return {"version": DATAHEALTH_VERSION, "splits": self.splits, "label_names": self.label_names,
+                "rows": self.rows, "model": self.model, "seconds": self.seconds, "rules": RULES,
+                "counts": self.counts(), "metrics": self.metrics, "label_sets": self.label_sets,
+                "leakage": records(self.leakage), "conflicts": records(self.conflicts),
+                "outliers": records(self.outliers), "non_emotion": records(self.non_emotion),
+                "balance": records(self.balance)}
+
+    @classmethod
+    def from_json(cls, d: dict) -> DataHealthReport:
+        """The report :meth:`to_json` wrote."""
+        frames = {k: pd.DataFrame(d[k]) for k in ("leakage", "conflicts", "outliers", "non_emotion", "balance")}
+        empty = {"leakage": list(checks.LEAK_COLUMNS), "conflicts": ["split", "kind", "group", "sample_ids"],
+                 "outliers": ["split", "sample_id"], "non_emotion": ["split", "sample_id"],
+                 "balance": ["label", "under"]}
+        for k, cols in empty.items():
+            if frames[k].empty:
+                frames[k] = pd.DataFrame(columns=cols)
+        return cls(d["splits"], d["label_names"], d["rows"], frames["leakage"], frames["conflicts"],
+                   frames["outliers"], frames["non_emotion"], frames["balance"], d["label_sets"],
+                   d.get("metrics", {}), d.get("model"), d.get("seconds", 0.0))
+
+
+def compute_report(frames: Mapping[str, pd.DataFrame], label_names: list[str], *,
+                   analyses: Mapping[str, object] | None = None, model: str | None = None) -> DataHealthReport:
+    """Run every check on ``frames`` (split -> ``text, label`` frame, train first).
+
+    ``analyses``: split -> an object with ``table`` and ``hidden`` (a cached analysis of that split by
+    one model, rows in the frame's order), for outliers, near-duplicate conflicts and metrics.
+    """
+    start = time.perf_counter()
+    frames = dict(frames)
+    leakage = pd.concat([checks.exact_leaks(frames), checks.near_leaks(frames)], ignore_index=True)
+    parts = []
+    for s, f in frames.items():
+        parts.append(checks.conflicting_duplicates(f, s).assign(kind="exact"))
+        if analyses and s in analyses:
+            parts.append(model_checks.near_duplicate_conflicts(analyses[s].table, s).assign(kind="near"))
+    conflicts = pd.concat(parts, ignore_index=True)
+    report = DataHealthReport(
+        list(frames), list(label_names), {s: len(f) for s, f in frames.items()}, leakage, conflicts,
+        pd.DataFrame(columns=["split", "sample_id", "text", "label", "pred", "outlier_score"]),
+        checks.non_emotion_text(frames), checks.class_balance(frames, label_names),
+        checks.label_set_problems(frames, label_names), model=model)
+    if analyses:
+        report.outliers = pd.concat([model_checks.outliers(a.table, a.hidden, s) for s, a in analyses.items()],
+                                    ignore_index=True)
+        report.metrics = {s: model_checks.metrics_without(a.table, report.leaked_ids(s), list(label_names))
+                          for s, a in analyses.items()}
+    report.seconds = round(time.perf_counter() - start, 2)
+    return report
+
+
+def report_key(data_fps: Mapping[str, str], analysis_keys: Mapping[str, str] | None) -> str:
+    """The cache key of a report: version, data fingerprints, and the analyses' keys."""
+    raw = json.dumps([DATAHEALTH_VERSION, sorted(data_fps.items()), sorted((analysis_keys or {}).items())])
+    return hashlib.sha256(raw.encode()).hexdigest()[:20]
+
+
+def load_cached(cache_dir: str | Path, key: str) -> DataHealthReport | None:
+    """The cached report, or ``None`` when absent or unreadable (then it is recomputed)."""
+    path = Path(cache_dir).expanduser() / "datahealth" / f"{key}.json"
+    try:
+        return DataHealthReport.from_json(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def save_cached(cache_dir: str | Path, key: str, report: DataHealthReport) -> Path:
+    """Write the report atomically beside the analyses; returns its path."""
+    folder = Path(cache_dir).expanduser() / "datahealth"
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{key}.", dir=folder)
+    with os.fdopen(fd, "w") as f:
+        json.dump(report.to_json(), f)
+    final = folder / f"{key}.json"
+    os.replace(tmp, final)
+    return final

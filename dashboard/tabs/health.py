@@ -1,0 +1,157 @@
+"""Data health tab: issues of the analysed splits (leakage, conflicting duplicates, outliers, non-emotion
+text), accuracy with and without leaked rows, and the error slices of the selected split.
+
+A selected row (an issue, or a sample of a slice) can be sent to review; the app wires the button.
+The live tab's similar-training-tweets panel is built here too (:func:`build_similar_panel`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+import pandas as pd
+
+from core.services.health import ISSUE_COLUMNS, ISSUE_KINDS, SLICE_VIEW_COLUMNS
+from core.services.live import InputError
+from dashboard import queries
+
+INTRO = ("**Data health** of the analysed splits. Pick a kind of issue; select a row to pick it, then "
+         "*Send to review*. Each list is most severe first. Error slices: groups of the selected split where "
+         "the model does clearly worse than on the rest (one-sided Fisher test, Benjamini-Hochberg over "
+         "every slice tried); select a slice to list its samples.")
+FIRST_KIND = "conflicting duplicates"
+
+
+@dataclass
+class HealthTab:
+    """What the app wires: the send button, the picked sample and its split, and the tab's fill event."""
+
+    send: gr.Button
+    sample_id: gr.State
+    sample_split: gr.State
+    fill: tuple
+
+
+def _issues(service, kind: str) -> tuple[str, pd.DataFrame]:
+    attr = ISSUE_KINDS[kind][0]
+    key = {"conflicts": "conflicting_duplicates"}.get(attr, attr)
+    return f"*Rule:* {service.health.rules()[key]}", service.health.issues(kind)
+
+
+SIMILAR_COLUMNS = ["sample_id", "label", "pred", "mislabel_score", "similarity", "text"]
+
+
+def similar_of(service, sample_id: int, split: str) -> tuple[str, pd.DataFrame]:
+    """A note and the nearest training tweets of one analysed sample (a note alone without the train split)."""
+    try:
+        r = service.health.similar_to_sample(sample_id, split, 8)
+    except InputError as exc:
+        return str(exc), pd.DataFrame(columns=SIMILAR_COLUMNS)
+    note = (f"Predicted **{r.pred}**; {r.disagreement:.0%} of the {len(r.neighbours)} nearest training tweets "
+            "carry another label.")
+    return note, r.neighbours[SIMILAR_COLUMNS].round(3)
+
+
+def build_health_tab(service, split: gr.Dropdown) -> HealthTab:
+    """The Data health view."""
+    gr.Markdown(INTRO)
+    with gr.Row():
+        counts = gr.Dataframe(label="rows per issue and split", interactive=False, elem_id="health-counts")
+        metrics = gr.Dataframe(label="accuracy with and without leaked rows", interactive=False,
+                               elem_id="health-metrics")
+    kind = gr.Radio(list(ISSUE_KINDS), value=FIRST_KIND, label="issue", elem_id="health-kind")
+    rule = gr.Markdown(elem_id="health-rule")
+    rows = gr.Dataframe(pd.DataFrame(columns=list(ISSUE_COLUMNS)), label="rows (select one)", interactive=False,
+                        wrap=True, max_height=420, elem_id="health-rows")
+    with gr.Row():
+        picked = gr.Textbox(label="picked", interactive=False, elem_id="health-picked", scale=4)
+        send = gr.Button("Send to review", elem_id="health-send", scale=1)
+    with gr.Accordion("Similar training tweets of the picked sample", open=False):
+        similar_note = gr.Markdown(elem_id="health-similar-note")
+        similar = gr.Dataframe(pd.DataFrame(columns=SIMILAR_COLUMNS), interactive=False, wrap=True, max_height=300,
+                               elem_id="health-similar")
+    sample_id, sample_split = gr.State(None), gr.State(None)
+    gr.Markdown("**Error slices** of the selected split")
+    find = gr.Button("Find error slices", elem_id="slices-find", size="sm")
+    slices = gr.Dataframe(pd.DataFrame(columns=list(SLICE_VIEW_COLUMNS)), label="slices (select one)",
+                          interactive=False, wrap=True, max_height=360, elem_id="slices-table")
+    members = gr.Dataframe(pd.DataFrame(columns=queries.LIST_COLUMNS), label="samples of the slice (select one)",
+                           interactive=False, wrap=True, max_height=360, elem_id="slices-samples")
+
+    def fill(kind_):
+        h = service.health
+        return (h.counts(), h.metrics(), *_issues(service, kind_))
+
+    def on_kind(kind_):
+        return _issues(service, kind_)
+
+    def on_row(evt: gr.SelectData):
+        row = getattr(evt, "row_value", None)
+        if not row:
+            return "", None, None, "", pd.DataFrame(columns=SIMILAR_COLUMNS)
+        sid, split_ = int(row[0]), str(row[1])
+        return (f"{split_} split, sample {sid}: {row[-1]}", sid, split_, *similar_of(service, sid, split_))
+
+    def on_find(split_):
+        s = service.health.slices(split_)
+        return s[list(SLICE_VIEW_COLUMNS)].head(50)
+
+    def on_slice(split_, evt: gr.SelectData):
+        row = getattr(evt, "row_value", None)
+        if not row:
+            return pd.DataFrame(columns=queries.LIST_COLUMNS)
+        try:
+            return queries.as_list(service.health.slice_samples(int(row[0]), split_))
+        except InputError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+
+    def on_member(split_, evt: gr.SelectData):
+        row = getattr(evt, "row_value", None)
+        if not row:
+            return "", None, None
+        split_ = split_ or service.analyses.default_split
+        return f"{split_} split, sample {int(row[0])}: {row[-1]}", int(row[0]), split_
+
+    kind.change(on_kind, kind, [rule, rows], api_visibility="private")
+    rows.select(on_row, None, [picked, sample_id, sample_split, similar_note, similar], api_visibility="private")
+    find.click(on_find, split, slices, api_visibility="private")
+    split.change(lambda: pd.DataFrame(columns=list(SLICE_VIEW_COLUMNS)), None, slices, api_visibility="private")
+    slices.select(on_slice, split, members, api_visibility="private")
+    members.select(on_member, split, [picked, sample_id, sample_split], api_visibility="private")
+    return HealthTab(send, sample_id, sample_split, (fill, kind, [counts, metrics, rule, rows]))
+
+
+def build_similar_panel(service, text: gr.Textbox) -> tuple[gr.Button, gr.State]:
+    """The live tab's "similar training tweets" panel under ``text``; returns its send button and the
+    picked training sample id (for the app to send to review on the train split)."""
+    with gr.Accordion("Similar training tweets (the model's hidden space)", open=False):
+        find = gr.Button("Find similar training tweets", size="sm", elem_id="similar-find")
+        share = gr.Markdown(elem_id="similar-share")
+        table = gr.Dataframe(pd.DataFrame(columns=["sample_id", "label", "pred", "mislabel_score", "similarity",
+                                                   "text"]), interactive=False, wrap=True, max_height=360,
+                             elem_id="similar-table", label="nearest training tweets (select one)")
+        with gr.Row():
+            picked = gr.Textbox(label="picked", interactive=False, elem_id="similar-picked", scale=4)
+            send = gr.Button("Send to review", elem_id="similar-send", scale=1)
+    sample_id = gr.State(None)
+
+    def on_find(text_):
+        try:
+            r = service.health.similar(text_, 8)
+        except InputError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+        note = (f"Predicted **{r.pred}**; {r.disagreement:.0%} of the {len(r.neighbours)} nearest training tweets "
+                "carry another label.")
+        cols = ["sample_id", "label", "pred", "mislabel_score", "similarity", "text"]
+        return note, r.neighbours[cols].round(3)
+
+    def on_pick(evt: gr.SelectData):
+        row = getattr(evt, "row_value", None)
+        if not row:
+            return "", None
+        return f"train split, sample {int(row[0])}: {row[-1]}", int(row[0])
+
+    find.click(on_find, text, [share, table], api_name="similar")
+    table.select(on_pick, None, [picked, sample_id], api_visibility="private")
+    return send, sample_id
