@@ -38,15 +38,19 @@ so scared;fear
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 
 from core.data.splits import FORMATS, LABEL_COLUMN, TEXT_COLUMN, write_split
 from core.review.store import ReviewStore
+
+T = TypeVar("T")
 
 DECISION_VIEWS: tuple[str, ...] = ("latest", "history")
 
@@ -215,3 +219,32 @@ def _write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_folder_atomic(folder: str | Path, write: Callable[[Path], T]) -> T:
+    """Fill a new folder with ``write(staging folder)``, then put it at ``folder`` in place of any old one.
+
+    The staging folder is a sibling of ``folder`` (same file system), so the swap is two renames: a
+    reader sees the whole old folder or the whole new one, never a half-written mix. When ``write``
+    raises, the staging folder is removed and ``folder`` is left as it was. Returns what ``write`` returns.
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".new"))
+    old: Path | None = None
+    try:
+        os.chmod(stage, 0o755)  # mkdtemp makes it private; the result is an ordinary data folder
+        result = write(stage)
+        if folder.exists():
+            old = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".old"))
+            os.replace(folder, old / folder.name)
+        os.replace(stage, folder)
+    except BaseException:
+        if old is not None and not folder.exists() and (old / folder.name).exists():
+            os.replace(old / folder.name, folder)  # the swap failed half-way: put the old folder back
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    return result
