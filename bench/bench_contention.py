@@ -53,12 +53,14 @@ def stats(samples: Sequence[float], *, digits: int = 4) -> dict[str, float]:
             "n": len(xs)}
 
 
-def forget(holder: object, name: str) -> None:
-    """Clear the memo ``name`` of ``holder`` (and of the services it composes), so the next call computes."""
+def forget(holder: object, *names: str) -> None:
+    """Clear the memos ``names`` of ``holder`` and of the services it composes (a dict or anything with
+    ``clear()``), so the next call computes again."""
     for obj in (holder, *vars(holder).values()):
-        memo = getattr(obj, "__dict__", {}).get(name)
-        if isinstance(memo, dict):
-            memo.clear()
+        for name in names:
+            memo = getattr(obj, "__dict__", {}).get(name)
+            if memo is not None and callable(getattr(memo, "clear", None)):
+                memo.clear()
 
 
 def side_jobs(service, split: str, texts: list[str]) -> dict[str, Callable[[int], object]]:
@@ -73,7 +75,7 @@ def side_jobs(service, split: str, texts: list[str]) -> dict[str, Callable[[int]
         return service.calibration(split)
 
     def compare(_: int):
-        forget(service, "_compare_reports")
+        forget(service, "_compare_reports", "_compare")
         return service.compare_report(split)
 
     return {"explain": explain, "calibration": calibration, "compare": compare}

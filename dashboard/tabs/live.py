@@ -1,14 +1,21 @@
 """The live view (first tab): type a tweet; the probabilities follow every keystroke, the word-level
 explanation and the what-if probes follow as soon as they are ready.
 
-Two listeners watch the text box:
+Each change of the text box runs, in order:
 
-* the prediction (``gr.Label`` bars, a plotly bar chart and notes from one classification) runs on
-  every change, up to 16 at a time, batched with other users by the service's micro-batcher;
-* the explanation waits :data:`DEBOUNCE_S` and runs only if the text is still the newest one typed
-  in this session, then shows the words (and afterwards the probes) only if the text is still the
-  newest: a slow explanation of old text never overwrites a newer one. Both use
-  ``trigger_mode="always_last"``, so while one run is busy only the last keystroke waits.
+* the prediction (``gr.Label`` bars, a plotly bar chart and notes from one classification), up to 16
+  at a time, batched with other users by the service's micro-batcher; it records the text as the
+  newest one of this browser session;
+* then the explanation, chained after the prediction: it waits :data:`DEBOUNCE_S` and runs only if
+  the text is still the newest, then shows the words (and afterwards the probes) only if it still is:
+  a slow explanation of old text never overwrites a newer one.
+
+Both use ``trigger_mode="always_last"``. Because the explanation follows the classification of the
+same change, the text an explanation is skipped for has always been overtaken by a newer text whose
+classification has started, and that classification is followed by its own explanation: the
+explanation of the text finally in the box always arrives, however late its classification (in the
+server's queue or in the model). A change of the target class or of the pieces toggle explains
+directly (the text has not changed).
 
 The public API keeps ``classify`` (text -> label) and ``explain`` (text, class -> words, top-word
 bars, status) and adds ``probe`` (text -> what-if table); they are served by hidden buttons so an
@@ -171,14 +178,16 @@ def build_live_tab(service) -> None:
         api_explain = gr.Button("explain", elem_id="api-explain")
         api_probe = gr.Button("probe", elem_id="api-probe")
 
-    text.change(live_classify, text, [label, bars, notes], trigger_mode="always_last", show_progress="hidden",
-                concurrency_limit=16, concurrency_id="classify", api_visibility="private")
-    for trigger in (text.change, target.change, pieces.change):
-        trigger(live_explain, [text, target, pieces], [highlighted, top, status, explained],
-                trigger_mode="always_last", show_progress="minimal", concurrency_limit=2, concurrency_id="explain",
-                api_visibility="private").then(
-            live_probe, explained, probe_table, show_progress="hidden", concurrency_id="explain",
-            api_visibility="private")
+    explain_args = dict(inputs=[text, target, pieces], outputs=[highlighted, top, status, explained],
+                        trigger_mode="always_last", show_progress="minimal", concurrency_limit=2,
+                        concurrency_id="explain", api_visibility="private")
+    classified = text.change(live_classify, text, [label, bars, notes], trigger_mode="always_last",
+                             show_progress="hidden", concurrency_limit=16, concurrency_id="classify",
+                             api_visibility="private")
+    for explained_event in (classified.then(live_explain, **explain_args), target.change(live_explain, **explain_args),
+                            pieces.change(live_explain, **explain_args)):
+        explained_event.then(live_probe, explained, probe_table, show_progress="hidden", concurrency_id="explain",
+                             api_visibility="private")
     api_classify.click(classify_api, text, label, api_name="classify", concurrency_limit=16,
                        concurrency_id="classify")
     api_explain.click(explain_api, [text, target], [highlighted, top, status], api_name="explain",

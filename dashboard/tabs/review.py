@@ -10,14 +10,15 @@ anonymous and unlisted callers before anything is recorded.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import gradio as gr
 
 from core.services.live import InputError
-from core.services.reviews import AccessDenied
+from core.services.reviews import AccessDenied, ReviewStoreError
 from dashboard import assets, queries
-from dashboard.review_access import build_access_panel, caller_from
-from dashboard.sample_panel import build_sample_panel, show_sample, word_highlight
+from dashboard.review_access import build_access_panel, caller_from, handed_over
+from dashboard.sample_panel import build_sample_panel, ref_in, sample_ref, show_sample, word_highlight
 from dashboard.tabs.shared import confidence_range, prob_note, source_choice, source_update
 
 SHORTCUTS_HELP = "Keys: **k** keep · **a** ambiguous · **s** skip · **1–{k}** relabel to the numbered class"
@@ -32,6 +33,9 @@ QUEUE_COLUMNS = ["sample_id", "label", "pred", "confidence", "loss", "text"]
 
 
 def _error(exc: Exception) -> gr.Error:
+    if isinstance(exc, ReviewStoreError):
+        return gr.Error(f"The review database could not be used, so nothing was recorded: {exc}",
+                        print_exception=False)
     return gr.Error(str(exc), print_exception=False)
 
 
@@ -61,9 +65,9 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
     source = source_choice(service, "review")
     note_md = gr.Markdown(prob_note(service, None), elem_id="review-prob-note")
     progress = gr.Textbox(label="progress", interactive=False, elem_id="review-progress")
-    current = gr.State(None)
-    skipped = gr.State([])
-    panel = build_sample_panel(title="Current sample")
+    skipped = gr.State([])  # [split, sample_id] of every sample skipped in this session
+    panel = build_sample_panel(title="Current sample", prefix="review")
+    current = panel.ref  # [split, sample_id] of the sample shown (dashboard.sample_panel.sample_ref)
     neighbours = gr.Dataframe(label="nearest neighbours (hidden-state space)", interactive=False, wrap=True,
                               max_height=300, elem_id="review-neighbours")
     note = gr.Textbox(label="note (optional)", lines=1, elem_id="review-note")
@@ -96,39 +100,44 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
     def view(sample_id, split_=None):
         """The panel for one sample, without its explanation (that follows in :func:`explain_current`)."""
         if sample_id is None:
-            return (None, *show_sample(service, None), None, progress_text(split_) + " · queue empty")
-        return (int(sample_id), *show_sample(service, sample_id, explain=False, split=split_),
+            return (*show_sample(service, None), None, progress_text(split_) + " · queue empty")
+        return (*show_sample(service, sample_id, explain=False, split=split_),
                 service.analyses.neighbours(int(sample_id), split=split_), progress_text(split_))
 
-    outputs = [current, *panel.outputs, neighbours, progress]
+    outputs = [*panel.outputs, neighbours, progress]
 
-    def explain_current(sample_id, split_):
-        if sample_id is None:
+    def explain_current(ref):
+        if not ref:
             return None
-        row = service.analyses.sample(int(sample_id), split_)
+        row = service.analyses.sample(int(ref[1]), ref[0])
         exp = service.live.explain(row["text"], target=row["pred"])
         return word_highlight(exp)
 
     def next_sample(split_, source_, given_, predicted_, lo, hi, skipped_):
-        source_ = service.analyses.info(split_).pick_source(source_)
-        queue = service.reviews.queue(split_, given=given_, predicted=predicted_, min_confidence=lo,
-                                      max_confidence=hi, exclude=skipped_ or [], limit=1, source=source_)
-        return view(int(queue.index[0]) if len(queue) else None, split_)
+        info = service.analyses.info(split_)
+        exclude = [sid for sid in (ref_in(ref, info.split) for ref in skipped_ or []) if sid is not None]
+        queue = service.reviews.queue(info.split, given=given_, predicted=predicted_, min_confidence=lo,
+                                      max_confidence=hi, exclude=exclude, limit=1,
+                                      source=info.pick_source(source_))
+        return view(int(queue.index[0]) if len(queue) else None, info.split)
 
     def act(action: str, new_label: str | None):
-        def handler(sample_id, split_, source_, reviewer_, note_, given_, predicted_, lo, hi, skipped_,
+        def handler(ref, split_, source_, reviewer_, note_, given_, predicted_, lo, hi, skipped_,
                     request: gr.Request, profile: gr.OAuthProfile | None):
-            if sample_id is None:
-                return ("", "", skipped_, *next_sample(split_, source_, given_, predicted_, lo, hi, skipped_))
+            here = service.analyses.info(split_).split
+            sample_id = ref_in(ref, here)
+            if sample_id is None:  # nothing shown, or a sample of the split shown before this one
+                moved = f"the split is now {here}: nothing recorded; the next {here} sample is shown" if ref else ""
+                return (moved, note_, skipped_, *next_sample(here, source_, given_, predicted_, lo, hi, skipped_))
             try:
-                decision = service.reviews.decide(int(sample_id), action, split=split_, new_label=new_label,
+                decision = service.reviews.decide(sample_id, action, split=here, new_label=new_label,
                                                   note=note_ or "", caller=caller_from(request, profile, reviewer_))
-            except (InputError, AccessDenied) as exc:
+            except (InputError, AccessDenied, ReviewStoreError) as exc:
                 raise _error(exc) from None
-            skipped_ = list(skipped_ or []) + ([int(sample_id)] if action == "skip" else [])
+            skipped_ = list(skipped_ or []) + ([sample_ref(here, sample_id)] if action == "skip" else [])
             what = decision.action + (f" → {decision.new_label}" if decision.action == "relabel" else "")
-            return (f"sample {sample_id}: {what} (saved)", "", skipped_,
-                    *next_sample(split_, source_, given_, predicted_, lo, hi, skipped_))
+            return (f"{here} sample {sample_id}: {what} (saved)", "", skipped_,
+                    *next_sample(here, source_, given_, predicted_, lo, hi, skipped_))
         return handler
 
     filters = [given, predicted, min_conf, max_conf]
@@ -138,7 +147,7 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
                *((b, "relabel", name) for b, name in zip(relabel, labels, strict=True))]
     for button, action, name in buttons:
         button.click(act(action, name), action_inputs, action_outputs, api_visibility="private").then(
-            explain_current, [current, split], panel.shap, api_visibility="private", trigger_mode="always_last")
+            explain_current, current, panel.shap, api_visibility="private", trigger_mode="always_last")
 
     def on_filter(split_, source_, given_, predicted_, lo, hi, skipped_):
         return (*next_sample(split_, source_, given_, predicted_, lo, hi, skipped_),
@@ -149,28 +158,45 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
         event = control.release if control in (min_conf, max_conf) else control.change
         event(on_filter, [split, source, *filters, skipped], [*outputs, note_md, command],
               api_visibility="private").then(
-            explain_current, [current, split], panel.shap, api_visibility="private", trigger_mode="always_last")
+            explain_current, current, panel.shap, api_visibility="private", trigger_mode="always_last")
 
     def export(kind: str):
-        def handler(split_, drop):
-            try:
-                path, line = service.reviews.export(kind, split=split_, drop_ambiguous=bool(drop))
-            except (InputError, ValueError) as exc:
-                raise _error(exc) from None
-            return str(path), line
+        def handler(split_, drop, reviewer_, request: gr.Request, profile: gr.OAuthProfile | None):
+            return run_export(service, files, kind, split_, drop, caller_from(request, profile, reviewer_))
         return handler
 
     for button, kind in ((export_csv, "csv"), (export_jsonl, "jsonl"), (export_split, "split")):
-        button.click(export(kind), [split, drop_ambiguous], [files, export_note], api_visibility="private")
+        button.click(export(kind), [split, drop_ambiguous, reviewer], [files, export_note], api_visibility="private")
 
     _api_endpoints(service)
 
     def load(split_, source_, given_, predicted_, lo, hi, skipped_):
         return next_sample(split_, source_, given_, predicted_, lo, hi, skipped_)
 
-    return ReviewTab(open_sample=view, outputs=outputs, explain=(explain_current, [current, split], panel.shap),
+    return ReviewTab(open_sample=view, outputs=outputs, explain=(explain_current, current, panel.shap),
                      access_load=access.load,
                      load=(load, [split, source, *filters, skipped], outputs))
+
+
+def run_export(service, files: gr.File, kind: str, split, drop, caller) -> tuple[str, str]:
+    """One export for ``caller`` (checked by the reviews service): (file to download, summary line).
+
+    Decision files are written into a temporary folder removed once ``files`` holds its copy; the
+    corrected split is written (whole) into the corrected-data folder on the server.
+    """
+    line = ""
+
+    def write(folder: Path | None) -> Path:
+        nonlocal line
+        path, line = service.reviews.export(kind, split=split or None, drop_ambiguous=bool(drop), folder=folder,
+                                            caller=caller)
+        return path
+
+    try:
+        path = write(None) if kind == "split" else handed_over(files, write)
+    except (InputError, KeyError, ValueError, AccessDenied, ReviewStoreError, OSError) as exc:
+        raise _error(exc) from None
+    return str(path), line
 
 
 def _api_endpoints(service) -> None:
@@ -183,7 +209,7 @@ def _api_endpoints(service) -> None:
         try:
             rows = service.reviews.queue(split or None, given=given_label, predicted=predicted_label,
                                          source=source or None, limit=max(0, int(limit)))
-        except (InputError, KeyError) as exc:
+        except (InputError, KeyError, ReviewStoreError) as exc:
             raise _error(exc) from None
         out = rows.head(max(0, int(limit))).assign(sample_id=lambda f: f.index.to_numpy())
         cols = [c for c in [*QUEUE_COLUMNS, rows.attrs["rank_by"]] if c in out.columns]
@@ -197,7 +223,7 @@ def _api_endpoints(service) -> None:
             decision = service.reviews.decide(int(sample_id), action, split=split or None,
                                               new_label=new_label or None, note=note,
                                               caller=caller_from(request, profile, reviewer))
-        except (InputError, KeyError, ValueError, AccessDenied) as exc:
+        except (InputError, KeyError, ValueError, AccessDenied, ReviewStoreError) as exc:
             raise _error(exc) from None
         return asdict(decision)
 
@@ -210,12 +236,10 @@ def _api_endpoints(service) -> None:
         out = gr.File(label="file")
         trigger = gr.Button("export")
 
-    def review_export(kind: str, split: str, drop_ambiguous: bool) -> str:
-        """Write decisions (csv, jsonl) or the corrected split (split); returns the file."""
-        try:
-            path, _ = service.reviews.export(kind, split=split or None, drop_ambiguous=bool(drop_ambiguous))
-        except (InputError, KeyError, ValueError) as exc:
-            raise _error(exc) from None
-        return str(path)
+    def review_export(kind: str, split: str, drop_ambiguous: bool, request: gr.Request = None,
+                      profile: gr.OAuthProfile | None = None) -> str:
+        """Write decisions (csv, jsonl) or the corrected split (split); returns the file. Reviewers only
+        (anyone in open access)."""
+        return run_export(service, out, kind, split, drop_ambiguous, caller_from(request, profile))[0]
 
     trigger.click(review_export, [kind, split, drop], out, api_name="review_export")

@@ -235,6 +235,10 @@ def test_decisions_download_and_upload_round_trip_behind_the_check(login_app, tm
     assert line == "2 new decisions imported, 0 already present, 1 unreadable lines skipped."
     assert {d.event_id for d in made} <= {e["event_id"] for e in service.reviews.events()}
     (tmp_path / "mine").mkdir()
-    again = service.reviews.import_file(service.reviews.export_events(tmp_path / "mine"),
+    with pytest.raises(AccessDenied, match="Exports are for reviewers only"):  # names and notes: reviewers only
+        service.reviews.export_events(tmp_path / "mine", caller=Caller(claimed="ana"))
+    assert not (tmp_path / "mine" / "review-decisions.jsonl").exists()
+    again = service.reviews.import_file(service.reviews.export_events(tmp_path / "mine",
+                                                                      caller=Caller(profile_username="ana")),
                                         caller=Caller(profile_username="ana"))
     assert again == f"0 new decisions imported, {service.reviews.count()} already present."

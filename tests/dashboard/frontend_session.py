@@ -41,6 +41,7 @@ class FrontendSession:
         self._running: set[int] = set()
         self._deferred: set[int] = set()
         self._threads: list[threading.Thread] = []
+        self._event_data: dict[int, gr.SelectData] = {}
 
     def value(self, component) -> object:
         with self._lock:
@@ -53,11 +54,29 @@ class FrontendSession:
             self.set(component, start + text[:i])
             time.sleep(delay)
 
-    def set(self, component, value) -> None:
-        """Set a value as the user would, firing its ``change`` listeners."""
+    def set(self, component, value, *, fire: bool = True) -> None:
+        """Set a value as the user would, firing its ``change`` listeners (not with ``fire=False``: the
+        value has changed but its listeners have not been sent yet)."""
         with self._lock:
             self.values[component._id] = value
-        self.dispatch(("event", component._id, "change"))
+        if fire:
+            self.dispatch(("event", component._id, "change"))
+
+    def load(self) -> None:
+        """The page's ``load`` listeners."""
+        for fn in self.fns:
+            if any(name == "load" for _, name in fn.targets or []):
+                self.dispatch(("fn", fn._id, ""))
+
+    def click(self, button) -> None:
+        self.dispatch(("event", button._id, "click"))
+
+    def select(self, component, *, index, value, row_value=None) -> None:
+        """A ``select`` event on ``component`` (a table row, a plot point) with this event data."""
+        data = {"index": index, "value": value, "row_value": row_value, "selected": True}
+        with self._lock:
+            self._event_data[component._id] = gr.SelectData(component, data)
+        self.dispatch(("event", component._id, "select"))
 
     def dispatch(self, event: Event) -> None:
         kind, target, name = event
@@ -73,22 +92,24 @@ class FrontendSession:
                     continue
                 self._running.add(fn._id)
                 args = [self.values[c._id] for c in fn.inputs]
-            thread = threading.Thread(target=self._run, args=(fn, args, event), daemon=True)
+                data = self._event_data.get(target) if kind == "event" else None
+            thread = threading.Thread(target=self._run, args=(fn, args, event, data), daemon=True)
             with self._lock:
                 self._threads.append(thread)
             thread.start()
 
-    def _call(self, fn, args: list):
-        params = inspect.signature(fn.fn).parameters.values()
-        extra = [self.request if p.annotation in (gr.Request, "gr.Request") else None
-                 for p in list(params)[len(args):]]
+    def _call(self, fn, args: list, data: gr.SelectData | None):
+        extra = []
+        for p in list(inspect.signature(fn.fn).parameters.values())[len(args):]:
+            kind = str(p.annotation)
+            extra.append(self.request if "Request" in kind else data if "Data" in kind else None)
         return fn.fn(*args, *extra)
 
-    def _run(self, fn, args: list, event: Event) -> None:
+    def _run(self, fn, args: list, event: Event, data: gr.SelectData | None = None) -> None:
         time.sleep(self.queue_delay.get(fn.concurrency_id, 0.0))
         ok = True
         try:
-            out = self._call(fn, args)
+            out = self._call(fn, args, data)
         except Exception as exc:  # noqa: BLE001 - recorded, as the page shows an error and goes on
             ok = False
             self.errors.append(f"{fn.name}: {type(exc).__name__}: {exc}")
