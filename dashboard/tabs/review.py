@@ -116,9 +116,12 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
     def next_sample(split_, source_, given_, predicted_, lo, hi, skipped_):
         info = service.analyses.info(split_)
         exclude = [sid for sid in (ref_in(ref, info.split) for ref in skipped_ or []) if sid is not None]
-        queue = service.reviews.queue(info.split, given=given_, predicted=predicted_, min_confidence=lo,
-                                      max_confidence=hi, exclude=exclude, limit=1,
-                                      source=info.pick_source(source_))
+        try:
+            queue = service.reviews.queue(info.split, given=given_, predicted=predicted_, min_confidence=lo,
+                                          max_confidence=hi, exclude=exclude, limit=1,
+                                          source=info.pick_source(source_))
+        except (InputError, ReviewStoreError) as exc:
+            raise _error(exc) from None
         return view(int(queue.index[0]) if len(queue) else None, info.split)
 
     def act(action: str, new_label: str | None):

@@ -119,3 +119,22 @@ def test_send_to_review_after_a_split_change_never_opens_another_text(app):
     page.click(by_id(demo, "loss-send-review"))
     assert page.settle()
     assert page.value(by_id(demo, "review-sample-text")) == service.analyses.sample(sample_id, "train")["text"]
+
+
+def test_a_broken_review_database_gets_a_clear_message(two_splits, tiny_model_dir, tmp_path):
+    from core.services.emotion import EmotionService
+    from core.settings import Settings
+    from dashboard.app import build_app
+
+    data, cache = two_splits
+    broken = tmp_path / "reviews.sqlite"
+    broken.write_bytes(b"this is not a SQLite database\n" * 100)
+    settings = Settings(model=str(tiny_model_dir), data=str(data), splits=("validation", "train"),
+                        cache_dir=cache, review_db=str(broken))
+    demo = build_app(EmotionService.load(settings, show_progress=False))
+    page = loaded_page(demo, "broken-db")
+    page.click(by_id(demo, "review-keep"))
+    assert page.settle()
+    message = "The review database could not be used, so nothing was recorded"
+    assert [e.split(":")[0] for e in page.errors] == ["load", "handler"], page.errors  # the queue, then the keep
+    assert all(message in e and "file is not a database" in e for e in page.errors), page.errors
