@@ -139,7 +139,7 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
                 raise _error(exc) from None
             skipped_ = list(skipped_ or []) + ([sample_ref(here, sample_id)] if action == "skip" else [])
             what = decision.action + (f" → {decision.new_label}" if decision.action == "relabel" else "")
-            return (f"{here} sample {sample_id}: {what} (saved)", "", skipped_,
+            return (f"sample {sample_id}: {what} (saved)", "", skipped_,
                     *next_sample(here, source_, given_, predicted_, lo, hi, skipped_))
         return handler
 
