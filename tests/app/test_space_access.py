@@ -130,7 +130,8 @@ def test_login_without_a_profile_refuses_and_records_nothing(login_app):
     from gradio.helpers import special_args
 
     ui = _ui_action(demo)  # the Review tab's button handler
-    args, *_ = special_args(ui, inputs=[0, None, "ana", "", "any", "any", 0.0, 1.0, []], request=_request(None))
+    args, *_ = special_args(ui, inputs=[[service.analyses.default_split, 0], None, None, "ana", "", "any", "any", 0.0,
+                                        1.0, []], request=_request(None))
     with pytest.raises(gr.Error, match="Sign in"):
         ui(*args)
     assert service.reviews.count() == before
