@@ -14,6 +14,7 @@ from dashboard.assets import css
 from dashboard.figures import DENSITY_MAX_POINTS
 from dashboard.plotly_bridge import static_paths
 from dashboard.review_access import assert_no_mocked_oauth, launch_auth
+from dashboard.sample_panel import ref_in
 from dashboard.tabs.audit import build_audit_panel
 from dashboard.tabs.compare import build_compare_tab
 from dashboard.tabs.confusion import build_confusion_tab
@@ -75,10 +76,15 @@ def build_app(service, *, map_max_points: int = DENSITY_MAX_POINTS) -> gr.Blocks
         embedding_tab.select(*embedding_fill, api_visibility="private")
         confusion_tab.select(*confusion_fill, api_visibility="private")
 
-        def send_to_review(sample_id, split_):
-            if sample_id is None:
+        def send_to_review(ref, split_):
+            if not ref:
                 raise gr.Error("Open a sample first (select a row).", print_exception=False)
-            return (*review.open_sample(int(sample_id), split_), gr.Tabs(selected="review"))
+            here = service.analyses.info(split_).split
+            sample_id = ref_in(ref, here)
+            if sample_id is None:  # opened before the split changed: the id names another text here
+                raise gr.Error(f"That sample is from the {ref[0]} split and the {here} split is selected now; "
+                               "open a sample again.", print_exception=False)
+            return (*review.open_sample(sample_id, here), gr.Tabs(selected="review"))
 
         for button, sample_id in (losses_send, (confusion_send, confusion_id), (embedding_send, embedding_id)):
             button.click(send_to_review, [sample_id, split], [*review.outputs, tabs], api_visibility="private").then(

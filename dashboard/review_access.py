@@ -18,7 +18,10 @@ never added; :func:`assert_no_mocked_oauth` checks a built app.
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import gradio as gr
 
@@ -69,6 +72,14 @@ def access_line(service, request: gr.Request | None, profile: gr.OAuthProfile | 
     return f"Recording decisions as **{who}**."
 
 
+def handed_over(component: gr.File, write: Callable[[Path], Path]) -> str:
+    """Run ``write(folder)`` in a temporary folder and return a copy of the file it wrote, placed in
+    ``component``'s Gradio cache (served, and removed with the server's cache, by Gradio); the
+    temporary folder is removed before this returns."""
+    with tempfile.TemporaryDirectory(prefix="review-download-") as tmp:
+        return component.move_resource_to_block_cache(write(Path(tmp)))
+
+
 @dataclass
 class AccessPanel:
     """Components of the Review tab's access panel (for tests and the app)."""
@@ -109,6 +120,13 @@ def build_access_panel(service) -> AccessPanel:
 
     timer = gr.Timer(30)  # the sync status, refreshed (a private event, not an API endpoint)
     timer.tick(service.reviews.sync_status, None, sync, api_visibility="private")
-    download.click(lambda: str(service.reviews.export_events()), None, carried, api_visibility="private")
+    def on_download(request: gr.Request, profile: gr.OAuthProfile | None) -> str:
+        caller = caller_from(request, profile)
+        try:
+            return handed_over(carried, lambda folder: service.reviews.export_events(folder, caller=caller))
+        except (AccessDenied, ReviewStoreError, OSError) as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+
+    download.click(on_download, None, carried, api_visibility="private")
     upload.upload(on_upload, upload, upload_note, api_visibility="private")
     return AccessPanel(who, warning, sync, load=(who_is, None, who))

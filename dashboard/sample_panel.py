@@ -35,10 +35,27 @@ def row_probs(row: dict, labels: Sequence[str]) -> dict[str, float]:
     return {name: float(row[f"prob_{name}"]) for name in labels}
 
 
+def sample_ref(split: str, sample_id: int) -> list:
+    """The reference a panel keeps for the sample it shows: ``[split, sample_id]`` (a sample id alone
+    names another text in another split)."""
+    return [str(split), int(sample_id)]
+
+
+def ref_in(ref: object, split: str) -> int | None:
+    """The sample id of ``ref`` when it is a sample of ``split``, else ``None``."""
+    if isinstance(ref, list | tuple) and len(ref) == 2 and ref[0] == split:
+        try:
+            return int(ref[1])
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
 @dataclass
 class SamplePanel:
     """The components of one sample panel (build with :func:`build_sample_panel`)."""
 
+    ref: object  # gr.State: [split, sample_id] of the sample shown (:func:`sample_ref`), or None
     sample_id: object
     text: object
     facts: object
@@ -48,32 +65,37 @@ class SamplePanel:
     @property
     def outputs(self) -> list:
         """Components in the order :func:`show_sample` returns values."""
-        return [self.sample_id, self.text, self.facts, self.probs, self.shap]
+        return [self.ref, self.sample_id, self.text, self.facts, self.probs, self.shap]
 
 
-def build_sample_panel(*, title: str = "Sample (select a row)") -> SamplePanel:
-    """Lay out the panel's components in the current Blocks context."""
+def build_sample_panel(*, title: str = "Sample (select a row)", prefix: str | None = None) -> SamplePanel:
+    """Lay out the panel's components in the current Blocks context; with ``prefix`` the text box is
+    ``#<prefix>-sample-text``."""
     import gradio as gr
 
     with gr.Group():
         gr.Markdown(f"**{title}**")
+        ref = gr.State(None)
         sample_id = gr.Number(value=None, label="sample id", precision=0, interactive=False, visible="hidden")
-        text = gr.Textbox(label="text", interactive=False, lines=2)
+        text = gr.Textbox(label="text", interactive=False, lines=2,
+                          elem_id=f"{prefix}-sample-text" if prefix else None)
         facts = gr.Textbox(label="labels", interactive=False, lines=1)
         with gr.Row(equal_height=True):
             probs = gr.Label(label="probabilities", num_top_classes=10)
             shap_view = gr.HighlightedText(label="SHAP per word toward the predicted class (warm: toward, cool: away)",
                                            show_legend=False, combine_adjacent=False)
-    return SamplePanel(sample_id, text, facts, probs, shap_view)
+    return SamplePanel(ref, sample_id, text, facts, probs, shap_view)
 
 
 def show_sample(service, sample_id: int | None, *, explain: bool = True, split: str | None = None) -> tuple:
     """Values for :attr:`SamplePanel.outputs` for a row of ``split``; empty values when ``sample_id`` is None."""
     if sample_id is None:
-        return None, "", "", None, None
+        return None, None, "", "", None, None
+    split = service.analyses.info(split).split
     row = service.analyses.sample(int(sample_id), split)
     shap_value = None
     if explain:
         exp = service.live.explain(row["text"], target=row["pred"])
         shap_value = word_highlight(exp)
-    return int(sample_id), row["text"], sample_facts(row), row_probs(row, service.labels), shap_value
+    return (sample_ref(split, sample_id), int(sample_id), row["text"], sample_facts(row),
+            row_probs(row, service.labels), shap_value)

@@ -40,13 +40,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
 from core.data.splits import FORMATS, LABEL_COLUMN, TEXT_COLUMN, write_split
-from core.files import write_atomic
+from core.files import staged_folder, write_atomic
 from core.review.store import ReviewStore
+
+T = TypeVar("T")
 
 DECISION_VIEWS: tuple[str, ...] = ("latest", "history")
 
@@ -206,3 +209,11 @@ def _check_ids(ids: object, n: int) -> None:
 
 def _to_jsonl(frame: pd.DataFrame, path: Path) -> None:
     frame.to_json(path, orient="records", lines=True, force_ascii=False)
+
+
+def write_folder_atomic(folder: str | Path, write: Callable[[Path], T]) -> T:
+    """Fill a new folder with ``write(staging folder)``, then put it at ``folder`` in place of any old one
+    (:func:`core.files.staged_folder`): a reader sees the whole old folder or the whole new one. When
+    ``write`` raises, ``folder`` is left as it was. Returns what ``write`` returns."""
+    with staged_folder(folder) as stage:
+        return write(stage)

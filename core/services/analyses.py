@@ -2,8 +2,9 @@
 
 Sample rows, neighbours, filtered and ranked lists, calibration, robustness and the two-model
 comparison all read the cached analyses (:mod:`core.analysis`); nothing here classifies a typed text
-(that is :mod:`core.services.live`). Each memoised report has its own lock, held only to read or
-store the memo, never while a report is built, so one slow report holds up nothing else.
+(that is :mod:`core.services.live`). Each memoised report is built once per key (callers of the
+same report wait for that build); the memo's lock is held only to read or store, never while a
+report is built, so one slow report holds up nothing else.
 
 Example
 -------
@@ -67,19 +68,29 @@ def _default_source(setting: str) -> str:
 
 
 class _Memo:
-    """A dict of built reports behind its own lock; the lock is never held while a report is built."""
+    """Reports built once per key: concurrent callers of one key wait for its one build (a robustness
+    report is minutes of model work), callers of other keys never wait; the memo's own lock is held
+    only to read or store, never while a report is built. A build that raises stores nothing."""
 
     def __init__(self) -> None:
         self._values: dict = {}
+        self._building: dict = {}  # key -> the lock its one build holds
         self._lock = threading.Lock()
 
     def get(self, key, build: Callable[[], object]):
         with self._lock:
             if key in self._values:
                 return self._values[key]
-        value = build()
-        with self._lock:
-            return self._values.setdefault(key, value)
+            once = self._building.setdefault(key, threading.Lock())
+        with once:
+            with self._lock:
+                if key in self._values:  # built while this caller waited
+                    return self._values[key]
+            value = build()
+            with self._lock:
+                self._values[key] = value
+                self._building.pop(key, None)
+            return value
 
     def __contains__(self, key) -> bool:
         with self._lock:

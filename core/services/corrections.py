@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -23,16 +22,18 @@ def export_review(kind: str, settings: Settings, a: Analysis, decisions: pd.Data
                   folder: str | Path | None = None) -> tuple[Path, str]:
     """Write ``decisions`` (``csv``, ``jsonl``) or the corrected split (``split``) into ``folder``.
 
-    ``split`` writes a whole data folder that ``python -m core.classifier.train --data FOLDER`` reads: the
+    ``split`` writes a whole data folder, staged beside ``folder`` and swapped in whole
+    (:func:`core.review.export.write_folder_atomic`), that ``python -m core.classifier.train --data FOLDER`` reads: the
     corrected split, and the data's other splits unchanged (default folder: :func:`corrected_folder`).
     Decisions whose text is no longer in the split, and decisions the data already carries (its label
     is the decision's), are left out and counted. Returns the file and a one-line summary.
     """
-    from core.review.export import corrected_split, write_decisions
+    from core.review.export import corrected_split, write_decisions, write_folder_atomic
 
     if kind in ("csv", "jsonl"):
-        folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="review-export-"))
-        path = write_decisions(decisions, folder / f"decisions-{a.split}.{kind}", fmt=kind)
+        if folder is None:
+            raise ValueError(f"a {kind} export needs a folder to write into")
+        path = write_decisions(decisions, Path(folder) / f"decisions-{a.split}.{kind}", fmt=kind)
         return path, f"{len(decisions)} decisions on the {a.split} split"
     folder = Path(folder) if folder is not None else corrected_folder(settings, a)
     usable = decisions[decisions["row"] >= 0]
@@ -41,15 +42,19 @@ def export_review(kind: str, settings: Settings, a: Analysis, decisions: pd.Data
     usable = usable[~applied].assign(sample_id=lambda f: f["row"])
     fmt = a.split_format if a.split_format in ("txt", "csv", "parquet") else "parquet"
     columns = {"text_column": a.data.text_column, "label_column": a.data.label_column}
-    summary = corrected_split(a.table, usable, fmt=fmt, label_names=list(a.labels),
-                              drop_ambiguous=bool(drop_ambiguous), path=folder / f"{a.split}.{fmt}", **columns)
-    copied = copy_other_splits(settings, a, folder, fmt)
+
+    def write(stage: Path):
+        summary = corrected_split(a.table, usable, fmt=fmt, label_names=list(a.labels),
+                                  drop_ambiguous=bool(drop_ambiguous), path=stage / f"{a.split}.{fmt}", **columns)
+        return summary, copy_other_splits(settings, a, stage, fmt)
+
+    summary, copied = write_folder_atomic(folder, write)  # the whole folder, or the old one untouched
     lost = int((decisions["row"] < 0).sum())
     line = (f"{summary.n_relabelled} relabelled, {summary.n_dropped} dropped, {summary.n_rows} rows"
             + (f"; {int(applied.sum())} decisions already in the data" if applied.any() else "")
             + (f"; {lost} decisions on texts no longer in the split (not applied)" if lost else "")
             + (f"; copied {', '.join(copied)} unchanged" if copied else ""))
-    return summary.path, line
+    return folder / summary.path.name, line
 
 
 def copy_other_splits(settings: Settings, a: Analysis, folder: Path, fmt: str) -> list[str]:

@@ -23,7 +23,6 @@ Example
 from __future__ import annotations
 
 import json
-import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -281,16 +280,29 @@ class ReviewService:
 
     # ---- exports ----------------------------------------------------------------------------
 
-    def export_events(self, folder: str | Path | None = None) -> Path:
+    def export_events(self, folder: str | Path, *, caller: Caller | None) -> Path:
         """Every decision (all splits, history included) as JSON Lines in the sync event format, for
-        :meth:`import_file` on another server."""
-        path = Path(folder or tempfile.mkdtemp(prefix="review-events-")) / "review-decisions.jsonl"
+        :meth:`import_file` on another server, written into ``folder`` (the caller removes it after use).
+
+        The events carry reviewer names and notes, so the caller is checked like a reviewer
+        (:meth:`authorize_export`)."""
+        self.authorize_export(caller)
+        path = Path(folder) / "review-decisions.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", encoding="utf-8") as f:
             for event in self.events():
                 event.pop("id", None)
                 f.write(json.dumps(event, ensure_ascii=False, sort_keys=True) + "\n")
         return path
+
+    def authorize_export(self, caller: Caller | None) -> str:
+        """:meth:`authorize` for an export: decision files name reviewers and carry their notes, and the
+        corrected split is written on the server, so both are for those who may record a decision
+        (anyone in ``open`` access). Raises :class:`AccessDenied`."""
+        try:
+            return self.authorize(caller)
+        except AccessDenied as exc:
+            raise AccessDenied(f"Exports are for reviewers only. {exc}") from None
 
     def corrected_folder(self, split: str | None = None) -> Path:
         """Where :meth:`export` writes the corrected data folder for ``split`` by default."""
@@ -299,15 +311,21 @@ class ReviewService:
         return corrected_folder(self.settings, self.analyses.analysis(split))
 
     def export(self, kind: str, *, split: str | None = None, drop_ambiguous: bool = True,
-               folder: str | Path | None = None) -> tuple[Path, str]:
-        """Write decisions (``csv``, ``jsonl``) or the corrected split (``split``); (file, summary line).
+               folder: str | Path | None = None, caller: Caller | None = None) -> tuple[Path, str]:
+        """Write decisions (``csv``, ``jsonl``) into ``folder`` (required; the caller removes it after use)
+        or the corrected split (``split``; default folder :meth:`corrected_folder`, replaced whole);
+        (file, summary line).
 
-        See :func:`core.services.corrections.export_review`.
+        Checked first (:meth:`authorize_export`): the corrected split is a write on the server, and the
+        decision files name reviewers and carry their notes. See :func:`core.services.corrections.export_review`.
         """
         from core.services.corrections import export_review
 
         if kind not in EXPORT_KINDS:
             raise InputError(f"unknown export kind {kind!r}; choose one of {list(EXPORT_KINDS)}")
+        self.authorize_export(caller)
+        if kind != "split" and folder is None:
+            raise InputError(f"a {kind} export needs a folder to write into")
         a = self.analyses.analysis(split)
         return export_review(kind, self.settings, a, self.decisions(a.split), drop_ambiguous=drop_ambiguous,
                              folder=folder)

@@ -102,8 +102,9 @@ def loss_histogram(table: pd.DataFrame, *, bins: int = 40) -> go.Figure:
     loss = table["loss"].to_numpy(dtype=np.float64)
     ok = table["correct"].to_numpy(dtype=bool)
     finite = np.isfinite(loss)
-    size = max(float(loss[finite].max()) if finite.any() else 1.0, 1e-6) / bins
-    edges = np.arange(bins + 1) * size
+    top = max(float(loss[finite].max()) if finite.any() else 1.0, 1e-6)
+    edges = np.linspace(0.0, top, bins + 1)  # the last edge is the largest loss itself (no rounding past it)
+    size = top / bins
     centres = (edges[:-1] + edges[1:]) / 2
     traces = []
     for name, rows, color in (("correct", ok & finite, CORRECT), ("wrong", ~ok & finite, WRONG)):

@@ -20,7 +20,7 @@ def overall_line(service, split: str | None) -> str:
 def build_confusion_tab(service, split: gr.Dropdown) -> tuple:
     """Clickable confusion matrix with per-class metrics; a cell lists its samples, paged.
 
-    Returns ``(send button, sample id, (fn, inputs, outputs))``: the last draws the matrix and the
+    Returns ``(send button, [split, sample id] state, (fn, inputs, outputs))``: the last draws the matrix and the
     per-class report the first time the tab is opened (the app runs it on the tab's select event).
     """
     labels = service.labels
@@ -40,7 +40,7 @@ def build_confusion_tab(service, split: gr.Dropdown) -> tuple:
         page_number = gr.Number(value=1, precision=0, minimum=1, label="page", scale=1, elem_id="cm-page")
         page_size = gr.Slider(5, 100, value=20, step=5, label="page size", scale=2)
     rows = sample_list("cm-table", label="samples in the cell, highest loss first")
-    panel = build_sample_panel()
+    panel = build_sample_panel(prefix="cm")
     send = gr.Button("Send to review", size="sm", elem_id="cm-send-review")
 
     def redraw(split_, mode_):
@@ -74,4 +74,4 @@ def build_confusion_tab(service, split: gr.Dropdown) -> tuple:
     for control in (page_number, page_size):
         control.change(show_cell, [split, picked, page_number, page_size], [cell, rows], api_visibility="private")
     open_sample_wiring(service, rows, panel, split)
-    return send, panel.sample_id, (first_draw, [split, mode, drawn], [*outputs, drawn])
+    return send, panel.ref, (first_draw, [split, mode, drawn], [*outputs, drawn])

@@ -40,7 +40,7 @@ def map_figure(table: pd.DataFrame, *, color_by: str, labels, window: Window | N
 def build_embedding_tab(service, split: gr.Dropdown, *, max_points: int = figures.DENSITY_MAX_POINTS) -> tuple:
     """UMAP of the hidden states coloured four ways; click or box-select to list samples; zoom for points.
 
-    Returns ``(send button, sample id, (fn, inputs, outputs))``: the last draws the map the first time
+    Returns ``(send button, [split, sample id] state, (fn, inputs, outputs))``: the last draws the map the first time
     the tab is opened (the app runs it on the tab's select event).
 
     Up to ``max_points`` samples in view every point is drawn; past that the map is a binned density
@@ -59,7 +59,7 @@ def build_embedding_tab(service, split: gr.Dropdown, *, max_points: int = figure
     drawn = gr.State(False)
     picked_summary = gr.Textbox(label="picked", interactive=False, elem_id="map-picked")
     rows = sample_list("map-table", label="picked samples, highest loss first")
-    panel = build_sample_panel()
+    panel = build_sample_panel(prefix="map")
     send = gr.Button("Send to review", size="sm", elem_id="map-send-review")
 
     def redraw(split_, color_by_, window_=None):
@@ -94,4 +94,4 @@ def build_embedding_tab(service, split: gr.Dropdown, *, max_points: int = figure
     plot.select(on_pick, [split, window], [picked_summary, rows], trigger_mode="always_last",
                 api_visibility="private")
     open_sample_wiring(service, rows, panel, split)
-    return send, panel.sample_id, (first_draw, [split, color_by, drawn], [plot, window, drawn])
+    return send, panel.ref, (first_draw, [split, color_by, drawn], [plot, window, drawn])

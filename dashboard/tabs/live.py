@@ -1,14 +1,21 @@
 """The live view (first tab): type a tweet; the probabilities follow every keystroke, the word-level
 explanation and the what-if probes follow as soon as they are ready.
 
-Two listeners watch the text box:
+Each change of the text box runs, in order:
 
-* the prediction (``gr.Label`` bars, a plotly bar chart and notes from one classification) runs on
-  every change, up to 16 at a time, batched with other users by the service's micro-batcher;
-* the explanation waits :data:`DEBOUNCE_S` and runs only if the text is still the newest one typed
-  in this session, then shows the words (and afterwards the probes) only if the text is still the
-  newest: a slow explanation of old text never overwrites a newer one. Both use
-  ``trigger_mode="always_last"``, so while one run is busy only the last keystroke waits.
+* the prediction (``gr.Label`` bars, a plotly bar chart and notes from one classification), up to 16
+  at a time, batched with other users by the service's micro-batcher; it records the text as the
+  newest one of this browser session;
+* then the explanation, chained after the prediction: it waits :data:`DEBOUNCE_S` and runs only if
+  the text is still the newest, then shows the words (and afterwards the probes) only if it still is:
+  a slow explanation of old text never overwrites a newer one.
+
+Both use ``trigger_mode="always_last"``. Because the explanation follows the classification of the
+same change, the text an explanation is skipped for has always been overtaken by a newer text whose
+classification has started, and that classification is followed by its own explanation: the
+explanation of the text finally in the box always arrives, however late its classification (in the
+server's queue or in the model). A change of the target class or of the pieces toggle explains
+directly (the text has not changed).
 
 The public API keeps ``classify`` (text -> label) and ``explain`` (text, class -> words, top-word
 bars, status) and adds ``probe`` (text -> what-if table); they are served by hidden buttons so an
@@ -187,16 +194,24 @@ def _layout(labels: list[str]) -> dict:
 
 def build_live_tab(service) -> gr.Textbox:
     """Text box, prediction bars, word explanation toward any class, top words and what-if probes; returns
-    the text box (the similar-tweets panel reads it)."""
+    the text box (the similar-tweets panel reads it).
+
+    The explanation of a typed text runs after its own classification (``.then``), so the text finally in
+    the box is always explained, even when its classification is late; a change of target or of the
+    pieces toggle explains directly."""
     h, c = LiveHandlers(service), _layout(service.labels)
     text, shown = c["text"], [c["highlighted"], c["top"], c["status"]]
-    text.change(h.live_classify, text, [c["label"], c["bars"], c["notes"]], trigger_mode="always_last",
-                show_progress="hidden", concurrency_limit=16, concurrency_id="classify", api_visibility="private")
-    for trigger in (text.change, c["target"].change, c["pieces"].change):
-        trigger(h.live_explain, [text, c["target"], c["pieces"]], [*shown, c["explained"]], trigger_mode="always_last",
-                show_progress="minimal", concurrency_limit=2, concurrency_id="explain", api_visibility="private").then(
-            h.live_probe, c["explained"], c["probe_table"], show_progress="hidden", concurrency_id="explain",
-            api_visibility="private")
+    explain_args = dict(inputs=[text, c["target"], c["pieces"]], outputs=[*shown, c["explained"]],
+                        trigger_mode="always_last", show_progress="minimal", concurrency_limit=2,
+                        concurrency_id="explain", api_visibility="private")
+    classified = text.change(h.live_classify, text, [c["label"], c["bars"], c["notes"]], trigger_mode="always_last",
+                             show_progress="hidden", concurrency_limit=16, concurrency_id="classify",
+                             api_visibility="private")
+    for explained in (classified.then(h.live_explain, **explain_args),
+                      c["target"].change(h.live_explain, **explain_args),
+                      c["pieces"].change(h.live_explain, **explain_args)):
+        explained.then(h.live_probe, c["explained"], c["probe_table"], show_progress="hidden",
+                       concurrency_id="explain", api_visibility="private")
     c["api_classify"].click(h.classify_api, text, c["label"], api_name="classify", concurrency_limit=16,
                             concurrency_id="classify")
     c["api_explain"].click(h.explain_api, [text, c["target"]], shown, api_name="explain", concurrency_limit=2,

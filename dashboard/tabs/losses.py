@@ -20,7 +20,7 @@ def build_losses_tab(service, split: gr.Dropdown) -> tuple:
     """Samples sorted by loss (or mislabel score), filtered by labels, confidence and text, paged.
 
     Returns ``(refresh, inputs, outputs)`` so the app can fill the list when the page loads, and
-    ``(send button, sample id)`` for sending the open sample to review.
+    ``(send button, the open sample's [split, sample id] state)`` for sending it to review.
     """
     choices = queries.label_choices(service.labels)
     with gr.Row():
@@ -36,7 +36,7 @@ def build_losses_tab(service, split: gr.Dropdown) -> tuple:
     note = gr.Markdown(prob_note(service, None), elem_id="loss-prob-note")
     summary = gr.Textbox(label="matches", interactive=False, lines=1, elem_id="loss-summary")
     rows = sample_list("loss-table")
-    panel = build_sample_panel()
+    panel = build_sample_panel(prefix="loss")
     send = gr.Button("Send to review", size="sm", elem_id="loss-send-review")
 
     def refresh(split_, source_, order_, true_, pred_, search_, lo, hi, size_, number_):
@@ -53,4 +53,4 @@ def build_losses_tab(service, split: gr.Dropdown) -> tuple:
                                                            else control.change)
         event(refresh, inputs, [rows, summary, note], api_visibility="private")
     open_sample_wiring(service, rows, panel, split)
-    return (refresh, inputs, [rows, summary, note]), (send, panel.sample_id)
+    return (refresh, inputs, [rows, summary, note]), (send, panel.ref)

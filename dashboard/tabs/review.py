@@ -1,24 +1,24 @@
 """Review tab: a queue of suspected mislabels, actions with keyboard shortcuts, exports, retraining.
 
-The same reviews service (:mod:`core.services.reviews`) serves the tab's buttons and three API
-endpoints for scripted bulk work (:mod:`dashboard.tabs.review_api`). Every write passes the caller
-(:func:`dashboard.review_access.caller_from`: the signed-in profile or logged-in name, never a typed
-one except in open access) to the service, whose check refuses anonymous and unlisted callers before
-anything is recorded.
+The same service calls back the tab's buttons and three API endpoints for scripted bulk work with
+``gradio_client``: ``review_queue``, ``review_decide`` and ``review_export``. Every write passes the
+caller (:func:`dashboard.review_access.caller_from`: the signed-in profile or logged-in name, never a
+typed one except in open access) to the service, whose :func:`core.review.access.authorize` check refuses
+anonymous and unlisted callers before anything is recorded.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import gradio as gr
 
 from core.services.live import InputError
-from core.services.reviews import AccessDenied
+from core.services.reviews import AccessDenied, ReviewStoreError
 from dashboard import assets, queries
-from dashboard.review_access import build_access_panel, caller_from
-from dashboard.sample_panel import SamplePanel, build_sample_panel, show_sample, word_highlight
-from dashboard.tabs.review_api import add_review_api
+from dashboard.review_access import build_access_panel, caller_from, handed_over
+from dashboard.sample_panel import build_sample_panel, ref_in, sample_ref, show_sample, word_highlight
 from dashboard.tabs.shared import confidence_range, prob_note, source_choice, source_update
 
 SHORTCUTS_HELP = "Keys: **k** keep · **a** ambiguous · **s** skip · **1–{k}** relabel to the numbered class"
@@ -29,7 +29,13 @@ def shortcuts_js(n_labels: int) -> str:
     return assets.page_script(n_labels)
 
 
+QUEUE_COLUMNS = ["sample_id", "label", "pred", "confidence", "loss", "text"]
+
+
 def _error(exc: Exception) -> gr.Error:
+    if isinstance(exc, ReviewStoreError):
+        return gr.Error(f"The review database could not be used, so nothing was recorded: {exc}",
+                        print_exception=False)
     return gr.Error(str(exc), print_exception=False)
 
 
@@ -44,31 +50,12 @@ class ReviewTab:
     access_load: tuple = ()  # (fn, inputs, output): who the visitor writes as, on page load
 
 
-@dataclass
-class _Widgets:
-    """The tab's components (built by :func:`_layout`)."""
+def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
+    """Queue (most suspicious first), sample with neighbours, actions, progress, exports, retraining."""
+    labels = service.labels
+    choices = queries.label_choices(labels)
 
-    filters: list  # given, predicted, min and max confidence
-    reviewer: gr.Textbox
-    source: gr.Radio
-    note_md: gr.Markdown
-    progress: gr.Textbox
-    current: gr.State
-    skipped: gr.State
-    panel: SamplePanel
-    neighbours: gr.Dataframe
-    note: gr.Textbox
-    buttons: list  # (button, action, new label)
-    status: gr.Textbox
-    drop_ambiguous: gr.Checkbox
-    exports: list  # (button, kind)
-    files: gr.File
-    export_note: gr.Textbox
-    command: gr.Code
-
-
-def _layout(service) -> _Widgets:
-    choices = queries.label_choices(service.labels)
+    access = build_access_panel(service)
     with gr.Row():
         given = gr.Dropdown(choices, value=queries.ANY, label="given label", elem_id="review-given")
         predicted = gr.Dropdown(choices, value=queries.ANY, label="predicted label", elem_id="review-predicted")
@@ -78,119 +65,184 @@ def _layout(service) -> _Widgets:
     source = source_choice(service, "review")
     note_md = gr.Markdown(prob_note(service, None), elem_id="review-prob-note")
     progress = gr.Textbox(label="progress", interactive=False, elem_id="review-progress")
-    current, skipped = gr.State(None), gr.State([])
-    panel = build_sample_panel(title="Current sample")
+    skipped = gr.State([])  # [split, sample_id] of every sample skipped in this session
+    panel = build_sample_panel(title="Current sample", prefix="review")
+    current = panel.ref  # [split, sample_id] of the sample shown (dashboard.sample_panel.sample_ref)
     neighbours = gr.Dataframe(label="nearest neighbours (hidden-state space)", interactive=False, wrap=True,
                               max_height=300, elem_id="review-neighbours")
     note = gr.Textbox(label="note (optional)", lines=1, elem_id="review-note")
-    buttons = _action_buttons(service.labels)
+    with gr.Row():
+        keep = gr.Button("Keep label (k)", elem_id="review-keep", variant="primary")
+        ambiguous = gr.Button("Ambiguous (a)", elem_id="review-ambiguous")
+        skip = gr.Button("Skip (s)", elem_id="review-skip")
+    with gr.Row():
+        relabel = [gr.Button(f"{i + 1} → {name}", elem_id=f"review-relabel-{i}", size="sm")
+                   for i, name in enumerate(labels)]
+    gr.Markdown(SHORTCUTS_HELP.format(k=len(labels)))
     status = gr.Textbox(label="last action", interactive=False, elem_id="review-status")
     with gr.Accordion("Export and retrain", open=False):
         drop_ambiguous = gr.Checkbox(value=True, label="drop ambiguous rows from the corrected split")
         with gr.Row():
-            exports = [(gr.Button("Decisions (CSV)", elem_id="review-export-csv"), "csv"),
-                       (gr.Button("Decisions (JSONL)", elem_id="review-export-jsonl"), "jsonl"),
-                       (gr.Button("Corrected split (data folder)", elem_id="review-export-split"), "split")]
+            export_csv = gr.Button("Decisions (CSV)", elem_id="review-export-csv")
+            export_jsonl = gr.Button("Decisions (JSONL)", elem_id="review-export-jsonl")
+            export_split = gr.Button("Corrected split (data folder)", elem_id="review-export-split")
         files = gr.File(label="download", interactive=False, elem_id="review-files")
         export_note = gr.Textbox(label="export", interactive=False, elem_id="review-export-note")
         command = gr.Code(service.reviews.retrain_command(), language="shell", interactive=False,
                           label="retrain on the corrected data (export the corrected split first)",
                           elem_id="review-retrain-command")
-    return _Widgets([given, predicted, min_conf, max_conf], reviewer, source, note_md, progress, current, skipped,
-                    panel, neighbours, note, buttons, status, drop_ambiguous, exports, files, export_note, command)
 
-
-def _action_buttons(labels: list[str]) -> list[tuple[gr.Button, str, str | None]]:
-    with gr.Row():
-        buttons = [(gr.Button("Keep label (k)", elem_id="review-keep", variant="primary"), "keep", None),
-                   (gr.Button("Ambiguous (a)", elem_id="review-ambiguous"), "ambiguous", None),
-                   (gr.Button("Skip (s)", elem_id="review-skip"), "skip", None)]
-    with gr.Row():
-        buttons += [(gr.Button(f"{i + 1} → {name}", elem_id=f"review-relabel-{i}", size="sm"), "relabel", name)
-                    for i, name in enumerate(labels)]
-    gr.Markdown(SHORTCUTS_HELP.format(k=len(labels)))
-    return buttons
-
-
-class _Handlers:
-    """The tab's callbacks: each reads its inputs, calls the services, returns the components' values."""
-
-    def __init__(self, service) -> None:
-        self.service = service
-
-    def progress_text(self, split_) -> str:
-        done, total = self.service.reviews.progress(split_)
-        split_name = self.service.analyses.info(split_).split
+    def progress_text(split_) -> str:
+        done, total = service.reviews.progress(split_)
+        split_name = service.analyses.info(split_).split
         return f"reviewed {done} of {total} ({done / max(total, 1):.1%}) in the {split_name} split"
 
-    def view(self, sample_id, split_=None) -> tuple:
-        """The panel for one sample, without its explanation (that follows in :meth:`explain_current`)."""
+    def view(sample_id, split_=None):
+        """The panel for one sample, without its explanation (that follows in :func:`explain_current`)."""
         if sample_id is None:
-            return (None, *show_sample(self.service, None), None, self.progress_text(split_) + " · queue empty")
-        return (int(sample_id), *show_sample(self.service, sample_id, explain=False, split=split_),
-                self.service.analyses.neighbours(int(sample_id), split=split_), self.progress_text(split_))
+            return (*show_sample(service, None), None, progress_text(split_) + " · queue empty")
+        return (*show_sample(service, sample_id, explain=False, split=split_),
+                service.analyses.neighbours(int(sample_id), split=split_), progress_text(split_))
 
-    def explain_current(self, sample_id, split_):
-        if sample_id is None:
+    outputs = [*panel.outputs, neighbours, progress]
+
+    def explain_current(ref):
+        if not ref:
             return None
-        row = self.service.analyses.sample(int(sample_id), split_)
-        return word_highlight(self.service.live.explain(row["text"], target=row["pred"]))
+        row = service.analyses.sample(int(ref[1]), ref[0])
+        exp = service.live.explain(row["text"], target=row["pred"])
+        return word_highlight(exp)
 
-    def next_sample(self, split_, source_, given_, predicted_, lo, hi, skipped_) -> tuple:
-        source_ = self.service.analyses.info(split_).pick_source(source_)
-        queue = self.service.reviews.queue(split_, given=given_, predicted=predicted_, min_confidence=lo,
-                                           max_confidence=hi, exclude=skipped_ or [], limit=1, source=source_)
-        return self.view(int(queue.index[0]) if len(queue) else None, split_)
+    def next_sample(split_, source_, given_, predicted_, lo, hi, skipped_):
+        info = service.analyses.info(split_)
+        exclude = [sid for sid in (ref_in(ref, info.split) for ref in skipped_ or []) if sid is not None]
+        try:
+            queue = service.reviews.queue(info.split, given=given_, predicted=predicted_, min_confidence=lo,
+                                          max_confidence=hi, exclude=exclude, limit=1,
+                                          source=info.pick_source(source_))
+        except (InputError, ReviewStoreError) as exc:
+            raise _error(exc) from None
+        return view(int(queue.index[0]) if len(queue) else None, info.split)
 
-    def act(self, action: str, new_label: str | None):
-        def handler(sample_id, split_, source_, reviewer_, note_, given_, predicted_, lo, hi, skipped_,
+    def act(action: str, new_label: str | None):
+        def handler(ref, split_, source_, reviewer_, note_, given_, predicted_, lo, hi, skipped_,
                     request: gr.Request, profile: gr.OAuthProfile | None):
-            if sample_id is None:
-                return ("", "", skipped_, *self.next_sample(split_, source_, given_, predicted_, lo, hi, skipped_))
+            here = service.analyses.info(split_).split
+            sample_id = ref_in(ref, here)
+            if sample_id is None:  # nothing shown, or a sample of the split shown before this one
+                moved = f"the split is now {here}: nothing recorded; the next {here} sample is shown" if ref else ""
+                return (moved, note_, skipped_, *next_sample(here, source_, given_, predicted_, lo, hi, skipped_))
             try:
-                decision = self.service.reviews.decide(int(sample_id), action, split=split_, new_label=new_label,
-                                                       note=note_ or "",
-                                                       caller=caller_from(request, profile, reviewer_))
-            except (InputError, AccessDenied) as exc:
+                decision = service.reviews.decide(sample_id, action, split=here, new_label=new_label,
+                                                  note=note_ or "", caller=caller_from(request, profile, reviewer_))
+            except (InputError, AccessDenied, ReviewStoreError) as exc:
                 raise _error(exc) from None
-            skipped_ = list(skipped_ or []) + ([int(sample_id)] if action == "skip" else [])
+            skipped_ = list(skipped_ or []) + ([sample_ref(here, sample_id)] if action == "skip" else [])
             what = decision.action + (f" → {decision.new_label}" if decision.action == "relabel" else "")
             return (f"sample {sample_id}: {what} (saved)", "", skipped_,
-                    *self.next_sample(split_, source_, given_, predicted_, lo, hi, skipped_))
+                    *next_sample(here, source_, given_, predicted_, lo, hi, skipped_))
         return handler
 
-    def on_filter(self, split_, source_, given_, predicted_, lo, hi, skipped_) -> tuple:
-        return (*self.next_sample(split_, source_, given_, predicted_, lo, hi, skipped_),
-                prob_note(self.service, split_, source_), self.service.reviews.retrain_command(split_))
+    filters = [given, predicted, min_conf, max_conf]
+    action_inputs = [current, split, source, reviewer, note, *filters, skipped]
+    action_outputs = [status, note, skipped, *outputs]
+    buttons = [(keep, "keep", None), (ambiguous, "ambiguous", None), (skip, "skip", None),
+               *((b, "relabel", name) for b, name in zip(relabel, labels, strict=True))]
+    for button, action, name in buttons:
+        button.click(act(action, name), action_inputs, action_outputs, api_visibility="private").then(
+            explain_current, current, panel.shap, api_visibility="private", trigger_mode="always_last")
 
-    def export(self, kind: str):
-        def handler(split_, drop):
-            try:
-                path, line = self.service.reviews.export(kind, split=split_, drop_ambiguous=bool(drop))
-            except (InputError, ValueError) as exc:
-                raise _error(exc) from None
-            return str(path), line
+    def on_filter(split_, source_, given_, predicted_, lo, hi, skipped_):
+        return (*next_sample(split_, source_, given_, predicted_, lo, hi, skipped_),
+                prob_note(service, split_, source_), service.reviews.retrain_command(split_))
+
+    split.change(lambda s: source_update(service, s), split, source, api_visibility="private")
+    for control in (split, source, given, predicted, min_conf, max_conf):
+        event = control.release if control in (min_conf, max_conf) else control.change
+        event(on_filter, [split, source, *filters, skipped], [*outputs, note_md, command],
+              api_visibility="private").then(
+            explain_current, current, panel.shap, api_visibility="private", trigger_mode="always_last")
+
+    def export(kind: str):
+        def handler(split_, drop, reviewer_, request: gr.Request, profile: gr.OAuthProfile | None):
+            return run_export(service, files, kind, split_, drop, caller_from(request, profile, reviewer_))
         return handler
 
+    for button, kind in ((export_csv, "csv"), (export_jsonl, "jsonl"), (export_split, "split")):
+        button.click(export(kind), [split, drop_ambiguous, reviewer], [files, export_note], api_visibility="private")
 
-def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
-    """Queue (most suspicious first), sample with neighbours, actions, progress, exports, retraining."""
-    access = build_access_panel(service)
-    w, h = _layout(service), _Handlers(service)
-    outputs = [w.current, *w.panel.outputs, w.neighbours, w.progress]
-    explain = (h.explain_current, [w.current, split], w.panel.shap)
-    action_inputs = [w.current, split, w.source, w.reviewer, w.note, *w.filters, w.skipped]
-    for button, action, name in w.buttons:
-        button.click(h.act(action, name), action_inputs, [w.status, w.note, w.skipped, *outputs],
-                     api_visibility="private").then(*explain, api_visibility="private", trigger_mode="always_last")
-    queue_inputs = [split, w.source, *w.filters, w.skipped]
-    split.change(lambda s: source_update(service, s), split, w.source, api_visibility="private")
-    for control in (split, w.source, *w.filters):
-        event = control.release if isinstance(control, gr.Slider) else control.change
-        event(h.on_filter, queue_inputs, [*outputs, w.note_md, w.command], api_visibility="private").then(
-            *explain, api_visibility="private", trigger_mode="always_last")
-    for button, kind in w.exports:
-        button.click(h.export(kind), [split, w.drop_ambiguous], [w.files, w.export_note], api_visibility="private")
-    add_review_api(service)
-    return ReviewTab(open_sample=h.view, outputs=outputs, explain=explain, access_load=access.load,
-                     load=(h.next_sample, queue_inputs, outputs))
+    _api_endpoints(service)
+
+    def load(split_, source_, given_, predicted_, lo, hi, skipped_):
+        return next_sample(split_, source_, given_, predicted_, lo, hi, skipped_)
+
+    return ReviewTab(open_sample=view, outputs=outputs, explain=(explain_current, current, panel.shap),
+                     access_load=access.load,
+                     load=(load, [split, source, *filters, skipped], outputs))
+
+
+def run_export(service, files: gr.File, kind: str, split, drop, caller) -> tuple[str, str]:
+    """One export for ``caller`` (checked by the reviews service): (file to download, summary line).
+
+    Decision files are written into a temporary folder removed once ``files`` holds its copy; the
+    corrected split is written (whole) into the corrected-data folder on the server.
+    """
+    line = ""
+
+    def write(folder: Path | None) -> Path:
+        nonlocal line
+        path, line = service.reviews.export(kind, split=split or None, drop_ambiguous=bool(drop), folder=folder,
+                                            caller=caller)
+        return path
+
+    try:
+        path = write(None) if kind == "split" else handed_over(files, write)
+    except (InputError, KeyError, ValueError, AccessDenied, ReviewStoreError, OSError) as exc:
+        raise _error(exc) from None
+    return str(path), line
+
+
+def _api_endpoints(service) -> None:
+    """``review_queue``, ``review_decide`` and ``review_export`` for ``gradio_client`` scripts."""
+
+    def review_queue(given_label: str = queries.ANY, predicted_label: str = queries.ANY, split: str = "",
+                     limit: int = 50, source: str = "") -> list[dict]:
+        """Unreviewed samples of a split, most suspicious first, filtered by given and predicted label;
+        ``source`` picks the probabilities that rank them (held-out, in-sample or out-of-fold)."""
+        try:
+            rows = service.reviews.queue(split or None, given=given_label, predicted=predicted_label,
+                                         source=source or None, limit=max(0, int(limit)))
+        except (InputError, KeyError, ReviewStoreError) as exc:
+            raise _error(exc) from None
+        out = rows.head(max(0, int(limit))).assign(sample_id=lambda f: f.index.to_numpy())
+        cols = [c for c in [*QUEUE_COLUMNS, rows.attrs["rank_by"]] if c in out.columns]
+        return out[list(dict.fromkeys(cols))].to_dict(orient="records")
+
+    def review_decide(sample_id: int, action: str, new_label: str = "", note: str = "", split: str = "",
+                      reviewer: str = "", request: gr.Request = None,
+                      profile: gr.OAuthProfile | None = None) -> dict:
+        """Record a decision (keep, relabel, ambiguous, skip) on one sample; returns it as stored."""
+        try:
+            decision = service.reviews.decide(int(sample_id), action, split=split or None,
+                                              new_label=new_label or None, note=note,
+                                              caller=caller_from(request, profile, reviewer))
+        except (InputError, KeyError, ValueError, AccessDenied, ReviewStoreError) as exc:
+            raise _error(exc) from None
+        return asdict(decision)
+
+    gr.api(review_queue, api_name="review_queue")
+    gr.api(review_decide, api_name="review_decide")
+    with gr.Row(visible=False):
+        kind = gr.Dropdown(["csv", "jsonl", "split"], value="csv", label="kind")
+        split = gr.Textbox(value="", label="split")
+        drop = gr.Checkbox(value=True, label="drop_ambiguous")
+        out = gr.File(label="file")
+        trigger = gr.Button("export")
+
+    def review_export(kind: str, split: str, drop_ambiguous: bool, request: gr.Request = None,
+                      profile: gr.OAuthProfile | None = None) -> str:
+        """Write decisions (csv, jsonl) or the corrected split (split); returns the file. Reviewers only
+        (anyone in open access)."""
+        return run_export(service, out, kind, split, drop_ambiguous, caller_from(request, profile))[0]
+
+    trigger.click(review_export, [kind, split, drop], out, api_name="review_export")

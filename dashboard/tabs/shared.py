@@ -30,12 +30,14 @@ def sample_list(elem_id: str, label: str = "samples") -> gr.Dataframe:
 
 
 def open_sample_wiring(service, table: gr.Dataframe, panel: SamplePanel, split: gr.Dropdown) -> None:
-    """Selecting a row of ``table`` opens the sample in ``panel``."""
+    """Selecting a row of ``table`` opens the sample in ``panel``; a change of split empties the panel
+    (its sample id would name another text in the new split)."""
 
     def on_select(split_, evt: gr.SelectData):
         return show_sample(service, selected_id(evt), split=split_)
 
     table.select(on_select, split, panel.outputs, trigger_mode="always_last", api_visibility="private")
+    split.change(lambda: show_sample(service, None), None, panel.outputs, api_visibility="private")
 
 
 def prob_note(service, split: str | None, source: str | None = None) -> str:

@@ -132,7 +132,8 @@ def test_login_without_a_profile_refuses_and_records_nothing(login_app):
     from gradio.helpers import special_args
 
     ui = _ui_action(demo)  # the Review tab's button handler
-    args, *_ = special_args(ui, inputs=[0, None, "ana", "", "any", "any", 0.0, 1.0, []], request=_request(None))
+    args, *_ = special_args(ui, inputs=[[service.analyses.default_split, 0], None, None, "ana", "", "any", "any", 0.0,
+                                        1.0, []], request=_request(None))
     with pytest.raises(gr.Error, match="Sign in"):
         ui(*args)
     assert service.reviews.count() == before
@@ -237,6 +238,10 @@ def test_decisions_download_and_upload_round_trip_behind_the_check(login_app, tm
     assert line.startswith("2 new decisions imported, 0 already present, 0 set aside, 1 refused (line 3: not JSON")
     assert {d.event_id for d in made} <= {e["event_id"] for e in service.reviews.events()}
     (tmp_path / "mine").mkdir()
-    again = service.reviews.import_file(service.reviews.export_events(tmp_path / "mine"),
+    with pytest.raises(AccessDenied, match="Exports are for reviewers only"):  # names and notes: reviewers only
+        service.reviews.export_events(tmp_path / "mine", caller=Caller(claimed="ana"))
+    assert not (tmp_path / "mine" / "review-decisions.jsonl").exists()
+    again = service.reviews.import_file(service.reviews.export_events(tmp_path / "mine",
+                                                                      caller=Caller(profile_username="ana")),
                                         caller=Caller(profile_username="ana"))
     assert again == f"0 new decisions imported, {service.reviews.count()} already present, 0 set aside, 0 refused."
