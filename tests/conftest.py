@@ -4,10 +4,15 @@ Process and HTTP helpers (free ports, starting and stopping the app, Gradio's st
 ``bench/harness.py``, shared with the benchmarks.
 
 Tests that need ../shared skip with a clear reason where it is absent.
+
+Markers come from the fixtures a test uses (:func:`pytest_collection_modifyitems`), so a new test is
+tiered by what it starts: a real app server (``server``), a browser (``browser``), a local Ray (``ray``)
+or the full MiniLM analysis each imply ``slow``; ``python -m pytest -m "not slow"`` is the fast tier.
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +30,46 @@ needs_minilm = pytest.mark.skipif(not (MINILM / "model.safetensors").is_file(),
                                   reason="../shared/models/emotion-minilm is absent")
 needs_distilbert_tokenizer = pytest.mark.skipif(not (DISTILBERT / "vocab.txt").is_file(),
                                                 reason="../shared/models/distilbert-base-uncased is absent")
+
+
+# Fixtures that start a real app server; any other fixture named ``*_app``, ``*_url`` or ``*_server``
+# counts too (tests/app, tests/browser and tests/hardening name theirs that way).
+SERVER_FIXTURES = frozenset({"app_url", "hostile_app", "loop_app", "space_url", "password_server", "login_app",
+                             "zoom_app", "tiny_app_url"})
+SERVER_NAME = re.compile(r"(^|_)(app|url|server)$")
+# Fixtures that start a browser, a local Ray, or build the full MiniLM analysis (minutes on 2 cores).
+FIXTURE_MARKS = {"browser": ("browser",), "local_ray": ("ray",), "minilm_cache_dir": ()}
+IMPLIES_SLOW = ("server", "browser", "ray")
+
+
+def tier_marks(fixtures: list[str], marked: set[str]) -> set[str]:
+    """The markers a test gets from its ``fixtures`` (the closure) and the markers it has already.
+
+    >>> sorted(tier_marks(["tmp_path", "page", "browser", "app_url"], set()))
+    ['browser', 'server', 'slow']
+    >>> sorted(tier_marks(["tiny_model_dir"], {"train"}))
+    ['train']
+    >>> sorted(tier_marks(["minilm_cache_dir"], set()))
+    ['slow']
+    """
+    marks = set(marked)
+    for name in fixtures:
+        if name in SERVER_FIXTURES or SERVER_NAME.search(name):
+            marks.add("server")
+        if name in FIXTURE_MARKS:
+            marks.update(FIXTURE_MARKS[name] or ("slow",))
+    if marks & set(IMPLIES_SLOW):
+        marks.add("slow")
+    return marks
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
+def pytest_collection_modifyitems(config, items) -> None:
+    """Mark every test by what its fixtures start (see :func:`tier_marks`)."""
+    for item in items:
+        marked = {m.name for m in item.iter_markers()}
+        for name in sorted(tier_marks(list(getattr(item, "fixturenames", ())), marked) - marked):
+            item.add_marker(getattr(pytest.mark, name))
 
 
 def split_lines(split: str, n: int) -> list[str]:

@@ -12,7 +12,7 @@ from core.review.store import ReviewStore
 from tests.app.space_server import Server, small_data, start_app, wait_until
 from tests.conftest import needs_emotion
 
-pytestmark = needs_emotion
+pytestmark = [needs_emotion, pytest.mark.server]  # every test starts its own servers
 
 SYNC_EVERY = "0.5"
 
