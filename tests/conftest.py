@@ -12,6 +12,10 @@ or the full MiniLM analysis each imply ``slow``; ``python -m pytest -m "not slow
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
+import os
 import re
 import subprocess
 import sys
@@ -70,6 +74,33 @@ def pytest_collection_modifyitems(config, items) -> None:
         marked = {m.name for m in item.iter_markers()}
         for name in sorted(tier_marks(list(getattr(item, "fixturenames", ())), marked) - marked):
             item.add_marker(getattr(pytest.mark, name))
+
+
+def app_main(args: list[str]) -> subprocess.CompletedProcess:
+    """``app.main(args)`` in this process, as ``python app.py <args>`` would run offline and without
+    ``EMOTION_*`` variables: its exit code and what it wrote to stderr, its log lines included.
+
+    For the fail-fast cases (bad data, model, paths) that stop before serving; an exception escaping
+    ``main`` (a stack trace, in a real run) fails the calling test.
+    """
+    import app
+
+    err = io.StringIO()
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))  # app.main's format
+    root = logging.getLogger()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stderr(err):
+        for name in [k for k in os.environ if k.startswith("EMOTION_")]:
+            mp.delenv(name)
+        for name, value in {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+                            "GRADIO_ANALYTICS_MAX_EVENTS": "1000", "GRADIO_ANALYTICS_CACHE_FREQUENCY": "100"}.items():
+            mp.setenv(name, value)
+        root.addHandler(handler)
+        try:
+            code = app.main(args)
+        finally:
+            root.removeHandler(handler)
+    return subprocess.CompletedProcess(["app.py", *args], code, "", err.getvalue())
 
 
 def split_lines(split: str, n: int) -> list[str]:
