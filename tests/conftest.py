@@ -37,10 +37,12 @@ needs_distilbert_tokenizer = pytest.mark.skipif(not (DISTILBERT / "vocab.txt").i
 
 
 # Fixtures that start a real app server; any other fixture named ``*_app``, ``*_url`` or ``*_server``
-# counts too (tests/app, tests/browser and tests/hardening name theirs that way).
-SERVER_FIXTURES = frozenset({"app_url", "hostile_app", "loop_app", "space_url", "password_server", "login_app",
-                             "zoom_app", "tiny_app_url"})
+# counts too (tests/app, tests/browser and tests/hardening name theirs that way), except those in
+# IN_PROCESS (an app built and called in this process, never served).
+SERVER_FIXTURES = frozenset({"app_url", "hostile_app", "loop_app", "space_url", "password_server", "zoom_app",
+                             "tiny_app_url"})
 SERVER_NAME = re.compile(r"(^|_)(app|url|server)$")
+IN_PROCESS = frozenset({"login_app"})
 # Fixtures that start a browser, a local Ray, or build the full MiniLM analysis (minutes on 2 cores).
 FIXTURE_MARKS = {"browser": ("browser",), "local_ray": ("ray",), "minilm_cache_dir": ()}
 IMPLIES_SLOW = ("server", "browser", "ray")
@@ -51,14 +53,14 @@ def tier_marks(fixtures: list[str], marked: set[str]) -> set[str]:
 
     >>> sorted(tier_marks(["tmp_path", "page", "browser", "app_url"], set()))
     ['browser', 'server', 'slow']
-    >>> sorted(tier_marks(["tiny_model_dir"], {"train"}))
+    >>> sorted(tier_marks(["login_app", "tiny_model_dir"], {"train"}))
     ['train']
     >>> sorted(tier_marks(["minilm_cache_dir"], set()))
     ['slow']
     """
     marks = set(marked)
     for name in fixtures:
-        if name in SERVER_FIXTURES or SERVER_NAME.search(name):
+        if name in SERVER_FIXTURES or (SERVER_NAME.search(name) and name not in IN_PROCESS):
             marks.add("server")
         if name in FIXTURE_MARKS:
             marks.update(FIXTURE_MARKS[name] or ("slow",))
