@@ -4,7 +4,9 @@
 - :attr:`EmotionService.analyses` (:class:`core.services.analyses.AnalysesService`): the analysed
   tables and their queries, calibration, robustness, compare;
 - :attr:`EmotionService.reviews` (:class:`core.services.reviews.ReviewService`): queue, decide,
-  export, sync and access (the one place that authorises a write).
+  export, sync and access (the one place that authorises a write);
+- :attr:`EmotionService.audits` (:class:`core.services.audits.AuditService`): the blind audit of a
+  split, recorded as review decisions under the same access rules.
 
 The views call the services. The shortcuts below the facts (``classify``, ``explain``,
 ``review_decide``...) are one-line forwards kept for scripts and the README's "Use from Python".
@@ -31,6 +33,7 @@ from core.classifier.pending_model import PendingClassifier, pending_classifier
 from core.data.splits import load_splits
 from core.explanation.words import Explanation
 from core.services.analyses import ANY, AnalysesService
+from core.services.audits import AuditService
 from core.services.live import Classification, LiveService
 from core.services.reviews import EXPORT_KINDS, REVIEW_ACTIONS, ReviewService
 from core.settings import Settings
@@ -48,6 +51,7 @@ class EmotionService:
         self.live = LiveService(classifiers, settings=settings)
         self.analyses = analyses
         self.reviews = ReviewService(analyses, settings=settings)
+        self.audits = AuditService(analyses, self.reviews)
 
     @classmethod
     def load(cls, settings: Settings, *, show_progress: bool = True, defer_model: bool = False) -> EmotionService:
@@ -179,6 +183,15 @@ class EmotionService:
 
     def review_export(self, kind: str, **kw):
         return self.reviews.export(kind, **kw)
+
+    def audit_next(self, split: str | None = None, sampling: str = "uniform") -> dict | None:
+        return self.audits.next(split, sampling)
+
+    def audit_decide(self, sample_id: int, sampling: str, judgement: str, **kw) -> dict:
+        return self.audits.decide(sample_id, sampling, judgement, **kw)
+
+    def audit_report(self, split: str | None = None) -> dict:
+        return self.audits.report(split)
 
     def retrain_command(self, split: str | None = None) -> str:
         return self.reviews.retrain_command(split)
