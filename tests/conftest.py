@@ -4,10 +4,19 @@ Process and HTTP helpers (free ports, starting and stopping the app, Gradio's st
 ``bench/harness.py``, shared with the benchmarks.
 
 Tests that need ../shared skip with a clear reason where it is absent.
+
+Markers come from the fixtures a test uses (:func:`pytest_collection_modifyitems`), so a new test is
+tiered by what it starts: a real app server (``server``), a browser (``browser``), a local Ray (``ray``)
+or the full MiniLM analysis each imply ``slow``; ``python -m pytest -m "not slow"`` is the fast tier.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +34,75 @@ needs_minilm = pytest.mark.skipif(not (MINILM / "model.safetensors").is_file(),
                                   reason="../shared/models/emotion-minilm is absent")
 needs_distilbert_tokenizer = pytest.mark.skipif(not (DISTILBERT / "vocab.txt").is_file(),
                                                 reason="../shared/models/distilbert-base-uncased is absent")
+
+
+# Fixtures that start a real app server; any other fixture named ``*_app``, ``*_url`` or ``*_server``
+# counts too (tests/app, tests/browser and tests/hardening name theirs that way), except those in
+# IN_PROCESS (an app built and called in this process, never served).
+SERVER_FIXTURES = frozenset({"app_url", "hostile_app", "loop_app", "space_url", "password_server", "zoom_app",
+                             "tiny_app_url"})
+SERVER_NAME = re.compile(r"(^|_)(app|url|server)$")
+IN_PROCESS = frozenset({"login_app"})
+# Fixtures that start a browser, a local Ray, or build the full MiniLM analysis (minutes on 2 cores).
+FIXTURE_MARKS = {"browser": ("browser",), "local_ray": ("ray",), "minilm_cache_dir": ()}
+IMPLIES_SLOW = ("server", "browser", "ray")
+
+
+def tier_marks(fixtures: list[str], marked: set[str]) -> set[str]:
+    """The markers a test gets from its ``fixtures`` (the closure) and the markers it has already.
+
+    >>> sorted(tier_marks(["tmp_path", "page", "browser", "app_url"], set()))
+    ['browser', 'server', 'slow']
+    >>> sorted(tier_marks(["login_app", "tiny_model_dir"], {"train"}))
+    ['train']
+    >>> sorted(tier_marks(["minilm_cache_dir"], set()))
+    ['slow']
+    """
+    marks = set(marked)
+    for name in fixtures:
+        if name in SERVER_FIXTURES or (SERVER_NAME.search(name) and name not in IN_PROCESS):
+            marks.add("server")
+        if name in FIXTURE_MARKS:
+            marks.update(FIXTURE_MARKS[name] or ("slow",))
+    if marks & set(IMPLIES_SLOW):
+        marks.add("slow")
+    return marks
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
+def pytest_collection_modifyitems(config, items) -> None:
+    """Mark every test by what its fixtures start (see :func:`tier_marks`)."""
+    for item in items:
+        marked = {m.name for m in item.iter_markers()}
+        for name in sorted(tier_marks(list(getattr(item, "fixturenames", ())), marked) - marked):
+            item.add_marker(getattr(pytest.mark, name))
+
+
+def app_main(args: list[str]) -> subprocess.CompletedProcess:
+    """``app.main(args)`` in this process, as ``python app.py <args>`` would run offline and without
+    ``EMOTION_*`` variables: its exit code and what it wrote to stderr, its log lines included.
+
+    For the fail-fast cases (bad data, model, paths) that stop before serving; an exception escaping
+    ``main`` (a stack trace, in a real run) fails the calling test.
+    """
+    import app
+
+    err = io.StringIO()
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))  # app.main's format
+    root = logging.getLogger()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stderr(err):
+        for name in [k for k in os.environ if k.startswith("EMOTION_")]:
+            mp.delenv(name)
+        for name, value in {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+                            "GRADIO_ANALYTICS_MAX_EVENTS": "1000", "GRADIO_ANALYTICS_CACHE_FREQUENCY": "100"}.items():
+            mp.setenv(name, value)
+        root.addHandler(handler)
+        try:
+            code = app.main(args)
+        finally:
+            root.removeHandler(handler)
+    return subprocess.CompletedProcess(["app.py", *args], code, "", err.getvalue())
 
 
 def split_lines(split: str, n: int) -> list[str]:

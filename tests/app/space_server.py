@@ -1,11 +1,19 @@
-"""Start ``python app.py`` as a Space would run it (real server, tiny real model, small real data folder)."""
+"""Start ``python app.py`` as a Space would run it (real server, tiny real model, small real data folder).
+
+Every server on the same model and data starts from one analysis, built once per test run in this
+process (:func:`shared_analysis`) and copied into its cache folder, instead of re-analysing per server.
+"""
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,9 +59,39 @@ class Server:
         return self.log.read_text() if self.log.exists() else ""
 
 
-def start_app(model: Path, data: Path, cache: Path, *, env: dict[str, str] | None = None, args: tuple = ()) -> Server:
-    """Serve the app on a free port with ``cache`` as its cache folder; waits until the page answers."""
+_ANALYSES: dict[tuple[str, str], Path] = {}
+
+
+def shared_analysis(model: Path, data: Path) -> Path:
+    """A cache folder holding the analysis of ``data``'s validation split by ``model``, built once per
+    test run (per model and data content) on the app's default backend; the app finds it by content."""
+    digest = hashlib.sha256((data / "validation.txt").read_bytes()).hexdigest()
+    key = (str(model), digest)
+    if key not in _ANALYSES:
+        from core.analysis.precompute import analyse_split
+        from core.classifier.model import load_classifier
+        from core.data.splits import load_splits
+        from core.settings import Settings
+
+        root = Path(tempfile.mkdtemp(prefix="emotion-lens-shared-analysis-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        loaded = load_splits(data, splits=("validation",))
+        clf = load_classifier(model, data_labels=loaded.label_names, backend=Settings().backend, cache_dir=root)
+        analyse_split(clf, loaded, "validation", cache_dir=root, show_progress=False)
+        _ANALYSES[key] = root
+    return _ANALYSES[key]
+
+
+def start_app(model: Path, data: Path, cache: Path, *, env: dict[str, str] | None = None, args: tuple = (),
+              seed: bool = True) -> Server:
+    """Serve the app on a free port with ``cache`` as its cache folder; waits until the page answers.
+
+    ``seed``: start from the run's shared analysis of ``model`` on ``data`` (:func:`shared_analysis`),
+    where ``cache`` holds none yet; ``False`` for a start on an empty disk.
+    """
     port = free_port()
+    if seed and not (cache / "analysis").exists() and (data / "validation.txt").is_file():
+        shutil.copytree(shared_analysis(model, data) / "analysis", cache / "analysis")
     cache.mkdir(parents=True, exist_ok=True)
     log = cache.parent / f"{cache.name}-{port}.log"
     base = {k: v for k, v in os.environ.items() if not k.startswith("EMOTION_") and k not in ("SPACE_ID", "SYSTEM")}

@@ -22,6 +22,7 @@ def client(loop_app):
     return Client(loop_app.url, ssl_verify=False, verbose=False)
 
 
+@pytest.mark.train
 def test_queue_decide_export_retrain_compare(client, loop_app, tmp_path):
     queue = client.predict(given_label="any", predicted_label="any", split="train", limit=N_TRAIN,
                            api_name="/review_queue")

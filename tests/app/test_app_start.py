@@ -1,4 +1,5 @@
-"""``python app.py`` without the Hub: one clear paragraph, exit code 2, no stack trace."""
+"""``python app.py`` without the Hub: one clear paragraph, exit code 2, no stack trace (real processes: the
+end-to-end proof of the fail-fast path; other bad inputs run ``app.main`` in-process)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import EMOTION, REPO, needs_emotion
+from tests.conftest import EMOTION, REPO, app_main, needs_emotion, write_split_lines
 
 
 def run_app(tmp_path, *args: str) -> subprocess.CompletedProcess:
@@ -35,6 +36,8 @@ def test_unreachable_hub_says_what_failed_and_how_to_pass_local_paths(tmp_path, 
 def test_bad_review_db_path_is_a_clear_error(tmp_path, tiny_model_dir):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
-    out = run_app(tmp_path, "--model", str(tiny_model_dir), "--data", str(EMOTION), "--review-db",
-                  str(blocker / "reviews.sqlite"))
+    data = write_split_lines(tmp_path / "data", "validation", 30)  # a small split: the analysis runs first
+    out = app_main(["--cache-dir", str(tmp_path / "cache"), "--model", str(tiny_model_dir), "--data", str(data),
+                    "--review-db", str(blocker / "reviews.sqlite")])
     assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "Cannot start the dashboard" in out.stderr

@@ -168,6 +168,7 @@ def test_reading_stays_open_in_login_mode(login_app):
 # never Gradio's mocked sign-in off a Space
 
 
+@pytest.mark.server
 def test_login_mode_off_a_space_has_no_login_button_and_no_mocked_routes(tmp_path, tiny_model_dir, data, login_app):
     _, demo = login_app
     assert not demo.expects_oauth  # no LoginButton, so Gradio adds no (mocked) OAuth routes

@@ -7,7 +7,7 @@ import pytest
 from tests.bench.test_bench_smoke import positive, run_quick
 from tests.conftest import needs_emotion, needs_minilm
 
-pytestmark = [pytest.mark.slow, needs_minilm, needs_emotion]
+pytestmark = [pytest.mark.slow, pytest.mark.server, needs_minilm, needs_emotion]
 
 
 def test_bench_space_start_quick():

@@ -12,7 +12,7 @@ from core.review.store import ReviewStore
 from tests.app.space_server import Server, small_data, start_app, wait_until
 from tests.conftest import needs_emotion
 
-pytestmark = needs_emotion
+pytestmark = [needs_emotion, pytest.mark.server]  # every test starts its own servers
 
 SYNC_EVERY = "0.5"
 
@@ -22,9 +22,9 @@ def data(tmp_path_factory) -> Path:
     return small_data(tmp_path_factory.mktemp("data"))
 
 
-def _serve(model: Path, data: Path, cache: Path, target: Path) -> Server:
+def _serve(model: Path, data: Path, cache: Path, target: Path, *, seed: bool = True) -> Server:
     return start_app(model, data, cache, env={"EMOTION_REVIEW_SYNC": target.as_uri(),
-                                              "EMOTION_REVIEW_SYNC_EVERY": SYNC_EVERY})
+                                              "EMOTION_REVIEW_SYNC_EVERY": SYNC_EVERY}, seed=seed)
 
 
 def _decide(server: Server, decisions: list[tuple], reviewer: str) -> list[str]:
@@ -62,7 +62,7 @@ def test_kill_9_and_a_wiped_cache_lose_no_synced_decision(tmp_path, tiny_model_d
         server.kill9()
     shutil.rmtree(cache)  # the Space restarts on an empty disk
 
-    again = _serve(tiny_model_dir, data, cache, target)
+    again = _serve(tiny_model_dir, data, cache, target, seed=False)  # an empty disk: the analysis is rebuilt too
     try:
         assert _local_ids(again.db) == set(made)  # restored before the first page answered
         after = ReviewStore(again.db).history(before["dataset_key"].iloc[0])

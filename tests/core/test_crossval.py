@@ -31,6 +31,7 @@ class Interrupted(Exception):
     pass
 
 
+@pytest.mark.train
 def test_finetune_resumes_after_an_interrupted_fold_and_gives_the_same_table(tiny_model_dir, data_dir, tmp_path):
     data = load_splits(data_dir, splits=("train",), label_names=LABELS)
     cache = tmp_path / "cache"

@@ -133,6 +133,7 @@ def test_the_local_engine_and_the_app_never_import_ray(tiny_model_dir, split_dir
     assert pd.read_parquet(next((tmp_path / "analysis").glob("*/table.parquet"))).shape[0] == N_ROWS
 
 
+@pytest.mark.train
 def test_crossval_folds_as_ray_tasks_equal_local_and_resume(local_ray, tiny_model_dir, split_dir, tmp_path):
     import torch
 

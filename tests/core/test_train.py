@@ -90,6 +90,7 @@ def test_freeze_layers_handles_bert_and_distilbert(tiny_model_dir):
 
 
 @pytest.mark.slow
+@pytest.mark.train
 @needs_emotion
 def test_a_short_real_training_run_lowers_the_loss(tmp_path):
     base = minilm_base()
@@ -115,6 +116,7 @@ def test_a_short_real_training_run_lowers_the_loss(tmp_path):
     assert config["id2label"]["0"] == "sadness"
 
 
+@pytest.mark.train
 def test_train_end_to_end_on_a_tiny_model(tiny_model_dir, tmp_path):
     import pandas as pd
 

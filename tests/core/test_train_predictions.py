@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from core.classifier.train import build_parser, fine_tune, predict_probs
 from tests.conftest import LABELS
 
 
+@pytest.mark.train
 def test_predict_probs_keeps_the_order_of_the_texts(tiny_model_dir, tmp_path):
     texts = [("word " * (1 + (i * 7) % 23)).strip() + f" number {i}" for i in range(150)]
     labels = np.arange(150) % len(LABELS)

@@ -1,5 +1,6 @@
 """Bad data files, bad model folders and damaged caches: a clear message (naming the file and, where
-there is one, the line) in the service and from ``python app.py`` (exit 2, no traceback); a damaged or
+there is one, the line) in the service and from ``app.py`` (exit 2, no traceback; its ``main`` runs in this
+process for the many fail-fast cases, ``python app.py`` for real for one); a damaged or
 unwritable cache is rebuilt, or skipped with a warning, and the app still serves.
 
 ``tests/core/test_precompute.py`` covers the in-process model errors (missing, no weights, base
@@ -23,7 +24,7 @@ from core.classifier.model import ModelError
 from core.data.splits import DataError
 from core.services.emotion import EmotionService
 from core.settings import Settings
-from tests.conftest import DISTILBERT, LABELS
+from tests.conftest import DISTILBERT, LABELS, app_main
 from tests.hardening.conftest import real_lines, run_cli, write_split
 
 # ---- helpers -------------------------------------------------------------------------------------
@@ -215,19 +216,20 @@ def test_bad_model_is_a_model_error(name, bad_models):
 
 @pytest.fixture(scope="module")
 def app_py_runs(tiny_model_dir, bad_data, bad_models, tmp_path_factory) -> tuple[dict, Path]:
-    """``python app.py`` on every bad data folder (tiny model), every bad model folder (good data) and
-    an unwritable cache folder without ``--review-db``; three at a time (most stop within a second)."""
+    """``app.py``'s ``main`` on every bad data folder (tiny model) and every bad model folder (good data),
+    in this process (each stops before serving); and ``python app.py`` for real on an unwritable cache
+    folder without ``--review-db`` (the end-to-end proof: exit code and stderr of a real process)."""
     root = tmp_path_factory.mktemp("app-py-runs")
     good = write_split(root / "good-data", 5)
     jobs = {f"data {n}": app_args(tiny_model_dir, folder, root / slug(n)) for n, (folder, _) in bad_data.items()}
     jobs |= {f"model {n}": app_args(folder, good, root / slug(n)) for n, (folder, _) in bad_models.items()}
+    runs = {key: app_main(args[1:]) for key, args in jobs.items()}
     blocker = root / "a-file"
     blocker.write_text("x")
-    jobs["review db in an unwritable cache"] = ["app.py", "--model", str(tiny_model_dir), "--data", str(good),
-                                                "--cache-dir", str(blocker / "cache"), "--port", str(free_port())]
-    with ThreadPoolExecutor(3) as pool:
-        futures = {key: pool.submit(run_cli, args) for key, args in jobs.items()}
-        return {key: f.result() for key, f in futures.items()}, blocker
+    runs["review db in an unwritable cache"] = run_cli(["app.py", "--model", str(tiny_model_dir), "--data", str(good),
+                                                        "--cache-dir", str(blocker / "cache"), "--port",
+                                                        str(free_port())])
+    return runs, blocker
 
 
 @pytest.mark.parametrize("name", DATA_CASES)
