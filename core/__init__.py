@@ -37,6 +37,7 @@ _MODULES: dict[str, str] = {
     "mislabel_score": "core.analysis.mislabels",
     "run_crossval": "core.analysis.crossval",
     "find_oof": "core.analysis.crossval",
+    "compute_signals": "core.analysis.signals",
     # analyses of several models and splits, compare two checkpoints
     "Analysis": "core.analysis.workspace",
     "AnalysisRegistry": "core.analysis.workspace",

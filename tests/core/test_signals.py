@@ -122,14 +122,16 @@ def test_probes_see_the_label_rest_on_one_word():
     from core.classifier.model import load_classifier
 
     clf = load_classifier(MINILM)
-    texts = ["i feel so furious right now", "nothing here at all"]
-    labels = ["anger", "anger"]
-    removed, negated, has = probe_edits(texts, labels)
-    assert removed[0] == "i feel so right now" and has.tolist() == [True, False]
+    texts = ["i feel so furious right now", "nothing here at all", "i didnt feel furious at all"]
+    labels = ["anger", "anger", "anger"]
+    removed, negated, has, negatable = probe_edits(texts, labels)
+    assert removed[0] == "i feel so right now" and has.tolist() == [True, False, True]
+    assert negated[2] == "i did feel furious at all" and negatable.tolist() == [False, False, True]
     base = clf.predict(texts).probs
     out = probe_scores(clf, texts, labels, base)
     assert out["probe_removed_drop"][0] > 0.3  # the model's anger rests on "furious"
     assert all(v[1] == 0 for v in out.values())  # no cue: not applicable
+    assert out["probe_negate_drop"][0] == 0 and out["probe_negate_drop"][2] != 0  # only a negated text is probed
 
 
 def test_cache_params_name_every_family():
@@ -199,3 +201,26 @@ def test_the_cli_writes_one_row_per_sample_with_every_column(tiny_model_dir, tmp
         assert col in table.columns and table[col].notna().all(), col
     assert table["label"].isin(LABELS).all()
     assert main([*args, "--limit", "3"]) == 2
+
+
+def test_precompute_attaches_signals_to_the_training_split_only(tiny_model_dir, tmp_path):
+    import pandas as pd
+
+    from core.analysis.cache import CachedAnalysis
+    from core.analysis.precompute import attach_signals
+    from core.classifier.model import load_classifier
+
+    clf = load_classifier(tiny_model_dir)
+    texts, y, _ = planted_corpus(seed=2)
+    probs = np.full((len(texts), len(LABELS)), 1 / len(LABELS))
+    table = pd.DataFrame({"text": texts, "label": [LABELS[i] for i in y],
+                          **{f"prob_{c}": probs[:, j] for j, c in enumerate(LABELS)}})
+    hidden = np.random.default_rng(0).normal(size=(len(texts), 8)).astype(np.float32)
+    held_out = CachedAnalysis(table.copy(), hidden, {"split": "validation"}, None)
+    assert attach_signals(held_out, clf, cache_dir=tmp_path, families=("negation",)) == {}
+    assert list(held_out.table.columns) == list(table.columns)
+    train = CachedAnalysis(table.copy(), hidden, {"split": "train"}, None)
+    seconds = attach_signals(train, clf, cache_dir=tmp_path, families=("negation", "knn"))
+    assert set(seconds) == {"negation", "knn"}
+    assert {"neg_rule", "neg_parse", "knn_disagree_cls", "knn_disagree_enc"} <= set(train.table.columns)
+    assert train.table["text"].tolist() == texts  # the analysis's own columns untouched

@@ -40,7 +40,7 @@ CACHE_PARAMS: dict[str, dict] = {
     "oof_tfidf": {"folds": oof.FOLDS, "seed": oof.SEED, "c": oof.C_TFIDF},
     "oof_context": {"folds": oof.FOLDS, "seed": oof.SEED, "c": oof.C_TFIDF, "words": lexicon.CLASS_WORDS},
     "oof_embed": {"folds": oof.FOLDS, "seed": oof.SEED, "c": oof.C_EMBED},
-    "probes": {"words": lexicon.CLASS_WORDS, "edits": ["remove_span", "negate"]},
+    "probes": {"words": lexicon.CLASS_WORDS, "edits": ["remove_span", "negate where negated"]},
 }
 
 
