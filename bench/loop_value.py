@@ -14,7 +14,7 @@ Every fine-tune is cached under ``--work-dir``, keyed by the base, the recipe, t
 the validation texts: a rerun retrains only cells whose corrected labels changed (two rankings that fix
 the same rows share one model), and a killed run resumes where it stopped. The JSON is rewritten after
 every cell. ``--no-train`` reports the cached cells only. One training seed and one flip seed, so a
-cell's accuracy carries the run-to-run noise of one fine-tune (about half a point on this data).
+cell's accuracy carries the run-to-run noise of one fine-tune (not measured here).
 
     OMP_NUM_THREADS=1 nice -n 5 python bench/loop_value.py --work-dir .cache/loop_value   # 14 fine-tunes; hours
     python bench/loop_value.py --rankings shipped,random --budgets 5
