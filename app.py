@@ -51,7 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Loading {settings.model} and {settings.data} ({settings.split} split)...", file=sys.stderr, flush=True)
     try:
         service = EmotionService.load(settings, defer_model=True)
-        service.reviews.reviewed_count(service.dataset_key)  # open the review database now: a bad path fails here
+        service.reviews.open()  # open the review database now: a bad path fails here
+        sync = service.reviews.start_sync()  # restore the decisions at the sync target, then keep pushing
     except (DataError, ModelError, ReviewStoreError) as exc:
         print(f"\nCannot start the dashboard: {exc}\n\nPass local paths with --model and --data (or the "
               "EMOTION_MODEL and EMOTION_DATA environment variables), for example:\n"
@@ -61,8 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for warning in [*service.warnings, *startup_notes(settings), ephemeral_warning(settings).replace("**", "")]:
         if warning:
             print(f"warning: {warning}", file=sys.stderr)
-    if service.review_sync is not None:
-        print(service.review_sync.status(), file=sys.stderr)
+    if sync is not None:
+        print(sync.status(), file=sys.stderr)
         # A Space stops with SIGTERM: exit through atexit so the sync pushes the last decisions.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"Analysis ready in {time.perf_counter() - start:.1f} s "

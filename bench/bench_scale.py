@@ -186,6 +186,7 @@ def time_queries(cache: Path, *, repeats: int = 3) -> dict:
     """Server-side latencies of the views' queries on the cached table (median of ``repeats``, seconds)."""
     import pandas as pd
 
+    from core.analysis import queries as analysis_queries
     from dashboard import figures, queries
 
     entry = next((cache / "analysis").glob("*/meta.json")).parent
@@ -208,7 +209,7 @@ def time_queries(cache: Path, *, repeats: int = 3) -> dict:
 
     def listed(**kwargs):
         number = kwargs.pop("page_number", 1)
-        shown, _ = queries.page(queries.filter_samples(table, **kwargs), page_number=number, page_size=20)
+        shown, _ = queries.page(analysis_queries.filter_samples(table, **kwargs), page_number=number, page_size=20)
         return queries.as_list(shown)
 
     first_page, first_cpu = time.perf_counter(), time.process_time()
@@ -218,7 +219,7 @@ def time_queries(cache: Path, *, repeats: int = 3) -> dict:
     big_label = table["label"].value_counts().index[0]
 
     def cell_page():
-        cell = queries.cell_samples(table, true_label=big_label, pred_label=big_label)
+        cell = analysis_queries.cell_samples(table, true_label=big_label, pred_label=big_label)
         return queries.as_list(queries.page(cell, page_number=1, page_size=20)[0])
 
     def the_map():
@@ -292,6 +293,7 @@ PHASES_CODE = """
 import json, sys, time
 marks = {"python_started": time.time()}
 import gradio  # noqa: F401
+import core.services.analyses as ca
 import core.services.emotion as cs
 from core.settings import Settings
 from dashboard import app as dash
@@ -305,11 +307,11 @@ def timed(name, fn):
         finally:
             spent[name] = spent.get(name, 0.0) + time.perf_counter() - start
     return wrapper
-for name in ("load_splits", "load_classifier", "analyse_split"):
-    setattr(cs, name, timed(name, getattr(cs, name)))
+for module, name in ((cs, "load_splits"), (cs, "load_classifier"), (ca, "analyse_split")):
+    setattr(module, name, timed(name, getattr(module, name)))
 settings = Settings.from_sources(sys.argv[1:])
 service = cs.EmotionService.load(settings, show_progress=False)
-service.reviews.reviewed_count(service.dataset_key)
+service.reviews.open()
 marks["service_loaded"] = time.time()
 demo = dash.build_app(service)
 marks["ui_built"] = time.time()

@@ -33,29 +33,31 @@ def _time(fn, repeats: int) -> dict:
 
 def measure(service, split: str, repeats: int) -> dict:
     """Median and worst time of each view's work on ``split``."""
-    from dashboard import figures, queries, tables
+    from core.analysis import queries as analysis_queries
+    from core.analysis.metrics import confusion_matrix_of
+    from dashboard import figures, queries
     from dashboard.plotly_bridge import figure_value
 
     a = service.analysis(split)
     table, labels = a.table, a.labels
 
     def first_page():
-        rows = queries.filter_samples(table, order="highest loss")
+        rows = analysis_queries.filter_samples(table, order="highest loss")
         return queries.as_list(queries.page(rows, page_number=1, page_size=20)[0])
 
     def a_filter():
-        rows = queries.filter_samples(table, order="highest loss", true_label=labels[1], search="feel",
+        rows = analysis_queries.filter_samples(table, order="highest loss", true_label=labels[1], search="feel",
                                       confidence=(0.2, 0.9))
         return queries.as_list(queries.page(rows, page_number=1, page_size=20)[0])
 
     def page_change():
-        rows = queries.filter_samples(table, order="highest loss")
+        rows = analysis_queries.filter_samples(table, order="highest loss")
         return queries.as_list(queries.page(rows, page_number=50, page_size=20)[0])
 
     def confusion():
-        tables.confusion_matrix_of(table, labels)
-        return queries.as_list(queries.page(queries.cell_samples(table, true_label=labels[1], pred_label=labels[2]),
-                                            page_number=1, page_size=20)[0])
+        confusion_matrix_of(table, labels)
+        cell = analysis_queries.cell_samples(table, true_label=labels[1], pred_label=labels[2])
+        return queries.as_list(queries.page(cell, page_number=1, page_size=20)[0])
 
     payload = {}
 

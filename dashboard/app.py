@@ -14,14 +14,12 @@ from dashboard.assets import css
 from dashboard.figures import DENSITY_MAX_POINTS
 from dashboard.plotly_bridge import static_paths
 from dashboard.review_access import assert_no_mocked_oauth, launch_auth
-from dashboard.tabs.analysis_views import (
-    build_confusion_tab,
-    build_embedding_tab,
-    build_losses_tab,
-    build_overview_tab,
-)
 from dashboard.tabs.compare import build_compare_tab
+from dashboard.tabs.confusion import build_confusion_tab
+from dashboard.tabs.embedding import build_embedding_tab
 from dashboard.tabs.live import build_live_tab
+from dashboard.tabs.losses import build_losses_tab
+from dashboard.tabs.overview import build_overview_tab
 from dashboard.tabs.review import build_review_tab, shortcuts_js
 from dashboard.tabs.robustness import build_robustness_tab
 
@@ -93,5 +91,5 @@ def launch_options(service) -> dict:
         "max_file_size": "10mb",
         "show_error": True,
         "footer_links": ["api", "gradio"],
-        "auth": launch_auth(service.settings),  # password access: the whole app behind Gradio's login
+        "auth": launch_auth(service),  # password access: the whole app behind Gradio's login
     }

@@ -3,7 +3,8 @@
 
 - :func:`caller_from` turns what Gradio knows about a request (``request.username`` behind
   ``auth=``, the ``gr.OAuthProfile`` from the signed session cookie) into a :class:`core.review.access.Caller`;
-  every writing handler passes it to the service, which runs the check.
+  every writing handler passes it to the reviews service (:mod:`core.services.reviews`), the one place
+  that runs the check.
 - :func:`launch_auth` gives ``demo.launch(auth=...)`` for ``password`` access.
 - :func:`build_access_panel` is the top of the Review tab: the sign-in button (``login`` access, on a
   Space only), who the visitor writes as, the warning when decisions would be lost on restart, the
@@ -17,16 +18,11 @@ never added; :func:`assert_no_mocked_oauth` checks a built app.
 
 from __future__ import annotations
 
-import json
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import gradio as gr
 
-from core.review.access import AccessDenied, Caller, authorize, parse_users, profile_org_names, startup_problem
-from core.review.store import ReviewStoreError, decision_from_event
-from core.review.sync import ephemeral_warning
+from core.services.reviews import AccessDenied, Caller, ReviewStoreError, caller_of, password_users
 
 
 def oauth_is_real() -> bool:
@@ -46,25 +42,16 @@ def assert_no_mocked_oauth(demo: gr.Blocks) -> None:
 def caller_from(request: gr.Request | None, profile: gr.OAuthProfile | None, typed_name: str = "") -> Caller:
     """What the server knows about a caller; never trusts a typed name except as the free-text name."""
     username = getattr(request, "username", None) if request is not None else None
-    return Caller(
-        profile_username=getattr(profile, "username", None) if profile is not None else None,
-        profile_orgs=profile_org_names(profile) if profile is not None else (),
-        password_user=username if isinstance(username, str) and username else None,
-        claimed=str(typed_name or "").strip(),
-    )
+    return caller_of(profile, password_user=username if isinstance(username, str) and username else None,
+                     claimed=typed_name)
 
 
-def launch_auth(settings) -> list[tuple[str, str]] | None:
+def launch_auth(service) -> list[tuple[str, str]] | None:
     """``auth=`` for ``demo.launch``: the ``EMOTION_REVIEW_USERS`` pairs in ``password`` access, else ``None``.
 
     Raises ``ValueError`` when ``password`` access has no (or malformed) users.
     """
-    if settings.access != "password":
-        return None
-    problem = startup_problem(settings)
-    if problem:
-        raise ValueError(problem)
-    return parse_users(settings.review_users)
+    return password_users(service.settings)
 
 
 def access_line(service, request: gr.Request | None, profile: gr.OAuthProfile | None) -> str:
@@ -76,54 +63,10 @@ def access_line(service, request: gr.Request | None, profile: gr.OAuthProfile | 
         return ("Review decisions need Hugging Face sign-in, which only works on a Space: this server accepts no "
                 "writes. Run with --review-access password (and EMOTION_REVIEW_USERS) to review here.")
     try:
-        who = authorize(mode, caller_from(request, profile), allowlist=service.settings.reviewers)
+        who = service.reviews.authorize(caller_from(request, profile))
     except AccessDenied as exc:
         return f"You can read everything, but not record decisions: {exc}"
     return f"Recording decisions as **{who}**."
-
-
-def sync_line(service) -> str:
-    """Where decisions are kept, and the sync status when there is a target."""
-    sync = getattr(service, "review_sync", None)
-    if sync is not None:
-        return sync.status()
-    return f"Decisions are kept in {service.settings.review_db_path} (no sync target)."
-
-
-def export_events(store, folder: Path | None = None) -> Path:
-    """Every decision of a :class:`ReviewStore` (all splits, history included) as JSON Lines in the sync
-    event format, for :func:`import_events` on another server."""
-    folder = folder or Path(tempfile.mkdtemp(prefix="review-events-"))
-    path = folder / "review-decisions.jsonl"
-    with path.open("w", encoding="utf-8") as f:
-        for event in store.events():
-            event.pop("id", None)
-            f.write(json.dumps(event, ensure_ascii=False, sort_keys=True) + "\n")
-    return path
-
-
-def import_events(service, path: str | Path, caller: Caller) -> str:
-    """Add the decisions of a JSON Lines file (as :func:`export_events` writes); a summary line.
-
-    Checked like every write (:func:`core.review.access.authorize`); decisions already present (same
-    event id) are skipped, unreadable lines are counted and skipped.
-    """
-    authorize(service.settings.access, caller, allowlist=service.settings.reviewers)
-    events, bad = [], 0
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            if not line.strip():
-                continue
-            try:
-                event = json.loads(line)
-                decision_from_event(event)
-            except ValueError:
-                bad += 1
-                continue
-            events.append(event)
-    added = service.reviews.import_events(events)
-    skipped = f", {bad} unreadable lines skipped" if bad else ""
-    return f"{added} new decisions imported, {len(events) - added} already present{skipped}."
 
 
 @dataclass
@@ -139,13 +82,13 @@ class AccessPanel:
 def build_access_panel(service) -> AccessPanel:
     """Sign-in, who writes, the restart warning, sync status and decision download/upload."""
     mode = service.settings.access
-    warning_text = ephemeral_warning(service.settings)
+    warning_text = service.reviews.ephemeral_warning()
     with gr.Row(equal_height=True):
         if mode == "login" and oauth_is_real():
             gr.LoginButton(scale=0, min_width=240)
         who = gr.Markdown(elem_id="review-access")
     warning = gr.Markdown(warning_text, visible=bool(warning_text), elem_id="review-ephemeral-warning")
-    sync = gr.Markdown(sync_line(service), elem_id="review-sync-status")
+    sync = gr.Markdown(service.reviews.sync_status(), elem_id="review-sync-status")
     with gr.Accordion("Carry decisions by hand (JSON Lines)", open=bool(warning_text)):
         with gr.Row():
             download = gr.Button("Download every decision", elem_id="review-events-download")
@@ -160,12 +103,12 @@ def build_access_panel(service) -> AccessPanel:
         if not file:
             return ""
         try:
-            return import_events(service, file, caller_from(request, profile))
+            return service.reviews.import_file(file, caller=caller_from(request, profile))
         except (AccessDenied, ReviewStoreError, OSError) as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
     timer = gr.Timer(30)  # the sync status, refreshed (a private event, not an API endpoint)
-    timer.tick(lambda: sync_line(service), None, sync, api_visibility="private")
-    download.click(lambda: str(export_events(service.reviews)), None, carried, api_visibility="private")
+    timer.tick(service.reviews.sync_status, None, sync, api_visibility="private")
+    download.click(lambda: str(service.reviews.export_events()), None, carried, api_visibility="private")
     upload.upload(on_upload, upload, upload_note, api_visibility="private")
     return AccessPanel(who, warning, sync, load=(who_is, None, who))

@@ -71,9 +71,9 @@ def show_sample(service, sample_id: int | None, *, explain: bool = True, split: 
     """Values for :attr:`SamplePanel.outputs` for a row of ``split``; empty values when ``sample_id`` is None."""
     if sample_id is None:
         return None, "", "", None, None
-    row = service.sample(int(sample_id), split=split)
+    row = service.analyses.sample(int(sample_id), split)
     shap_value = None
     if explain:
-        exp = service.explain(row["text"], target=row["pred"])
+        exp = service.live.explain(row["text"], target=row["pred"])
         shap_value = word_highlight(exp)
     return int(sample_id), row["text"], sample_facts(row), row_probs(row, service.labels), shap_value

@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.analysis import metrics
+
 #: Groups of rows whose prediction changed between model A and model B.
 CHANGE_GROUPS: tuple[str, ...] = ("fixed", "broken", "changed, still wrong")
 
@@ -91,20 +93,11 @@ def mcnemar_exact(a_right: np.ndarray, b_right: np.ndarray) -> tuple[int, int, f
     return b, c, p
 
 
-def _per_class(y: np.ndarray, pred: np.ndarray, labels: Sequence[str]) -> pd.DataFrame:
-    from sklearn.metrics import precision_recall_fscore_support
-
-    p, r, f, s = precision_recall_fscore_support(y, pred, labels=list(labels), zero_division=0)
-    return pd.DataFrame({"precision": p, "recall": r, "f1": f, "support": s}, index=list(labels))
-
-
 def compare_tables(table_a: pd.DataFrame, table_b: pd.DataFrame, labels: Sequence[str]) -> CompareReport:
     """Compare two analysis tables of the same split (same rows, same order).
 
     Raises :class:`ValueError` when the tables are not the same rows.
     """
-    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
-
     labels = list(labels)
     if len(table_a) != len(table_b) or not table_a["text"].reset_index(drop=True).equals(
             table_b["text"].reset_index(drop=True)):
@@ -113,10 +106,11 @@ def compare_tables(table_a: pd.DataFrame, table_b: pd.DataFrame, labels: Sequenc
     pa, pb = table_a["pred"].astype(str).to_numpy(), table_b["pred"].astype(str).to_numpy()
     a_right, b_right = pa == y, pb == y
     b, c, p = mcnemar_exact(a_right, b_right)
-    acc_a, acc_b = float(accuracy_score(y, pa)), float(accuracy_score(y, pb))
-    f1_a = float(f1_score(y, pa, labels=labels, average="weighted", zero_division=0))
-    f1_b = float(f1_score(y, pb, labels=labels, average="weighted", zero_division=0))
-    ca, cb = _per_class(y, pa, labels), _per_class(y, pb, labels)
+    matrix_a = metrics.confusion_matrix_of(pd.DataFrame({"label": y, "pred": pa}), labels)
+    matrix_b = metrics.confusion_matrix_of(pd.DataFrame({"label": y, "pred": pb}), labels)
+    sa, sb = metrics.summary(matrix_a), metrics.summary(matrix_b)
+    acc_a, acc_b, f1_a, f1_b = sa["accuracy"], sb["accuracy"], sa["f1_weighted"], sb["f1_weighted"]
+    ca, cb = metrics.per_class(matrix_a, labels), metrics.per_class(matrix_b, labels)
     per_class = pd.concat({"a": ca, "b": cb, "delta": (cb - ca).drop(columns="support")}, axis=1)
     per_class.columns = [f"{metric}_{who}" for who, metric in per_class.columns]
     moved = pa != pb
@@ -140,8 +134,7 @@ def compare_tables(table_a: pd.DataFrame, table_b: pd.DataFrame, labels: Sequenc
         "only_a_right": b, "only_b_right": c, "mcnemar_p": p,
         **{g.replace(", ", "_").replace(" ", "_"): int(counts.get(g, 0)) for g in CHANGE_GROUPS},
     }
-    return CompareReport(labels, summary, per_class,
-                         confusion_matrix(y, pa, labels=labels), confusion_matrix(y, pb, labels=labels), changed)
+    return CompareReport(labels, summary, per_class, matrix_a, matrix_b, changed)
 
 
 def verdict(summary: dict, *, alpha: float = 0.05) -> str:

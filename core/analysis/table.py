@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from core.analysis import metrics
 from core.analysis.mislabels import EXACT_NEIGHBOURS_MAX, NEIGHBOURS_K, label_issue_columns
 from core.analysis.neighbours import exact_cosine_knn, smallest
 from core.classifier.model import BULK_OVERHEAD_TOKENS, DEFAULT_BATCH_SIZE
@@ -128,14 +129,9 @@ def _umap_subsample(hidden: np.ndarray, *, seed: int, fit_max: int, chunk: int) 
 
 
 def summary_metrics(labels: np.ndarray, preds: np.ndarray, n_labels: int) -> dict[str, float]:
-    """Accuracy and weighted F1 (scikit-learn)."""
-    from sklearn.metrics import accuracy_score, f1_score
-
-    return {
-        "accuracy": float(accuracy_score(labels, preds)),
-        "f1_weighted": float(f1_score(labels, preds, average="weighted", labels=list(range(n_labels)),
-                                      zero_division=0)),
-    }
+    """Accuracy and weighted F1 of int codes (:mod:`core.analysis.metrics`)."""
+    s = metrics.summary(metrics.confusion_counts(labels, preds, n_labels))
+    return {"accuracy": s["accuracy"], "f1_weighted": s["f1_weighted"]}
 
 
 def compute_analysis(

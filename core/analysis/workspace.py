@@ -63,6 +63,7 @@ class Analysis:
     oof_meta: dict | None = None
     default_source: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _ranked: dict[str, pd.DataFrame] = field(default_factory=dict, init=False, repr=False)  # per source, built once
 
     @property
     def labels(self) -> list[str]:
@@ -95,15 +96,12 @@ class Analysis:
             raise KeyError(f"no {source!r} probabilities for the {self.split} split (have {self.sources})")
         if source == "held-out":
             return self.table
-        if source == "in-sample":  # the cached table ranks as held-out; in-sample has its own weight
-            with self._lock:
-                if "_in_sample_table" not in self.__dict__:
-                    self.__dict__["_in_sample_table"] = in_sample_table(self.table, self.labels)
-                return self.__dict__["_in_sample_table"]
         with self._lock:
-            if "_oof_table" not in self.__dict__:
-                self.__dict__["_oof_table"] = out_of_fold_table(self.table, self.oof, self.labels, self.hidden)
-            return self.__dict__["_oof_table"]
+            if source not in self._ranked:
+                # the cached table ranks as held-out; in-sample has its own weight, out-of-fold its own probabilities
+                self._ranked[source] = (in_sample_table(self.table, self.labels) if source == "in-sample" else
+                                        out_of_fold_table(self.table, self.oof, self.labels, self.hidden))
+            return self._ranked[source]
 
     @cached_property
     def text_hashes(self) -> np.ndarray:
@@ -234,10 +232,6 @@ class AnalysisRegistry:
     def roles(self) -> list[str]:
         """Roles with at least one analysis (``model`` first)."""
         return [r for r in ROLES if any(k[0] == r for k in self._items)]
-
-    def has(self, split: str | None = None, role: str = "model") -> bool:
-        """Whether (role, split) has been analysed."""
-        return (role, split or self.default_split) in self._items
 
     def get(self, split: str | None = None, role: str = "model") -> Analysis:
         """The analysis of ``split`` (default: the default split) by the model in ``role``.

@@ -115,17 +115,18 @@ def freeze_layers(model, n: int) -> int:
 
 def classification_metrics(labels: np.ndarray, probs: np.ndarray) -> dict[str, float]:
     """Accuracy, weighted F1/precision/recall and macro one-vs-rest ROC AUC over present classes."""
-    from sklearn.metrics import accuracy_score, precision_recall_fscore_support, roc_auc_score
+    from sklearn.metrics import roc_auc_score
+
+    from core.analysis.metrics import confusion_counts, summary
 
     k = probs.shape[1]
     preds = probs.argmax(axis=1)
-    p, r, f, _ = precision_recall_fscore_support(labels, preds, average="weighted", labels=list(range(k)),
-                                                 zero_division=0)
+    s = summary(confusion_counts(labels, preds, k))
     # Macro one-vs-rest AUC over the classes present (a small sample may lack a rare class).
     aucs = [roc_auc_score(labels == c, probs[:, c]) for c in range(k) if 0 < (labels == c).sum() < len(labels)]
     auc = float(np.mean(aucs)) if aucs else float("nan")
-    return {"accuracy": float(accuracy_score(labels, preds)), "f1_weighted": float(f),
-            "precision_weighted": float(p), "recall_weighted": float(r), "roc_auc_ovr_macro": float(auc)}
+    return {"accuracy": s["accuracy"], "f1_weighted": s["f1_weighted"], "precision_weighted": s["precision_weighted"],
+            "recall_weighted": s["recall_weighted"], "roc_auc_ovr_macro": float(auc)}
 
 
 def frozen_cls_features(base: str, texts: Sequence[str], n_labels: int, *, max_length: int) -> np.ndarray:

@@ -14,23 +14,22 @@ from dashboard.figures import reliability_figure
 
 
 def _roles(service) -> list[str]:
-    return ["model", "compare"] if getattr(service, "has_compare", False) else ["model"]
+    return ["model", "compare"] if service.analyses.has_compare else ["model"]
 
 
 def calibration_views(service, split: str | None) -> tuple:
     """(reliability figure, ECE table, note) for ``split`` and every loaded model."""
     series, tables, lines = {}, [], []
     for role in _roles(service):
-        cal = service.calibration(split, role=role)
-        a = service.analysis(split, role)
+        cal = service.analyses.calibration(split, role=role)
+        a = service.analyses.info(split, role)
         name = "" if role == "model" else "compare: "
         series[f"{name}as predicted"] = cal.reliability
         series[f"{name}T={cal.temperature:.2f} (fitted on this split)"] = cal.reliability_scaled
         t = cal.summary()
         t.insert(0, "model", role)
         tables.append(t)
-        in_sample = " The model trained on this split, so these probabilities are in-sample." if getattr(
-            a, "trained_on", False) else ""
+        in_sample = " The model trained on this split, so these probabilities are in-sample." if a.trained_on else ""
         lines.append(
             f"**{role}** on {a.split} ({cal.n} rows, {cal.bins} bins): ECE {100 * cal.ece:.2f}%; "
             f"temperature T={cal.temperature:.2f} fitted on this split gives {100 * cal.ece_scaled:.2f}% "

@@ -10,9 +10,9 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from core.analysis.compare import CHANGE_GROUPS, verdict
+from core.services.analyses import CHANGE_GROUPS, verdict
 from dashboard import queries
-from dashboard.compare_figures import confusion_delta_figure, paired_probability_bars
+from dashboard.figures.compare import confusion_delta_figure, paired_probability_bars
 from dashboard.plotly_bridge import figure_value, interactive_plot
 from dashboard.sample_panel import row_probs, word_highlight
 
@@ -45,7 +45,7 @@ def build_compare_tab(service, split: gr.Dropdown) -> None:
     """The Compare view (only built when the service holds a compare model)."""
     labels = service.labels
     a_name, b_name = service.settings.model, service.settings.compare_model
-    report = service.compare_report(None)
+    report = service.analyses.compare_report(None)
     gr.Markdown(f"**A** = `{a_name}` · **B** = `{b_name}`")
     headline = gr.Markdown(verdict(report.summary), elem_id="compare-verdict")
     with gr.Row():
@@ -76,13 +76,13 @@ def build_compare_tab(service, split: gr.Dropdown) -> None:
                                         combine_adjacent=False, elem_id="compare-shap-b")
 
     def listing(split_, group_, true_, cell_):
-        r = service.compare_report(split_)
+        r = service.analyses.compare_report(split_)
         shown = changed_rows(r, group=group_, true_label=true_, cell=tuple(cell_) if cell_ else None)
         where = f"cell true {labels[cell_[0]]} · predicted {labels[cell_[1]]} · " if cell_ else ""
         return f"{where}{len(shown)} samples", shown
 
     def on_split(split_, group_, true_):
-        r = service.compare_report(split_)
+        r = service.analyses.compare_report(split_)
         return (verdict(r.summary), figure_value(confusion_delta_figure(r.confusion_delta, labels)),
                 summary_table(r.summary), r.per_class.round(3).reset_index(names="class"), None,
                 *listing(split_, group_, true_, None))
@@ -96,9 +96,9 @@ def build_compare_tab(service, split: gr.Dropdown) -> None:
         if not row:
             return "", None, None, None
         sid = int(row[0])
-        ra, rb = service.sample(sid, split=split_), service.analysis(split_, "compare").sample(sid)
-        ea = service.explain(ra["text"], target=ra["pred"], role="model")
-        eb = service.explain(rb["text"], target=rb["pred"], role="compare")
+        ra, rb = service.analyses.sample(sid, split_), service.analyses.sample(sid, split_, role="compare")
+        ea = service.live.explain(ra["text"], target=ra["pred"], role="model")
+        eb = service.live.explain(rb["text"], target=rb["pred"], role="compare")
         return (ra["text"], paired_probability_bars(row_probs(ra, labels), row_probs(rb, labels), labels),
                 word_highlight(ea), word_highlight(eb))
 

@@ -24,7 +24,7 @@ from collections import OrderedDict
 import gradio as gr
 import pandas as pd
 
-from core.data.text_input import InputError
+from core.services.live import InputError
 from dashboard.assets import example_tweets
 from dashboard.figures import probability_bars, token_attribution_bars
 from dashboard.sample_panel import word_highlight
@@ -78,6 +78,11 @@ def probe_frame(result) -> pd.DataFrame:
     return rows.sort_values(["flipped", "change"], ascending=[False, True], key=None).reset_index(drop=True)
 
 
+def notes_box(text: str) -> gr.Textbox:
+    """The notes box: shown with ``text`` (an input problem, a truncation), hidden when there is nothing to say."""
+    return gr.Textbox(value=text, visible=bool(text))
+
+
 def build_live_tab(service) -> None:
     """Text box, prediction bars, word explanation toward any class, top words and what-if probes."""
     latest = LatestText()
@@ -88,12 +93,12 @@ def build_live_tab(service) -> None:
     def live_classify(text: str, request: gr.Request):
         latest.set(_session(request), text)
         if not text or not text.strip():
-            return None, None, ""
+            return None, None, notes_box("")
         try:
-            res = service.classify_one(text)
+            res = service.live.classify_one(text)
         except InputError as exc:
-            return None, None, str(exc)
-        return res.probs, probability_bars(res.probs), "; ".join(res.notes) if res.notes else "ok"
+            return None, None, notes_box(str(exc))
+        return res.probs, probability_bars(res.probs), notes_box("; ".join(res.notes))
 
     def live_explain(text: str, target: str, pieces: bool, request: gr.Request):
         session = _session(request)
@@ -103,7 +108,7 @@ def build_live_tab(service) -> None:
         if latest.is_stale(session, text):
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         try:
-            exp = service.explain(text, target=target_of(target))
+            exp = service.live.explain(text, target=target_of(target))
         except InputError as exc:
             return None, None, str(exc), None
         if latest.is_stale(session, text):
@@ -116,25 +121,25 @@ def build_live_tab(service) -> None:
         if latest.is_stale(_session(request), explained):
             return gr.skip()
         try:
-            return probe_frame(service.probe(explained))
+            return probe_frame(service.live.probe(explained))
         except InputError:
             return None
 
     def classify_api(text: str) -> dict[str, float]:
         try:
-            return service.classify_one(text).probs
+            return service.live.classify_one(text).probs
         except InputError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
     def explain_api(text: str, target: str) -> tuple:
         try:
-            return explanation_outputs(service.explain(text, target=target_of(target)))
+            return explanation_outputs(service.live.explain(text, target=target_of(target)))
         except InputError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
     def probe_api(text: str) -> pd.DataFrame:
         try:
-            return probe_frame(service.probe(text))
+            return probe_frame(service.live.probe(text))
         except InputError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
@@ -148,7 +153,7 @@ def build_live_tab(service) -> None:
                                      elem_id="explain-target")
                 pieces = gr.Checkbox(False, label="show word pieces", elem_id="explain-pieces")
             gr.Examples(example_tweets(), inputs=text, label="examples")
-            notes = gr.Textbox(label="notes", interactive=False, lines=1, elem_id="classify-notes")
+            notes = gr.Textbox(label="notes", interactive=False, lines=1, visible=False, elem_id="classify-notes")
         with gr.Column(scale=2):
             label = gr.Label(label="prediction", num_top_classes=len(service.labels), elem_id="classify-label")
     status = gr.Textbox(label="explanation", interactive=False, elem_id="explain-status")

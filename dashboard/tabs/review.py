@@ -13,12 +13,12 @@ from dataclasses import asdict, dataclass
 
 import gradio as gr
 
-from core.data.text_input import InputError
-from core.review.access import AccessDenied
+from core.services.live import InputError
+from core.services.reviews import AccessDenied
 from dashboard import assets, queries
 from dashboard.review_access import build_access_panel, caller_from
 from dashboard.sample_panel import build_sample_panel, show_sample, word_highlight
-from dashboard.tabs.analysis_views import confidence_range, prob_note, source_choice, source_update
+from dashboard.tabs.shared import confidence_range, prob_note, source_choice, source_update
 
 SHORTCUTS_HELP = "Keys: **k** keep · **a** ambiguous · **s** skip · **1–{k}** relabel to the numbered class"
 
@@ -84,35 +84,35 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
             export_split = gr.Button("Corrected split (data folder)", elem_id="review-export-split")
         files = gr.File(label="download", interactive=False, elem_id="review-files")
         export_note = gr.Textbox(label="export", interactive=False, elem_id="review-export-note")
-        command = gr.Code(service.retrain_command(), language="shell", interactive=False,
+        command = gr.Code(service.reviews.retrain_command(), language="shell", interactive=False,
                           label="retrain on the corrected data (export the corrected split first)",
                           elem_id="review-retrain-command")
 
     def progress_text(split_) -> str:
-        done, total = service.review_progress(split_)
-        return f"reviewed {done} of {total} ({done / max(total, 1):.1%}) in the {service.analysis(split_).split} split"
+        done, total = service.reviews.progress(split_)
+        split_name = service.analyses.info(split_).split
+        return f"reviewed {done} of {total} ({done / max(total, 1):.1%}) in the {split_name} split"
 
     def view(sample_id, split_=None):
         """The panel for one sample, without its explanation (that follows in :func:`explain_current`)."""
         if sample_id is None:
             return (None, *show_sample(service, None), None, progress_text(split_) + " · queue empty")
         return (int(sample_id), *show_sample(service, sample_id, explain=False, split=split_),
-                service.neighbours(int(sample_id), split=split_), progress_text(split_))
+                service.analyses.neighbours(int(sample_id), split=split_), progress_text(split_))
 
     outputs = [current, *panel.outputs, neighbours, progress]
 
     def explain_current(sample_id, split_):
         if sample_id is None:
             return None
-        row = service.sample(int(sample_id), split=split_)
-        exp = service.explain(row["text"], target=row["pred"])
+        row = service.analyses.sample(int(sample_id), split_)
+        exp = service.live.explain(row["text"], target=row["pred"])
         return word_highlight(exp)
 
     def next_sample(split_, source_, given_, predicted_, lo, hi, skipped_):
-        a = service.analysis(split_)
-        queue = service.review_queue(split_, given=given_, predicted=predicted_, min_confidence=lo,
-                                     max_confidence=hi, exclude=skipped_ or [], limit=1,
-                                     source=source_ if source_ in a.sources else None)
+        source_ = service.analyses.info(split_).pick_source(source_)
+        queue = service.reviews.queue(split_, given=given_, predicted=predicted_, min_confidence=lo,
+                                      max_confidence=hi, exclude=skipped_ or [], limit=1, source=source_)
         return view(int(queue.index[0]) if len(queue) else None, split_)
 
     def act(action: str, new_label: str | None):
@@ -121,8 +121,8 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
             if sample_id is None:
                 return ("", "", skipped_, *next_sample(split_, source_, given_, predicted_, lo, hi, skipped_))
             try:
-                decision = service.review_decide(int(sample_id), action, split=split_, new_label=new_label,
-                                                 note=note_ or "", caller=caller_from(request, profile, reviewer_))
+                decision = service.reviews.decide(int(sample_id), action, split=split_, new_label=new_label,
+                                                  note=note_ or "", caller=caller_from(request, profile, reviewer_))
             except (InputError, AccessDenied) as exc:
                 raise _error(exc) from None
             skipped_ = list(skipped_ or []) + ([int(sample_id)] if action == "skip" else [])
@@ -142,7 +142,7 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
 
     def on_filter(split_, source_, given_, predicted_, lo, hi, skipped_):
         return (*next_sample(split_, source_, given_, predicted_, lo, hi, skipped_),
-                prob_note(service, split_, source_), service.retrain_command(split_))
+                prob_note(service, split_, source_), service.reviews.retrain_command(split_))
 
     split.change(lambda s: source_update(service, s), split, source, api_visibility="private")
     for control in (split, source, given, predicted, min_conf, max_conf):
@@ -154,7 +154,7 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
     def export(kind: str):
         def handler(split_, drop):
             try:
-                path, line = service.review_export(kind, split=split_, drop_ambiguous=bool(drop))
+                path, line = service.reviews.export(kind, split=split_, drop_ambiguous=bool(drop))
             except (InputError, ValueError) as exc:
                 raise _error(exc) from None
             return str(path), line
@@ -181,8 +181,8 @@ def _api_endpoints(service) -> None:
         """Unreviewed samples of a split, most suspicious first, filtered by given and predicted label;
         ``source`` picks the probabilities that rank them (held-out, in-sample or out-of-fold)."""
         try:
-            rows = service.review_queue(split or None, given=given_label, predicted=predicted_label,
-                                        source=source or None, limit=max(0, int(limit)))
+            rows = service.reviews.queue(split or None, given=given_label, predicted=predicted_label,
+                                         source=source or None, limit=max(0, int(limit)))
         except (InputError, KeyError) as exc:
             raise _error(exc) from None
         out = rows.head(max(0, int(limit))).assign(sample_id=lambda f: f.index.to_numpy())
@@ -194,9 +194,9 @@ def _api_endpoints(service) -> None:
                       profile: gr.OAuthProfile | None = None) -> dict:
         """Record a decision (keep, relabel, ambiguous, skip) on one sample; returns it as stored."""
         try:
-            decision = service.review_decide(int(sample_id), action, split=split or None,
-                                             new_label=new_label or None, note=note,
-                                             caller=caller_from(request, profile, reviewer))
+            decision = service.reviews.decide(int(sample_id), action, split=split or None,
+                                              new_label=new_label or None, note=note,
+                                              caller=caller_from(request, profile, reviewer))
         except (InputError, KeyError, ValueError, AccessDenied) as exc:
             raise _error(exc) from None
         return asdict(decision)
@@ -213,7 +213,7 @@ def _api_endpoints(service) -> None:
     def review_export(kind: str, split: str, drop_ambiguous: bool) -> str:
         """Write decisions (csv, jsonl) or the corrected split (split); returns the file."""
         try:
-            path, _ = service.review_export(kind, split=split or None, drop_ambiguous=bool(drop_ambiguous))
+            path, _ = service.reviews.export(kind, split=split or None, drop_ambiguous=bool(drop_ambiguous))
         except (InputError, KeyError, ValueError) as exc:
             raise _error(exc) from None
         return str(path)

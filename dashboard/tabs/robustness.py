@@ -27,12 +27,12 @@ def report_views(report, value: str) -> tuple:
 
 def cell_examples(service, split: str | None, table, row: int, col: int, *, seed: int = 0):
     """The examples of the table cell (``row``, ``col``): the edit's rows for that predicted class."""
-    report = service.robustness(split, seed=seed)
+    report = service.analyses.robustness(split, seed=seed)
     edit = report.edits[row]
     column = list(table.columns)[col] if col < len(table.columns) else "all"
     cls = column if column in report.labels else "all"
     rows = report.examples(edit, cls, k=50)
-    texts = service.analysis(split).table["text"]
+    texts = service.analyses.table(split)["text"]
     rows = rows.assign(text=texts.iloc[rows["sample_id"]].to_numpy())
     for column in ("p_before", "p_after", "shift"):  # float32 in the cache: widen before rounding for display
         rows[column] = rows[column].astype("float64").round(3)
@@ -48,9 +48,10 @@ def build_robustness_tab(service, split: gr.Dropdown | None = None) -> None:
         show = gr.Button("Show the report (built once, then cached)", variant="primary", elem_id="robustness-open")
         value = gr.Radio(list(VALUES), value=next(iter(VALUES)), label="cells show", elem_id="robustness-value")
     status = gr.Textbox(label="report", interactive=False, elem_id="robustness-status")
-    table = gr.Dataframe(interactive=False, wrap=True, elem_id="robustness-table",
+    # Hidden until the report is shown: an empty Dataframe would show placeholder headers "1 2 3".
+    table = gr.Dataframe(interactive=False, wrap=True, elem_id="robustness-table", visible=False,
                          label="per edit (rows) and predicted class (columns); click a cell for its examples")
-    figure = gr.Plot(elem_id="robustness-bars")
+    figure = gr.Plot(elem_id="robustness-bars", visible=False)
     cell = gr.Textbox(label="cell", interactive=False, elem_id="robustness-cell")
     examples = gr.Dataframe(headers=EXAMPLE_COLUMNS, interactive=False, wrap=True, elem_id="robustness-examples")
     split_in = split if split is not None else gr.State(None)
@@ -59,7 +60,8 @@ def build_robustness_tab(service, split: gr.Dropdown | None = None) -> None:
         def tick(done: int, total: int) -> None:
             progress((done, total), desc="classifying edited texts", unit="texts")
 
-        return report_views(service.robustness(split_, progress=tick), VALUES[value_])
+        shown, fig, line = report_views(service.analyses.robustness(split_, progress=tick), VALUES[value_])
+        return gr.Dataframe(shown, visible=True), gr.Plot(fig, visible=True), line
 
     def on_cell(split_, shown, evt: gr.SelectData):
         if shown is None or evt.index is None:

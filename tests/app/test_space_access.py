@@ -220,20 +220,21 @@ def test_on_a_space_the_review_tab_has_the_login_button(login_app, monkeypatch):
 
 def test_decisions_download_and_upload_round_trip_behind_the_check(login_app, tmp_path):
     from core.review.access import AccessDenied, Caller
-    from dashboard.review_access import export_events, import_events
-
     service, _ = login_app
     elsewhere = ReviewStore(tmp_path / "elsewhere.sqlite")  # decisions carried by hand from another Space
     made = [elsewhere.record(service.dataset_key, i, action="keep", old_label="joy", reviewer="ana") for i in (7, 8)]
-    upload = export_events(elsewhere, tmp_path)
+    upload = tmp_path / "review-decisions.jsonl"
+    upload.write_text("".join(json.dumps({k: v for k, v in e.items() if k != "id"}) + "\n"
+                              for e in elsewhere.events()))
     upload.write_text(upload.read_text() + "not json\n")
     before = service.reviews.count()
     with pytest.raises(AccessDenied):
-        import_events(service, upload, Caller(claimed="ana"))
+        service.reviews.import_file(upload, caller=Caller(claimed="ana"))
     assert service.reviews.count() == before
-    line = import_events(service, upload, Caller(profile_username="ana"))
+    line = service.reviews.import_file(upload, caller=Caller(profile_username="ana"))
     assert line == "2 new decisions imported, 0 already present, 1 unreadable lines skipped."
     assert {d.event_id for d in made} <= {e["event_id"] for e in service.reviews.events()}
     (tmp_path / "mine").mkdir()
-    again = import_events(service, export_events(service.reviews, tmp_path / "mine"), Caller(profile_username="ana"))
+    again = service.reviews.import_file(service.reviews.export_events(tmp_path / "mine"),
+                                        caller=Caller(profile_username="ana"))
     assert again == f"0 new decisions imported, {service.reviews.count()} already present."

@@ -108,8 +108,8 @@ def test_decisions_follow_reordered_rows_and_flag_changed_text(tiny_model_dir, d
     changed = write_data(tmp_path / "edited", edited, (data_dir / "validation.txt").read_text().splitlines())
     c = load(tiny_model_dir, changed, cache, db)
     assert c.review_decisions("train").empty  # another text set: another review key
-    c.reviews.import_events(a.reviews.events())  # the same decisions, seen from the edited data
-    rekeyed = c.reviews.rekey(a.analysis("train").review_key, c.analysis("train").review_key)
+    c.reviews.store.import_events(a.reviews.events())  # the same decisions, seen from the edited data
+    rekeyed = c.reviews.store.rekey(a.analysis("train").review_key, c.analysis("train").review_key)
     assert rekeyed == 2
     seen = c.review_decisions("train").set_index("sample_id")
     assert seen.loc[3, "match"] == "same row" and seen.loc[5, "match"] == "text changed" and seen.loc[5, "row"] == -1

@@ -10,7 +10,7 @@ from core.analysis.mislabels import label_issue_columns, mislabel_score
 from core.data.splits import load_splits
 from core.services.emotion import EmotionService
 from core.settings import Settings
-from dashboard.tabs.analysis_views import prob_note
+from dashboard.tabs.shared import prob_note
 from tests.conftest import write_split_lines
 
 

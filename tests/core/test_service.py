@@ -43,12 +43,12 @@ def test_classify_matches_the_table(service):
 def test_concurrent_single_requests_share_batches_and_stay_correct(service):
     texts = [f"text number {i} is {'very ' * (i % 7)}happy" for i in range(48)]
     expected = [r.probs for r in service.classify(texts)]
-    before = len(service._batcher.batch_sizes)
+    before = len(service.live.batcher.batch_sizes)
     with ThreadPoolExecutor(16) as pool:
         got = list(pool.map(lambda t: service.classify_one(t).probs, texts))
     for e, g in zip(expected, got, strict=True):
         assert np.allclose([e[x] for x in LABELS], [g[x] for x in LABELS], atol=1e-4)
-    assert sum(service._batcher.batch_sizes[before:]) == len(texts)  # each request in exactly one batch
+    assert sum(service.live.batcher.batch_sizes[before:]) == len(texts)  # each request in exactly one batch
 
 
 def test_bad_text_is_rejected_before_the_batch(service):

@@ -71,7 +71,7 @@ def test_robustness_is_cached_beside_the_analysis(service):
     files = list((service.settings.cache_dir / "analysis").glob("*.robustness-s0.parquet"))
     assert len(files) == 1 and (files[0].parent / files[0].name.split(".")[0]).is_dir()
     assert files[0] == report_path(service.settings.cache_dir, files[0].name.split(".")[0])
-    service.__dict__.pop("_robustness")
+    service.analyses.forget_reports()
     again = service.robustness(progress=lambda d, t: pytest.fail("rebuilt instead of read back"))
     assert again.rows.equals(rep.rows)
     # the edits' predictions agree with classifying the edited texts now

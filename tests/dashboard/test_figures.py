@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 import pytest
 from sklearn.metrics import precision_recall_fscore_support
 
+from core.analysis.metrics import confusion_matrix_of, per_class_report
 from dashboard.figures import (
     EMBEDDING_COLORINGS,
     class_distribution_figure,
@@ -24,7 +25,6 @@ from dashboard.figures import (
     token_attribution_bars,
     token_length_figure,
 )
-from dashboard.tables import confusion_matrix_of, per_class_report
 
 LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 SCRIPT = "<script>alert(1)</script>"
@@ -306,7 +306,7 @@ def test_figures_have_house_template_and_height():
 
 
 def test_importing_dashboard_figures_loads_no_gradio_or_torch():
-    code = "import sys, dashboard.figures, dashboard.tables; print(sorted({'gradio', 'torch'} & set(sys.modules)))"
+    code = "import sys, dashboard.figures, dashboard.queries; print(sorted({'gradio', 'torch'} & set(sys.modules)))"
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
     assert out.stdout.strip() == "[]"

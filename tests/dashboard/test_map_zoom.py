@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from dashboard.figures import hover_snippet
-from dashboard.tabs.analysis_views import map_figure, zoom_window
+from dashboard.tabs.embedding import map_figure, zoom_window
 from tests.conftest import tiny_service
 
 LIMIT = 50

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboard import queries
+from core.analysis import queries
+from dashboard.queries import as_list
 
 
 def shuffled_table() -> pd.DataFrame:
@@ -32,6 +33,6 @@ def test_by_ids_ignores_unknown_and_missing_ids_and_keeps_the_order():
 
 
 def test_as_list_reports_the_sample_id_of_each_row():
-    rows = queries.as_list(queries.by_ids(shuffled_table(), [21, 7]))
+    rows = as_list(queries.by_ids(shuffled_table(), [21, 7]))
     assert rows["sample_id"].tolist() == [21, 7]
     assert rows["text"].tolist() == ["e", "b"]

@@ -11,8 +11,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from dashboard import queries
+from core.analysis import order, queries
 from dashboard.figures import EMBEDDING_COLORINGS, density_cell_rows, density_embedding_figure
+from dashboard.queries import as_list, page
 
 LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 SCRIPT = "<script>alert(1)</script>"
@@ -75,8 +76,8 @@ def test_filter_equals_plain_pandas(order, categorical):
 
 def test_order_is_cached_per_table_and_never_reused_for_another():
     table = big_table(seed=1)
-    first = queries.sorted_positions(table, "loss", False)
-    assert queries.sorted_positions(table, "loss", False) is first  # cached
+    first = order.sorted_positions(table, "loss", False)
+    assert order.sorted_positions(table, "loss", False) is first  # cached
     other = big_table(seed=2)
     got = queries.filter_samples(other, order="highest loss")
     pd.testing.assert_frame_equal(got, reference_filter(other, order="highest loss"))
@@ -93,10 +94,10 @@ def test_big_confusion_cell_pages_like_the_loss_view():
     want = table[(table["label"] == "joy") & (table["pred"] == "joy")].sort_values("loss", ascending=False,
                                                                                    kind="stable")
     assert cell.index.tolist() == want.index.tolist()
-    shown, n_pages = queries.page(cell, page_number=3, page_size=25)
+    shown, n_pages = page(cell, page_number=3, page_size=25)
     assert n_pages == -(-len(cell) // 25)
     assert shown.index.tolist() == want.index[50:75].tolist()
-    listed = queries.as_list(shown)
+    listed = as_list(shown)
     assert len(listed) == 25 and listed["sample_id"].tolist() == want.index[50:75].tolist()
 
 

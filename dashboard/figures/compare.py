@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from dashboard.figures import _style, label_colors, plotly_escape
+from dashboard.figures.style import label_colors, plotly_escape, style
 
 
 def confusion_delta_figure(delta: np.ndarray, labels: Sequence[str]) -> go.Figure:
@@ -35,7 +35,7 @@ def confusion_delta_figure(delta: np.ndarray, labels: Sequence[str]) -> go.Figur
     ))
     fig.update_xaxes(title_text="predicted label", side="bottom", tickangle=-30)
     fig.update_yaxes(title_text="true label", autorange="reversed")
-    return _style(fig, title="confusion matrix, B minus A (click a cell for its changed samples)", height=440)
+    return style(fig, title="confusion matrix, B minus A (click a cell for its changed samples)", height=440)
 
 
 def paired_probability_bars(probs_a: Mapping[str, float], probs_b: Mapping[str, float],
@@ -50,4 +50,4 @@ def paired_probability_bars(probs_a: Mapping[str, float], probs_b: Mapping[str, 
                     hovertemplate=f"model {who}<br>%{{x}}: %{{y:.1f}}%<extra></extra>")
     fig.update_layout(barmode="group", showlegend=True)
     fig.update_yaxes(title_text="probability (%)", range=[0, 100])
-    return _style(fig, title="probabilities: model A (solid) and model B (hatched)", height=320)
+    return style(fig, title="probabilities: model A (solid) and model B (hatched)", height=320)

@@ -1,0 +1,277 @@
+"""The analyses service: the analysed tables of every (model, split) and the queries the views run on them.
+
+Sample rows, neighbours, filtered and ranked lists, calibration, robustness and the two-model
+comparison all read the cached analyses (:mod:`core.analysis`); nothing here classifies a typed text
+(that is :mod:`core.services.live`). Each memoised report has its own lock, held only to read or
+store the memo, never while a report is built, so one slow report holds up nothing else.
+
+Example
+-------
+>>> analyses = AnalysesService.load(settings, data, classifiers)      # doctest: +SKIP
+>>> analyses.samples(None, order="highest loss").head(3)              # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from core.analysis import metrics, queries
+from core.analysis.compare import CHANGE_GROUPS, verdict
+from core.analysis.crossval import find_oof
+from core.analysis.precompute import analyse_split
+from core.analysis.workspace import PROB_SOURCES, TRAINED_ON_DEFAULT, Analysis, AnalysisRegistry, is_training_split
+from core.classifier.model import Classifier
+from core.data.splits import EmotionData
+from core.data.text_input import InputError
+from core.settings import Settings
+
+__all__ = ["ANY", "CHANGE_GROUPS", "ORDERS", "PROB_SOURCES", "REPORT_COLUMNS", "AnalysesService", "SplitInfo",
+           "verdict"]
+
+ANY = queries.ANY
+ORDERS = queries.ORDERS
+REPORT_COLUMNS = metrics.REPORT_COLUMNS
+
+
+@dataclass(frozen=True)
+class SplitInfo:
+    """What the views say about one analysis: its split, size, probability sources and metadata."""
+
+    split: str
+    role: str
+    n_rows: int
+    labels: list[str]
+    sources: list[str]
+    prob_source: str
+    trained_on: bool
+    meta: dict = field(default_factory=dict)
+    oof_meta: dict | None = None
+
+    def source_text(self, source: str) -> str:
+        """How the views name a probability source (:data:`PROB_SOURCES`)."""
+        return PROB_SOURCES[source]
+
+    def pick_source(self, source: str | None) -> str:
+        """``source`` when this split has it, else the split's default source."""
+        return source if source in self.sources else self.sources[0]
+
+
+def _default_source(setting: str) -> str:
+    """The probability source a trained-on split ranks with by default (``--prob-source``)."""
+    return TRAINED_ON_DEFAULT if setting == "auto" else setting
+
+
+class _Memo:
+    """A dict of built reports behind its own lock; the lock is never held while a report is built."""
+
+    def __init__(self) -> None:
+        self._values: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self, key, build: Callable[[], object]):
+        with self._lock:
+            if key in self._values:
+                return self._values[key]
+        value = build()
+        with self._lock:
+            return self._values.setdefault(key, value)
+
+    def __contains__(self, key) -> bool:
+        with self._lock:
+            return key in self._values
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+class AnalysesService:
+    """The cached analyses of every (role, split), and the read-only queries the views make of them."""
+
+    def __init__(self, registry: AnalysisRegistry, *, settings: Settings) -> None:
+        self.registry = registry
+        self.settings = settings
+        self._calibration = _Memo()
+        self._robustness = _Memo()
+        self._compare = _Memo()
+
+    @classmethod
+    def load(cls, settings: Settings, data: EmotionData, classifiers: Mapping[str, Classifier], *,
+             show_progress: bool = True) -> tuple[AnalysesService, list[str]]:
+        """Analyse (or read the cached analysis of) every split of ``settings.splits`` with every model.
+
+        Returns the service and the warnings met (data issues, analysis notes).
+        """
+        registry = AnalysisRegistry({}, default_split=settings.split)
+        notes: list[str] = []
+        for split in settings.splits:
+            if issues := data[split].issue_summary():
+                notes.append(issues)
+            trained_on = is_training_split(split)
+            oof = find_oof(settings.cache_dir, data, split) if trained_on else None
+            for role, clf in classifiers.items():
+                out = analyse_split(clf, data, split, cache_dir=settings.cache_dir, batch_size=settings.batch_size,
+                                    show_progress=show_progress, precomputed_url=settings.review_sync)
+                a = out.analysis
+                registry.add(Analysis(role, clf, data, split, a.table, a.hidden, a.meta, list(out.warnings),
+                                      trained_on=trained_on, oof=oof[0] if oof else None,
+                                      oof_meta=oof[1] if oof else None,
+                                      default_source=_default_source(settings.prob_source)))
+                notes.extend(out.warnings)
+        return cls(registry, settings=settings), notes
+
+    # ---- which analyses ---------------------------------------------------------------------
+
+    @property
+    def splits(self) -> list[str]:
+        """The analysed splits, in the order they were asked for."""
+        return self.registry.splits
+
+    @property
+    def default_split(self) -> str:
+        """The split views show before one is picked."""
+        return self.registry.default_split
+
+    @property
+    def has_compare(self) -> bool:
+        """Whether a second checkpoint (role ``compare``) was analysed."""
+        return "compare" in self.registry.roles
+
+    def analysis(self, split: str | None = None, role: str = "model") -> Analysis:
+        """The :class:`core.analysis.workspace.Analysis` of ``split`` (default: the default split) in ``role``."""
+        return self.registry.get(split or None, role)
+
+    def __iter__(self):
+        return iter(self.registry)
+
+    def info(self, split: str | None = None, role: str = "model") -> SplitInfo:
+        """The :class:`SplitInfo` of one analysis."""
+        a = self.analysis(split, role)
+        return SplitInfo(a.split, role, len(a.table), list(a.labels), list(a.sources), a.prob_source,
+                         bool(a.trained_on), dict(a.meta), a.oof_meta)
+
+    def labels(self, split: str | None = None) -> list[str]:
+        """Label names in model order."""
+        return list(self.analysis(split).labels)
+
+    # ---- tables and rows --------------------------------------------------------------------
+
+    def table(self, split: str | None = None, role: str = "model") -> pd.DataFrame:
+        """The analysis table (one row per sample, index = sample id); do not modify it."""
+        return self.analysis(split, role).table
+
+    def ranked(self, split: str | None = None, source: str | None = None) -> pd.DataFrame:
+        """The table with losses and mislabel scores from probability ``source`` (default: the split's)."""
+        a = self.analysis(split)
+        return a.ranked(source if source in a.sources else None)
+
+    def sample(self, sample_id: int, split: str | None = None, role: str = "model") -> dict:
+        """One analysis row as a dict, with ``sample_id``."""
+        return self.analysis(split, role).sample(sample_id)
+
+    def neighbours(self, sample_id: int, *, k: int = 8, split: str | None = None) -> pd.DataFrame:
+        """The ``k`` nearest samples in hidden-state space: sample_id, text, label, pred, similarity."""
+        return self.analysis(split).neighbours(sample_id, k=k)
+
+    def samples(self, split: str | None = None, *, source: str | None = None, **filters) -> pd.DataFrame:
+        """Rows of the ranked table matching ``filters`` (:func:`core.analysis.queries.filter_samples`)."""
+        return queries.filter_samples(self.ranked(split, source), **filters)
+
+    def cell_samples(self, split: str | None, *, true_label: str, pred_label: str) -> pd.DataFrame:
+        """The samples of one confusion-matrix cell, highest loss first."""
+        return queries.cell_samples(self.table(split), true_label=true_label, pred_label=pred_label)
+
+    def by_ids(self, split: str | None, ids: Iterable[int]) -> pd.DataFrame:
+        """The rows with these sample ids (unknown ids ignored), highest loss first."""
+        return queries.by_ids(self.table(split), ids)
+
+    def class_counts(self, split: str | None = None) -> dict[str, int]:
+        """Samples per given label, in label order."""
+        a = self.analysis(split)
+        return a.table["label"].value_counts().reindex(a.labels, fill_value=0).astype(int).to_dict()
+
+    def confusion(self, split: str | None = None) -> np.ndarray:
+        """(K, K) counts: row = given label, column = predicted, in label order."""
+        a = self.analysis(split)
+        return metrics.confusion_matrix_of(a.table, a.labels)
+
+    def per_class_report(self, split: str | None = None) -> pd.DataFrame:
+        """Precision, recall, F1 and support per class, then accuracy and weighted means
+        (:func:`core.analysis.metrics.report_from_matrix`)."""
+        return metrics.report_from_matrix(self.confusion(split), self.labels(split))
+
+    # ---- reports ----------------------------------------------------------------------------
+
+    def calibration(self, split: str | None = None, *, role: str = "model"):
+        """The :class:`core.analysis.calibration.CalibrationReport` of ``split`` (memoised; no model work)."""
+        a = self.analysis(split, role)
+
+        def build():
+            from core.analysis.calibration import calibration_report
+            from core.analysis.table import probs_of
+
+            ids = a.table["label"].map({name: i for i, name in enumerate(a.labels)})
+            keep = ids.notna().to_numpy()
+            return calibration_report(probs_of(a.table, a.labels)[keep], ids[keep].astype(int).to_numpy(), a.labels)
+
+        return self._calibration.get((role, a.split), build)
+
+    def robustness(self, split: str | None = None, *, role: str = "model", seed: int = 0, progress=None):
+        """The :class:`core.explanation.robustness.RobustnessReport` of ``split``: built once (model work),
+        cached beside the analysis and memoised here.
+
+        ``progress(done, total)`` is called while it is built (not when it is read back).
+        """
+        a = self.analysis(split, role)
+
+        def build():
+            from core.analysis.table import probs_of
+            from core.explanation.robustness import analysis_key, load_or_build_report
+
+            batch = self.settings.batch_size
+
+            def predict(texts: list[str]) -> np.ndarray:
+                return a.classifier.predict(texts, batch_size=batch).probs
+
+            report, _ = load_or_build_report(
+                predict, a.table["text"].tolist(), probs_of(a.table, a.labels), a.labels,
+                analysis_key=analysis_key(a.meta, a.classifier.max_length), cache_dir=self.settings.cache_dir,
+                seed=seed, progress=progress,
+                meta={"model": a.meta.get("model"), "data": a.meta.get("data"), "split": a.split, "role": role})
+            return report
+
+        return self._robustness.get((role, a.split, int(seed)), build)
+
+    def robustness_cached(self, split: str | None = None, *, role: str = "model", seed: int = 0) -> bool:
+        """Whether the robustness report of ``split`` is ready without model work (in memory or on disk)."""
+        from core.explanation.robustness import analysis_key, report_path
+
+        a = self.analysis(split, role)
+        if (role, a.split, int(seed)) in self._robustness:
+            return True
+        key = analysis_key(a.meta, a.classifier.max_length)
+        return report_path(self.settings.cache_dir, key, seed=seed).is_file()
+
+    def forget_reports(self) -> None:
+        """Drop the memoised reports (the disk caches stay); the next call reads or builds them again."""
+        for memo in (self._calibration, self._robustness, self._compare):
+            memo.clear()
+
+    def compare_report(self, split: str | None = None):
+        """The :class:`core.analysis.compare.CompareReport` of the served model (A) against the compare model
+        (B) on ``split``, from the two cached analyses (memoised per split)."""
+        if not self.has_compare:
+            raise InputError("no compare model loaded; start the app with --compare-model")
+        a = self.analysis(split)
+
+        def build():
+            from core.analysis.compare import compare_tables
+
+            return compare_tables(a.table, self.analysis(a.split, "compare").table, list(a.labels))
+
+        return self._compare.get(a.split, build)
