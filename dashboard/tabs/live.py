@@ -27,7 +27,7 @@ import pandas as pd
 from core.services.live import InputError
 from dashboard.assets import example_tweets
 from dashboard.figures import probability_bars, token_attribution_bars
-from dashboard.sample_panel import word_highlight
+from dashboard.sample_panel import faithfulness_text, word_highlight
 
 PREDICTED = "predicted class"
 DEBOUNCE_S = 0.3
@@ -67,9 +67,10 @@ def explanation_status(exp) -> str:
 
 
 def explanation_outputs(exp, *, pieces: bool = False) -> tuple:
-    """(highlighted text, top words or pieces as bars, status) for one explanation."""
+    """(highlighted text, top words or pieces as bars, status, faithfulness line) for one explanation."""
     top = exp.top_tokens(10) if pieces else exp.top_words(10)
-    return word_highlight(exp, pieces=pieces), token_attribution_bars(top, label=exp.target), explanation_status(exp)
+    return (word_highlight(exp, pieces=pieces), token_attribution_bars(top, label=exp.target), explanation_status(exp),
+            faithfulness_text(exp))
 
 
 def probe_frame(result) -> pd.DataFrame:
@@ -103,16 +104,16 @@ def build_live_tab(service) -> None:
     def live_explain(text: str, target: str, pieces: bool, request: gr.Request):
         session = _session(request)
         if not text or not text.strip():
-            return None, None, "", None
+            return None, None, "", "", None
         time.sleep(DEBOUNCE_S)
         if latest.is_stale(session, text):
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         try:
             exp = service.live.explain(text, target=target_of(target))
         except InputError as exc:
-            return None, None, str(exc), None
+            return None, None, str(exc), "", None
         if latest.is_stale(session, text):
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         return (*explanation_outputs(exp, pieces=pieces), text)
 
     def live_probe(explained: str | None, request: gr.Request):
@@ -157,6 +158,8 @@ def build_live_tab(service) -> None:
         with gr.Column(scale=2):
             label = gr.Label(label="prediction", num_top_classes=len(service.labels), elem_id="classify-label")
     status = gr.Textbox(label="explanation", interactive=False, elem_id="explain-status")
+    faithfulness = gr.Textbox(label="faithfulness: how much the class's probability rests on the top words",
+                              interactive=False, lines=1, elem_id="explain-faithfulness")
     highlighted = gr.HighlightedText(label="words (warm: toward the class, cool: away)", show_legend=False,
                                      combine_adjacent=False, elem_id="explain-tokens")
     with gr.Row():
@@ -174,13 +177,13 @@ def build_live_tab(service) -> None:
     text.change(live_classify, text, [label, bars, notes], trigger_mode="always_last", show_progress="hidden",
                 concurrency_limit=16, concurrency_id="classify", api_visibility="private")
     for trigger in (text.change, target.change, pieces.change):
-        trigger(live_explain, [text, target, pieces], [highlighted, top, status, explained],
+        trigger(live_explain, [text, target, pieces], [highlighted, top, status, faithfulness, explained],
                 trigger_mode="always_last", show_progress="minimal", concurrency_limit=2, concurrency_id="explain",
                 api_visibility="private").then(
             live_probe, explained, probe_table, show_progress="hidden", concurrency_id="explain",
             api_visibility="private")
     api_classify.click(classify_api, text, label, api_name="classify", concurrency_limit=16,
                        concurrency_id="classify")
-    api_explain.click(explain_api, [text, target], [highlighted, top, status], api_name="explain",
+    api_explain.click(explain_api, [text, target], [highlighted, top, status, faithfulness], api_name="explain",
                       concurrency_limit=2, concurrency_id="explain")
     api_probe.click(probe_api, text, probe_table, api_name="probe", concurrency_id="explain")
