@@ -16,12 +16,11 @@ forward pass: the unedited text, up to five texts per score and five per random 
 size sharing a text (a tweet of 15 words: 7 rows for the two scores, 12 for the baseline).
 
 **The "weak" mark.** An explanation is weak when its comprehensiveness beats the random-words
-baseline by less than :data:`WEAK_MARGIN`, what the baseline's own sampling noise reaches: on 200
-texts of the *train* split of emotion-minilm (seed 0; ``python bench/faithfulness.py --fit-margin
---margin-texts 200``, with one random order per baseline), the 95th percentile of the difference
-between two independent one-order baselines was 0.499; a baseline of :data:`RANDOM_ORDERS` = 4
-independent orders has half that spread, hence 0.25. The validation texts the benchmark reports on
-played no part (``--fit-margin`` now measures the 4-order difference directly).
+baseline by less than :data:`WEAK_MARGIN`, what the baseline's own sampling noise reaches: the 95th
+percentile of the difference between two independent baselines of :data:`RANDOM_ORDERS` orders each,
+0.274 on 120 texts of the *train* split of emotion-minilm (seed 0; ``python bench/faithfulness.py
+--fit-margin --margin-texts 120``, ``bench/results/faithfulness_margin.json``). The validation texts
+the benchmark reports on played no part.
 """
 
 from __future__ import annotations
@@ -43,7 +42,7 @@ __all__ = ["BINS", "RANDOM_ORDERS", "WEAK_MARGIN", "Faithfulness", "bin_sizes", 
 BINS: tuple[float, ...] = (0.01, 0.05, 0.10, 0.20, 0.50)
 LINE_BIN = 3  # the human line shows the 20% bin
 RANDOM_ORDERS = 4  # random orders averaged for the random-words baseline
-WEAK_MARGIN = 0.25  # measured on train texts (see the module docstring); never on the reported texts
+WEAK_MARGIN = 0.27  # measured on train texts (see the module docstring); never on the reported texts
 
 Predict = Callable[[list[str]], np.ndarray]
 """``predict(texts) -> (N, K)`` probabilities, columns in label order, one batched call."""
