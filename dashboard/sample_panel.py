@@ -1,7 +1,8 @@
 """The sample panel shared by the loss, confusion, embedding and review views.
 
 It shows one validation sample: its text (always as text), given and predicted label, every
-probability, and its SHAP explanation toward the predicted class, word by word (:func:`word_highlight`).
+probability, its SHAP explanation toward the predicted class, word by word (:func:`word_highlight`),
+and how faithful that explanation is (:func:`faithfulness_text`, a plain-text line).
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ def word_highlight(exp, *, pieces: bool = False) -> list[tuple[str, float | None
     parts = exp.segments(pieces=pieces)
     scale = max((abs(v) for _, v in parts if v is not None), default=0.0)
     return [(s, None if v is None else round(v / scale, 3) if scale > 0 else 0.0) for s, v in parts]
+
+
+def faithfulness_text(exp) -> str:
+    """The explanation's faithfulness line (plain text, shown in a text box, never as HTML); empty when unscored."""
+    score = getattr(exp, "faithfulness", None)
+    return "" if score is None else f"faithfulness: {score.line()}"
 
 
 def sample_facts(row: dict) -> str:
@@ -61,11 +68,12 @@ class SamplePanel:
     facts: object
     probs: object
     shap: object
+    faithfulness: object
 
     @property
     def outputs(self) -> list:
         """Components in the order :func:`show_sample` returns values."""
-        return [self.ref, self.sample_id, self.text, self.facts, self.probs, self.shap]
+        return [self.ref, self.sample_id, self.text, self.facts, self.probs, self.shap, self.faithfulness]
 
 
 def build_sample_panel(*, title: str = "Sample (select a row)", prefix: str | None = None) -> SamplePanel:
@@ -84,18 +92,19 @@ def build_sample_panel(*, title: str = "Sample (select a row)", prefix: str | No
             probs = gr.Label(label="probabilities", num_top_classes=10)
             shap_view = gr.HighlightedText(label="SHAP per word toward the predicted class (warm: toward, cool: away)",
                                            show_legend=False, combine_adjacent=False)
-    return SamplePanel(ref, sample_id, text, facts, probs, shap_view)
+        faithfulness = gr.Textbox(label="faithfulness of the explanation", interactive=False, lines=1)
+    return SamplePanel(ref, sample_id, text, facts, probs, shap_view, faithfulness)
 
 
 def show_sample(service, sample_id: int | None, *, explain: bool = True, split: str | None = None) -> tuple:
     """Values for :attr:`SamplePanel.outputs` for a row of ``split``; empty values when ``sample_id`` is None."""
     if sample_id is None:
-        return None, None, "", "", None, None
+        return None, None, "", "", None, None, ""
     split = service.analyses.info(split).split
     row = service.analyses.sample(int(sample_id), split)
-    shap_value = None
+    shap_value, faith = None, ""
     if explain:
         exp = service.live.explain(row["text"], target=row["pred"])
-        shap_value = word_highlight(exp)
+        shap_value, faith = word_highlight(exp), faithfulness_text(exp)
     return (sample_ref(split, sample_id), int(sample_id), row["text"], sample_facts(row),
-            row_probs(row, service.labels), shap_value)
+            row_probs(row, service.labels), shap_value, faith)

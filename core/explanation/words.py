@@ -22,9 +22,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from core.explanation.faithfulness import Faithfulness
 
 __all__ = ["Explanation", "Segment", "Word", "explanation_from_attribution", "group_words", "piece_offsets",
            "rank_by_magnitude", "segments"]
@@ -165,6 +168,7 @@ class Explanation:
     base_value : the target's probability with every piece masked.
     probs : ``{label: probability}`` of the (possibly truncated) text.
     truncated : only the first pieces were explained. notes: messages for people. seconds: wall time.
+    faithfulness : comprehensiveness and sufficiency (:mod:`core.explanation.faithfulness`), once scored.
     """
 
     text: str
@@ -181,6 +185,7 @@ class Explanation:
     truncated: bool = False
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    faithfulness: Faithfulness | None = None
 
     @property
     def _k(self) -> int:

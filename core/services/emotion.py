@@ -125,8 +125,9 @@ class EmotionService:
     def classify_one(self, text: str) -> Classification:
         return self.live.classify_one(text)
 
-    def explain(self, text: str, *, target: str | None = None, role: str = "model") -> Explanation:
-        return self.live.explain(text, target=target, role=role)
+    def explain(self, text: str, *, target: str | None = None, role: str = "model",
+                faithful: bool = True) -> Explanation:
+        return self.live.explain(text, target=target, role=role, faithful=faithful)
 
     def probe(self, text: str, **kw):
         return self.live.probe(text, **kw)

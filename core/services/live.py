@@ -117,8 +117,12 @@ class LiveService:
                                                             max_tokens=max_tokens)
             return self._explainers[role]
 
-    def explain(self, text: str, *, target: str | None = None, role: str = "model") -> Explanation:
+    def explain(self, text: str, *, target: str | None = None, role: str = "model",
+                faithful: bool = True) -> Explanation:
         """SHAP attributions of ``text`` toward ``target`` (default: the predicted label).
+
+        With ``faithful`` the explanation carries its comprehensiveness and sufficiency
+        (:mod:`core.explanation.faithfulness`: one more batched forward pass of about ten edited texts).
 
         Raises :class:`InputError` for an unknown target or a text the tokenizer finds no words in.
         """
@@ -134,14 +138,19 @@ class LiveService:
         notes = list(c.notes)
         if att.truncated:
             notes.append(f"explained the first {explainer.max_tokens} tokens only")
-        return explanation_from_attribution(att, clf.tokenizer, target=target, notes=notes)
+        exp = explanation_from_attribution(att, clf.tokenizer, target=target, notes=notes)
+        if not faithful:
+            return exp
+        from core.explanation.faithfulness import one_pass, with_faithfulness
+
+        return with_faithfulness(exp, one_pass(clf))
 
     # ---- what-if probes ---------------------------------------------------------------------
 
     def _top_word_span(self, text: str, role: str) -> tuple[int, int] | None:
         """Character span of the word with the largest attribution toward the prediction, if any."""
         try:
-            exp = self.explain(text, role=role)
+            exp = self.explain(text, role=role, faithful=False)
         except InputError:
             return None
         ranked = exp.explained_words()

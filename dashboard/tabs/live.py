@@ -34,7 +34,7 @@ import pandas as pd
 from core.services.live import InputError
 from dashboard.assets import example_tweets
 from dashboard.figures import probability_bars, token_attribution_bars
-from dashboard.sample_panel import word_highlight
+from dashboard.sample_panel import faithfulness_text, word_highlight
 
 PREDICTED = "predicted class"
 DEBOUNCE_S = 0.3
@@ -74,9 +74,10 @@ def explanation_status(exp) -> str:
 
 
 def explanation_outputs(exp, *, pieces: bool = False) -> tuple:
-    """(highlighted text, top words or pieces as bars, status) for one explanation."""
+    """(highlighted text, top words or pieces as bars, status, faithfulness line) for one explanation."""
     top = exp.top_tokens(10) if pieces else exp.top_words(10)
-    return word_highlight(exp, pieces=pieces), token_attribution_bars(top, label=exp.target), explanation_status(exp)
+    return (word_highlight(exp, pieces=pieces), token_attribution_bars(top, label=exp.target), explanation_status(exp),
+            faithfulness_text(exp))
 
 
 def probe_frame(result) -> pd.DataFrame:
@@ -118,16 +119,16 @@ class LiveHandlers:
     def live_explain(self, text: str, target: str, pieces: bool, request: gr.Request):
         session = _session(request)
         if not text or not text.strip():
-            return None, None, "", None
+            return None, None, "", "", None
         time.sleep(DEBOUNCE_S)
         if self.latest.is_stale(session, text):
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         try:
             exp = self.live.explain(text, target=_target(target))
         except InputError as exc:
-            return None, None, str(exc), None
+            return None, None, str(exc), "", None
         if self.latest.is_stale(session, text):
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         return (*explanation_outputs(exp, pieces=pieces), text)
 
     def live_probe(self, explained: str | None, request: gr.Request):
@@ -177,6 +178,8 @@ def _layout(labels: list[str]) -> dict:
         with gr.Column(scale=2):
             c["label"] = gr.Label(label="prediction", num_top_classes=len(labels), elem_id="classify-label")
     c["status"] = gr.Textbox(label="explanation", interactive=False, elem_id="explain-status")
+    c["faithfulness"] = gr.Textbox(label="faithfulness: how much the class's probability rests on the top words",
+                                   interactive=False, lines=1, elem_id="explain-faithfulness")
     c["highlighted"] = gr.HighlightedText(label="words (warm: toward the class, cool: away)", show_legend=False,
                                           combine_adjacent=False, elem_id="explain-tokens")
     with gr.Row():
@@ -200,7 +203,7 @@ def build_live_tab(service) -> gr.Textbox:
     the box is always explained, even when its classification is late; a change of target or of the
     pieces toggle explains directly."""
     h, c = LiveHandlers(service), _layout(service.labels)
-    text, shown = c["text"], [c["highlighted"], c["top"], c["status"]]
+    text, shown = c["text"], [c["highlighted"], c["top"], c["status"], c["faithfulness"]]
     explain_args = dict(inputs=[text, c["target"], c["pieces"]], outputs=[*shown, c["explained"]],
                         trigger_mode="always_last", show_progress="minimal", concurrency_limit=2,
                         concurrency_id="explain", api_visibility="private")

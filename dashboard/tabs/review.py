@@ -18,7 +18,14 @@ from core.services.live import InputError
 from core.services.reviews import AccessDenied, ReviewStoreError
 from dashboard import assets, queries
 from dashboard.review_access import build_access_panel, caller_from, handed_over
-from dashboard.sample_panel import build_sample_panel, ref_in, sample_ref, show_sample, word_highlight
+from dashboard.sample_panel import (
+    build_sample_panel,
+    faithfulness_text,
+    ref_in,
+    sample_ref,
+    show_sample,
+    word_highlight,
+)
 from dashboard.tabs.shared import confidence_range, prob_note, source_choice, source_update
 
 SHORTCUTS_HELP = "Keys: **k** keep · **a** ambiguous · **s** skip · **1–{k}** relabel to the numbered class"
@@ -106,12 +113,14 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
 
     outputs = [*panel.outputs, neighbours, progress]
 
+    explained = [panel.shap, panel.faithfulness]  # what explain_current fills
+
     def explain_current(ref):
         if not ref:
-            return None
+            return None, ""
         row = service.analyses.sample(int(ref[1]), ref[0])
         exp = service.live.explain(row["text"], target=row["pred"])
-        return word_highlight(exp)
+        return word_highlight(exp), faithfulness_text(exp)
 
     def next_sample(split_, source_, given_, predicted_, lo, hi, skipped_):
         info = service.analyses.info(split_)
@@ -150,7 +159,7 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
                *((b, "relabel", name) for b, name in zip(relabel, labels, strict=True))]
     for button, action, name in buttons:
         button.click(act(action, name), action_inputs, action_outputs, api_visibility="private").then(
-            explain_current, current, panel.shap, api_visibility="private", trigger_mode="always_last")
+            explain_current, current, explained, api_visibility="private", trigger_mode="always_last")
 
     def on_filter(split_, source_, given_, predicted_, lo, hi, skipped_):
         return (*next_sample(split_, source_, given_, predicted_, lo, hi, skipped_),
@@ -161,7 +170,7 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
         event = control.release if control in (min_conf, max_conf) else control.change
         event(on_filter, [split, source, *filters, skipped], [*outputs, note_md, command],
               api_visibility="private").then(
-            explain_current, current, panel.shap, api_visibility="private", trigger_mode="always_last")
+            explain_current, current, explained, api_visibility="private", trigger_mode="always_last")
 
     def export(kind: str):
         def handler(split_, drop, reviewer_, request: gr.Request, profile: gr.OAuthProfile | None):
@@ -176,7 +185,7 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
     def load(split_, source_, given_, predicted_, lo, hi, skipped_):
         return next_sample(split_, source_, given_, predicted_, lo, hi, skipped_)
 
-    return ReviewTab(open_sample=view, outputs=outputs, explain=(explain_current, current, panel.shap),
+    return ReviewTab(open_sample=view, outputs=outputs, explain=(explain_current, current, explained),
                      access_load=access.load,
                      load=(load, [split, source, *filters, skipped], outputs))
 

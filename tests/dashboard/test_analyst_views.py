@@ -72,7 +72,8 @@ def test_word_rendering_of_a_real_explanation(service):
     pieces = word_highlight(exp, pieces=True)
     assert "".join(s for s, _ in pieces) == text
     assert len([v for _, v in pieces if v is not None]) == len(exp.tokens)
-    highlighted, fig, status = explanation_outputs(exp)
+    highlighted, fig, status, faith = explanation_outputs(exp)
+    assert faith == f"faithfulness: {exp.faithfulness.line()}" and f": {exp.target} " in faith
     assert status.startswith(f"{exp.target} (predicted: {exp.predicted}, p=")
     assert f"; {len(exp.tokens)} tokens in " in status and f"({len(exp.explained_words())} words)" in status
     assert len(fig.data[0].x) == min(10, len(exp.explained_words()))
@@ -143,3 +144,23 @@ def test_empty_views_show_no_placeholders(service):
     assert notes.visible is False and notes.value == ""
     *_, notes = handlers.live_classify("i feel\x00 happy", request)
     assert notes.visible is True and notes.value == "1 control character removed"
+
+
+def test_faithfulness_line_is_plain_text_in_every_view(service):
+    """The live view's and every sample panel's faithfulness line sit in text boxes (never HTML or Markdown), and
+    a sample panel fills its box with the explanation's own line."""
+    import gradio as gr
+
+    from dashboard.app import build_app
+    from dashboard.sample_panel import show_sample
+
+    demo = build_app(service)
+    boxes = [b for b in demo.blocks.values() if "faithfulness" in str(getattr(b, "label", "") or "")]
+    assert any(getattr(b, "elem_id", None) == "explain-faithfulness" for b in boxes)
+    assert len(boxes) >= 2 and all(type(b) is gr.Textbox for b in boxes), [type(b).__name__ for b in boxes]
+    sample_id = int(service.analyses.table().index[0])
+    values = show_sample(service, sample_id)
+    row = service.analyses.sample(sample_id, None)
+    exp = service.live.explain(row["text"], target=row["pred"])
+    assert values[-1] == f"faithfulness: {exp.faithfulness.line()}"
+    assert show_sample(service, None)[-1] == ""

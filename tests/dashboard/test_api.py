@@ -71,7 +71,9 @@ def test_classify_matches_the_model_run_directly(client, classifier):
 
 def test_explain_highlights_every_word(client):
     text = TEXTS[0]
-    highlighted, plot, status = client.predict(text, "predicted class", api_name="/explain")
+    highlighted, plot, status, faith = client.predict(text, "predicted class", api_name="/explain")
+    assert re.match(rf"^faithfulness: removing its top (word|\d+ words) \(.+\): ({'|'.join(LABELS)}) \d+% → \d+% · "
+                    r"comprehensiveness -?\d\.\d\d \(random words -?\d\.\d\d\) · sufficiency -?\d\.\d\d", faith)
     tokens = [item["token"] for item in highlighted]
     scores = [item["class_or_confidence"] for item in highlighted if item["token"].strip()]
     assert "".join(tokens) == text  # the words as typed, and the spaces between them
@@ -93,8 +95,9 @@ def test_probe_lists_edits_with_their_predictions(client):
 
 
 def test_explain_toward_a_chosen_class(client):
-    _, _, status = client.predict(TEXTS[1], "surprise", api_name="/explain")
+    _, _, status, faith = client.predict(TEXTS[1], "surprise", api_name="/explain")
     assert status.startswith("surprise (predicted: ")
+    assert ": surprise " in faith  # the line scores the explained class, not the predicted one
 
 
 @pytest.mark.parametrize("api_name, args", [("/classify", ("",)), ("/classify", ("   \n\t ",)),

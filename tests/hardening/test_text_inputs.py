@@ -204,7 +204,7 @@ class TestMiniLMApi:
                 client.predict(INPUTS[name], PREDICTED, api_name="/explain")
             check_no_trace(str(info.value))
             return
-        highlighted, plot, status = client.predict(INPUTS[name], PREDICTED, api_name="/explain")
+        highlighted, plot, status, _ = client.predict(INPUTS[name], PREDICTED, api_name="/explain")
         assert re.match(rf"^({'|'.join(LABELS)}) \(predicted: ", status), status
         words = [item["token"] for item in highlighted if item["token"].strip()]
         if name == "single emoji":  # shown as typed, with no attribution ([UNK] is not explained)
