@@ -49,6 +49,11 @@ def build_overview_tab(service, split: gr.Dropdown) -> tuple:
         classes = gr.Plot(show_label=False)
         lengths = gr.Plot(show_label=False)
     losses = gr.Plot(show_label=False)
+    with gr.Accordion("Metrics without the rows leaked from other splits", open=False):
+        leak_go = gr.Button("Compute (reads every split; the Data health tab lists the leaked rows)", size="sm",
+                            elem_id="overview-leak-go")
+        leak_metrics = gr.Dataframe(interactive=False, elem_id="overview-leak-metrics")
+    leak_go.click(lambda: service.health.metrics(), None, leak_metrics, api_visibility="private")
 
     def redraw(split_):
         return (overview_facts(service, split_), *overview_figures(service, split_))
