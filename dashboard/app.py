@@ -8,6 +8,8 @@ cannot starve classification; the queue holds at most 256 waiting requests.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import gradio as gr
 
 from dashboard.assets import css
@@ -48,68 +50,81 @@ def build_app(service, *, map_max_points: int = DENSITY_MAX_POINTS) -> gr.Blocks
             split = gr.Dropdown(service.splits, value=service.analyses.default_split, label="split",
                                 visible=len(service.splits) > 1, scale=0, min_width=180, elem_id="split-select")
         with gr.Tabs(selected="classify") as tabs:
-            with gr.Tab("Classify & explain", id="classify"):
-                live_text = build_live_tab(service)
-                similar_send, similar_id = build_similar_panel(service, live_text)
-            with gr.Tab("Losses", id="losses"):
-                losses_load, losses_send = build_losses_tab(service, split)
-            with gr.Tab("Confusion matrix", id="confusion") as confusion_tab:
-                confusion_send, confusion_id, confusion_fill = build_confusion_tab(service, split)
-            with gr.Tab("Embedding map", id="embedding") as embedding_tab:
-                embedding_send, embedding_id, embedding_fill = build_embedding_tab(service, split,
-                                                                                   max_points=map_max_points)
-            with gr.Tab("Review", id="review"):
-                review = build_review_tab(service, split)
-                with gr.Accordion("Blind audit", open=False, elem_id="audit-mode"):
-                    audit_load = build_audit_panel(service, split)
-            if service.has_compare:
-                with gr.Tab("Compare", id="compare"):
-                    build_compare_tab(service, split)
-            with gr.Tab("Robustness", id="robustness"):
-                build_robustness_tab(service, split)
-            with gr.Tab("Overview", id="overview") as overview_tab:
-                overview_fill = build_overview_tab(service, split)
-            with gr.Tab("Data health", id="health") as health_tab:
-                health = build_health_tab(service, split)
-        health_tab.select(*health.fill, api_visibility="private")
-        overview_tab.select(*overview_fill, api_visibility="private")
-        embedding_tab.select(*embedding_fill, api_visibility="private")
-        confusion_tab.select(*confusion_fill, api_visibility="private")
-
-        def send_to_review(ref, split_):
-            if not ref:
-                raise gr.Error("Open a sample first (select a row).", print_exception=False)
-            here = service.analyses.info(split_).split
-            sample_id = ref_in(ref, here)
-            if sample_id is None:  # opened before the split changed: the id names another text here
-                raise gr.Error(f"That sample is from the {ref[0]} split and the {here} split is selected now; "
-                               "open a sample again.", print_exception=False)
-            return (*review.open_sample(sample_id, here), gr.Tabs(selected="review"))
-
-        for button, sample_id in (losses_send, (confusion_send, confusion_id), (embedding_send, embedding_id)):
-            button.click(send_to_review, [sample_id, split], [*review.outputs, tabs], api_visibility="private").then(
-                *review.explain, api_visibility="private", trigger_mode="always_last")
-
-        def send_from_split(sample_id, from_split, split_):
-            # a decision is recorded on the selected split, so only its rows can be sent
-            shown = split_ or service.analyses.default_split
-            if sample_id is not None and from_split != shown:
-                raise gr.Error(f"This row is in the {from_split} split: choose it in the split selector first.",
-                               print_exception=False)
-            return send_to_review(sample_id, shown)
-
-        train = gr.State("train")
-        for button, sample_id, from_split in ((health.send, health.sample_id, health.sample_split),
-                                              (similar_send, similar_id, train)):
-            button.click(send_from_split, [sample_id, from_split, split], [*review.outputs, tabs],
-                         api_visibility="private").then(*review.explain, api_visibility="private",
-                                                        trigger_mode="always_last")
-        demo.load(*losses_load, api_visibility="private")
-        demo.load(*review.load, api_visibility="private").then(*review.explain, api_visibility="private")
-        demo.load(*review.access_load, api_visibility="private")
-        demo.load(*audit_load, api_visibility="private")
+            v = _build_tabs(service, split, map_max_points)
+        for tab, fill in v.fills:
+            tab.select(*fill, api_visibility="private")
+        _wire_send_to_review(service, split, tabs, v)
+        demo.load(*v.losses_load, api_visibility="private")
+        demo.load(*v.review.load, api_visibility="private").then(*v.review.explain, api_visibility="private")
+        demo.load(*v.review.access_load, api_visibility="private")
+        demo.load(*v.audit_load, api_visibility="private")
     assert_no_mocked_oauth(demo)
     return demo
+
+
+def _build_tabs(service, split: gr.Dropdown, map_max_points: int) -> SimpleNamespace:
+    """Every tab, in order; returns what the app wires between them."""
+    v = SimpleNamespace()
+    with gr.Tab("Classify & explain", id="classify"):
+        live_text = build_live_tab(service)
+        v.similar_send, v.similar_id = build_similar_panel(service, live_text)
+    with gr.Tab("Losses", id="losses"):
+        v.losses_load, v.losses_send = build_losses_tab(service, split)
+    with gr.Tab("Confusion matrix", id="confusion") as confusion_tab:
+        v.confusion_send, v.confusion_id, confusion_fill = build_confusion_tab(service, split)
+    with gr.Tab("Embedding map", id="embedding") as embedding_tab:
+        v.embedding_send, v.embedding_id, embedding_fill = build_embedding_tab(service, split,
+                                                                               max_points=map_max_points)
+    with gr.Tab("Review", id="review"):
+        v.review = build_review_tab(service, split)
+        with gr.Accordion("Blind audit", open=False, elem_id="audit-mode"):
+            v.audit_load = build_audit_panel(service, split)
+    if service.has_compare:
+        with gr.Tab("Compare", id="compare"):
+            build_compare_tab(service, split)
+    with gr.Tab("Robustness", id="robustness"):
+        build_robustness_tab(service, split)
+    with gr.Tab("Overview", id="overview") as overview_tab:
+        overview_fill = build_overview_tab(service, split)
+    with gr.Tab("Data health", id="health") as health_tab:
+        v.health = build_health_tab(service, split)
+    v.fills = [(health_tab, v.health.fill), (overview_tab, overview_fill), (embedding_tab, embedding_fill),
+               (confusion_tab, confusion_fill)]
+    return v
+
+
+def _wire_send_to_review(service, split: gr.Dropdown, tabs: gr.Tabs, v: SimpleNamespace) -> None:
+    """"Send to review" from the sample panels, the Data health lists and the similar-tweets panel."""
+    review = v.review
+
+    def send_to_review(ref, split_):
+        if not ref:
+            raise gr.Error("Open a sample first (select a row).", print_exception=False)
+        here = service.analyses.info(split_).split
+        sample_id = ref_in(ref, here)
+        if sample_id is None:  # opened before the split changed: the id names another text here
+            raise gr.Error(f"That sample is from the {ref[0]} split and the {here} split is selected now; "
+                           "open a sample again.", print_exception=False)
+        return (*review.open_sample(sample_id, here), gr.Tabs(selected="review"))
+
+    for button, sample_id in (v.losses_send, (v.confusion_send, v.confusion_id), (v.embedding_send, v.embedding_id)):
+        button.click(send_to_review, [sample_id, split], [*review.outputs, tabs], api_visibility="private").then(
+            *review.explain, api_visibility="private", trigger_mode="always_last")
+
+    def send_from_split(sample_id, from_split, split_):
+        # a decision is recorded on the selected split, so only its rows can be sent
+        shown = service.analyses.info(split_).split
+        if sample_id is not None and from_split != shown:
+            raise gr.Error(f"This row is in the {from_split} split: choose it in the split selector first.",
+                           print_exception=False)
+        return send_to_review(None if sample_id is None else [shown, int(sample_id)], shown)
+
+    train = gr.State("train")
+    for button, sample_id, from_split in ((v.health.send, v.health.sample_id, v.health.sample_split),
+                                          (v.similar_send, v.similar_id, train)):
+        button.click(send_from_split, [sample_id, from_split, split], [*review.outputs, tabs],
+                     api_visibility="private").then(*review.explain, api_visibility="private",
+                                                    trigger_mode="always_last")
 
 
 def launch_options(service) -> dict:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gradio as gr
 
 from core.services.audits import JUDGEMENTS, SAMPLINGS, AuditError
-from core.services.reviews import AccessDenied
+from core.services.reviews import AccessDenied, ReviewStoreError
 from dashboard.review_access import caller_from
 
 INTRO = ("**Blind audit.** Judge whether the given label is the emotion the writer expresses, from the text "
@@ -46,7 +46,10 @@ def build_audit_panel(service, split: gr.Dropdown) -> tuple:
         report = gr.Markdown(elem_id="audit-report")
 
     def show(split_, sampling_):
-        row = service.audits.next(split_, sampling_)
+        try:
+            row = service.audits.next(split_, sampling_)
+        except ReviewStoreError as exc:  # the Review tab says so too; the audit waits for a usable database
+            return None, f"(the review database could not be used: {exc})", ""
         if row is None:
             return None, "(no row left to audit in this draw)", ""
         return {"split": split_, "sample_id": row["sample_id"], "sampling": row["sampling"]}, row["text"], row["label"]
@@ -62,7 +65,7 @@ def build_audit_panel(service, split: gr.Dropdown) -> tuple:
                 shown = service.audits.decide(current_["sample_id"], current_["sampling"], judgement, split=split_,
                                               correct_label=correct_ or None, reason=reason_ or "",
                                               caller=caller_from(request, profile, reviewer_))
-            except (AuditError, AccessDenied) as exc:
+            except (AuditError, AccessDenied, ReviewStoreError) as exc:
                 raise _error(exc) from None
             return (shown, None, "", *show(split_, sampling_))
         return handler

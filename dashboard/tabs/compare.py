@@ -88,10 +88,8 @@ def corrected_text(report) -> str:
 
 def build_compare_tab(service, split: gr.Dropdown) -> None:
     """The Compare view (only built when the service holds a compare model)."""
-    labels = service.labels
-    a_name, b_name = service.settings.model, service.settings.compare_model
-    report = service.analyses.compare_report(None)
-    gr.Markdown(f"**A** = `{a_name}` · **B** = `{b_name}`")
+    labels, report = service.labels, service.analyses.compare_report(None)
+    gr.Markdown(f"**A** = `{service.settings.model}` · **B** = `{service.settings.compare_model}`")
     headline = gr.Markdown(verdict(report.summary), elem_id="compare-verdict")
     with gr.Row():
         corrected = gr.Markdown(elem_id="compare-corrected")
@@ -115,7 +113,7 @@ def build_compare_tab(service, split: gr.Dropdown) -> None:
                         elem_id="compare-table", label="samples whose prediction changed")
     sample_views = _sample_views()
 
-    def listing(split_, group_, true_, cell_):
+    def listing(split_, group_, true_, cell_):  # the changed samples shown for these filters
         return changed_listing(service, split_, group_, true_, cell_)
 
     def on_split(split_, group_, true_):
@@ -136,8 +134,8 @@ def build_compare_tab(service, split: gr.Dropdown) -> None:
         decisions = service.reviews.decisions(split_)
         return corrected_text(service.analyses.compare_report(split_, decisions=decisions))
 
-    recompute.click(on_corrected, split, corrected, api_visibility="private")
-    split.change(on_corrected, split, corrected, api_visibility="private")
+    for event in (recompute.click, split.change):
+        event(on_corrected, split, corrected, api_visibility="private")
     split.change(on_split, [split, group, true_label],
                  [headline, plot, metrics, per_class, cell, caption, rows], api_visibility="private")
     for control in (group, true_label):

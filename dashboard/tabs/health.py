@@ -72,12 +72,7 @@ def build_health_tab(service, split: gr.Dropdown) -> HealthTab:
         similar = gr.Dataframe(pd.DataFrame(columns=SIMILAR_COLUMNS), interactive=False, wrap=True, max_height=300,
                                elem_id="health-similar")
     sample_id, sample_split = gr.State(None), gr.State(None)
-    gr.Markdown("**Error slices** of the selected split")
-    find = gr.Button("Find error slices", elem_id="slices-find", size="sm")
-    slices = gr.Dataframe(pd.DataFrame(columns=list(SLICE_VIEW_COLUMNS)), label="slices (select one)",
-                          interactive=False, wrap=True, max_height=360, elem_id="slices-table")
-    members = gr.Dataframe(pd.DataFrame(columns=queries.LIST_COLUMNS), label="samples of the slice (select one)",
-                           interactive=False, wrap=True, max_height=360, elem_id="slices-samples")
+    _slices_section(service, split, [picked, sample_id, sample_split])
 
     def fill(kind_):
         h = service.health
@@ -92,6 +87,21 @@ def build_health_tab(service, split: gr.Dropdown) -> HealthTab:
             return "", None, None, "", pd.DataFrame(columns=SIMILAR_COLUMNS)
         sid, split_ = int(row[0]), str(row[1])
         return (f"{split_} split, sample {sid}: {row[-1]}", sid, split_, *similar_of(service, sid, split_))
+
+    kind.change(on_kind, kind, [rule, rows], api_visibility="private")
+    rows.select(on_row, None, [picked, sample_id, sample_split, similar_note, similar], api_visibility="private")
+    return HealthTab(send, sample_id, sample_split, (fill, kind, [counts, metrics, rule, rows]))
+
+
+def _slices_section(service, split: gr.Dropdown, pick: list) -> None:
+    """Error slices of the selected split: find them, list a slice's samples, pick one (``pick``: the
+    picked-row text box and the sample id and split states)."""
+    gr.Markdown("**Error slices** of the selected split")
+    find = gr.Button("Find error slices", elem_id="slices-find", size="sm")
+    slices = gr.Dataframe(pd.DataFrame(columns=list(SLICE_VIEW_COLUMNS)), label="slices (select one)",
+                          interactive=False, wrap=True, max_height=360, elem_id="slices-table")
+    members = gr.Dataframe(pd.DataFrame(columns=queries.LIST_COLUMNS), label="samples of the slice (select one)",
+                           interactive=False, wrap=True, max_height=360, elem_id="slices-samples")
 
     def on_find(split_):
         s = service.health.slices(split_)
@@ -113,13 +123,10 @@ def build_health_tab(service, split: gr.Dropdown) -> HealthTab:
         split_ = split_ or service.analyses.default_split
         return f"{split_} split, sample {int(row[0])}: {row[-1]}", int(row[0]), split_
 
-    kind.change(on_kind, kind, [rule, rows], api_visibility="private")
-    rows.select(on_row, None, [picked, sample_id, sample_split, similar_note, similar], api_visibility="private")
     find.click(on_find, split, slices, api_visibility="private")
     split.change(lambda: pd.DataFrame(columns=list(SLICE_VIEW_COLUMNS)), None, slices, api_visibility="private")
     slices.select(on_slice, split, members, api_visibility="private")
-    members.select(on_member, split, [picked, sample_id, sample_split], api_visibility="private")
-    return HealthTab(send, sample_id, sample_split, (fill, kind, [counts, metrics, rule, rows]))
+    members.select(on_member, split, pick, api_visibility="private")
 
 
 def build_similar_panel(service, text: gr.Textbox) -> tuple[gr.Button, gr.State]:

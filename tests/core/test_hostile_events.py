@@ -58,9 +58,9 @@ def _assert_sound(service, real_ids: set[str], reviewers: set[str], tmp: Path) -
         assert d["reviewer"].casefold() in reviewers and len(d["note"]) <= 10_000
     assert real_ids <= {e["event_id"] for e in service.reviews.events()}
     for kind in ("csv", "jsonl"):
-        path, _ = service.review_export(kind, folder=tmp / kind)
+        path, _ = service.review_export(kind, folder=tmp / kind, caller=ANA)
         assert path.stat().st_size > 0
-    path, line = service.review_export("split", folder=tmp / "split")
+    path, line = service.review_export("split", folder=tmp / "split", caller=ANA)
     back = load_splits(path.parent, splits=(a.split,)).frame(a.split)
     assert len(back) == len(a.table) - int(latest["action"].isin(["ambiguous", "not_emotion"]).sum()), line
 

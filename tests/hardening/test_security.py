@@ -47,7 +47,7 @@ def forbidden_paths(cache_dir: Path) -> dict[str, Path]:
         "/gradio_api/file=/proc/self/environ": Path("/proc/self/environ"),
         f"/gradio_api/file={REPO}/app.py": REPO / "app.py",
         "/gradio_api/file=app.py": REPO / "app.py",
-        "/gradio_api/file=core/classifier/model.py": REPO / "core" / "model.py",
+        "/gradio_api/file=core/classifier/model.py": REPO / "core" / "classifier" / "model.py",
         f"/gradio_api/file={REPO}/../shared/emotion/validation.txt": validation,
         "/gradio_api/file=../shared/emotion/validation.txt": validation,
         f"/gradio_api/file={SHARED}/models/emotion-minilm/config.json": SHARED / "models/emotion-minilm/config.json",
@@ -191,13 +191,13 @@ def test_remote_code_is_never_trusted():
         if re.search(r"trust_remote_code\s*=\s*True|\"trust_remote_code\"\s*:\s*True", source):
             problems.append(f"{path.relative_to(REPO)}: trust_remote_code=True")
     assert problems == []
-    model_source = (REPO / "core" / "model.py").read_text()
+    model_source = (REPO / "core" / "classifier" / "model.py").read_text()
     assert model_source.count("trust_remote_code=False") >= 2  # tokenizer and model are both loaded with it
 
 
 def test_model_downloads_fetch_no_pickles():
     """A Hub model is fetched as JSON, text and safetensors only (never ``pytorch_model.bin``)."""
-    tree = ast.parse((REPO / "core" / "model.py").read_text())
+    tree = ast.parse((REPO / "core" / "classifier" / "model.py").read_text())
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and _dotted(n.func) == "snapshot_download"]
     assert calls, "core/classifier/model.py no longer calls snapshot_download"
     for call in calls:
