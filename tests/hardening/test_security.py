@@ -94,13 +94,14 @@ def test_the_api_takes_only_text(app_url):
     from gradio_client import Client
 
     endpoints = Client(app_url, verbose=False).view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert set(endpoints) == {"/classify", "/explain", "/probe", "/review_queue", "/review_decide", "/review_export"}
+    assert set(endpoints) == {"/classify", "/explain", "/probe", "/review_queue", "/review_decide", "/review_export",
+                              "/audit_next", "/audit_decide", "/audit_report", "/similar"}
     for name, spec in endpoints.items():
         for param in spec["parameters"]:
             kind = param["type"].get("type")
             if name in ("/classify", "/explain", "/probe"):
                 assert kind == "string", (name, param)  # a str or a Literal of str
-            else:  # the review endpoints take plain values too: names, ids, flags, never a file
+            else:  # the review, audit and similar endpoints take plain values too: names, ids, flags, never a file
                 assert kind in ("string", "integer", "number", "boolean"), (name, param)
             assert param["component"] in ("Textbox", "Dropdown", "Api", "Checkbox"), (name, param)
 
