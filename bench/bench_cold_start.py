@@ -70,7 +70,7 @@ def one_start(model_dir: Path, data: Path, cache_dir: Path, log: Path, *, explai
                 t2 = time.perf_counter()
                 out = client.predict(texts[0], "predicted class", api_name="/explain")
                 explain_s = time.perf_counter() - t2
-                if not isinstance(out, (list, tuple)) or len(out) != 3:
+                if not isinstance(out, (list, tuple)) or len(out) != 4:  # words, bars, status, faithfulness
                     raise RuntimeError(f"/explain answered {out!r}")
             hwm_after = peak_rss_mb(proc.pid)
             rss_after = rss_mb(proc.pid)

@@ -38,17 +38,23 @@ FREE_TIER_MB = 16 * 1024
 N_SEEDED_DECISIONS = 20
 
 
-def _seed_target(target: Path) -> None:
-    """A sync target holding decisions from an earlier life of the Space (restored at start)."""
+def _seed_target(target: Path, data: Path) -> None:
+    """A sync target holding decisions from an earlier life of the Space on the same validation data
+    (keyed as the app keys it, so the start restores them rather than setting them aside)."""
+    from core.data.splits import load_splits
+    from core.review.keys import content_key, text_hashes
     from core.review.store import ReviewStore
     from core.review.sync import ReviewSync
     from core.review.trust import EventRules
 
+    split = load_splits(data, splits=("validation",))["validation"]
+    key = content_key(text_hashes(list(split.texts)), "validation")
+    names = list(load_splits(data, splits=("validation",)).label_names)
     with tempfile.TemporaryDirectory() as tmp:
         store = ReviewStore(Path(tmp) / "earlier.sqlite")
         for i in range(N_SEEDED_DECISIONS):
-            store.record("earlier-data:validation", i, action="keep", old_label="joy", reviewer="bench")
-        rules = EventRules(labels=frozenset({"joy"}), rows={"earlier-data:validation": N_SEEDED_DECISIONS})
+            store.record(key, i, action="keep", old_label=names[int(split.labels[i])], reviewer="bench")
+        rules = EventRules(labels=frozenset(names), rows={key: len(split.texts)})
         ReviewSync(store, target.as_uri(), every_s=3600, rules=rules).close()
 
 
@@ -93,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         model = resolve_model("minilm" if args.quick else args.model, work)
         data = write_data_subset(work / "data", 64) if args.quick else write_data_subset(work / "data", None)
         target = work / "target"
-        _seed_target(target)
+        _seed_target(target, data)
         report = {
             "bench": "space_start", "quick": args.quick, "model": str(model), "data": str(args.data),
             "rows": sum(1 for line in (data / "validation.txt").read_text().splitlines() if line.strip()),
