@@ -104,7 +104,7 @@ def test_concurrent_classify_and_explain_are_all_right(app_url):
         np.testing.assert_allclose([got[x] for x in LABELS], [want[x] for x in LABELS],
                                    atol=app_tolerance(batching=True), err_msg=text)
         assert result["label"] == max(want, key=want.get)
-    for text, (highlighted, _plot, status), _ in explained:
+    for text, (highlighted, _plot, status, _faithfulness), _ in explained:
         want = reference[text]
         predicted = max(want, key=want.get)
         m = re.match(r"^(\w+) \(predicted: (\w+), p=(\d\.\d{3})\); (\d+) tokens in ([\d.]+) s", status)

@@ -231,7 +231,8 @@ class TestMiniLMApi:
         assert data[0]["label"] in LABELS and math.isclose(sum(confidences(data[0]).values()), 1.0, abs_tol=1e-4)
         event, data = sse_call(app_url, "explain", b'{"data": ["i am \\ud800 so happy", "predicted class"]}')
         assert event == "complete", data
-        highlighted, _, status = data
+        highlighted, _, status, faithfulness = data
+        assert faithfulness.startswith("faithfulness:"), faithfulness
         assert "lone surrogates" in status
         assert {"i", "am", "so", "happy"} <= {t["token"] for t in highlighted}
 
