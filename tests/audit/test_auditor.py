@@ -99,3 +99,10 @@ def test_the_report_counts_every_judgement_and_rates_every_signal(auditor: Audit
     assert report["signals"]["oracle"]["precision_top10"]["value"] == pytest.approx(1.0)
     assert 0.1 < report["rates"]["wrong"]["value"] < 0.45
     assert "| oracle |" in format_report(report)
+
+
+def test_the_cli_refuses_a_missing_review_database_with_one_line(tmp_path: Path, capsys) -> None:
+    from core.audit.__main__ import main
+
+    assert main(["--data", str(tmp_path), "--review-db", str(tmp_path / "none.sqlite")]) == 2
+    assert "no such review database" in capsys.readouterr().err
