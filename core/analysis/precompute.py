@@ -6,8 +6,9 @@ Usage::
         [--split validation] [--cache-dir DIR] [--text-column tweet --label-column emotion] \
         [--engine local|ray] [--ray-address ADDRESS] [--signals]
 
-Prints where the analysis lives and whether it was reused. ``--signals`` adds the ranking signals of
-:mod:`core.analysis.signals` to a split the model trained on (cached beside the analysis).
+Prints where the analysis lives and whether it was reused. A split the model trained on always holds
+the shipped ranking and its signals (:mod:`core.analysis.signals.shipped`); ``--signals`` also computes
+the other candidate signals of :mod:`core.analysis.signals` (cached beside the analysis, not stored in it).
 """
 
 from __future__ import annotations
@@ -21,10 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from core.analysis.cache import AnalysisCache, CachedAnalysis, analysis_digest, analysis_params, cache_key
 from core.analysis.ray_engine import RayEngineError  # the module imports Ray only when the Ray engine runs
+from core.analysis.signals.compute import FAMILIES as SIGNAL_FAMILIES
+from core.analysis.signals.shipped import FAMILIES as SHIPPED_FAMILIES
+from core.analysis.signals.shipped import attach_shipped, not_applicable
 from core.analysis.table import compute_analysis, now_iso
+from core.analysis.workspace import is_training_split
 from core.classifier.model import DEFAULT_BATCH_SIZE, Classifier, ModelError, load_classifier
 from core.data.splits import DataError, EmotionData, data_fingerprint, load_splits
 from core.review.keys import content_key, text_hashes
@@ -79,7 +85,7 @@ def _tqdm_progress():
     def update(stage: str, done: int, total: int) -> None:
         bar = bars.get(stage)
         if bar is None:
-            unit = "text" if stage == "inference" else "step"
+            unit = {"inference": "text", "signals": "family"}.get(stage, "step")
             bar = bars[stage] = tqdm(total=total, desc=f"analysis: {stage}", unit=unit, file=sys.stderr, leave=False)
         bar.n = done
         bar.refresh()
@@ -87,6 +93,48 @@ def _tqdm_progress():
             bar.close()
 
     return update
+
+
+def _entry_key(classifier: Classifier, data: EmotionData, split: str,
+               cache: AnalysisCache | None) -> tuple[str, str, dict]:
+    """``(key, backend, expected meta)`` of the split's cache entry."""
+    model_fp, data_fp, max_length = classifier.fingerprint, data_fingerprint(data, split), int(classifier.max_length)
+    # A model still loading (core.classifier.pending_model) knows the backend it was asked for; on a cache miss the
+    # model is needed anyway, and the key follows the backend that actually loaded (a fallback: torch).
+    backend = classifier.backend_name
+    key = cache_key(model_fp, data_fp, split, max_length, backend)
+    if (cache is None or not cache.entry(key).is_dir()) and classifier.backend.name != backend:
+        backend = classifier.backend.name
+        key = cache_key(model_fp, data_fp, split, max_length, backend)
+    expect = {"model_fingerprint": model_fp, "data_fingerprint": data_fp, "split": split,
+              "max_length": max_length, "analysis_params": analysis_digest()}
+    return key, backend, expect
+
+
+def _read_cached(cache: AnalysisCache, key: str, expect: dict, *, cache_dir, precomputed_url: str | None,
+                 warnings: list[str]) -> CachedAnalysis | None:
+    """The valid cached (or precomputed) entry, else ``None`` (noting why a present one is unusable)."""
+    cached, why = cache.load(key, expect=expect)
+    if cached is None and why == "no cached analysis":
+        from core.review.sync import find_precomputed
+
+        if find_precomputed(key, cache_dir=cache_dir, url=precomputed_url) is not None:
+            cached, why = cache.load(key, expect=expect)
+    if cached is None and why != "no cached analysis":
+        warnings.append(f"rebuilding the analysis: {why}")
+        log.warning("rebuilding the analysis: %s", why)
+    return cached
+
+
+def _model_for(classifier: Classifier, engine: str, cache_dir, ray_address: str | None, ray_workers: int | None):
+    """The classifier itself (``local``) or its Ray wrapper (``ray``)."""
+    if engine != "ray":
+        return classifier
+    from core.analysis.ray_engine import RayClassifier, connect
+
+    connect(ray_address, num_cpus=ray_workers)
+    work_dir = Path(cache_dir).expanduser() / "ray-work" if cache_dir is not None else None
+    return RayClassifier(classifier, work_dir=work_dir, workers=ray_workers)
 
 
 def analyse_split(
@@ -104,11 +152,13 @@ def analyse_split(
 ) -> AnalysisOutcome:
     """Reuse the cached analysis of ``split`` if valid, else compute it and cache it atomically.
 
-    The entry is keyed by the model, the data, the split and the classifier's ``max_length`` (the
-    tokens kept per text), so another truncation never reuses an analysis made with the old one.
+    The entry is keyed by the model, the data, the split, the classifier's ``max_length`` (the tokens
+    kept per text), the backend and every ``ANALYSIS_PARAMS`` (:mod:`core.analysis.cache`).
+    For a split the model trained on (:func:`core.analysis.workspace.is_training_split`) the table also
+    holds the shipped ranking's signals and its ``mislabel_score`` is the shipped ranking
+    (:mod:`core.analysis.signals.shipped`); other splits keep the held-out cleanlab ranking.
 
     A read-only or unusable ``cache_dir`` (or ``None``) computes in memory and adds a warning.
-
     Before computing, a precomputed entry with the same key in the repository's ``assets/analysis/``
     or at ``precomputed_url`` (the review sync target) is copied into the cache and used if valid
     (:func:`core.review.sync.find_precomputed`).
@@ -119,62 +169,62 @@ def analyse_split(
         raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
     start = time.perf_counter()
     warnings: list[str] = []
-    model_fp = classifier.fingerprint
-    data_fp = data_fingerprint(data, split)
-    max_length = int(classifier.max_length)
-    # A model still loading (core.classifier.pending_model) knows the backend it was asked for; on a cache miss the
-    # model is needed anyway, and the key follows the backend that actually loaded (a fallback: torch).
-    backend = classifier.backend_name
-    key = cache_key(model_fp, data_fp, split, max_length, backend)
-    expect = {"model_fingerprint": model_fp, "data_fingerprint": data_fp, "split": split,
-              "max_length": max_length, "analysis_params": analysis_digest()}
     cache = AnalysisCache(cache_dir) if cache_dir is not None else None
-    if (cache is None or not cache.entry(key).is_dir()) and classifier.backend.name != backend:
-        backend = classifier.backend.name
-        key = cache_key(model_fp, data_fp, split, max_length, backend)
+    key, backend, expect = _entry_key(classifier, data, split, cache)
     if cache is not None:
-        cached, why = cache.load(key, expect=expect)
-        if cached is None and why == "no cached analysis":
-            from core.review.sync import find_precomputed
-
-            if find_precomputed(key, cache_dir=cache_dir, url=precomputed_url) is not None:
-                cached, why = cache.load(key, expect=expect)
+        cached = _read_cached(cache, key, expect, cache_dir=cache_dir, precomputed_url=precomputed_url,
+                              warnings=warnings)
         if cached is not None:
             return AnalysisOutcome(cached, True, time.perf_counter() - start)
-        if why != "no cached analysis":
-            warnings.append(f"rebuilding the analysis: {why}")
-            log.warning("rebuilding the analysis: %s", why)
-    label_ids = remap_label_ids(data, split, classifier.labels)
     progress = _tqdm_progress() if show_progress else None
-    model = classifier
-    if engine == "ray":
-        from core.analysis.ray_engine import RayClassifier, connect
+    model = _model_for(classifier, engine, cache_dir, ray_address, ray_workers)
+    result = compute_analysis(model, data[split].texts, remap_label_ids(data, split, classifier.labels),
+                              batch_size=batch_size, progress=progress)
+    stages = dict(result.stages)
+    ranking = _trained_on_ranking(result, list(classifier.labels), cache_dir, progress, stages, warnings) if (
+        is_training_split(split)) else "held-out"
+    meta = {**expect, "model": classifier.source, "data": data.source, "backend": backend,
+            "labels": list(classifier.labels), "n_rows": len(result.table), "analysis_param_values": analysis_params(),
+            "ranking": ranking,
+            "versions": library_versions(), "created": now_iso(), "seconds": round(time.perf_counter() - start, 2),
+            "parse_issues": data[split].issue_summary(), **result.metrics, "stage_seconds": stages,
+            # the split's review key (core.analysis.workspace.Analysis.review_key): a start-up need not hash every text
+            "review_key": content_key(text_hashes(result.table["text"].tolist()), split)}
+    path = _save(cache, key, result, meta, warnings) if cache is not None else None
+    return AnalysisOutcome(CachedAnalysis(result.table, result.hidden, meta, path), False,
+                           time.perf_counter() - start, warnings)
 
-        connect(ray_address, num_cpus=ray_workers)
-        work_dir = Path(cache_dir).expanduser() / "ray-work" if cache_dir is not None else None
-        model = RayClassifier(classifier, work_dir=work_dir, workers=ray_workers)
-    result = compute_analysis(model, data[split].texts, label_ids, batch_size=batch_size, progress=progress)
-    meta = {
-        "model": classifier.source, "model_fingerprint": model_fp, "data": data.source,
-        "data_fingerprint": data_fp, "split": split, "max_length": max_length, "backend": backend,
-        "labels": list(classifier.labels),
-        "n_rows": len(result.table), "analysis_params": analysis_digest(), "analysis_param_values": analysis_params(),
-        "versions": library_versions(), "created": now_iso(),
-        "seconds": round(time.perf_counter() - start, 2),
-        "parse_issues": data[split].issue_summary(), **result.metrics, "stage_seconds": result.stages,
-        # the split's review key (core.analysis.workspace.Analysis.review_key), so a start-up need not hash every text
-        "review_key": content_key(text_hashes(result.table["text"].tolist()), split),
-    }
-    path = None
-    if cache is not None:
-        try:
-            path = cache.save(key, result.table, result.hidden, meta)
-        except OSError as exc:
-            msg = f"could not write the cache in {cache.root} ({exc.strerror or exc}); running without a cache"
-            warnings.append(msg)
-            log.warning(msg)
-    analysis = CachedAnalysis(result.table, result.hidden, meta, path)
-    return AnalysisOutcome(analysis, False, time.perf_counter() - start, warnings)
+
+def _trained_on_ranking(result, labels: list[str], cache_dir, progress, stages: dict, warnings: list[str]) -> str:
+    """Rank a split the model trained on: the shipped ranking (its signals added to the table), or, where
+    it cannot rank this data, cleanlab's in-sample ranking with a warning. Returns which one."""
+    from core.analysis.mislabels import mislabel_score
+    from core.analysis.table import probs_of
+
+    table = result.table
+    why = not_applicable(table["label"].astype(str).tolist(), labels)
+    if why:
+        msg = f"ranking the trained-on split with cleanlab's in-sample score: the shipped ranking cannot ({why})"
+        warnings.append(msg)
+        log.warning(msg)
+        ids = pd.Categorical(table["label"], categories=labels).codes.astype(np.int64)
+        table["mislabel_score"] = mislabel_score(probs_of(table, labels), ids, source="in-sample")
+        return "in-sample"
+    lap = time.perf_counter()
+    attach_shipped(table, result.hidden, labels, cache_dir=cache_dir, progress=progress)
+    stages["signals"] = round(time.perf_counter() - lap, 3)
+    return "shipped"
+
+
+def _save(cache: AnalysisCache, key: str, result, meta: dict, warnings: list[str]) -> Path | None:
+    """Write the entry; ``None`` (and a warning) where the cache cannot be written."""
+    try:
+        return cache.save(key, result.table, result.hidden, meta)
+    except OSError as exc:
+        msg = f"could not write the cache in {cache.root} ({exc.strerror or exc}); running without a cache"
+        warnings.append(msg)
+        log.warning(msg)
+        return None
 
 
 #: What :func:`analyse_from_settings` raises for bad input (a command prints it and exits 2).
@@ -198,27 +248,30 @@ def analyse_from_settings(
     return data, clf, out
 
 
+#: The candidate signal families the shipped ranking does not use (``--signals``).
+EXTRA_FAMILIES: tuple[str, ...] = tuple(f for f in SIGNAL_FAMILIES if f not in SHIPPED_FAMILIES)
+
+
 def attach_signals(analysis: CachedAnalysis, classifier: Classifier, *, cache_dir: str | Path | None,
                    families: Sequence[str] | None = None) -> dict[str, float]:
-    """Add the ranking signals of :mod:`core.analysis.signals` as columns of ``analysis.table``, in place.
+    """Add ranking signals of :mod:`core.analysis.signals` (default: :data:`EXTRA_FAMILIES`, those the
+    shipped ranking, already in the table, does not use) as columns of ``analysis.table``, in place.
 
     Only for a split the model trained on (:func:`core.analysis.workspace.is_training_split`; other
     splits are left as they are and ``{}`` is returned). Each signal family is cached under
-    ``<cache_dir>/signals`` (keyed by :data:`core.analysis.signals.CACHE_PARAMS`, the texts and labels),
-    so the analysis entry itself is unchanged and a later call reads the columns back in seconds.
-    Returns the seconds each family took.
+    ``<cache_dir>/signals``, so the analysis entry itself is unchanged and a later call reads the
+    columns back in seconds. Returns the seconds each family took.
     """
-    from core.analysis.signals.compute import FAMILIES, compute_signals
+    from core.analysis.signals.compute import compute_signals
     from core.analysis.table import probs_of
-    from core.analysis.workspace import is_training_split
 
     if not is_training_split(str(analysis.meta.get("split"))):
         return {}
     table = analysis.table
-    cols, seconds = compute_signals(table["text"].tolist(), table["label"].tolist(), classifier.labels,
+    cols, seconds = compute_signals(table["text"].tolist(), table["label"].astype(str).tolist(), classifier.labels,
                                     hidden=np.asarray(analysis.hidden), classifier=classifier,
                                     base_probs=probs_of(table, classifier.labels), cache_dir=cache_dir,
-                                    families=FAMILIES if families is None else families)
+                                    families=EXTRA_FAMILIES if families is None else families)
     for col in cols.columns:
         table[col] = cols[col].to_numpy()
     return seconds
@@ -229,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(description="Precompute (or reuse) the cached analysis of one split.",
                           groups=("data", "compute"))
     parser.add_argument("--signals", action="store_true",
-                        help="also compute (or reuse) the ranking signals of a split the model trained on")
+                        help="also compute (or reuse) the candidate ranking signals the shipped ranking does not use")
     args = parser.parse_args(argv)
     settings = Settings.from_namespace(args)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core.analysis.order import sorted_positions
+from core.analysis.signals.shipped import SIGNAL_NAMES
 
 ANY = "any"
 ORDERS: dict[str, tuple[str, bool]] = {
@@ -26,6 +27,25 @@ ORDERS: dict[str, tuple[str, bool]] = {
     "most suspicious": ("mislabel_score", False),
     "least confident": ("confidence", True),
 }
+#: One order per signal of the shipped ranking (most suspect first), offered where the table has its column.
+SIGNAL_ORDERS: dict[str, tuple[str, bool]] = {f"signal: {name}": (col, False) for col, name in SIGNAL_NAMES.items()}
+
+
+def orders_of(table: pd.DataFrame) -> list[str]:
+    """The orders a table can be sorted by: :data:`ORDERS`, then each signal order whose column it holds.
+
+    >>> orders_of(pd.DataFrame({"loss": [0.1], "aum": [0.2]}))[-1]
+    'signal: low margin while learning'
+    """
+    return [*ORDERS, *(name for name, (col, _) in SIGNAL_ORDERS.items() if col in table.columns)]
+
+
+def order_spec(order: str, table: pd.DataFrame) -> tuple[str, bool]:
+    """``(column, ascending)`` of one of :func:`orders_of` ``(table)``; a clear error otherwise."""
+    spec = ORDERS.get(order) or SIGNAL_ORDERS.get(order)
+    if spec is None or spec[0] not in table.columns:
+        raise ValueError(f"unknown order {order!r}; choose one of {orders_of(table)}")
+    return spec
 
 
 def _matches(values: pd.Series, wanted: str) -> np.ndarray:
@@ -46,14 +66,12 @@ def filter_samples(
     search: str = "",
     confidence: tuple[float, float] | None = None,
 ) -> pd.DataFrame:
-    """Rows matching the filters, sorted by ``order`` (one of :data:`ORDERS`).
+    """Rows matching the filters, sorted by ``order`` (one of :func:`orders_of` the table).
 
     ``search`` matches case-insensitively as plain text (never a regular expression);
     ``confidence`` keeps rows whose top probability lies in ``[low, high]``.
     """
-    if order not in ORDERS:
-        raise ValueError(f"unknown order {order!r}; choose one of {list(ORDERS)}")
-    column, ascending = ORDERS[order]
+    column, ascending = order_spec(order, table)
     keep: np.ndarray | None = None
     for name, wanted in (("label", true_label), ("pred", pred_label)):
         if wanted and wanted != ANY:

@@ -32,13 +32,16 @@ TRAIN_SPLIT = "train"
 #: How each kind of probability is named in the views.
 PROB_SOURCES: dict[str, str] = {
     "held-out": "held-out: the model never trained on this split",
-    "in-sample": "in-sample: the model trained on these rows, and a model can memorise labels it trained on",
-    "out-of-fold": "out-of-fold: each row scored by a model trained without it (core.analysis.crossval)",
+    "in-sample": ("in-sample: the model trained on these rows, and a model can memorise labels it trained on; "
+                  "the mislabel score is the one stored in the analysis: the shipped ranking of signals that do not "
+                  "trust the labels (core.analysis.signals.shipped), or cleanlab's in-sample score where it cannot "
+                  "rank the data"),
+    "out-of-fold": ("out-of-fold: each row scored by a model trained without it (core.analysis.crossval); "
+                    "the mislabel score is re-ranked from these probabilities with cleanlab, not the shipped ranking"),
 }
-#: The default source for a split the model trained on, when out-of-fold probabilities exist
-#: (``--prob-source auto``): in-sample, which ranked flipped labels far better than out-of-fold in
-#: ``bench/label_noise.py`` at the reference recipe's 2 epochs (fine-tuned MiniLM, held-out seed 10:
-#: average precision 0.562 vs 0.358; README, "Finding mislabels"); out-of-fold stays one click away.
+#: The default source for a split the model trained on (``--prob-source auto``): the stored table, whose
+#: ``mislabel_score`` is the shipped ranking (:mod:`core.analysis.signals.shipped`; chosen and reported on
+#: the two halves of the blind train audit, ``bench/real_noise.py``); out-of-fold stays one click away.
 TRAINED_ON_DEFAULT = "in-sample"
 
 
@@ -89,18 +92,18 @@ class Analysis:
 
     def ranked(self, source: str | None = None) -> pd.DataFrame:
         """The table with its probability columns, loss, confidence and ranking columns taken from
-        ``source`` (default: :attr:`sources`' first). Rows an out-of-fold run did not cover have no
-        probabilities there (NaN) and rank last."""
+        ``source`` (default: :attr:`sources`' first). The split's own probabilities (held-out or
+        in-sample) are the stored table itself, ranked as cached (for a split the model trained on: the
+        shipped ranking). Out-of-fold is re-ranked from its probabilities; rows an out-of-fold run did not
+        cover have no probabilities there (NaN) and rank last."""
         source = source or self.sources[0]
         if source not in self.sources:
             raise KeyError(f"no {source!r} probabilities for the {self.split} split (have {self.sources})")
-        if source == "held-out":
+        if source == self.prob_source:
             return self.table
         with self._lock:
             if source not in self._ranked:
-                # the cached table ranks as held-out; in-sample has its own weight, out-of-fold its own probabilities
-                self._ranked[source] = (in_sample_table(self.table, self.labels) if source == "in-sample" else
-                                        out_of_fold_table(self.table, self.oof, self.labels, self.hidden))
+                self._ranked[source] = out_of_fold_table(self.table, self.oof, self.labels, self.hidden)
             return self._ranked[source]
 
     @cached_property
@@ -173,19 +176,6 @@ class Analysis:
 
 _UNSCORED = {"label_quality": np.nan, "is_label_issue": False, "suggested_label": None, "mislabel_score": np.nan,
              "dup_group": -1, "dup_label_conflict": False}
-
-
-def in_sample_table(table: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
-    """``table`` with ``mislabel_score`` re-ranked with the in-sample weight (``core.analysis.mislabels.ALPHAS``):
-    the analysis caches the held-out ranking, since it does not know which splits the model trained on."""
-    from core.analysis.mislabels import mislabel_score
-
-    out = table.copy(deep=False)  # shares the columns; only the ranking is new
-    probs = table[[f"prob_{x}" for x in labels]].to_numpy(dtype=np.float64)
-    label_ids = pd.Categorical(table["label"], categories=labels).codes.astype(np.int64)
-    out["mislabel_score"] = mislabel_score(probs, label_ids, source="in-sample")
-    out.attrs["source"] = "in-sample"
-    return out
 
 
 def out_of_fold_table(table: pd.DataFrame, oof: pd.DataFrame, labels: list[str], hidden: np.ndarray) -> pd.DataFrame:

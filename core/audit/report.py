@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from core.analysis.signals.shipped import SIGNAL_NAMES, WEIGHTS
 from core.audit.auditor import Auditor
 from core.audit.estimate import more_for_half_width, ranking_quality, share, top_share
 
@@ -21,13 +22,26 @@ BASE_SIGNALS: dict[str, tuple[str, float]] = {
     "loss": ("loss", 1.0), "mislabel_score": ("mislabel_score", 1.0), "label_quality": ("label_quality", -1.0),
 }
 SIGNAL_PREFIX = "signal_"
+#: The name of ``mislabel_score`` where the table holds the shipped ranking (a split the model trained on).
+SHIPPED = "shipped ranking"
 
 
 def signal_columns(table: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Every ranking signal the table holds, oriented so that higher means more suspect."""
-    out = {name: sign * table[col].to_numpy(dtype=float) for name, (col, sign) in BASE_SIGNALS.items() if col in table}
+    """Every ranking signal the table holds, oriented so that higher means more suspect: loss, the stored
+    ``mislabel_score`` (named :data:`SHIPPED` where the table holds every signal of the shipped ranking),
+    cleanlab's label quality, each signal of :data:`core.analysis.signals.shipped.WEIGHTS`, and added
+    ``signal_*`` columns."""
+    shipped = all(c in table for c in WEIGHTS)
+    out = {(SHIPPED if shipped and col == "mislabel_score" else name): sign * table[col].to_numpy(dtype=float)
+           for name, (col, sign) in BASE_SIGNALS.items() if col in table}
+    out.update({c: table[c].to_numpy(dtype=float) for c in WEIGHTS if c in table})
     out.update({c[len(SIGNAL_PREFIX):]: table[c].to_numpy(dtype=float) for c in table if c.startswith(SIGNAL_PREFIX)})
     return out
+
+
+def signal_title(name: str) -> str:
+    """How the report names a signal: its short name and column where it is one of the shipped ranking's."""
+    return f"{SIGNAL_NAMES[name]} (`{name}`)" if name in SIGNAL_NAMES else name
 
 
 def signal_quality(score: np.ndarray, decisions: pd.DataFrame, tops: Sequence[float] = TOPS) -> dict:
@@ -86,5 +100,5 @@ def format_report(report: Mapping) -> str:
         for name, q in report["signals"].items():
             tops = " | ".join(_pct(q[f"precision_top{round(k * 100)}"]) for k in TOPS)
             u = q["uniform"]
-            lines.append(f"| {name} | {tops} | {u['roc_auc']:.3f} | {u['average_precision']:.3f} |")
+            lines.append(f"| {signal_title(name)} | {tops} | {u['roc_auc']:.3f} | {u['average_precision']:.3f} |")
     return "\n".join(lines)

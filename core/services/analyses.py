@@ -181,6 +181,11 @@ class AnalysesService:
         a = self.analysis(split)
         return a.ranked(source if source in a.sources else None)
 
+    def orders(self, split: str | None = None) -> list[str]:
+        """The orders the split's lists and review queue offer: loss, confidence, the stored mislabel score,
+        and one per signal of the shipped ranking where the analysis holds it (a split the model trained on)."""
+        return queries.orders_of(self.table(split))
+
     def sample(self, sample_id: int, split: str | None = None, role: str = "model") -> dict:
         """One analysis row as a dict, with ``sample_id``."""
         return self.analysis(split, role).sample(sample_id)

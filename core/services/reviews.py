@@ -30,6 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.analysis.order import sorted_positions
+from core.analysis.queries import order_spec
 from core.data.text_input import InputError
 from core.review.access import AccessDenied, Caller, authorize, parse_users, profile_org_names, startup_problem
 from core.review.keys import align
@@ -47,8 +48,10 @@ REVIEW_ACTIONS: tuple[str, ...] = ("keep", "relabel", "ambiguous", "not_emotion"
 EXPORT_KINDS: tuple[str, ...] = ("csv", "jsonl", "split")
 
 
-#: The column that ranks the review queue (higher = more suspicious); every cached analysis has it.
+#: The column that ranks the review queue by default (higher = more suspicious); every cached analysis has it.
 RANK_BY = "mislabel_score"
+#: The queue's default order (:data:`core.analysis.queries.ORDERS`): :data:`RANK_BY`, highest first.
+DEFAULT_RANKING = "most suspicious"
 
 
 def caller_of(profile: dict | None = None, *, password_user: str | None = None, claimed: str = "") -> Caller:
@@ -183,18 +186,25 @@ class ReviewService:
         exclude: Sequence[int] = (),
         source: str | None = None,
         limit: int | None = None,
+        rank_by: str | None = None,
     ) -> pd.DataFrame:
         """Unreviewed rows of ``split``, most suspicious first, filtered by given and predicted
         label and by confidence (the model's top probability) in ``[min_confidence, max_confidence]``;
         the first ``limit`` of them where given (the queue's head without copying every row).
 
         ``source`` picks the probabilities that rank it (``held-out``, ``in-sample`` or
-        ``out-of-fold``; default: the split's default). The index is the sample id; ``rank_by`` and
-        ``source`` in ``attrs`` name the ranking column and the probabilities.
+        ``out-of-fold``; default: the split's default). ``rank_by`` is one of
+        :meth:`~core.services.analyses.AnalysesService.orders` (default ``most suspicious``: the
+        ``mislabel_score`` the analysis stores). The index is the sample id; ``rank_by`` and ``source`` in
+        ``attrs`` name the ranking column and the probabilities.
         """
         info = self.analyses.info(split)
         source = source or info.sources[0]
         table = self.analyses.analysis(split).ranked(source)
+        try:
+            column, ascending = order_spec(rank_by or DEFAULT_RANKING, table)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
         for name, value in (("given", given), ("predicted", predicted)):
             if value not in (None, "", ANY) and value not in info.labels:
                 raise InputError(f"unknown {name} label {value!r}; choose one of {[ANY, *info.labels]}")
@@ -206,9 +216,9 @@ class ReviewService:
         done = self.reviewed_rows(split) | {int(i) for i in exclude}
         if done:
             mask = mask & ~table.index.isin(sorted(done))
-        order = sorted_positions(table, RANK_BY, ascending=False)  # computed once per table, NaN last
+        order = sorted_positions(table, column, ascending=ascending)  # computed once per table, NaN last
         rows = table.iloc[order[mask[order]][:limit]]
-        rows.attrs.update(rank_by=RANK_BY, source=source)
+        rows.attrs.update(rank_by=column, source=source)
         return rows
 
     # ---- writes (each authorised here) ------------------------------------------------------

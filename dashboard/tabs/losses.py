@@ -16,6 +16,12 @@ from dashboard.tabs.shared import (
 )
 
 
+def order_update(service, split: str | None, current: str) -> gr.Radio:
+    """The order choices of ``split`` (one per signal where its analysis has them), keeping ``current`` if offered."""
+    orders = service.analyses.orders(split)
+    return gr.Radio(choices=orders, value=current if current in orders else "highest loss")
+
+
 def build_losses_tab(service, split: gr.Dropdown) -> tuple:
     """Samples sorted by loss (or mislabel score), filtered by labels, confidence and text, paged.
 
@@ -24,7 +30,7 @@ def build_losses_tab(service, split: gr.Dropdown) -> tuple:
     """
     choices = queries.label_choices(service.labels)
     with gr.Row():
-        order = gr.Radio(list(queries.ORDERS), value="highest loss", label="order", elem_id="loss-order")
+        order = gr.Radio(service.analyses.orders(None), value="highest loss", label="order", elem_id="loss-order")
         true_label = gr.Dropdown(choices, value=queries.ANY, label="true label")
         pred_label = gr.Dropdown(choices, value=queries.ANY, label="predicted label")
     with gr.Row():
@@ -40,6 +46,8 @@ def build_losses_tab(service, split: gr.Dropdown) -> tuple:
     send = gr.Button("Send to review", size="sm", elem_id="loss-send-review")
 
     def refresh(split_, source_, order_, true_, pred_, search_, lo, hi, size_, number_):
+        if order_ not in service.analyses.orders(split_):  # a signal order of another split
+            order_ = "highest loss"
         matched = service.analyses.samples(split_, source=source_, order=order_, true_label=true_,
                                            pred_label=pred_, search=search_ or "", confidence=(lo, hi))
         shown, n_pages = queries.page(matched, page_number=int(number_ or 1), page_size=int(size_))
@@ -48,6 +56,7 @@ def build_losses_tab(service, split: gr.Dropdown) -> tuple:
 
     inputs = [split, source, order, true_label, pred_label, search, min_conf, max_conf, page_size, page_number]
     split.change(lambda s: source_update(service, s), split, source, api_visibility="private")
+    split.change(lambda s, o: order_update(service, s, o), [split, order], order, api_visibility="private")
     for control in inputs:
         event = control.submit if control is search else (control.release if control in (min_conf, max_conf)
                                                            else control.change)

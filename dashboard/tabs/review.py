@@ -215,12 +215,13 @@ def _api_endpoints(service) -> None:
     """``review_queue``, ``review_decide`` and ``review_export`` for ``gradio_client`` scripts."""
 
     def review_queue(given_label: str = queries.ANY, predicted_label: str = queries.ANY, split: str = "",
-                     limit: int = 50, source: str = "") -> list[dict]:
+                     limit: int = 50, source: str = "", rank_by: str = "") -> list[dict]:
         """Unreviewed samples of a split, most suspicious first, filtered by given and predicted label;
-        ``source`` picks the probabilities that rank them (held-out, in-sample or out-of-fold)."""
+        ``source`` picks the probabilities that rank them (held-out, in-sample or out-of-fold), ``rank_by``
+        another order (``highest loss``, or one signal of the shipped ranking, e.g. ``signal: lexicon disagrees``)."""
         try:
             rows = service.reviews.queue(split or None, given=given_label, predicted=predicted_label,
-                                         source=source or None, limit=max(0, int(limit)))
+                                         source=source or None, limit=max(0, int(limit)), rank_by=rank_by or None)
         except (InputError, KeyError, ReviewStoreError) as exc:
             raise _error(exc) from None
         out = rows.head(max(0, int(limit))).assign(sample_id=lambda f: f.index.to_numpy())

@@ -147,12 +147,14 @@ def compute_signals(
     texts: Sequence[str], labels: Sequence[str], class_names: Sequence[str], *,
     hidden: np.ndarray | None = None, classifier=None, base_probs: np.ndarray | None = None,
     cache_dir: str | Path | None = None, families: Sequence[str] = FAMILIES, verbose: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """Every signal of one split: ``(table, seconds per family)``.
 
     ``labels``: (N,) given class names, each in ``class_names``. ``hidden``: the classifier's (N, H)
     [CLS] states (for ``knn_disagree_cls``). ``classifier`` and ``base_probs`` (its (N, K)
     probabilities) are needed by the probes; without them that family is skipped.
+    ``progress("signals", done, total)`` is called before the first family and after each.
     """
     from core.analysis.signals import CACHE_PARAMS
 
@@ -164,9 +166,10 @@ def compute_signals(
     ctx = _Context(cache, data_key, texts=texts, labels=labels, names=names, hidden=hidden, classifier=classifier,
                    base_probs=base_probs, y=np.array([index[c] for c in labels], dtype=np.int64))
     table, seconds = pd.DataFrame(index=pd.RangeIndex(len(texts))), {}
-    for fam in families:
-        if fam in NEEDS_MODEL and (classifier is None or base_probs is None):
-            continue
+    todo = [f for f in families if f not in NEEDS_MODEL or (classifier is not None and base_probs is not None)]
+    if progress:
+        progress("signals", 0, len(todo))
+    for done, fam in enumerate(todo, 1):
         start = time.perf_counter()
         extra = [getattr(classifier, "fingerprint", None)] if fam in NEEDS_MODEL else []
         if fam == "knn" and hidden is not None:
@@ -178,4 +181,6 @@ def compute_signals(
         seconds[fam] = round(time.perf_counter() - start, 2)
         if verbose:
             print(f"signals: {fam} in {seconds[fam]:.1f} s", file=sys.stderr, flush=True)
+        if progress:
+            progress("signals", done, len(todo))
     return table, seconds

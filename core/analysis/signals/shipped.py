@@ -16,6 +16,10 @@ precision). Among the vectors whose injected-noise AP was at least cleanlab's ``
 the one with the highest audit AUC within 0.002 of the best, then the highest audit AP, was kept.
 The report half of the audit and flip seed 10 report it.
 
+The cached analysis of a split the model trained on stores this score as its ``mislabel_score``, beside
+the signal columns (:func:`core.analysis.precompute.analyse_split`); :data:`ANALYSIS_PARAMS` puts the
+weights and the signals' parameters into the cache key.
+
 >>> import pandas as pd
 >>> frame = pd.DataFrame({name: [0.0, 1.0, 0.5] for name in WEIGHTS})
 >>> shipped_score(frame).round(3).tolist()
@@ -32,6 +36,25 @@ WEIGHTS: dict[str, float] = {"neg_parse": 1, "neg_rule": 1, "neg_any": 1, "lex_n
                              "oof_embed": 2, "knn_disagree_cls": 2}
 #: The signal families :data:`WEIGHTS` needs (:data:`core.analysis.signals.compute.FAMILIES`).
 FAMILIES: tuple[str, ...] = ("negation", "lexicon", "knn", "oof_embed", "aum")
+#: Short names the ranking selectors and the audit report show for each signal of :data:`WEIGHTS`.
+SIGNAL_NAMES: dict[str, str] = {
+    "neg_parse": "negated emotion word (parse)", "neg_rule": "negated emotion word (rule)",
+    "neg_any": "any negation word", "lex_not_given": "lexicon disagrees", "aum": "low margin while learning",
+    "oof_embed": "embedding model disagrees", "knn_disagree_cls": "neighbours disagree",
+}
+
+
+def _signal_params() -> dict:
+    from core.analysis.signals import CACHE_PARAMS
+
+    return {f: CACHE_PARAMS[f] for f in ("version", "encoder", *FAMILIES)}
+
+
+#: What shapes a trained-on split's stored ``mislabel_score`` (part of every analysis cache key).
+ANALYSIS_PARAMS = {"weights": WEIGHTS, "families": list(FAMILIES), "signals": _signal_params(),
+                   "applies_to": "the split the model trained on (core.analysis.workspace.TRAIN_SPLIT)",
+                   "mislabel_score": "weighted mean of the signals' percentile ranks",
+                   "fallback": "cleanlab in-sample score where not_applicable (other classes, rare classes)"}
 
 
 def percentile_rank(score: np.ndarray) -> np.ndarray:
@@ -51,3 +74,36 @@ def shipped_score(signals: pd.DataFrame, weights: dict[str, float] = WEIGHTS) ->
         raise KeyError(f"the shipped ranking needs the signals {missing}")
     total = sum(weights.values())
     return sum(w * percentile_rank(signals[s].to_numpy()) for s, w in weights.items()) / total
+
+
+def not_applicable(labels: list[str], class_names: list[str]) -> str:
+    """Why the shipped ranking cannot rank a split with these given labels (``""`` when it can): its
+    lexicon knows only the emotion classes, and its out-of-fold judges need a few rows of every class."""
+    from core.analysis.signals import lexicon, oof
+
+    unknown = sorted(set(class_names) - set(lexicon.CLASS_WORDS))
+    if unknown:
+        return f"its lexicon has no words for the classes {unknown}"
+    counts = pd.Series(labels).value_counts()
+    rare = sorted(counts[counts < oof.FOLDS].index.astype(str))
+    if rare:
+        return f"the classes {rare} have fewer than {oof.FOLDS} rows (its judges are {oof.FOLDS}-fold out-of-fold)"
+    return ""
+
+
+def attach_shipped(table: pd.DataFrame, hidden: np.ndarray, class_names: list[str], *,
+                   cache_dir=None, progress=None) -> dict[str, float]:
+    """Add the signals of :data:`FAMILIES` to ``table`` (in place) and set its ``mislabel_score`` to
+    :func:`shipped_score`; returns the seconds each family took (each family cached under ``cache_dir``).
+
+    ``table`` needs ``text`` and ``label`` (class names); ``hidden`` is the classifier's (N, H) [CLS] states.
+    """
+    from core.analysis.signals.compute import compute_signals
+
+    cols, seconds = compute_signals(table["text"].tolist(), table["label"].astype(str).tolist(), class_names,
+                                    hidden=np.asarray(hidden), cache_dir=cache_dir, families=FAMILIES,
+                                    progress=progress)
+    for col in cols.columns:
+        table[col] = cols[col].to_numpy()
+    table["mislabel_score"] = shipped_score(table)
+    return seconds
