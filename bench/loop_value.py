@@ -72,13 +72,22 @@ class Context:
     model_path: Path  # the noisy model's folder (weights and tokenizer)
     label_names: list[str]
     seed: int = RANDOM_SEED
+    cache_dir: Path | None = None  # where the shipped ranking's signals are cached
 
 
 def shipped(ctx: Context) -> np.ndarray:
-    """The app's ranking of a split the model trained on: ``mislabel_score`` on in-sample probabilities."""
-    from core.analysis.mislabels import mislabel_score
+    """The app's ranking of a split the model trained on, by the function its analysis stores it with
+    (:func:`core.analysis.precompute.trained_on_ranking`: the shipped signals computed on this subset, with the
+    noisy model's [CLS] states; cleanlab's in-sample score only where the shipped ranking cannot rank the data)."""
+    import pandas as pd
 
-    return mislabel_score(ctx.probs, ctx.labels, source="in-sample")
+    from core.analysis.precompute import trained_on_ranking
+
+    names = np.asarray(ctx.label_names, dtype=object)
+    table = pd.DataFrame({"text": ctx.texts, "label": names[ctx.labels],
+                          **{f"prob_{n}": ctx.probs[:, j] for j, n in enumerate(ctx.label_names)}})
+    trained_on_ranking(table, ctx.hidden, list(ctx.label_names), cache_dir=ctx.cache_dir)
+    return table["mislabel_score"].to_numpy(dtype=np.float64)
 
 
 def in_sample_loss(ctx: Context) -> np.ndarray:
@@ -308,7 +317,8 @@ def run(argv: list[str] | None = None, rankings: dict[str, Callable[[Context], n
     report.update(noisy_model={"accuracy": round(n_acc, 4), "train_seconds": round(noisy_fit["train_seconds"], 1)},
                   clean_model={"accuracy": round(c_acc, 4), "train_seconds": round(clean_fit["train_seconds"], 1)},
                   lost_to_noise=round(c_acc - n_acc, 4))
-    ctx = Context(setup.texts, noisy, noisy_fit["probs"], noisy_fit["hidden"], noisy_fit["model_path"], setup.names)
+    ctx = Context(setup.texts, noisy, noisy_fit["probs"], noisy_fit["hidden"], noisy_fit["model_path"], setup.names,
+                  cache_dir=setup.work)
     scores = {name: all_rankings[name](ctx) for name in args.rankings}
     cells: dict[str, dict] = {name: {} for name in args.rankings}
     order = [b for b in BUDGET_ORDER if b in args.budgets] + [b for b in args.budgets if b not in BUDGET_ORDER]

@@ -85,7 +85,7 @@ def _tqdm_progress():
     def update(stage: str, done: int, total: int) -> None:
         bar = bars.get(stage)
         if bar is None:
-            unit = {"inference": "text", "signals": "family"}.get(stage, "step")
+            unit = {"inference": "text", "signals": "family", "signals: sentence embeddings": "text"}.get(stage, "step")
             bar = bars[stage] = tqdm(total=total, desc=f"analysis: {stage}", unit=unit, file=sys.stderr, leave=False)
         bar.n = done
         bar.refresh()
@@ -180,12 +180,15 @@ def analyse_split(
     model = _model_for(classifier, engine, cache_dir, ray_address, ray_workers)
     result = compute_analysis(model, data[split].texts, remap_label_ids(data, split, classifier.labels),
                               batch_size=batch_size, progress=progress)
-    stages = dict(result.stages)
-    ranking = _trained_on_ranking(result, list(classifier.labels), cache_dir, progress, stages, warnings) if (
-        is_training_split(split)) else "held-out"
+    stages, ranking, families = dict(result.stages), "held-out", {}
+    if is_training_split(split):
+        lap = time.perf_counter()
+        ranking, families = trained_on_ranking(result.table, result.hidden, list(classifier.labels),
+                                               cache_dir=cache_dir, progress=progress, warnings=warnings)
+        stages["signals"] = round(time.perf_counter() - lap, 3)
     meta = {**expect, "model": classifier.source, "data": data.source, "backend": backend,
             "labels": list(classifier.labels), "n_rows": len(result.table), "analysis_param_values": analysis_params(),
-            "ranking": ranking,
+            "ranking": ranking, "signal_seconds": families,
             "versions": library_versions(), "created": now_iso(), "seconds": round(time.perf_counter() - start, 2),
             "parse_issues": data[split].issue_summary(), **result.metrics, "stage_seconds": stages,
             # the split's review key (core.analysis.workspace.Analysis.review_key): a start-up need not hash every text
@@ -195,25 +198,27 @@ def analyse_split(
                            time.perf_counter() - start, warnings)
 
 
-def _trained_on_ranking(result, labels: list[str], cache_dir, progress, stages: dict, warnings: list[str]) -> str:
-    """Rank a split the model trained on: the shipped ranking (its signals added to the table), or, where
-    it cannot rank this data, cleanlab's in-sample ranking with a warning. Returns which one."""
+def trained_on_ranking(table: pd.DataFrame, hidden: np.ndarray, labels: list[str], *, cache_dir=None,
+                       progress=None, warnings: list[str] | None = None) -> tuple[str, dict[str, float]]:
+    """Rank a split the model trained on, in place: the shipped ranking (its signals added to ``table``, its
+    score as ``mislabel_score``; :mod:`core.analysis.signals.shipped`), or, where it cannot rank this data,
+    cleanlab's in-sample ranking with a warning. Returns which one (``shipped`` or ``in-sample``) and the
+    seconds each signal family took.
+
+    ``table`` needs ``text``, ``label`` and ``prob_<label>`` columns; ``hidden`` is the (N, H) [CLS] states."""
     from core.analysis.mislabels import mislabel_score
     from core.analysis.table import probs_of
 
-    table = result.table
     why = not_applicable(table["label"].astype(str).tolist(), labels)
     if why:
         msg = f"ranking the trained-on split with cleanlab's in-sample score: the shipped ranking cannot ({why})"
-        warnings.append(msg)
+        if warnings is not None:
+            warnings.append(msg)
         log.warning(msg)
         ids = pd.Categorical(table["label"], categories=labels).codes.astype(np.int64)
         table["mislabel_score"] = mislabel_score(probs_of(table, labels), ids, source="in-sample")
-        return "in-sample"
-    lap = time.perf_counter()
-    attach_shipped(table, result.hidden, labels, cache_dir=cache_dir, progress=progress)
-    stages["signals"] = round(time.perf_counter() - lap, 3)
-    return "shipped"
+        return "in-sample", {}
+    return "shipped", attach_shipped(table, hidden, labels, cache_dir=cache_dir, progress=progress)
 
 
 def _save(cache: AnalysisCache, key: str, result, meta: dict, warnings: list[str]) -> Path | None:
@@ -299,9 +304,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     verb = "reused" if out.reused else "wrote"
     print(f"{verb} {where} in {out.seconds:.2f} s: {meta['n_rows']} rows, "
           f"accuracy {meta['accuracy']:.4f}, weighted F1 {meta['f1_weighted']:.4f}")
+    if meta.get("ranking"):  # entries written before the shipped ranking was stored have none
+        spent = meta.get("stage_seconds", {}).get("signals")
+        print(f"mislabel_score: {meta['ranking']} ranking" + (f" (signals {spent:.1f} s)" if spent else ""))
     if args.signals:
         done = ", ".join(f"{k} {v:.1f} s" for k, v in signal_seconds.items()) or "none (not a training split)"
-        print(f"signals: {done}")
+        print(f"extra signals: {done}")
     return 0
 
 

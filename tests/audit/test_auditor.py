@@ -106,3 +106,24 @@ def test_the_cli_refuses_a_missing_review_database_with_one_line(tmp_path: Path,
 
     assert main(["--data", str(tmp_path), "--review-db", str(tmp_path / "none.sqlite")]) == 2
     assert "no such review database" in capsys.readouterr().err
+
+
+def test_the_report_lists_each_signal_of_the_shipped_ranking_and_the_ranking_itself(tmp_path: Path) -> None:
+    from core.analysis.signals.shipped import SIGNAL_NAMES, WEIGHTS, shipped_score
+    from core.audit.report import SHIPPED, signal_columns
+
+    table = _table()
+    rng = np.random.default_rng(1)
+    for col in WEIGHTS:
+        table[col] = rng.random(len(table))
+    table["mislabel_score"] = shipped_score(table)  # as a trained-on split's analysis stores it
+    auditor = Auditor(ReviewStore(tmp_path / "reviews.sqlite"), KEY, table, labels=LABELS)
+    for i, draw in enumerate(auditor.next("uniform", n=30)):
+        auditor.decide(draw.sample_id, "uniform", "wrong" if i % 3 == 0 else "right",
+                       correct_label=next(x for x in LABELS if x != draw.label) if i % 3 == 0 else None,
+                       reason="planted" if i % 3 == 0 else "")
+    report = audit_report(auditor)
+    assert {SHIPPED, "loss", *WEIGHTS} <= set(report["signals"]) and "mislabel_score" not in report["signals"]
+    text = format_report(report)
+    assert f"| {SHIPPED} |" in text and all(f"| {SIGNAL_NAMES[c]} (`{c}`) |" in text for c in WEIGHTS)
+    assert "mislabel_score" in signal_columns(_table())  # a held-out table: the stored score keeps its name

@@ -57,6 +57,25 @@ def test_rankings_score_the_suspect_rows_higher():
     assert np.array_equal(rand, lv.RANKINGS["random"](ctx)) and len(set(rand.tolist())) == 4
 
 
+def test_shipped_is_the_ranking_the_app_stores_for_a_trained_on_split(tmp_path):
+    from core.analysis.mislabels import mislabel_score
+    from core.analysis.signals.compute import compute_signals
+    from core.analysis.signals.shipped import FAMILIES, shipped_score
+    from tests.conftest import LABELS, split_lines
+
+    rows = [line.rsplit(";", 1) for line in split_lines("train", 2000)]
+    picked = [r for name in LABELS for r in [r for r in rows if r[1] == name][:10]]  # 10 rows of every class
+    texts, labels = [t for t, _ in picked], np.array([LABELS.index(c) for _, c in picked])
+    rng = np.random.default_rng(0)
+    probs, hidden = rng.dirichlet(np.ones(6), len(labels)), rng.normal(size=(len(labels), 8)).astype(np.float32)
+    ctx = lv.Context(texts, labels, probs, hidden, Path("."), LABELS, cache_dir=tmp_path)
+    got = lv.RANKINGS["shipped"](ctx)
+    signals, _ = compute_signals(texts, [LABELS[i] for i in labels], LABELS, hidden=hidden, families=FAMILIES)
+    assert np.array_equal(got, shipped_score(signals))
+    assert not np.allclose(got, mislabel_score(probs, labels, source="in-sample"))  # not the old cleanlab score
+    assert any((tmp_path / "signals").iterdir())  # cached in the work folder
+
+
 def test_unknown_ranking_or_budget_is_a_clear_error(capsys):
     with pytest.raises(SystemExit):
         lv.parse(["--rankings", "shipped,nope"])

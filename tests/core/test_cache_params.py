@@ -8,6 +8,7 @@ import pytest
 
 from core.analysis import mislabels, table
 from core.analysis.cache import AnalysisCache, analysis_digest, analysis_params, cache_key, declaring_modules
+from core.analysis.signals import shipped
 from tests.core.test_precompute import analyse, small_data  # noqa: F401 - small_data is a fixture
 
 
@@ -21,7 +22,8 @@ def fresh_params():
 
 def test_the_modules_that_shape_stored_columns_declare_their_parameters() -> None:
     found = declaring_modules()
-    assert {"core.analysis.table", "core.analysis.mislabels", "core.analysis.cache"} <= set(found)
+    assert {"core.analysis.table", "core.analysis.mislabels", "core.analysis.cache",
+            "core.analysis.signals.shipped"} <= set(found)
     params = analysis_params()
     assert params["core.analysis.mislabels"]["alphas"] == mislabels.ALPHAS
     assert params["core.analysis.table"]["umap"]["epochs"] == table.UMAP_EPOCHS
@@ -42,6 +44,8 @@ def test_a_new_module_is_found_by_its_declaration_alone(tmp_path) -> None:
     (mislabels, "alphas", {"held-out": 0.5, "in-sample": 0.45, "out-of-fold": 1.0}),  # a ranking weight
     (mislabels, "quality_method", "self_confidence"),
     (table, "loss_clip", 1e-9),
+    (shipped, "weights", {**shipped.WEIGHTS, "aum": 2}),  # the shipped ranking of a trained-on split
+    (shipped, "signals", {**shipped.ANALYSIS_PARAMS["signals"], "knn": {"k": 20}}),  # a signal's parameter
 ])
 def test_any_parameter_change_is_another_key(monkeypatch, fresh_params, module, name, value) -> None:
     before = cache_key("m", "d", "validation", 512)

@@ -120,7 +120,9 @@ class _Context(dict):
             from core.analysis.signals.encoder import embed
 
             key = _digest(["encoder", CACHE_PARAMS["encoder"], self.data_key[0]])
-            self._emb = self.cache.get(key, lambda: {"x": embed(self["texts"])})["x"]
+            report = self["progress"]
+            step = (lambda d, t: report("signals: sentence embeddings", d, t)) if report else None
+            self._emb = self.cache.get(key, lambda: {"x": embed(self["texts"], progress=step)})["x"]
         return self._emb
 
     def parsed(self) -> dict[str, np.ndarray]:
@@ -154,7 +156,8 @@ def compute_signals(
     ``labels``: (N,) given class names, each in ``class_names``. ``hidden``: the classifier's (N, H)
     [CLS] states (for ``knn_disagree_cls``). ``classifier`` and ``base_probs`` (its (N, K)
     probabilities) are needed by the probes; without them that family is skipped.
-    ``progress("signals", done, total)`` is called before the first family and after each.
+    ``progress("signals", done, total)`` is called before the first family and after each, and
+    ``progress("signals: sentence embeddings", done, total)`` while the texts are embedded.
     """
     from core.analysis.signals import CACHE_PARAMS
 
@@ -164,7 +167,7 @@ def compute_signals(
     cache = SignalCache(cache_dir)
     data_key = [_digest(texts), _digest(labels), names]
     ctx = _Context(cache, data_key, texts=texts, labels=labels, names=names, hidden=hidden, classifier=classifier,
-                   base_probs=base_probs, y=np.array([index[c] for c in labels], dtype=np.int64))
+                   base_probs=base_probs, y=np.array([index[c] for c in labels], dtype=np.int64), progress=progress)
     table, seconds = pd.DataFrame(index=pd.RangeIndex(len(texts))), {}
     todo = [f for f in families if f not in NEEDS_MODEL or (classifier is not None and base_probs is not None)]
     if progress:

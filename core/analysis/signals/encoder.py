@@ -6,7 +6,7 @@ opens it from there, so nothing is fetched from the Hub.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -30,11 +30,23 @@ def load_encoder():
     return SentenceTransformer(encoder_path(), device="cpu")
 
 
-def embed(texts: Sequence[str], *, encoder=None, batch_size: int = 128) -> np.ndarray:
-    """(N, 384) unit-length float32 sentence embeddings of ``texts``."""
+#: Texts encoded per call when progress is reported (a multiple of the batch size).
+CHUNK = 2048
+
+
+def embed(texts: Sequence[str], *, encoder=None, batch_size: int = 128,
+          progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """(N, 384) unit-length float32 sentence embeddings of ``texts``; ``progress(done, total)`` after each
+    :data:`CHUNK` texts where given (minutes at 16,000 texts on 2 cores)."""
     encoder = encoder if encoder is not None else load_encoder()
-    if not len(texts):
+    texts = list(texts)
+    if not texts:
         return np.zeros((0, encoder.get_sentence_embedding_dimension()), dtype=np.float32)
-    out = encoder.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
-                         show_progress_bar=False)
-    return np.asarray(out, dtype=np.float32)
+    step = CHUNK if progress is not None else len(texts)
+    parts = []
+    for start in range(0, len(texts), step):
+        parts.append(encoder.encode(texts[start:start + step], batch_size=batch_size, normalize_embeddings=True,
+                                    convert_to_numpy=True, show_progress_bar=False))
+        if progress is not None:
+            progress(min(start + step, len(texts)), len(texts))
+    return np.asarray(np.concatenate(parts), dtype=np.float32)
