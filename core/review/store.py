@@ -214,17 +214,7 @@ class ReviewStore:
                 checked.append(decision_from_event(event))
             except ValueError as exc:
                 raise ValueError(f"event {i + 1}: {exc}") from None
-        try:
-            with self._connect() as conn, transaction(conn):
-                before = conn.total_changes
-                conn.executemany(_INSERT.replace("INSERT", "INSERT OR IGNORE", 1), [values(d) for d in checked])
-                added = conn.total_changes - before
-                if synced_to is not None:
-                    conn.executemany("INSERT OR IGNORE INTO synced (target, event_id) VALUES (?, ?)",
-                                     [(synced_to, d.event_id) for d in checked])
-        except sqlite3.Error as exc:
-            raise ReviewStoreError(f"{self.path}: could not import decisions ({exc})") from None
-        return int(added)
+        return self._insert(checked, synced_to=synced_to)
 
     def add_checked(
         self,
@@ -236,9 +226,16 @@ class ReviewStore:
     ) -> None:
         """Record decisions :func:`core.review.trust.import_checked` passed, in order, and keep the
         ``(decision, reason)`` pairs it set aside; one transaction. ``synced_to`` as in :meth:`import_events`."""
+        self._insert(decisions, set_aside=set_aside, source=source, synced_to=synced_to)
+
+    def _insert(self, decisions: list[Decision], *, set_aside: Iterable[tuple[Decision, str]] = (), source: str = "",
+                synced_to: str | None = None) -> int:
+        """One transaction: the decisions not yet present, the set-aside ones; returns how many decisions were new."""
         try:
             with self._connect() as conn, transaction(conn):
+                before = conn.total_changes
                 conn.executemany(_INSERT.replace("INSERT", "INSERT OR IGNORE", 1), [values(d) for d in decisions])
+                added = conn.total_changes - before
                 kept = [(d.event_id, _now(), source, why, json.dumps(d.to_event(), sort_keys=True))
                         for d, why in set_aside]
                 conn.executemany("INSERT OR IGNORE INTO set_aside (event_id, received, source, reason, event) "
@@ -248,6 +245,7 @@ class ReviewStore:
                                      [(synced_to, d.event_id) for d in decisions])
         except sqlite3.Error as exc:
             raise ReviewStoreError(f"{self.path}: could not import decisions ({exc})") from None
+        return int(added)
 
     def stored_events(self, event_ids: Iterable[str]) -> dict[str, dict]:
         """The stored events (as :meth:`Decision.to_event`) among ``event_ids``, by event id."""
