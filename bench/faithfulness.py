@@ -19,6 +19,7 @@ The reference is slow, so it runs on the first ``--reference-texts`` of the draw
 Usage::
 
     python bench/faithfulness.py                 # full run (hours on a shared 2-core machine)
+    python bench/faithfulness.py --resume        # go on after an earlier run's texts (same draw)
     python bench/faithfulness.py --quick         # smoke run: 3 texts, small budgets
     python bench/faithfulness.py --fit-margin    # the weak margin, on train texts (never the reported ones)
 """
@@ -184,6 +185,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--deadline-minutes", type=float, default=None, help="start no new text after this long")
     p.add_argument("--backend", default=None, help="the served backend (default: the app's)")
     p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument("--resume", action="store_true", help="keep the texts already in --out and go on from there")
     p.add_argument("--quick", action="store_true", help="3 texts, small budgets, no DistilBERT")
     p.add_argument("--fit-margin", action="store_true", help="print the weak margin fitted on train texts")
     p.add_argument("--margin-texts", type=int, default=300, help="train texts for --fit-margin")
@@ -215,8 +217,10 @@ def main(argv: list[str] | None = None) -> int:
                               "args": {k: str(v) for k, v in vars(args).items()}}
     methods, clf, seed1 = load(MINILM, args.backend, args.ref_max_evals, args.lime_samples)
     report["backend"] = clf.backend.name
-    records = []
+    records = previous_records(args.out, texts) if args.resume else []
     for i, text in enumerate(texts):
+        if i < len(records):
+            continue
         if args.deadline_minutes is not None and time.perf_counter() - start > 60 * args.deadline_minutes:
             break
         records.append(one_text(methods, clf, seed1, text, with_reference=i < args.reference_texts))
@@ -229,6 +233,17 @@ def main(argv: list[str] | None = None) -> int:
     write(report, records, args, partial=len(records) < len(texts))
     print(json.dumps({k: v for k, v in report.items() if k != "per_text"}, indent=2))
     return 0
+
+
+def previous_records(out: Path, texts: list[str]) -> list[dict[str, Any]]:
+    """The per-text records of an earlier run of the same draw (``--resume``), in draw order."""
+    if not out.is_file():
+        return []
+    done = json.loads(out.read_text()).get("per_text", [])
+    if [r["text"] for r in done] != texts[: len(done)]:
+        raise SystemExit(f"{out}: its texts are not the first ones of this draw; run without --resume")
+    print(f"resuming after {len(done)} texts of {out}", file=sys.stderr)
+    return done
 
 
 def write(report: dict[str, Any], records: list[dict[str, Any]], args: argparse.Namespace, *, partial: bool) -> None:

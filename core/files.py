@@ -27,11 +27,24 @@ def _fsync(path: Path) -> None:
         os.fsync(f.fileno())
 
 
-def write_atomic(path: str | Path, write: Callable[[Path], object], *, fsync: bool = False) -> Path:
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (where the system allows opening a folder)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_atomic(path: str | Path, write: Callable[[Path], object], *, fsync: bool = False,
+                 overwrite: bool = True) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``; returns ``path``.
 
-    The file gets ordinary permissions (0644). With ``fsync`` its bytes reach the disk before the
-    rename. If ``write`` raises, the temporary file is removed and ``path`` is left as it was.
+    The file gets ordinary permissions (0644). With ``fsync`` its bytes, and then its name, reach the
+    disk. Without ``overwrite`` the file is linked into place only if ``path`` does not exist yet, else
+    ``FileExistsError`` is raised (a rename would silently replace it). If ``write`` raises, the
+    temporary file is removed and ``path`` is left as it was.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,7 +56,13 @@ def write_atomic(path: str | Path, write: Callable[[Path], object], *, fsync: bo
         write(tmp)
         if fsync:
             _fsync(tmp)
-        os.replace(tmp, path)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # fails if the name exists
+            tmp.unlink()
+        if fsync:
+            _fsync_folder(path.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.datahealth import checks, model_checks
+from core.files import write_atomic
 
 DATAHEALTH_VERSION = 2  # 2: outlier scores unrounded (they reach 1e-29; rounding tied the most outlying)
 KINDS: tuple[str, ...] = ("leakage", "conflicting_duplicates", "outliers", "non_emotion", "class_imbalance",
@@ -158,11 +157,5 @@ def load_cached(cache_dir: str | Path, key: str) -> DataHealthReport | None:
 
 def save_cached(cache_dir: str | Path, key: str, report: DataHealthReport) -> Path:
     """Write the report atomically beside the analyses; returns its path."""
-    folder = Path(cache_dir).expanduser() / "datahealth"
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{key}.", dir=folder)
-    with os.fdopen(fd, "w") as f:
-        json.dump(report.to_json(), f)
-    final = folder / f"{key}.json"
-    os.replace(tmp, final)
-    return final
+    final = Path(cache_dir).expanduser() / "datahealth" / f"{key}.json"
+    return write_atomic(final, lambda tmp: tmp.write_text(json.dumps(report.to_json())))

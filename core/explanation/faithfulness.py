@@ -12,8 +12,8 @@ first; a word that pushes away from ŷ is no evidence for it), and for each ERAS
 Words are removed by deleting them from the text (words the explainer did not see, e.g. text after
 a cut, stay). The same bins are scored for :data:`RANDOM_ORDERS` random orders of the words (seeded
 by the text), the random-words baseline. Every edited text goes through the model in one batched
-forward pass: the unedited text, up to five texts per score and five per random order, bins of equal
-size sharing a text (a tweet of 15 words: 7 rows for the two scores, 12 for the baseline).
+forward pass: the unedited text, up to five texts per score and five per random order (the baseline
+needs comprehensiveness only), bins of equal size sharing a text.
 
 **The "weak" mark.** An explanation is weak when its comprehensiveness beats the random-words
 baseline by less than :data:`WEAK_MARGIN`, what the baseline's own sampling noise reaches: the 95th
@@ -82,20 +82,28 @@ def edited_texts(text: str, spans: Sequence[tuple[int, int]], removed: Sequence[
 
 
 def score_orders(text: str, spans: Sequence[tuple[int, int]], orders: Sequence[Sequence[int]], predict: Predict,
-                 target: int, *, bins: Sequence[float] = BINS) -> tuple[float, np.ndarray, np.ndarray]:
+                 target: int, *, bins: Sequence[float] = BINS,
+                 only_orders: int | None = None) -> tuple[float, np.ndarray, np.ndarray]:
     """p(target | text) and, per order, ``(B,)`` p(target) without / with only its top words, in ONE ``predict`` call.
 
-    Returns ``(p_text, p_without (O, B), p_only (O, B))`` for ``O`` orders and ``B`` bins.
+    Returns ``(p_text, p_without (O, B), p_only (O, B))`` for ``O`` orders and ``B`` bins. With
+    ``only_orders=k`` the texts of the top words alone are built for the first ``k`` orders only (the
+    others' ``p_only`` is NaN): the random baseline needs comprehensiveness alone.
     """
     sizes = bin_sizes(len(spans), bins)
     rows: dict[str, int] = {text: 0}
     index = np.zeros((len(orders), len(sizes), 2), dtype=int)
+    skip = np.zeros((len(orders), len(sizes), 2), dtype=bool)
     for o, order in enumerate(orders):
         for b, k in enumerate(sizes):
             for j, edited in enumerate(edited_texts(text, spans, list(order)[:k])):
+                if j == 1 and only_orders is not None and o >= only_orders:
+                    skip[o, b, j] = True
+                    continue
                 index[o, b, j] = rows.setdefault(edited, len(rows))
     probs = np.asarray(predict(list(rows)), dtype=float)[:, target]
-    return float(probs[0]), probs[index[..., 0]], probs[index[..., 1]]
+    picked = np.where(skip, np.nan, probs[index])
+    return float(probs[0]), picked[..., 0], picked[..., 1]
 
 
 @dataclass(frozen=True)
@@ -150,7 +158,7 @@ def faithfulness(text: str, spans: Sequence[tuple[int, int]], values: np.ndarray
     order = rank_toward(values)
     rng = np.random.default_rng([seed, zlib.crc32(text.encode("utf-8"))])
     randoms = [rng.permutation(len(spans)) for _ in range(RANDOM_ORDERS)]
-    p_text, without, only = score_orders(text, spans, [order, *randoms], predict, target)
+    p_text, without, only = score_orders(text, spans, [order, *randoms], predict, target, only_orders=1)
     comp, suff = float(np.mean(p_text - without[0])), float(np.mean(p_text - only[0]))
     rand = float(np.mean(p_text - without[1:]))
     k = bin_sizes(len(spans))[LINE_BIN]

@@ -34,14 +34,8 @@ checks them first; valid decisions for a dataset key this server does not analys
 Labels are stored as names. ``keep`` stores ``new_label = old_label``; ``ambiguous`` and ``skip``
 store no new label.
 
-Schema versions
----------------
-1. ``dataset_key`` was ``"<model fp>:<data fp>:<split>"``; no event id, text hash or model columns.
-2. (this code) the columns above. A version-1 file is migrated when opened: every row is kept with
-   its key, its ``model_fingerprint`` is taken from the key's first part, its ``event_id`` is derived
-   from the row's content (so two copies of one old file migrate to the same events), and its
-   ``text_hash`` is unknown (``NULL``). The service calls :meth:`ReviewStore.rekey` to move such
-   rows to the data key when it opens their split.
+The tables, their versions and migrations live in :mod:`core.review.database`; one decision's
+fields and checks in :mod:`core.review.decision`.
 
 Example
 -------
@@ -62,106 +56,40 @@ Example
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
-import math
-import numbers
-import os
-import re
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, fields, replace
+from collections.abc import Iterable
+from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
-#: ``not_emotion``: the text expresses no emotion of the writer (spam, a plain report); it takes no new label.
-ACTIONS: tuple[str, ...] = ("keep", "relabel", "ambiguous", "not_emotion", "skip")
-SCHEMA_VERSION = 3
-BUSY_TIMEOUT_S = 30.0
-MAX_NOTE_CHARS = 10_000
-MAX_REVIEWER_CHARS = 200
+from core.review.database import (
+    BUSY_TIMEOUT_S,
+    SCHEMA_VERSION,
+    ReviewStoreError,
+    check_location,
+    connect,
+    create_schema,
+    transaction,
+)
+from core.review.decision import (
+    ACTIONS,
+    COLUMNS,
+    EVENT_FIELDS,
+    MAX_NOTE_CHARS,
+    MAX_REVIEWER_CHARS,
+    Decision,
+    decision_from_event,
+    validated,
+    values,
+)
 
-_DECISIONS = """
-CREATE TABLE IF NOT EXISTS decisions (
-    id                INTEGER PRIMARY KEY AUTOINCREMENT,
-    time              TEXT    NOT NULL,
-    dataset_key       TEXT    NOT NULL,
-    sample_id         INTEGER NOT NULL CHECK (sample_id >= 0),
-    action            TEXT    NOT NULL CHECK (action IN ('keep', 'relabel', 'ambiguous', 'not_emotion', 'skip')),
-    old_label         TEXT    NOT NULL,
-    new_label         TEXT,
-    reviewer          TEXT    NOT NULL DEFAULT '',
-    note              TEXT    NOT NULL DEFAULT '',
-    event_id          TEXT    NOT NULL UNIQUE,
-    text_hash         TEXT,
-    model_fingerprint TEXT    NOT NULL DEFAULT '',
-    model_pred        TEXT,
-    audit             TEXT,
-    weight            REAL
-)"""
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
-{_DECISIONS};
-CREATE INDEX IF NOT EXISTS decisions_by_sample ON decisions (dataset_key, sample_id, time, event_id);
-CREATE TABLE IF NOT EXISTS set_aside (
-    event_id TEXT PRIMARY KEY,
-    received TEXT NOT NULL,
-    source   TEXT NOT NULL,
-    reason   TEXT NOT NULL,
-    event    TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS synced (
-    target   TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    PRIMARY KEY (target, event_id)
-) WITHOUT ROWID
-"""
-_EVENT_ID = re.compile(r"[A-Za-z0-9]{8,64}")
-_V1_COLUMNS = ("id", "time", "dataset_key", "sample_id", "action", "old_label", "new_label", "reviewer", "note")
+__all__ = ["ACTIONS", "BUSY_TIMEOUT_S", "COLUMNS", "EVENT_FIELDS", "MAX_NOTE_CHARS", "MAX_REVIEWER_CHARS",
+           "SCHEMA_VERSION", "Decision", "ReviewStore", "ReviewStoreError", "decision_from_event"]
 
-
-class ReviewStoreError(RuntimeError):
-    """A review database that cannot be opened or written; the message names the file."""
-
-
-@dataclass(frozen=True)
-class Decision:
-    """One recorded action; ``time`` is ISO 8601 UTC, ``id`` is local to one database file.
-
-    ``event_id`` names the decision on every replica; ``text_hash`` is ``None`` for decisions
-    migrated from schema 1; ``model_pred`` is ``None`` when the caller did not say. An audit decision
-    (:mod:`core.audit`) names its sampling in ``audit`` (``"uniform"`` or ``"stratified:<stratum>"``) and
-    carries its sampling ``weight`` (rows of the split it stands for); both are ``None`` otherwise.
-    """
-
-    id: int
-    time: str
-    dataset_key: str
-    sample_id: int
-    action: str
-    old_label: str
-    new_label: str | None
-    reviewer: str
-    note: str
-    event_id: str = ""
-    text_hash: str | None = None
-    model_fingerprint: str = ""
-    model_pred: str | None = None
-    audit: str | None = None
-    weight: float | None = None
-
-    def to_event(self) -> dict:
-        """The decision as a JSON-able dict without the local ``id`` (what sync writes)."""
-        event = asdict(self)
-        del event["id"]
-        return event
-
-
-COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Decision))
-EVENT_FIELDS: tuple[str, ...] = COLUMNS[1:]
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM decisions"
 _INSERT = f"INSERT INTO decisions ({', '.join(EVENT_FIELDS)}) VALUES ({', '.join('?' * len(EVENT_FIELDS))})"
 _CURRENT = (
@@ -187,9 +115,9 @@ class ReviewStore:
     def __init__(self, path: str | Path, *, timeout: float = BUSY_TIMEOUT_S) -> None:
         self.path = Path(path).expanduser()
         self.timeout = float(timeout)
-        self._check_location()
+        check_location(self.path)
         try:
-            self._create_schema()
+            create_schema(self.path, self.timeout)
             # An idle connection held for the store's life: without it every operation's connection
             # would be the last to close, and SQLite would checkpoint and delete the WAL each time
             # (about 3x slower per decision). It is never used for queries.
@@ -207,61 +135,8 @@ class ReviewStore:
     def __repr__(self) -> str:
         return f"ReviewStore({str(self.path)!r})"
 
-    # -----------------------------------------------------------------------------------------
-    # Opening
-
-    def _check_location(self) -> None:
-        folder = self.path.parent
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ReviewStoreError(
-                f"{self.path}: cannot create the folder {folder} ({exc.strerror or exc}); "
-                "choose another review database path"
-            ) from None
-        if self.path.is_dir():
-            raise ReviewStoreError(f"{self.path}: is a folder; the review database must be a file path")
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise ReviewStoreError(
-                f"{self.path}: the folder {folder} is not writable (SQLite also needs to create its "
-                "-wal and -shm files there); choose another review database path"
-            )
-        if self.path.exists() and not os.access(self.path, os.R_OK | os.W_OK):
-            raise ReviewStoreError(f"{self.path}: the review database is not readable and writable")
-
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """One connection for one operation, closed afterwards; transactions are explicit."""
-        conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            conn.execute("PRAGMA synchronous = FULL")
-            yield conn
-        finally:
-            conn.close()
-
-    def _create_schema(self) -> None:
-        with self._connect() as conn:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise ReviewStoreError(f"{self.path}: SQLite could not switch to WAL mode (got {mode!r})")
-            with _transaction(conn):
-                conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-                row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-                version = None if row[0] is None else int(row[0])
-                if version is not None and version > SCHEMA_VERSION:
-                    raise ReviewStoreError(
-                        f"{self.path}: schema version {version} is newer than this code's {SCHEMA_VERSION}"
-                    )
-                if version == 1:
-                    _migrate_v1(conn)  # straight to this schema
-                elif version == 2:
-                    _migrate_v2(conn)
-                for statement in filter(str.strip, _SCHEMA.split(";")):  # executescript would commit early
-                    conn.execute(statement)
-                if version != SCHEMA_VERSION:
-                    conn.execute("DELETE FROM schema_version")
-                    conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+    def _connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return connect(self.path, self.timeout)
 
     # -----------------------------------------------------------------------------------------
     # Writing
@@ -305,15 +180,15 @@ class ReviewStore:
         ValueError : an unknown action, or labels that do not fit it.
         ReviewStoreError : the database could not be written.
         """
-        decision = _validated(Decision(
+        decision = validated(Decision(
             0, "", dataset_key, sample_id, action, old_label, new_label, reviewer, note,  # type: ignore[arg-type]
             uuid.uuid4().hex, text_hash, model_fingerprint, model_pred, audit, weight,
         ))
         try:
-            with self._connect() as conn, _transaction(conn):
+            with self._connect() as conn, transaction(conn):
                 # The time is read under the write lock, so local time order is commit order.
                 decision = replace(decision, time=_now())
-                cursor = conn.execute(_INSERT, _values(decision))
+                cursor = conn.execute(_INSERT, values(decision))
         except sqlite3.Error as exc:
             raise ReviewStoreError(f"{self.path}: could not record the decision ({exc})") from None
         return replace(decision, id=int(cursor.lastrowid))  # type: ignore[arg-type]
@@ -339,17 +214,7 @@ class ReviewStore:
                 checked.append(decision_from_event(event))
             except ValueError as exc:
                 raise ValueError(f"event {i + 1}: {exc}") from None
-        try:
-            with self._connect() as conn, _transaction(conn):
-                before = conn.total_changes
-                conn.executemany(_INSERT.replace("INSERT", "INSERT OR IGNORE", 1), [_values(d) for d in checked])
-                added = conn.total_changes - before
-                if synced_to is not None:
-                    conn.executemany("INSERT OR IGNORE INTO synced (target, event_id) VALUES (?, ?)",
-                                     [(synced_to, d.event_id) for d in checked])
-        except sqlite3.Error as exc:
-            raise ReviewStoreError(f"{self.path}: could not import decisions ({exc})") from None
-        return int(added)
+        return self._insert(checked, synced_to=synced_to)
 
     def add_checked(
         self,
@@ -361,9 +226,16 @@ class ReviewStore:
     ) -> None:
         """Record decisions :func:`core.review.trust.import_checked` passed, in order, and keep the
         ``(decision, reason)`` pairs it set aside; one transaction. ``synced_to`` as in :meth:`import_events`."""
+        self._insert(decisions, set_aside=set_aside, source=source, synced_to=synced_to)
+
+    def _insert(self, decisions: list[Decision], *, set_aside: Iterable[tuple[Decision, str]] = (), source: str = "",
+                synced_to: str | None = None) -> int:
+        """One transaction: the decisions not yet present, the set-aside ones; returns how many decisions were new."""
         try:
-            with self._connect() as conn, _transaction(conn):
-                conn.executemany(_INSERT.replace("INSERT", "INSERT OR IGNORE", 1), [_values(d) for d in decisions])
+            with self._connect() as conn, transaction(conn):
+                before = conn.total_changes
+                conn.executemany(_INSERT.replace("INSERT", "INSERT OR IGNORE", 1), [values(d) for d in decisions])
+                added = conn.total_changes - before
                 kept = [(d.event_id, _now(), source, why, json.dumps(d.to_event(), sort_keys=True))
                         for d, why in set_aside]
                 conn.executemany("INSERT OR IGNORE INTO set_aside (event_id, received, source, reason, event) "
@@ -373,6 +245,7 @@ class ReviewStore:
                                      [(synced_to, d.event_id) for d in decisions])
         except sqlite3.Error as exc:
             raise ReviewStoreError(f"{self.path}: could not import decisions ({exc})") from None
+        return int(added)
 
     def stored_events(self, event_ids: Iterable[str]) -> dict[str, dict]:
         """The stored events (as :meth:`Decision.to_event`) among ``event_ids``, by event id."""
@@ -405,7 +278,7 @@ class ReviewStore:
         if old_key == new_key:
             return 0
         try:
-            with self._connect() as conn, _transaction(conn):
+            with self._connect() as conn, transaction(conn):
                 cursor = conn.execute("UPDATE decisions SET dataset_key = ? WHERE dataset_key = ?", (new_key, old_key))
         except sqlite3.Error as exc:
             raise ReviewStoreError(f"{self.path}: could not move decisions to the new key ({exc})") from None
@@ -434,7 +307,7 @@ class ReviewStore:
     def mark_synced(self, target: str, event_ids: Iterable[str]) -> None:
         """Remember that these events are on ``target`` (after a successful push)."""
         try:
-            with self._connect() as conn, _transaction(conn):
+            with self._connect() as conn, transaction(conn):
                 conn.executemany("INSERT OR IGNORE INTO synced (target, event_id) VALUES (?, ?)",
                                  [(target, e) for e in event_ids])
         except sqlite3.Error as exc:
@@ -497,128 +370,5 @@ class ReviewStore:
         return int(row[0])
 
 
-@contextlib.contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """``BEGIN IMMEDIATE`` (take the write lock up front, waiting up to the busy timeout) ... ``COMMIT``."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error):
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
-def _values(d: Decision) -> tuple:
-    return tuple(getattr(d, name) for name in EVENT_FIELDS)
-
-
-def _migrate_v1(conn: sqlite3.Connection) -> None:
-    """Rebuild a schema-1 ``decisions`` table as schema 2 inside the caller's transaction; keeps every row."""
-    rows = conn.execute(f"SELECT {', '.join(_V1_COLUMNS)} FROM decisions ORDER BY id").fetchall()
-    conn.execute("ALTER TABLE decisions RENAME TO decisions_v1")
-    conn.execute("DROP INDEX IF EXISTS decisions_by_sample")
-    conn.execute(_DECISIONS)
-    migrated = []
-    for row in rows:
-        old = dict(zip(_V1_COLUMNS, row, strict=True))
-        parts = str(old["dataset_key"]).split(":")
-        model_fp = parts[0] if len(parts) >= 3 else ""
-        # The same old row always gets the same event id: two copies of one file converge on sync.
-        event_id = hashlib.sha256(json.dumps(row, default=str).encode()).hexdigest()[:32]
-        migrated.append((*row, event_id, None, model_fp, None))
-    names = (*_V1_COLUMNS, "event_id", "text_hash", "model_fingerprint", "model_pred")
-    conn.executemany(f"INSERT INTO decisions ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", migrated)
-    conn.execute("DROP TABLE decisions_v1")
-
-
-def _migrate_v2(conn: sqlite3.Connection) -> None:
-    """Rebuild a schema-2 ``decisions`` table as schema 3 (the ``not_emotion`` action, ``audit`` and
-    ``weight`` columns) inside the caller's transaction; keeps every row and its local id."""
-    names = ", ".join(("id", *COLUMNS[1:-2]))
-    conn.execute("ALTER TABLE decisions RENAME TO decisions_v2")
-    conn.execute("DROP INDEX IF EXISTS decisions_by_sample")
-    conn.execute(_DECISIONS)
-    conn.execute(f"INSERT INTO decisions ({names}) SELECT {names} FROM decisions_v2 ORDER BY id")
-    conn.execute("DROP TABLE decisions_v2")
-
-
-def decision_from_event(event: dict) -> Decision:
-    """Check one event dict (as sync files and uploads hold them) and return it as a :class:`Decision`.
-
-    Raises ``ValueError`` naming the first problem.
-    """
-    if not isinstance(event, dict):
-        raise ValueError(f"expected an object, got {type(event).__name__}")
-    missing = [k for k in ("event_id", "time", "dataset_key", "sample_id", "action", "old_label") if k not in event]
-    if missing:
-        raise ValueError(f"missing fields {missing}")
-    event_id = event["event_id"]
-    if not isinstance(event_id, str) or not _EVENT_ID.fullmatch(event_id):
-        raise ValueError(f"event_id must be 8 to 64 letters or digits, got {event_id!r}")
-    try:
-        when = datetime.fromisoformat(str(event["time"]))
-    except ValueError:
-        raise ValueError(f"time {event['time']!r} is not an ISO 8601 time") from None
-    if when.tzinfo is None:
-        raise ValueError(f"time {event['time']!r} has no time zone")
-    optional = {k: event.get(k) for k in ("text_hash", "model_pred")}
-    for key, value in optional.items():
-        if value is not None and not isinstance(value, str):
-            raise ValueError(f"{key} must be a string or null, got {value!r}")
-    decision = Decision(
-        0, when.astimezone(timezone.utc).isoformat(timespec="microseconds"), event["dataset_key"], event["sample_id"],
-        event["action"], event["old_label"], event.get("new_label"), event.get("reviewer") or "",
-        event.get("note") or "", event_id, optional["text_hash"], event.get("model_fingerprint") or "",
-        optional["model_pred"], event.get("audit"), event.get("weight"),
-    )
-    return _validated(decision)
-
-
-def _validated(d: Decision) -> Decision:
-    """Check one decision's fields and fill in the stored form (``keep``'s new label, plain ``int`` and ``str``)."""
-    if d.action not in ACTIONS:
-        raise ValueError(f"unknown action {d.action!r}; choose one of {ACTIONS}")
-    if not isinstance(d.dataset_key, str) or not d.dataset_key:
-        raise ValueError("dataset_key must be a non-empty string")
-    if isinstance(d.sample_id, bool) or not isinstance(d.sample_id, numbers.Integral) or d.sample_id < 0:
-        raise ValueError(f"sample_id must be a non-negative integer, got {d.sample_id!r}")
-    if not isinstance(d.old_label, str) or not d.old_label:
-        raise ValueError(f"old_label must be a non-empty label name, got {d.old_label!r}")
-    new_label = d.new_label
-    if new_label is not None and not isinstance(new_label, str):
-        raise ValueError(f"new_label must be a label name or None, got {new_label!r}")
-    if d.action == "relabel":
-        if not new_label:
-            raise ValueError("action 'relabel' needs a new_label")
-        if new_label == d.old_label:
-            raise ValueError(f"action 'relabel' needs a new_label different from the old label {d.old_label!r}")
-    elif d.action == "keep":
-        if new_label not in (None, d.old_label):
-            raise ValueError(f"action 'keep' keeps {d.old_label!r}; use 'relabel' to change it to {new_label!r}")
-        new_label = d.old_label
-    elif new_label is not None:
-        raise ValueError(f"action {d.action!r} takes no new_label (got {new_label!r})")
-    for name, most in (("reviewer", MAX_REVIEWER_CHARS), ("note", MAX_NOTE_CHARS)):
-        if getattr(d, name) is not None and not isinstance(getattr(d, name), str):
-            raise ValueError(f"{name} must be text, got {getattr(d, name)!r}")
-        if len(getattr(d, name) or "") > most:
-            raise ValueError(f"{name} longer than {most} characters")
-    for name in ("text_hash", "model_pred", "audit"):
-        value = getattr(d, name)
-        if value is not None and not isinstance(value, str):
-            raise ValueError(f"{name} must be a string or None, got {value!r}")
-    weight = d.weight
-    if weight is not None:
-        if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not math.isfinite(weight) or weight <= 0:
-            raise ValueError(f"weight must be a positive number or None, got {weight!r}")
-        weight = float(weight)
-        if d.audit is None:
-            raise ValueError("a weight belongs to an audit decision; audit is missing")
-    return replace(d, sample_id=int(d.sample_id), new_label=new_label, weight=weight, reviewer=str(d.reviewer or ""),
-                   note=str(d.note or ""), model_fingerprint=str(d.model_fingerprint or ""))

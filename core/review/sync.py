@@ -36,15 +36,13 @@ import atexit
 import contextlib
 import json
 import logging
-import os
-import shutil
-import tempfile
 import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from core.files import staged_folder, write_atomic
 from core.review.redact import redact_text, redact_url
 from core.review.store import ReviewStore, ReviewStoreError
 from core.review.trust import EventRules, ImportReport, import_checked, read_jsonl
@@ -193,7 +191,8 @@ class ReviewSync:
             name = f"{stamp}-{self.replica}-{self._seq:06d}.jsonl"
             path = f"{self.root}/{EVENTS_DIR}/{name}"
             if _is_local(self.fs):
-                if _write_local_new(Path(path), data):
+                with contextlib.suppress(FileExistsError):
+                    write_atomic(path, lambda tmp: tmp.write_bytes(data), fsync=True, overwrite=False)
                     return name
             elif not self.fs.exists(path):
                 self.fs.pipe_file(path, data)
@@ -255,30 +254,6 @@ def _utc_clock() -> str:
     return datetime.now(timezone.utc).strftime("%H:%M:%S UTC")
 
 
-def _write_local_new(path: Path, data: bytes) -> bool:
-    """Write ``data`` to a new file ``path`` durably; ``False`` if the name exists (nothing overwritten)."""
-    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.link(tmp, path)  # fails if the name exists; rename would silently replace it
-        except FileExistsError:
-            return False
-        with contextlib.suppress(OSError):
-            dir_fd = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-        return True
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-
-
 def on_persistent_storage(settings, root: Path = PERSISTENT_ROOT) -> bool:
     """Whether the review database lives on a Space's persistent storage (``/data``)."""
     db = Path(settings.review_db_path).expanduser().resolve()
@@ -329,14 +304,9 @@ def find_precomputed(
                 folder = f"{root}/{ANALYSIS_DIR}/{key}"
             if not all(fs.exists(f"{folder}/{name}") for name in ANALYSIS_FILES):
                 continue
-            final.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{key}.fetch.", dir=final.parent))
-            try:
+            with staged_folder(final, replace=False) as tmp:  # another process may have fetched it first
                 for name in ANALYSIS_FILES:
                     fs.get_file(f"{folder}/{name}", str(tmp / name))
-                os.replace(tmp, final)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
             log.info("using the precomputed analysis %s from %s", key, local or redact_url(source))
             return final
         except Exception as exc:  # a source that fails is skipped; the analysis is computed instead

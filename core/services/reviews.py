@@ -34,7 +34,7 @@ from core.analysis.queries import order_spec
 from core.data.text_input import InputError
 from core.review.access import AccessDenied, Caller, authorize, parse_users, profile_org_names, startup_problem
 from core.review.keys import align
-from core.review.store import Decision, ReviewStore, ReviewStoreError
+from core.review.store import ACTIONS, Decision, ReviewStore, ReviewStoreError
 from core.review.trust import EventRules, ImportReport, import_checked, import_upload, rules_for
 from core.services.analyses import ANY, AnalysesService
 from core.settings import Settings
@@ -42,8 +42,8 @@ from core.settings import Settings
 __all__ = ["ANY", "EXPORT_KINDS", "REVIEW_ACTIONS", "AccessDenied", "Caller", "Decision", "ReviewService",
            "RANK_BY", "ReviewStoreError", "caller_of", "password_users"]
 
-#: Review actions, in the order the UI offers them.
-REVIEW_ACTIONS: tuple[str, ...] = ("keep", "relabel", "ambiguous", "not_emotion", "skip")
+#: Review actions, in the order the UI offers them (the store's own list).
+REVIEW_ACTIONS: tuple[str, ...] = ACTIONS
 #: Export kinds of :meth:`ReviewService.export`.
 EXPORT_KINDS: tuple[str, ...] = ("csv", "jsonl", "split")
 

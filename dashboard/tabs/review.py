@@ -19,6 +19,7 @@ from core.services.reviews import AccessDenied, ReviewStoreError
 from dashboard import assets, queries
 from dashboard.review_access import build_access_panel, caller_from, handed_over
 from dashboard.sample_panel import (
+    SamplePanel,
     build_sample_panel,
     faithfulness_text,
     ref_in,
@@ -57,27 +58,58 @@ class ReviewTab:
     access_load: tuple = ()  # (fn, inputs, output): who the visitor writes as, on page load
 
 
-def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
-    """Queue (most suspicious first), sample with neighbours, actions, progress, exports, retraining."""
-    labels = service.labels
-    choices = queries.label_choices(labels)
+@dataclass
+class _Controls:
+    """The tab's components, in page order."""
 
-    access = build_access_panel(service)
+    given: gr.Dropdown
+    predicted: gr.Dropdown
+    min_conf: gr.Slider
+    max_conf: gr.Slider
+    reviewer: gr.Textbox
+    source: gr.Dropdown
+    note_md: gr.Markdown
+    progress: gr.Textbox
+    skipped: gr.State  # [split, sample_id] of every sample skipped in this session
+    panel: SamplePanel
+    neighbours: gr.Dataframe
+    note: gr.Textbox
+    buttons: list  # (button, action, new label)
+    status: gr.Textbox
+    exports: list  # (button, kind)
+    drop_ambiguous: gr.Checkbox
+    files: gr.File
+    export_note: gr.Textbox
+    command: gr.Code
+
+    @property
+    def filters(self) -> list:
+        return [self.given, self.predicted, self.min_conf, self.max_conf]
+
+    @property
+    def outputs(self) -> list:
+        """What showing a sample fills: the panel, its neighbours, the progress line."""
+        return [*self.panel.outputs, self.neighbours, self.progress]
+
+    @property
+    def explained(self) -> list:
+        """What :meth:`_Queue.explain_current` fills."""
+        return [self.panel.shap, self.panel.faithfulness]
+
+
+def _filters_row(service) -> tuple:
+    choices = queries.label_choices(service.labels)
     with gr.Row():
         given = gr.Dropdown(choices, value=queries.ANY, label="given label", elem_id="review-given")
         predicted = gr.Dropdown(choices, value=queries.ANY, label="predicted label", elem_id="review-predicted")
         min_conf, max_conf = confidence_range("review")
         reviewer = gr.Textbox(value=service.settings.reviewer, label="reviewer (optional)", elem_id="review-reviewer",
                               visible=service.settings.access == "open")
-    source = source_choice(service, "review")
-    note_md = gr.Markdown(prob_note(service, None), elem_id="review-prob-note")
-    progress = gr.Textbox(label="progress", interactive=False, elem_id="review-progress")
-    skipped = gr.State([])  # [split, sample_id] of every sample skipped in this session
-    panel = build_sample_panel(title="Current sample", prefix="review")
-    current = panel.ref  # [split, sample_id] of the sample shown (dashboard.sample_panel.sample_ref)
-    neighbours = gr.Dataframe(label="nearest neighbours (hidden-state space)", interactive=False, wrap=True,
-                              max_height=300, elem_id="review-neighbours")
-    note = gr.Textbox(label="note (optional)", lines=1, elem_id="review-note")
+    return given, predicted, min_conf, max_conf, reviewer
+
+
+def _action_buttons(labels: list[str]) -> list:
+    """(button, action, new label) for keep, ambiguous, skip and one relabel button per class."""
     with gr.Row():
         keep = gr.Button("Keep label (k)", elem_id="review-keep", variant="primary")
         ambiguous = gr.Button("Ambiguous (a)", elem_id="review-ambiguous")
@@ -86,54 +118,82 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
         relabel = [gr.Button(f"{i + 1} → {name}", elem_id=f"review-relabel-{i}", size="sm")
                    for i, name in enumerate(labels)]
     gr.Markdown(SHORTCUTS_HELP.format(k=len(labels)))
+    return [(keep, "keep", None), (ambiguous, "ambiguous", None), (skip, "skip", None),
+            *((b, "relabel", name) for b, name in zip(relabel, labels, strict=True))]
+
+
+def _layout(service) -> _Controls:
+    """Build the tab's components (the access panel comes before, the API endpoints after)."""
+    given, predicted, min_conf, max_conf, reviewer = _filters_row(service)
+    source = source_choice(service, "review")
+    note_md = gr.Markdown(prob_note(service, None), elem_id="review-prob-note")
+    progress = gr.Textbox(label="progress", interactive=False, elem_id="review-progress")
+    skipped = gr.State([])
+    panel = build_sample_panel(title="Current sample", prefix="review")
+    neighbours = gr.Dataframe(label="nearest neighbours (hidden-state space)", interactive=False, wrap=True,
+                              max_height=300, elem_id="review-neighbours")
+    note = gr.Textbox(label="note (optional)", lines=1, elem_id="review-note")
+    buttons = _action_buttons(service.labels)
     status = gr.Textbox(label="last action", interactive=False, elem_id="review-status")
     with gr.Accordion("Export and retrain", open=False):
         drop_ambiguous = gr.Checkbox(value=True, label="drop ambiguous rows from the corrected split")
         with gr.Row():
-            export_csv = gr.Button("Decisions (CSV)", elem_id="review-export-csv")
-            export_jsonl = gr.Button("Decisions (JSONL)", elem_id="review-export-jsonl")
-            export_split = gr.Button("Corrected split (data folder)", elem_id="review-export-split")
+            exports = [(gr.Button("Decisions (CSV)", elem_id="review-export-csv"), "csv"),
+                       (gr.Button("Decisions (JSONL)", elem_id="review-export-jsonl"), "jsonl"),
+                       (gr.Button("Corrected split (data folder)", elem_id="review-export-split"), "split")]
         files = gr.File(label="download", interactive=False, elem_id="review-files")
         export_note = gr.Textbox(label="export", interactive=False, elem_id="review-export-note")
         command = gr.Code(service.reviews.retrain_command(), language="shell", interactive=False,
                           label="retrain on the corrected data (export the corrected split first)",
                           elem_id="review-retrain-command")
+    return _Controls(given, predicted, min_conf, max_conf, reviewer, source, note_md, progress, skipped, panel,
+                     neighbours, note, buttons, status, exports, drop_ambiguous, files, export_note, command)
 
-    def progress_text(split_) -> str:
-        done, total = service.reviews.progress(split_)
-        split_name = service.analyses.info(split_).split
+
+class _Queue:
+    """The tab's callbacks over the service: show a sample, explain it, take the next, record an action."""
+
+    def __init__(self, service) -> None:
+        self.service = service
+
+    def progress_text(self, split_) -> str:
+        done, total = self.service.reviews.progress(split_)
+        split_name = self.service.analyses.info(split_).split
         return f"reviewed {done} of {total} ({done / max(total, 1):.1%}) in the {split_name} split"
 
-    def view(sample_id, split_=None):
-        """The panel for one sample, without its explanation (that follows in :func:`explain_current`)."""
+    def view(self, sample_id, split_=None):
+        """The panel for one sample, without its explanation (that follows in :meth:`explain_current`)."""
         if sample_id is None:
-            return (*show_sample(service, None), None, progress_text(split_) + " · queue empty")
-        return (*show_sample(service, sample_id, explain=False, split=split_),
-                service.analyses.neighbours(int(sample_id), split=split_), progress_text(split_))
+            return (*show_sample(self.service, None), None, self.progress_text(split_) + " · queue empty")
+        return (*show_sample(self.service, sample_id, explain=False, split=split_),
+                self.service.analyses.neighbours(int(sample_id), split=split_), self.progress_text(split_))
 
-    outputs = [*panel.outputs, neighbours, progress]
-
-    explained = [panel.shap, panel.faithfulness]  # what explain_current fills
-
-    def explain_current(ref):
+    def explain_current(self, ref):
         if not ref:
             return None, ""
-        row = service.analyses.sample(int(ref[1]), ref[0])
-        exp = service.live.explain(row["text"], target=row["pred"])
+        row = self.service.analyses.sample(int(ref[1]), ref[0])
+        exp = self.service.live.explain(row["text"], target=row["pred"])
         return word_highlight(exp), faithfulness_text(exp)
 
-    def next_sample(split_, source_, given_, predicted_, lo, hi, skipped_):
-        info = service.analyses.info(split_)
+    def next_sample(self, split_, source_, given_, predicted_, lo, hi, skipped_):
+        info = self.service.analyses.info(split_)
         exclude = [sid for sid in (ref_in(ref, info.split) for ref in skipped_ or []) if sid is not None]
         try:
-            queue = service.reviews.queue(info.split, given=given_, predicted=predicted_, min_confidence=lo,
-                                          max_confidence=hi, exclude=exclude, limit=1,
-                                          source=info.pick_source(source_))
+            queue = self.service.reviews.queue(info.split, given=given_, predicted=predicted_, min_confidence=lo,
+                                               max_confidence=hi, exclude=exclude, limit=1,
+                                               source=info.pick_source(source_))
         except (InputError, ReviewStoreError) as exc:
             raise _error(exc) from None
-        return view(int(queue.index[0]) if len(queue) else None, info.split)
+        return self.view(int(queue.index[0]) if len(queue) else None, info.split)
 
-    def act(action: str, new_label: str | None):
+    def on_filter(self, split_, source_, given_, predicted_, lo, hi, skipped_):
+        return (*self.next_sample(split_, source_, given_, predicted_, lo, hi, skipped_),
+                prob_note(self.service, split_, source_), self.service.reviews.retrain_command(split_))
+
+    def act(self, action: str, new_label: str | None):
+        """The handler of one action button: record it for the caller, then show the next sample."""
+        service, next_sample = self.service, self.next_sample
+
         def handler(ref, split_, source_, reviewer_, note_, given_, predicted_, lo, hi, skipped_,
                     request: gr.Request, profile: gr.OAuthProfile | None):
             here = service.analyses.info(split_).split
@@ -152,42 +212,43 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
                     *next_sample(here, source_, given_, predicted_, lo, hi, skipped_))
         return handler
 
-    filters = [given, predicted, min_conf, max_conf]
-    action_inputs = [current, split, source, reviewer, note, *filters, skipped]
-    action_outputs = [status, note, skipped, *outputs]
-    buttons = [(keep, "keep", None), (ambiguous, "ambiguous", None), (skip, "skip", None),
-               *((b, "relabel", name) for b, name in zip(relabel, labels, strict=True))]
-    for button, action, name in buttons:
-        button.click(act(action, name), action_inputs, action_outputs, api_visibility="private").then(
-            explain_current, current, explained, api_visibility="private", trigger_mode="always_last")
 
-    def on_filter(split_, source_, given_, predicted_, lo, hi, skipped_):
-        return (*next_sample(split_, source_, given_, predicted_, lo, hi, skipped_),
-                prob_note(service, split_, source_), service.reviews.retrain_command(split_))
-
-    split.change(lambda s: source_update(service, s), split, source, api_visibility="private")
-    for control in (split, source, given, predicted, min_conf, max_conf):
-        event = control.release if control in (min_conf, max_conf) else control.change
-        event(on_filter, [split, source, *filters, skipped], [*outputs, note_md, command],
+def _wire(queue: _Queue, c: _Controls, split: gr.Dropdown) -> None:
+    """Action buttons, filters and exports call the queue (each shown sample's explanation follows)."""
+    service = queue.service
+    current = c.panel.ref  # [split, sample_id] of the sample shown (dashboard.sample_panel.sample_ref)
+    action_inputs = [current, split, c.source, c.reviewer, c.note, *c.filters, c.skipped]
+    for button, action, name in c.buttons:
+        button.click(queue.act(action, name), action_inputs, [c.status, c.note, c.skipped, *c.outputs],
+                     api_visibility="private").then(
+            queue.explain_current, current, c.explained, api_visibility="private", trigger_mode="always_last")
+    split.change(lambda s: source_update(service, s), split, c.source, api_visibility="private")
+    for control in (split, c.source, *c.filters):
+        event = control.release if control in (c.min_conf, c.max_conf) else control.change
+        event(queue.on_filter, [split, c.source, *c.filters, c.skipped], [*c.outputs, c.note_md, c.command],
               api_visibility="private").then(
-            explain_current, current, explained, api_visibility="private", trigger_mode="always_last")
+            queue.explain_current, current, c.explained, api_visibility="private", trigger_mode="always_last")
 
     def export(kind: str):
         def handler(split_, drop, reviewer_, request: gr.Request, profile: gr.OAuthProfile | None):
-            return run_export(service, files, kind, split_, drop, caller_from(request, profile, reviewer_))
+            return run_export(service, c.files, kind, split_, drop, caller_from(request, profile, reviewer_))
         return handler
 
-    for button, kind in ((export_csv, "csv"), (export_jsonl, "jsonl"), (export_split, "split")):
-        button.click(export(kind), [split, drop_ambiguous, reviewer], [files, export_note], api_visibility="private")
+    for button, kind in c.exports:
+        button.click(export(kind), [split, c.drop_ambiguous, c.reviewer], [c.files, c.export_note],
+                     api_visibility="private")
 
+
+def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
+    """Queue (most suspicious first), sample with neighbours, actions, progress, exports, retraining."""
+    access = build_access_panel(service)
+    c = _layout(service)
+    queue = _Queue(service)
+    _wire(queue, c, split)
     _api_endpoints(service)
-
-    def load(split_, source_, given_, predicted_, lo, hi, skipped_):
-        return next_sample(split_, source_, given_, predicted_, lo, hi, skipped_)
-
-    return ReviewTab(open_sample=view, outputs=outputs, explain=(explain_current, current, explained),
-                     access_load=access.load,
-                     load=(load, [split, source, *filters, skipped], outputs))
+    return ReviewTab(open_sample=queue.view, outputs=c.outputs,
+                     explain=(queue.explain_current, c.panel.ref, c.explained), access_load=access.load,
+                     load=(queue.next_sample, [split, c.source, *c.filters, c.skipped], c.outputs))
 
 
 def run_export(service, files: gr.File, kind: str, split, drop, caller) -> tuple[str, str]:

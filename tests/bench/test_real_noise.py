@@ -10,10 +10,18 @@ from bench.real_noise import AUDIT, evaluate, half_of
 
 def test_the_halves_are_fixed_by_the_sample_id_and_split_the_audit_about_evenly():
     audit = pd.read_csv(AUDIT)
-    halves = audit["sample_id"].map(half_of)
+    first = audit[audit["half"] != "fresh"]
+    halves = first["sample_id"].map(half_of)
     assert set(halves) == {"choose", "report"}
     assert abs((halves == "choose").mean() - 0.5) < 0.1
-    assert (halves == pd.read_csv(AUDIT)["half"]).all()  # the committed column is the rule's answer
+    assert (halves == first["half"]).all()  # the committed column is the rule's answer
+
+
+def test_the_fresh_round_is_uniform_and_new():
+    audit = pd.read_csv(AUDIT)
+    fresh = audit[audit["half"] == "fresh"]
+    assert len(fresh) >= 200 and set(fresh["sampling"]) == {"uniform"}
+    assert audit["sample_id"].is_unique  # no row judged twice
 
 
 def test_a_signal_that_knows_the_wrong_labels_ranks_them_perfectly_and_a_constant_does_not():

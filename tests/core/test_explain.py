@@ -197,13 +197,13 @@ def test_stratified_block_balances_context_levels(tiny):
 
     import shap
 
-    from core.explanation.explain import _BLOCK, _depth_codes, _pair_flips, _tree_order
+    from core.explanation.owen_values import BLOCK, depth_codes, pair_flips, tree_order
 
     _, tokenizer = tiny
     text = TEXTS[3]
     tree = np.asarray(shap.maskers.Text(tokenizer, output_type="token_ids").clustering(text))
     m = tree.shape[0] + 1
-    codes = _depth_codes(tree, m)
+    codes = depth_codes(tree, m)
     children = {m + j: (int(tree[j, 0]), int(tree[j, 1])) for j in range(m - 1)}
     parent = {c: node for node, pair in children.items() for c in pair}
 
@@ -213,8 +213,8 @@ def test_stratified_block_balances_context_levels(tiny):
     assert codes.tolist() == [depth(node) % 7 + 1 for node in range(m, 2 * m - 1)]
     base = np.random.default_rng(0).random(m - 1) < 0.5
     orders = []
-    for q in range(_BLOCK):
-        order = _tree_order(tree, m, _pair_flips(base, codes, q))
+    for q in range(BLOCK):
+        order = tree_order(tree, m, pair_flips(base, codes, q))
         orders += [order, order[::-1]]
     positions = [{leaf: p for p, leaf in enumerate(order)} for order in orders]
 
@@ -243,24 +243,24 @@ def test_stratified_block_balances_context_levels(tiny):
 
 def test_sampler_walks_the_block_in_order(tiny, monkeypatch):
     """The explainer's pairs are the block's base flips, then the base flipped by each pair's pattern."""
-    import core.explanation.explain as ce
+    import core.explanation.owen_values as ce
 
     seen: list[np.ndarray] = []
-    real = ce._tree_order
+    real = ce.tree_order
 
     def spy(tree, m, flips):
         seen.append(np.array(flips))
         return real(tree, m, flips)
 
-    monkeypatch.setattr(ce, "_tree_order", spy)
+    monkeypatch.setattr(ce, "tree_order", spy)
     text = TEXTS[3]
-    budget = ce.ExplainBudget(min_pairs=ce._BLOCK, max_pairs=ce._BLOCK, reliability=1.1)
+    budget = ce.ExplainBudget(min_pairs=ce.BLOCK, max_pairs=ce.BLOCK, reliability=1.1)
     _explainer(tiny, budget=budget).explain(text)
     explainer = _explainer(tiny)
-    codes = ce._depth_codes(np.asarray(explainer._masker.clustering(text)), len(seen[0]) + 1)
-    assert len(seen) == ce._BLOCK
+    codes = ce.depth_codes(np.asarray(explainer._masker.clustering(text)), len(seen[0]) + 1)
+    assert len(seen) == ce.BLOCK
     for q, flips in enumerate(seen):
-        assert np.array_equal(flips ^ seen[0], ce._PARITY[codes & q]), q
+        assert np.array_equal(flips ^ seen[0], ce.PARITY[codes & q]), q
 
 
 def test_cache_hit_returns_same_object(tiny):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -115,3 +117,23 @@ def test_faithfulness_of_an_explanation_uses_its_target_and_keeps_html_as_text(m
     assert scored.faithfulness.as_dict()["line"] == scored.faithfulness.line()
     assert " joy " in scored.faithfulness.line()
     assert "&lt;" not in scored.faithfulness.line()  # plain text: nothing escaped here, the view renders it as text
+
+
+def test_the_random_baseline_builds_no_texts_of_the_top_words_alone():
+    text = "one two three four five six seven eight nine ten eleven twelve"
+    spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    seen: list[list[str]] = []
+
+    def predict(texts: list[str]) -> np.ndarray:  # p(class 0) rises with the number of words kept
+        seen.append(list(texts))
+        n = np.array([len(t.split()) for t in texts], dtype=float) / len(spans)
+        return np.stack([n, 1 - n], axis=1)
+
+    from core.explanation.faithfulness import score_orders
+
+    orders = [list(range(12)), list(range(11, -1, -1)), [5, 1, 7, 0, 2, 3, 4, 6, 8, 9, 10, 11]]
+    full = score_orders(text, spans, orders, predict, 0)
+    lean = score_orders(text, spans, orders, predict, 0, only_orders=1)
+    assert len(seen[1]) < len(seen[0]) and len(seen) == 2  # fewer rows, still one forward pass
+    assert np.allclose(full[1], lean[1]) and np.allclose(full[2][0], lean[2][0])
+    assert np.isnan(lean[2][1:]).all() and not np.isnan(full[2]).any()

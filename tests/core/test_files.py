@@ -32,6 +32,16 @@ def test_a_failed_write_keeps_the_old_file(tmp_path: Path):
     assert [p.name for p in tmp_path.iterdir()] == ["table.txt"]
 
 
+def test_without_overwrite_an_existing_file_is_kept(tmp_path: Path):
+    """The sync's event files: a name taken (by another replica) is never replaced."""
+    target = tmp_path / "events" / "a.jsonl"
+    write_atomic(target, lambda tmp: tmp.write_text("first"), fsync=True, overwrite=False)
+    with pytest.raises(FileExistsError):
+        write_atomic(target, lambda tmp: tmp.write_text("second"), fsync=True, overwrite=False)
+    assert target.read_text() == "first"
+    assert [p.name for p in target.parent.iterdir()] == ["a.jsonl"]
+
+
 def test_staged_folder_replaces_or_keeps_an_existing_folder(tmp_path: Path):
     final = tmp_path / "entry"
     with staged_folder(final, fsync=True) as tmp:

@@ -136,5 +136,5 @@ def test_a_broken_review_database_gets_a_clear_message(two_splits, tiny_model_di
     page.click(by_id(demo, "review-keep"))
     assert page.settle()
     message = "The review database could not be used, so nothing was recorded"
-    assert [e.split(":")[0] for e in page.errors] == ["load", "handler"], page.errors  # the queue, then the keep
+    assert [e.split(":")[0] for e in page.errors] == ["next_sample", "handler"], page.errors  # the queue, then the keep
     assert all(message in e and "file is not a database" in e for e in page.errors), page.errors

@@ -1,0 +1,145 @@
+"""One review decision: its fields, its check, and its form as a sync event.
+
+A :class:`Decision` is what :class:`core.review.store.ReviewStore` records and what sync files and
+uploads carry as JSON events (:meth:`Decision.to_event`); :func:`decision_from_event` checks such an
+event and :func:`validated` fills in the stored form of any decision (``keep`` stores ``new_label =
+old_label``; ``ambiguous``, ``not_emotion`` and ``skip`` store no new label).
+
+Example
+-------
+>>> decision_from_event({"event_id": "a1b2c3d4", "time": "2024-01-01T00:00:00+00:00", "dataset_key": "k:train",
+...                      "sample_id": 3, "action": "keep", "old_label": "joy"}).new_label
+'joy'
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import datetime, timezone
+
+#: ``not_emotion``: the text expresses no emotion of the writer (spam, a plain report); it takes no new label.
+ACTIONS: tuple[str, ...] = ("keep", "relabel", "ambiguous", "not_emotion", "skip")
+MAX_NOTE_CHARS = 10_000
+MAX_REVIEWER_CHARS = 200
+_EVENT_ID = re.compile(r"[A-Za-z0-9]{8,64}")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One recorded action; ``time`` is ISO 8601 UTC, ``id`` is local to one database file.
+
+    ``event_id`` names the decision on every replica; ``text_hash`` is ``None`` for decisions
+    migrated from schema 1; ``model_pred`` is ``None`` when the caller did not say. An audit decision
+    (:mod:`core.audit`) names its sampling in ``audit`` (``"uniform"`` or ``"stratified:<stratum>"``) and
+    carries its sampling ``weight`` (rows of the split it stands for); both are ``None`` otherwise.
+    """
+
+    id: int
+    time: str
+    dataset_key: str
+    sample_id: int
+    action: str
+    old_label: str
+    new_label: str | None
+    reviewer: str
+    note: str
+    event_id: str = ""
+    text_hash: str | None = None
+    model_fingerprint: str = ""
+    model_pred: str | None = None
+    audit: str | None = None
+    weight: float | None = None
+
+    def to_event(self) -> dict:
+        """The decision as a JSON-able dict without the local ``id`` (what sync writes)."""
+        event = asdict(self)
+        del event["id"]
+        return event
+
+
+COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Decision))
+EVENT_FIELDS: tuple[str, ...] = COLUMNS[1:]
+
+
+def values(d: Decision) -> tuple:
+    """The decision's :data:`EVENT_FIELDS` in order (one ``INSERT``'s parameters)."""
+    return tuple(getattr(d, name) for name in EVENT_FIELDS)
+
+
+def decision_from_event(event: dict) -> Decision:
+    """Check one event dict (as sync files and uploads hold them) and return it as a :class:`Decision`.
+
+    Raises ``ValueError`` naming the first problem.
+    """
+    if not isinstance(event, dict):
+        raise ValueError(f"expected an object, got {type(event).__name__}")
+    missing = [k for k in ("event_id", "time", "dataset_key", "sample_id", "action", "old_label") if k not in event]
+    if missing:
+        raise ValueError(f"missing fields {missing}")
+    event_id = event["event_id"]
+    if not isinstance(event_id, str) or not _EVENT_ID.fullmatch(event_id):
+        raise ValueError(f"event_id must be 8 to 64 letters or digits, got {event_id!r}")
+    try:
+        when = datetime.fromisoformat(str(event["time"]))
+    except ValueError:
+        raise ValueError(f"time {event['time']!r} is not an ISO 8601 time") from None
+    if when.tzinfo is None:
+        raise ValueError(f"time {event['time']!r} has no time zone")
+    optional = {k: event.get(k) for k in ("text_hash", "model_pred")}
+    for key, value in optional.items():
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{key} must be a string or null, got {value!r}")
+    decision = Decision(
+        0, when.astimezone(timezone.utc).isoformat(timespec="microseconds"), event["dataset_key"], event["sample_id"],
+        event["action"], event["old_label"], event.get("new_label"), event.get("reviewer") or "",
+        event.get("note") or "", event_id, optional["text_hash"], event.get("model_fingerprint") or "",
+        optional["model_pred"], event.get("audit"), event.get("weight"),
+    )
+    return validated(decision)
+
+
+def validated(d: Decision) -> Decision:
+    """Check one decision's fields and fill in the stored form (``keep``'s new label, plain ``int`` and ``str``)."""
+    if d.action not in ACTIONS:
+        raise ValueError(f"unknown action {d.action!r}; choose one of {ACTIONS}")
+    if not isinstance(d.dataset_key, str) or not d.dataset_key:
+        raise ValueError("dataset_key must be a non-empty string")
+    if isinstance(d.sample_id, bool) or not isinstance(d.sample_id, numbers.Integral) or d.sample_id < 0:
+        raise ValueError(f"sample_id must be a non-negative integer, got {d.sample_id!r}")
+    if not isinstance(d.old_label, str) or not d.old_label:
+        raise ValueError(f"old_label must be a non-empty label name, got {d.old_label!r}")
+    new_label = d.new_label
+    if new_label is not None and not isinstance(new_label, str):
+        raise ValueError(f"new_label must be a label name or None, got {new_label!r}")
+    if d.action == "relabel":
+        if not new_label:
+            raise ValueError("action 'relabel' needs a new_label")
+        if new_label == d.old_label:
+            raise ValueError(f"action 'relabel' needs a new_label different from the old label {d.old_label!r}")
+    elif d.action == "keep":
+        if new_label not in (None, d.old_label):
+            raise ValueError(f"action 'keep' keeps {d.old_label!r}; use 'relabel' to change it to {new_label!r}")
+        new_label = d.old_label
+    elif new_label is not None:
+        raise ValueError(f"action {d.action!r} takes no new_label (got {new_label!r})")
+    for name, most in (("reviewer", MAX_REVIEWER_CHARS), ("note", MAX_NOTE_CHARS)):
+        if getattr(d, name) is not None and not isinstance(getattr(d, name), str):
+            raise ValueError(f"{name} must be text, got {getattr(d, name)!r}")
+        if len(getattr(d, name) or "") > most:
+            raise ValueError(f"{name} longer than {most} characters")
+    for name in ("text_hash", "model_pred", "audit"):
+        value = getattr(d, name)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{name} must be a string or None, got {value!r}")
+    weight = d.weight
+    if weight is not None:
+        if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not math.isfinite(weight) or weight <= 0:
+            raise ValueError(f"weight must be a positive number or None, got {weight!r}")
+        weight = float(weight)
+        if d.audit is None:
+            raise ValueError("a weight belongs to an audit decision; audit is missing")
+    return replace(d, sample_id=int(d.sample_id), new_label=new_label, weight=weight, reviewer=str(d.reviewer or ""),
+                   note=str(d.note or ""), model_fingerprint=str(d.model_fingerprint or ""))
