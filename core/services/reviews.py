@@ -39,8 +39,8 @@ from core.review.trust import EventRules, ImportReport, import_checked, import_u
 from core.services.analyses import ANY, AnalysesService
 from core.settings import Settings
 
-__all__ = ["ANY", "EXPORT_KINDS", "REVIEW_ACTIONS", "AccessDenied", "Caller", "Decision", "ReviewService",
-           "RANK_BY", "ReviewStoreError", "caller_of", "password_users"]
+__all__ = ["ANY", "DEFAULT_RANKING", "EXPORT_KINDS", "REVIEW_ACTIONS", "AccessDenied", "Caller", "Decision",
+           "RANK_BY", "ReviewService", "ReviewStoreError", "caller_of", "password_users"]
 
 #: Review actions, in the order the UI offers them (the store's own list).
 REVIEW_ACTIONS: tuple[str, ...] = ACTIONS

@@ -15,7 +15,7 @@ from pathlib import Path
 import gradio as gr
 
 from core.services.live import InputError
-from core.services.reviews import AccessDenied, ReviewStoreError
+from core.services.reviews import DEFAULT_RANKING, AccessDenied, ReviewStoreError
 from dashboard import assets, queries
 from dashboard.review_access import build_access_panel, caller_from, handed_over
 from dashboard.sample_panel import (
@@ -68,6 +68,7 @@ class _Controls:
     max_conf: gr.Slider
     reviewer: gr.Textbox
     source: gr.Dropdown
+    rank_by: gr.Dropdown  # the queue's order: the stored mislabel score, loss, or one signal of the shipped ranking
     note_md: gr.Markdown
     progress: gr.Textbox
     skipped: gr.State  # [split, sample_id] of every sample skipped in this session
@@ -84,7 +85,7 @@ class _Controls:
 
     @property
     def filters(self) -> list:
-        return [self.given, self.predicted, self.min_conf, self.max_conf]
+        return [self.given, self.predicted, self.min_conf, self.max_conf, self.rank_by]
 
     @property
     def outputs(self) -> list:
@@ -95,6 +96,12 @@ class _Controls:
     def explained(self) -> list:
         """What :meth:`_Queue.explain_current` fills."""
         return [self.panel.shap, self.panel.faithfulness]
+
+
+def rank_update(service, split: str | None, current: str) -> gr.Dropdown:
+    """The rank-by choices of ``split`` (one per signal where its analysis has them), keeping ``current`` if offered."""
+    orders = service.analyses.orders(split)
+    return gr.Dropdown(choices=orders, value=current if current in orders else DEFAULT_RANKING)
 
 
 def _filters_row(service) -> tuple:
@@ -126,6 +133,8 @@ def _layout(service) -> _Controls:
     """Build the tab's components (the access panel comes before, the API endpoints after)."""
     given, predicted, min_conf, max_conf, reviewer = _filters_row(service)
     source = source_choice(service, "review")
+    rank_by = gr.Dropdown(service.analyses.orders(None), value=DEFAULT_RANKING, label="rank by",
+                          elem_id="review-rank-by")
     note_md = gr.Markdown(prob_note(service, None), elem_id="review-prob-note")
     progress = gr.Textbox(label="progress", interactive=False, elem_id="review-progress")
     skipped = gr.State([])
@@ -146,7 +155,7 @@ def _layout(service) -> _Controls:
         command = gr.Code(service.reviews.retrain_command(), language="shell", interactive=False,
                           label="retrain on the corrected data (export the corrected split first)",
                           elem_id="review-retrain-command")
-    return _Controls(given, predicted, min_conf, max_conf, reviewer, source, note_md, progress, skipped, panel,
+    return _Controls(given, predicted, min_conf, max_conf, reviewer, source, rank_by, note_md, progress, skipped, panel,
                      neighbours, note, buttons, status, exports, drop_ambiguous, files, export_note, command)
 
 
@@ -175,32 +184,34 @@ class _Queue:
         exp = self.service.live.explain(row["text"], target=row["pred"])
         return word_highlight(exp), faithfulness_text(exp)
 
-    def next_sample(self, split_, source_, given_, predicted_, lo, hi, skipped_):
+    def next_sample(self, split_, source_, given_, predicted_, lo, hi, rank_, skipped_):
         info = self.service.analyses.info(split_)
         exclude = [sid for sid in (ref_in(ref, info.split) for ref in skipped_ or []) if sid is not None]
+        rank_ = rank_ if rank_ in self.service.analyses.orders(info.split) else None  # a signal of another split
         try:
             queue = self.service.reviews.queue(info.split, given=given_, predicted=predicted_, min_confidence=lo,
                                                max_confidence=hi, exclude=exclude, limit=1,
-                                               source=info.pick_source(source_))
+                                               source=info.pick_source(source_), rank_by=rank_)
         except (InputError, ReviewStoreError) as exc:
             raise _error(exc) from None
         return self.view(int(queue.index[0]) if len(queue) else None, info.split)
 
-    def on_filter(self, split_, source_, given_, predicted_, lo, hi, skipped_):
-        return (*self.next_sample(split_, source_, given_, predicted_, lo, hi, skipped_),
+    def on_filter(self, split_, source_, given_, predicted_, lo, hi, rank_, skipped_):
+        return (*self.next_sample(split_, source_, given_, predicted_, lo, hi, rank_, skipped_),
                 prob_note(self.service, split_, source_), self.service.reviews.retrain_command(split_))
 
     def act(self, action: str, new_label: str | None):
         """The handler of one action button: record it for the caller, then show the next sample."""
         service, next_sample = self.service, self.next_sample
 
-        def handler(ref, split_, source_, reviewer_, note_, given_, predicted_, lo, hi, skipped_,
+        def handler(ref, split_, source_, reviewer_, note_, given_, predicted_, lo, hi, rank_, skipped_,
                     request: gr.Request, profile: gr.OAuthProfile | None):
             here = service.analyses.info(split_).split
             sample_id = ref_in(ref, here)
             if sample_id is None:  # nothing shown, or a sample of the split shown before this one
                 moved = f"the split is now {here}: nothing recorded; the next {here} sample is shown" if ref else ""
-                return (moved, note_, skipped_, *next_sample(here, source_, given_, predicted_, lo, hi, skipped_))
+                return (moved, note_, skipped_, *next_sample(here, source_, given_, predicted_, lo, hi, rank_,
+                                                             skipped_))
             try:
                 decision = service.reviews.decide(sample_id, action, split=here, new_label=new_label,
                                                   note=note_ or "", caller=caller_from(request, profile, reviewer_))
@@ -209,7 +220,7 @@ class _Queue:
             skipped_ = list(skipped_ or []) + ([sample_ref(here, sample_id)] if action == "skip" else [])
             what = decision.action + (f" → {decision.new_label}" if decision.action == "relabel" else "")
             return (f"sample {sample_id}: {what} (saved)", "", skipped_,
-                    *next_sample(here, source_, given_, predicted_, lo, hi, skipped_))
+                    *next_sample(here, source_, given_, predicted_, lo, hi, rank_, skipped_))
         return handler
 
 
@@ -223,6 +234,7 @@ def _wire(queue: _Queue, c: _Controls, split: gr.Dropdown) -> None:
                      api_visibility="private").then(
             queue.explain_current, current, c.explained, api_visibility="private", trigger_mode="always_last")
     split.change(lambda s: source_update(service, s), split, c.source, api_visibility="private")
+    split.change(lambda s, r: rank_update(service, s, r), [split, c.rank_by], c.rank_by, api_visibility="private")
     for control in (split, c.source, *c.filters):
         event = control.release if control in (c.min_conf, c.max_conf) else control.change
         event(queue.on_filter, [split, c.source, *c.filters, c.skipped], [*c.outputs, c.note_md, c.command],

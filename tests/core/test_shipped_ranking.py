@@ -77,6 +77,7 @@ def test_a_held_out_split_keeps_the_cleanlab_held_out_ranking(tiny_model_dir, tm
 
 def test_every_kept_signal_is_a_ranking_choice_of_the_trained_on_split(train_service):
     from dashboard.tabs.losses import order_update
+    from dashboard.tabs.review import rank_update
 
     orders = train_service.analyses.orders("train")
     wanted = [f"signal: {SIGNAL_NAMES[c]}" for c in WEIGHTS]
@@ -87,8 +88,9 @@ def test_every_kept_signal_is_a_ranking_choice_of_the_trained_on_split(train_ser
         assert np.array_equal(listed[col].to_numpy(), np.sort(table[col].to_numpy())[::-1]), name
         queue = train_service.review_queue("train", rank_by=name)
         assert queue.attrs["rank_by"] == col and queue[col].is_monotonic_decreasing
-    choices = [c[1] if isinstance(c, tuple) else c for c in order_update(train_service, "train", wanted[0]).choices]
-    assert choices == orders
+    for update in (order_update(train_service, "train", wanted[0]), rank_update(train_service, "train", wanted[0])):
+        assert [c[1] if isinstance(c, tuple) else c for c in update.choices] == orders  # Losses order, Review rank-by
+        assert update.value == wanted[0]
     with pytest.raises(core_input_error()):
         train_service.review_queue("train", rank_by="signal: no such thing")
 
