@@ -78,31 +78,52 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(getattr(pytest.mark, name))
 
 
-def app_main(args: list[str]) -> subprocess.CompletedProcess:
-    """``app.main(args)`` in this process, as ``python app.py <args>`` would run offline and without
-    ``EMOTION_*`` variables: its exit code and what it wrote to stderr, its log lines included.
+OFFLINE_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+               "HF_DATASETS_OFFLINE": "1", "GRADIO_ANALYTICS_MAX_EVENTS": "1000",
+               "GRADIO_ANALYTICS_CACHE_FREQUENCY": "100"}
 
-    For the fail-fast cases (bad data, model, paths) that stop before serving; an exception escaping
-    ``main`` (a stack trace, in a real run) fails the calling test.
+
+def run_main(main, args: list[str], *, name: str = "main") -> subprocess.CompletedProcess:
+    """A command-line ``main(args)`` in this process, as its ``python -m ...`` would run offline and without
+    ``EMOTION_*`` variables: its exit code and what it wrote to stdout and to stderr, log lines included.
+
+    Cheaper than a fresh interpreter (no second import of torch, transformers and gradio); each entry point
+    keeps one real subprocess run in the slow tier. ``SystemExit`` (argparse's usage errors, a ``sys.exit``
+    with a message) gives its code, as the interpreter would; any other exception escaping ``main`` (a stack
+    trace, in a real run) fails the calling test.
+
+    >>> run_main(lambda argv: print("hi", argv) or 3, ["x"])
+    CompletedProcess(args=['main', 'x'], returncode=3, stdout="hi ['x']\\n", stderr='')
+    """
+    out, err = io.StringIO(), io.StringIO()
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))  # the CLIs' basicConfig format
+    root = logging.getLogger()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        for key in [k for k in os.environ if k.startswith("EMOTION_")]:
+            mp.delenv(key)
+        for key, value in OFFLINE_ENV.items():
+            mp.setenv(key, value)
+        root.addHandler(handler)
+        try:
+            code = main(args)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            if not isinstance(exc.code, int) and exc.code is not None:
+                print(exc.code, file=sys.stderr)
+        finally:
+            root.removeHandler(handler)
+    return subprocess.CompletedProcess([name, *args], code, out.getvalue(), err.getvalue())
+
+
+def app_main(args: list[str]) -> subprocess.CompletedProcess:
+    """``app.main(args)`` in this process (:func:`run_main`), as ``python app.py <args>`` would run.
+
+    For the fail-fast cases (bad data, model, paths) that stop before serving.
     """
     import app
 
-    err = io.StringIO()
-    handler = logging.StreamHandler(err)
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))  # app.main's format
-    root = logging.getLogger()
-    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stderr(err):
-        for name in [k for k in os.environ if k.startswith("EMOTION_")]:
-            mp.delenv(name)
-        for name, value in {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-                            "GRADIO_ANALYTICS_MAX_EVENTS": "1000", "GRADIO_ANALYTICS_CACHE_FREQUENCY": "100"}.items():
-            mp.setenv(name, value)
-        root.addHandler(handler)
-        try:
-            code = app.main(args)
-        finally:
-            root.removeHandler(handler)
-    return subprocess.CompletedProcess(["app.py", *args], code, "", err.getvalue())
+    return run_main(app.main, args, name="app.py")
 
 
 def split_lines(split: str, n: int) -> list[str]:

@@ -122,6 +122,7 @@ def test_umap_at_scale_fits_a_subsample_and_is_stable():
     assert (nearest == cluster[rest]).mean() > 0.95
 
 
+@pytest.mark.slow  # a fresh interpreter that imports torch, transformers and gradio: 20 s on 2 cores
 def test_the_local_engine_and_the_app_never_import_ray(tiny_model_dir, split_dir, tmp_path):
     code = ("import sys; from core.analysis.precompute import main; import dashboard.app, dashboard.queries, "
             "dashboard.figures; rc = main(['--model', sys.argv[1], '--data', sys.argv[2], '--cache-dir', sys.argv[3]]);"
