@@ -39,8 +39,7 @@ needs_distilbert_tokenizer = pytest.mark.skipif(not (DISTILBERT / "vocab.txt").i
 # Fixtures that start a real app server; any other fixture named ``*_app``, ``*_url`` or ``*_server``
 # counts too (tests/app, tests/browser and tests/hardening name theirs that way), except those in
 # IN_PROCESS (an app built and called in this process, never served).
-SERVER_FIXTURES = frozenset({"app_url", "hostile_app", "loop_app", "space_url", "password_server", "zoom_app",
-                             "tiny_app_url"})
+SERVER_FIXTURES = frozenset({"app_url", "hostile_app", "loop_app", "space_url", "password_server", "zoom_app"})
 SERVER_NAME = re.compile(r"(^|_)(app|url|server)$")
 IN_PROCESS = frozenset({"login_app"})
 # Fixtures that start a browser, a local Ray, or build the full MiniLM analysis (minutes on 2 cores).
@@ -207,6 +206,23 @@ def app_url(minilm_cache_dir, tmp_path_factory) -> str:
         yield url
     finally:
         stop_app(proc)
+
+
+@pytest.fixture(scope="session")
+def space_url(tmp_path_factory, tiny_model_dir):
+    """The dashboard as on a Space (``SPACE_ID`` set: login access, no sync target) on the tiny model and 60 rows,
+    one server for the session: the Space's review tab and the robustness report (it builds in seconds here)."""
+    if not EMOTION.is_dir():
+        pytest.skip("../shared/emotion is absent")
+    from tests.app.space_server import small_data, start_app
+
+    folder = tmp_path_factory.mktemp("space-browser")
+    server = start_app(tiny_model_dir, small_data(folder / "data"), folder / "cache",
+                       env={"SPACE_ID": "ana/emotion-lens"})
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

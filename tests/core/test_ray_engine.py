@@ -105,6 +105,7 @@ def test_precompute_cli_with_the_ray_engine(local_ray, tiny_model_dir, split_dir
     assert bad.returncode == 2 and "could not reach Ray" in bad.stderr and "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow  # UMAP's cosine fit and transform compile numba code no other fast test runs: ~30 s on 2 cores
 def test_umap_at_scale_fits_a_subsample_and_is_stable():
     rng = np.random.default_rng(0)
     centres = rng.normal(0, 1, size=(4, 16))
