@@ -39,8 +39,7 @@ needs_distilbert_tokenizer = pytest.mark.skipif(not (DISTILBERT / "vocab.txt").i
 # Fixtures that start a real app server; any other fixture named ``*_app``, ``*_url`` or ``*_server``
 # counts too (tests/app, tests/browser and tests/hardening name theirs that way), except those in
 # IN_PROCESS (an app built and called in this process, never served).
-SERVER_FIXTURES = frozenset({"app_url", "hostile_app", "loop_app", "space_url", "password_server", "zoom_app",
-                             "tiny_app_url"})
+SERVER_FIXTURES = frozenset({"app_url", "hostile_app", "loop_app", "space_url", "password_server", "zoom_app"})
 SERVER_NAME = re.compile(r"(^|_)(app|url|server)$")
 IN_PROCESS = frozenset({"login_app"})
 # Fixtures that start a browser, a local Ray, or build the full MiniLM analysis (minutes on 2 cores).
@@ -78,31 +77,52 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(getattr(pytest.mark, name))
 
 
-def app_main(args: list[str]) -> subprocess.CompletedProcess:
-    """``app.main(args)`` in this process, as ``python app.py <args>`` would run offline and without
-    ``EMOTION_*`` variables: its exit code and what it wrote to stderr, its log lines included.
+OFFLINE_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+               "HF_DATASETS_OFFLINE": "1", "GRADIO_ANALYTICS_MAX_EVENTS": "1000",
+               "GRADIO_ANALYTICS_CACHE_FREQUENCY": "100"}
 
-    For the fail-fast cases (bad data, model, paths) that stop before serving; an exception escaping
-    ``main`` (a stack trace, in a real run) fails the calling test.
+
+def run_main(main, args: list[str], *, name: str = "main") -> subprocess.CompletedProcess:
+    """A command-line ``main(args)`` in this process, as its ``python -m ...`` would run offline and without
+    ``EMOTION_*`` variables: its exit code and what it wrote to stdout and to stderr, log lines included.
+
+    Cheaper than a fresh interpreter (no second import of torch, transformers and gradio); each entry point
+    keeps one real subprocess run in the slow tier. ``SystemExit`` (argparse's usage errors, a ``sys.exit``
+    with a message) gives its code, as the interpreter would; any other exception escaping ``main`` (a stack
+    trace, in a real run) fails the calling test.
+
+    >>> run_main(lambda argv: print("hi", argv) or 3, ["x"])
+    CompletedProcess(args=['main', 'x'], returncode=3, stdout="hi ['x']\\n", stderr='')
+    """
+    out, err = io.StringIO(), io.StringIO()
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))  # the CLIs' basicConfig format
+    root = logging.getLogger()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        for key in [k for k in os.environ if k.startswith("EMOTION_")]:
+            mp.delenv(key)
+        for key, value in OFFLINE_ENV.items():
+            mp.setenv(key, value)
+        root.addHandler(handler)
+        try:
+            code = main(args)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            if not isinstance(exc.code, int) and exc.code is not None:
+                print(exc.code, file=sys.stderr)
+        finally:
+            root.removeHandler(handler)
+    return subprocess.CompletedProcess([name, *args], code, out.getvalue(), err.getvalue())
+
+
+def app_main(args: list[str]) -> subprocess.CompletedProcess:
+    """``app.main(args)`` in this process (:func:`run_main`), as ``python app.py <args>`` would run.
+
+    For the fail-fast cases (bad data, model, paths) that stop before serving.
     """
     import app
 
-    err = io.StringIO()
-    handler = logging.StreamHandler(err)
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))  # app.main's format
-    root = logging.getLogger()
-    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stderr(err):
-        for name in [k for k in os.environ if k.startswith("EMOTION_")]:
-            mp.delenv(name)
-        for name, value in {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-                            "GRADIO_ANALYTICS_MAX_EVENTS": "1000", "GRADIO_ANALYTICS_CACHE_FREQUENCY": "100"}.items():
-            mp.setenv(name, value)
-        root.addHandler(handler)
-        try:
-            code = app.main(args)
-        finally:
-            root.removeHandler(handler)
-    return subprocess.CompletedProcess(["app.py", *args], code, "", err.getvalue())
+    return run_main(app.main, args, name="app.py")
 
 
 def split_lines(split: str, n: int) -> list[str]:
@@ -186,6 +206,23 @@ def app_url(minilm_cache_dir, tmp_path_factory) -> str:
         yield url
     finally:
         stop_app(proc)
+
+
+@pytest.fixture(scope="session")
+def space_url(tmp_path_factory, tiny_model_dir):
+    """The dashboard as on a Space (``SPACE_ID`` set: login access, no sync target) on the tiny model and 60 rows,
+    one server for the session: the Space's review tab and the robustness report (it builds in seconds here)."""
+    if not EMOTION.is_dir():
+        pytest.skip("../shared/emotion is absent")
+    from tests.app.space_server import small_data, start_app
+
+    folder = tmp_path_factory.mktemp("space-browser")
+    server = start_app(tiny_model_dir, small_data(folder / "data"), folder / "cache",
+                       env={"SPACE_ID": "ana/emotion-lens"})
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

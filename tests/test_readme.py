@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import importlib
-import os
 import re
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import EMOTION, REPO, SHARED, needs_emotion, needs_minilm
+from tests.conftest import EMOTION, REPO, SHARED, needs_emotion, needs_minilm, run_main
 
 HEAVY = ("torch", "transformers", "datasets", "gradio", "pandas", "sklearn", "umap")
 
@@ -48,12 +47,16 @@ def test_every_public_name_is_its_module_object_and_the_example_uses_only_public
 @pytest.mark.slow
 @needs_minilm
 @needs_emotion
-def test_readme_python_example_runs(minilm_cache_dir, tmp_path):
-    """Run the block as a user would, beside the data; the cache of the test session is reused."""
+def test_readme_python_example_runs(minilm_cache_dir, tmp_path, monkeypatch):
+    """Run the block as a script in a folder beside the data (in this process: torch is imported once per
+    run; a fresh interpreter's imports are :func:`test_importing_core_loads_nothing_heavy`'s); the cache of
+    the test session is reused."""
     code = readme_example().replace('"../shared', f'"{SHARED}').replace('".cache"', f'"{minilm_cache_dir}"')
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
-                         timeout=900)
+    monkeypatch.chdir(tmp_path)
+    for name, value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}.items():
+        monkeypatch.setenv(name, value)
+    out = run_main(lambda _: exec(compile(code, "README.md", "exec"), {"__name__": "__main__"}) or 0, [],
+                   name="README")
     assert out.returncode == 0, out.stderr[-3000:]
     assert "2000 samples, accuracy" in out.stdout and "\njoy\n" in out.stdout
     assert "1 relabelled" in out.stdout

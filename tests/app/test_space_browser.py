@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from core.review.store import ReviewStore
-from tests.app.space_server import small_data, start_app
 from tests.browser.conftest import SCREENSHOTS, TIMEOUT_MS, PageWatch, dashboard_page
 from tests.browser.test_browser import open_tab, shot, wait_value
 from tests.conftest import needs_emotion
@@ -17,15 +16,6 @@ pytestmark = needs_emotion
 def screenshot_dir():
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
-
-
-@pytest.fixture(scope="module")
-def space_url(tmp_path_factory, tiny_model_dir):
-    folder = tmp_path_factory.mktemp("space-browser")
-    server = start_app(tiny_model_dir, small_data(folder / "data"), folder / "cache",
-                       env={"SPACE_ID": "ana/emotion-lens"})  # a Space: login access by default, no sync target
-    yield server
-    server.stop()
 
 
 def test_review_tab_warns_and_refuses_an_anonymous_write(browser, space_url, screenshot_dir):

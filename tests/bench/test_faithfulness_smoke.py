@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from bench.harness import app_env
-from tests.conftest import REPO, needs_emotion, needs_minilm
+from tests.conftest import needs_emotion, needs_minilm, run_main
 
 pytestmark = [pytest.mark.slow, needs_minilm, needs_emotion]
 
 
 def test_faithfulness_bench_quick(tmp_path):
     out = tmp_path / "faithfulness.json"
-    done = subprocess.run([sys.executable, "bench/faithfulness.py", "--quick", "--out", str(out)], cwd=REPO,
-                          env=app_env(), capture_output=True, text=True, timeout=900)
+    from bench.faithfulness import main
+
+    done = run_main(main, ["--quick", "--out", str(out)])  # in this process: torch, captum and lime imported once
     assert done.returncode == 0, done.stderr[-3000:]
     printed, written = json.loads(done.stdout), json.loads(out.read_text())
     assert printed["targets"] == written["targets"] and not written["partial"]

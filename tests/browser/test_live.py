@@ -2,21 +2,16 @@
 
 * Live view (emotion-minilm, the shared ``app_url``): a tweet typed once, key by key, shows the
   probability bars and then the word highlights of the whole tweet, without any other action.
-* Robustness report (a tiny model on 30 rows, its own app, so the report builds in seconds): open
-  the report, click a cell, see that cell's examples.
+* Robustness report (a tiny model on 60 rows, the session's ``space_url`` app, so the report builds in
+  seconds): open the report, click a cell, see that cell's examples.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-from bench.harness import free_port, wait_for_http
 from tests.browser.conftest import TIMEOUT_MS, browser_missing, dashboard_page
-from tests.conftest import EMOTION, LABELS, REPO
+from tests.conftest import LABELS
 
 _missing = browser_missing()
 if _missing:
@@ -71,39 +66,8 @@ def test_show_word_pieces_toggle(page):
     assert "".join(pieces) == "ifeelextraordinarilyhappy" and len(pieces) > 4
 
 
-@pytest.fixture(scope="module")
-def tiny_app_url(tiny_model_dir, tmp_path_factory):
-    """The dashboard on the tiny model and 30 rows (the robustness report builds in seconds)."""
-    folder = tmp_path_factory.mktemp("robust-app")
-    data = folder / "data"
-    data.mkdir()
-    if EMOTION.is_dir():
-        lines = (EMOTION / "validation.txt").read_text().splitlines()[:30]
-    else:
-        lines = [f"i feel tweet {i};{LABELS[i % 6]}" for i in range(30)]
-    (data / "validation.txt").write_text("\n".join(lines) + "\n")
-    port = free_port()
-    log = folder / "app.log"
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "app.py", "--model", str(tiny_model_dir), "--data", str(data), "--cache-dir",
-             str(folder / "cache"), "--port", str(port), "--review-db", str(folder / "reviews.sqlite")],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_for_http(url, proc, log=log)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def test_robustness_report_and_a_cells_examples(browser, tiny_app_url, watch, screenshot_dir):
-    with dashboard_page(browser, tiny_app_url, watch) as page:
+def test_robustness_report_and_a_cells_examples(browser, space_url, watch, screenshot_dir):
+    with dashboard_page(browser, space_url.url, watch) as page:
         page.get_by_role("tab", name="Robustness", exact=True).click()
         page.locator("#robustness-open").click()
         page.wait_for_selector("#robustness-table [data-testid='cell-0-0']", timeout=TIMEOUT_MS)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +20,7 @@ from core.analysis.compare import compare_tables, mcnemar_exact
 from core.data.text_input import InputError
 from core.services.emotion import EmotionService
 from core.settings import Settings
-from tests.conftest import EMOTION, LABELS, REPO
+from tests.conftest import EMOTION, LABELS, run_main
 from tests.core.test_review_store import V1_SCHEMA
 
 
@@ -210,14 +208,13 @@ def test_compare_refuses_tables_of_other_rows():
 
 def test_compare_cli_writes_json(tiny_model_dir, second_model_dir, data_dir, tmp_path):
     out = tmp_path / "report.json"
-    run = subprocess.run([sys.executable, "-m", "core.analysis.compare", "--model", str(tiny_model_dir), "--model",
-                          str(second_model_dir), "--data", str(data_dir), "--split", "validation", "--json", str(out),
-                          "--cache-dir", str(tmp_path / "cache")], cwd=REPO, capture_output=True, text=True,
-                         timeout=600)
+    from core.analysis.compare import main
+
+    run = run_main(main, ["--model", str(tiny_model_dir), "--model", str(second_model_dir), "--data", str(data_dir),
+                          "--split", "validation", "--json", str(out), "--cache-dir", str(tmp_path / "cache")])
     assert run.returncode == 0, run.stderr[-2000:]
     report = json.loads(out.read_text())
     assert report["summary"]["rows"] == 60 and len(report["confusion_delta"]) == 6
     assert "McNemar p" in run.stdout
-    bad = subprocess.run([sys.executable, "-m", "core.analysis.compare", "--model", str(tiny_model_dir), "--data",
-                          str(data_dir)], cwd=REPO, capture_output=True, text=True, timeout=600)
+    bad = run_main(main, ["--model", str(tiny_model_dir), "--data", str(data_dir)])
     assert bad.returncode == 2 and "exactly two models" in bad.stderr

@@ -121,11 +121,11 @@ def test_static_int8_without_calibration_texts_falls_back(tiny_model_dir, export
     assert len(lines) == 1 and "calibration texts" in lines[0]
 
 
-def test_a_graph_that_disagrees_fails_its_check(tiny_model_dir, tiny_distilbert_dir, tmp_path, caplog):
+def test_a_graph_that_disagrees_fails_its_check(tiny_model_dir, tiny_distilbert_dir, export_cache, tmp_path, caplog):
     """A stale cache entry (another model's graph under this fingerprint) is caught by the probe check."""
     import shutil
 
-    other = load_classifier(tiny_distilbert_dir, backend="onnx", cache_dir=tmp_path)
+    other = load_classifier(tiny_distilbert_dir, backend="onnx", cache_dir=export_cache)  # the module's export
     assert other.backend.name == "onnx"
     mine = load_classifier(tiny_model_dir)
     stale = tmp_path / "backends" / f"{mine.fingerprint}-onnx"

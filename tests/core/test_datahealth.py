@@ -13,7 +13,7 @@ import pytest
 
 from core.datahealth import checks
 from core.datahealth.report import compute_report
-from tests.conftest import EMOTION, REPO, split_lines
+from tests.conftest import EMOTION, REPO, run_main, split_lines
 
 SPLITS = ("train", "validation", "test")
 
@@ -110,17 +110,29 @@ def test_cli_with_a_tiny_model_adds_outliers_and_metrics_and_reuses_the_cache(ti
     (data / "train.txt").write_text("\n".join(train) + "\n")
     (data / "test.txt").write_text("\n".join(split_lines("test", 40) + train[:3]) + "\n")  # 3 leaked rows
     out = tmp_path / "report.json"
-    cmd = [sys.executable, "-m", "core.datahealth", "--data", str(data), "--model", str(tiny_model_dir),
-           "--splits", "train", "test", "--json", str(out), "--cache-dir", str(tmp_path / "cache")]
-    first = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=True)
+    from core.datahealth.run import main
+
+    cmd = ["--data", str(data), "--model", str(tiny_model_dir), "--splits", "train", "test", "--json", str(out),
+           "--cache-dir", str(tmp_path / "cache")]
+    first = run_main(main, cmd)
+    assert first.returncode == 0, first.stderr
     report = json.loads(out.read_text())
     metrics = report["metrics"]["test"]
     assert metrics["rows"] == 43 and metrics["rows_kept"] <= 40  # the copies of train rows are left out
     assert report["counts"]["leakage"]["test exact"] >= 3 and "reused" not in first.stdout
     assert report["model"] and set(report["metrics"]) == {"train", "test"}
     assert {"outlier_score", "sample_id"} <= set(pd.DataFrame(report["outliers"]).columns) or not report["outliers"]
-    again = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=True)
+    again = run_main(main, cmd)
     assert "reused from the cache" in again.stdout
-    bad = subprocess.run([*cmd[:5], "--splits", "nope"], cwd=REPO, capture_output=True, text=True)
+    bad = run_main(main, [*cmd[:2], "--splits", "nope"])
     assert bad.returncode == 2 and bad.stderr.startswith("error:")
     assert np.isfinite(metrics["accuracy_kept"])
+
+
+@pytest.mark.slow
+def test_cli_as_a_process_fails_cleanly_on_an_unknown_split(tmp_path):
+    """``python -m core.datahealth`` in a real interpreter: exit code 2 and one ``error:`` line."""
+    (tmp_path / "train.txt").write_text("\n".join(split_lines("train", 10)) + "\n")
+    bad = subprocess.run([sys.executable, "-m", "core.datahealth", "--data", str(tmp_path), "--splits", "nope"],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and bad.stderr.startswith("error:") and "Traceback" not in bad.stderr

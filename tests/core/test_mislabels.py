@@ -114,6 +114,7 @@ def test_near_duplicates_with_another_label_conflict():
     np.testing.assert_array_equal(groups >= 0, flagged)
 
 
+@pytest.mark.slow  # pynndescent's numba functions compile on first use: about 30 s on 2 cores, whatever the rows
 def test_past_the_exact_limit_an_approximate_knn_graph_finds_the_same_near_duplicates(monkeypatch):
     from core.analysis import mislabels
 

@@ -16,7 +16,7 @@ from core.analysis.cache import AnalysisCache
 from core.analysis.precompute import analyse_split
 from core.classifier.model import ModelError, align_labels, load_classifier
 from core.data.splits import load_splits
-from tests.conftest import LABELS, MINILM, REPO, needs_emotion, needs_minilm, write_split_lines
+from tests.conftest import LABELS, MINILM, REPO, needs_emotion, needs_minilm, run_main, write_split_lines
 
 N_ROWS = 120
 
@@ -187,15 +187,26 @@ def test_model_folders_that_cannot_be_used_say_why(tmp_path, tiny_model_dir, cas
 
 
 def test_precompute_cli_prints_where_it_wrote_and_errors_cleanly(tiny_model_dir, small_data, tmp_path):
-    cmd = [sys.executable, "-m", "core.analysis.precompute", "--model", str(tiny_model_dir), "--data", str(small_data),
-           "--cache-dir", str(tmp_path / "cache")]
-    first = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    from core.analysis.precompute import main
+
+    cmd = ["--model", str(tiny_model_dir), "--data", str(small_data), "--cache-dir", str(tmp_path / "cache")]
+    first = run_main(main, cmd)
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("wrote ") and str(tmp_path / "cache") in first.stdout
-    second = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    second = run_main(main, cmd)
     assert second.stdout.startswith("reused ")
-    bad = subprocess.run([*cmd[:4], str(tmp_path / "missing-model"), *cmd[5:]], cwd=REPO, capture_output=True,
-                         text=True, timeout=600)
+    bad = run_main(main, [cmd[0], str(tmp_path / "missing-model"), *cmd[2:]])
+    assert bad.returncode == 2
+    assert "no such model folder" in bad.stderr
+
+
+@pytest.mark.slow
+def test_precompute_as_a_process_fails_cleanly(small_data, tmp_path):
+    """``python -m core.analysis.precompute`` in a real interpreter: exit code 2, no stack trace (its success path
+    runs as a process in the ``minilm_cache_dir`` fixture)."""
+    bad = subprocess.run([sys.executable, "-m", "core.analysis.precompute", "--model", str(tmp_path / "missing-model"),
+                          "--data", str(small_data), "--cache-dir", str(tmp_path / "cache")], cwd=REPO,
+                         capture_output=True, text=True, timeout=600)
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr and "no such model folder" in bad.stderr
 

@@ -105,6 +105,7 @@ def test_precompute_cli_with_the_ray_engine(local_ray, tiny_model_dir, split_dir
     assert bad.returncode == 2 and "could not reach Ray" in bad.stderr and "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow  # UMAP's cosine fit and transform compile numba code no other fast test runs: ~30 s on 2 cores
 def test_umap_at_scale_fits_a_subsample_and_is_stable():
     rng = np.random.default_rng(0)
     centres = rng.normal(0, 1, size=(4, 16))
@@ -122,6 +123,7 @@ def test_umap_at_scale_fits_a_subsample_and_is_stable():
     assert (nearest == cluster[rest]).mean() > 0.95
 
 
+@pytest.mark.slow  # a fresh interpreter that imports torch, transformers and gradio: 20 s on 2 cores
 def test_the_local_engine_and_the_app_never_import_ray(tiny_model_dir, split_dir, tmp_path):
     code = ("import sys; from core.analysis.precompute import main; import dashboard.app, dashboard.queries, "
             "dashboard.figures; rc = main(['--model', sys.argv[1], '--data', sys.argv[2], '--cache-dir', sys.argv[3]]);"

@@ -12,7 +12,7 @@ import pytest
 
 from core.explanation.perturb import perturbations
 from core.explanation.robustness import ALL, build_report, load_or_build_report, probe, report_path
-from tests.conftest import LABELS, REPO
+from tests.conftest import LABELS, REPO, run_main
 
 TEXTS = ["i feel sad today", "i am happy", "wow", "i feel so angry at him", "i love you", "ok"]
 
@@ -116,16 +116,26 @@ def test_cli_on_a_tiny_model(tiny_model_dir, tmp_path):
     rows = [f"{t};{lab}" for t, lab in zip(TEXTS * 5, LABELS * 5, strict=True)]
     (folder / "validation.txt").write_text("\n".join(rows) + "\n")
     out = tmp_path / "rob.json"
-    cmd = [sys.executable, "-m", "core.explanation.robustness", "--model", str(tiny_model_dir), "--data", str(folder),
-           "--split", "validation", "--cache-dir", str(tmp_path / "cache"), "--json", str(out)]
-    first = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    from core.explanation.robustness import main
+
+    cmd = ["--model", str(tiny_model_dir), "--data", str(folder), "--split", "validation",
+           "--cache-dir", str(tmp_path / "cache"), "--json", str(out)]
+    first = run_main(main, cmd)
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("built ") and "two typos" in first.stdout
     data = json.loads(out.read_text())
     assert data["n_rows"] == 30 and set(data["edits"]) == {p.name for p in perturbations(LABELS)}
     assert 0 <= data["edits"]["upper case"][ALL]["changed"] <= 1
-    second = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    second = run_main(main, cmd)
     assert second.stdout.startswith("reused ")
-    bad = subprocess.run([*cmd[:4], str(tmp_path / "missing"), *cmd[5:]], cwd=REPO, capture_output=True, text=True,
-                         timeout=600)
-    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    bad = run_main(main, [cmd[0], str(tmp_path / "missing"), *cmd[2:]])
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ")
+
+
+@pytest.mark.slow
+def test_cli_as_a_process_fails_cleanly_on_missing_data(tiny_model_dir, tmp_path):
+    """``python -m core.explanation.robustness`` in a real interpreter: exit code 2, one line, no stack trace."""
+    bad = subprocess.run([sys.executable, "-m", "core.explanation.robustness", "--model", str(tiny_model_dir),
+                          "--data", str(tmp_path / "missing"), "--cache-dir", str(tmp_path / "cache")], cwd=REPO,
+                         capture_output=True, text=True, timeout=600)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and bad.stderr.startswith("error: ")

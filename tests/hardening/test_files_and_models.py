@@ -13,7 +13,6 @@ import json
 import re
 import shutil
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ from core.classifier.model import ModelError
 from core.data.splits import DataError
 from core.services.emotion import EmotionService
 from core.settings import Settings
-from tests.conftest import DISTILBERT, LABELS, app_main
+from tests.conftest import DISTILBERT, LABELS, app_main, run_main
 from tests.hardening.conftest import real_lines, run_cli, write_split
 
 # ---- helpers -------------------------------------------------------------------------------------
@@ -217,8 +216,8 @@ def test_bad_model_is_a_model_error(name, bad_models):
 @pytest.fixture(scope="module")
 def app_py_runs(tiny_model_dir, bad_data, bad_models, tmp_path_factory) -> tuple[dict, Path]:
     """``app.py``'s ``main`` on every bad data folder (tiny model) and every bad model folder (good data),
-    in this process (each stops before serving); and ``python app.py`` for real on an unwritable cache
-    folder without ``--review-db`` (the end-to-end proof: exit code and stderr of a real process)."""
+    and on an unwritable cache folder without ``--review-db``, in this process (each stops before serving;
+    :func:`test_app_py_as_a_process_stops_on_an_unwritable_cache_folder` is the real-process proof)."""
     root = tmp_path_factory.mktemp("app-py-runs")
     good = write_split(root / "good-data", 5)
     jobs = {f"data {n}": app_args(tiny_model_dir, folder, root / slug(n)) for n, (folder, _) in bad_data.items()}
@@ -226,9 +225,9 @@ def app_py_runs(tiny_model_dir, bad_data, bad_models, tmp_path_factory) -> tuple
     runs = {key: app_main(args[1:]) for key, args in jobs.items()}
     blocker = root / "a-file"
     blocker.write_text("x")
-    runs["review db in an unwritable cache"] = run_cli(["app.py", "--model", str(tiny_model_dir), "--data", str(good),
-                                                        "--cache-dir", str(blocker / "cache"), "--port",
-                                                        str(free_port())])
+    runs["review db in an unwritable cache"] = app_main(["--model", str(tiny_model_dir), "--data", str(good),
+                                                         "--cache-dir", str(blocker / "cache"), "--port",
+                                                         str(free_port())])
     return runs, blocker
 
 
@@ -248,11 +247,6 @@ def test_bad_model_stops_app_py_with_one_paragraph(name, bad_models, app_py_runs
 
 # ---- caches --------------------------------------------------------------------------------------
 
-def precompute(model: Path, data: Path, cache: Path) -> subprocess.CompletedProcess:
-    return run_cli(["-m", "core.analysis.precompute", "--model", str(model), "--data", str(data),
-                    "--cache-dir", str(cache)])
-
-
 def build_cache(model: Path, data: Path, cache: Path) -> Path:
     """Write the analysis entry in this process (quick), on the app's default backend (the entry
     ``python -m core.analysis.precompute`` looks for); returns its folder."""
@@ -270,7 +264,7 @@ def build_cache(model: Path, data: Path, cache: Path) -> Path:
 
 def test_precompute_cli_rebuilds_a_truncated_or_foreign_cache(tiny_model_dir, tmp_path):
     """Two copies of a good cache: one with its table.parquet cut in half, one with the meta.json of
-    another model; ``python -m core.analysis.precompute`` on each (at once) warns, rebuilds and exits 0."""
+    another model; ``python -m core.analysis.precompute``'s ``main`` on each warns, rebuilds and exits 0."""
     data = write_split(tmp_path / "data", 3)
     entry = build_cache(tiny_model_dir, data, tmp_path / "good")
     caches = {damage: tmp_path / damage for damage in ("truncated", "foreign")}
@@ -284,9 +278,10 @@ def test_precompute_cli_rebuilds_a_truncated_or_foreign_cache(tiny_model_dir, tm
                 labels=list(reversed(LABELS)))
     meta_path.write_text(json.dumps(meta))
 
-    with ThreadPoolExecutor(2) as pool:
-        runs = dict(zip(caches, pool.map(lambda c: precompute(tiny_model_dir, data, c), caches.values()),
-                        strict=True))
+    from core.analysis.precompute import main
+
+    runs = {damage: run_main(main, ["--model", str(tiny_model_dir), "--data", str(data), "--cache-dir", str(cache)])
+            for damage, cache in caches.items()}
     expected = {"truncated": "warning: rebuilding the analysis: unreadable cache entry (",
                 "foreign": "warning: rebuilding the analysis: meta.json is for another model_fingerprint "
                            "('0123456789abcdef')"}
@@ -318,3 +313,13 @@ def test_app_with_the_review_database_in_an_unwritable_cache_folder_says_so(app_
     proc = runs["review db in an unwritable cache"]
     assert_clean_exit(proc, str(blocker / "cache" / "reviews.sqlite"), "choose another review database path")
     assert "running without a cache" in proc.stderr
+
+
+@pytest.mark.slow
+def test_app_py_as_a_process_stops_on_an_unwritable_cache_folder(tiny_model_dir, tmp_path):
+    """The same stop from ``python app.py`` for real: exit code 2 and one paragraph on stderr, no stack trace."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    proc = run_cli(["app.py", "--model", str(tiny_model_dir), "--data", str(write_split(tmp_path / "data", 5)),
+                    "--cache-dir", str(blocker / "cache"), "--port", str(free_port())])
+    assert_clean_exit(proc, str(blocker / "cache" / "reviews.sqlite"), "choose another review database path")
