@@ -127,34 +127,10 @@ def injected_report(frame: pd.DataFrame, flipped: np.ndarray) -> dict:
             for m in ("loss", "normalized_margin", "mislabel_score", "knn_disagree_cls", "shipped")}
 
 
-def grid(real: pd.DataFrame, choose: pd.DataFrame, inj: pd.DataFrame, flipped: np.ndarray) -> dict:
-    """The weight search of :mod:`core.analysis.signals.shipped` (choose half and flip seed 20 only)."""
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
-    ids = choose["sample_id"].to_numpy(int)
-    uniform = (choose["sampling"] == "uniform").to_numpy()
-    wrong = (choose["judgement"] == "wrong").to_numpy()[uniform]
-    rr = {c: percentile_rank(real[c].to_numpy())[ids][uniform] for c in GRID_SIGNALS}
-    ri = {c: percentile_rank(inj[c].to_numpy()) for c in GRID_SIGNALS}
-    floor = average_precision_score(flipped, ri["mislabel_score"])
-    rows = []
-    for ws in itertools.product((0, 1, 2), repeat=len(GRID_SIGNALS)):
-        if not any(ws):
-            continue
-        s_r = sum(w * rr[c] for c, w in zip(GRID_SIGNALS, ws, strict=True))
-        s_i = sum(w * ri[c] for c, w in zip(GRID_SIGNALS, ws, strict=True))
-        if average_precision_score(flipped, s_i) >= floor:
-            rows.append((ws, roc_auc_score(wrong, s_r), average_precision_score(wrong, s_r)))
-    best_auc = max(r[1] for r in rows)
-    chosen = max((r for r in rows if r[1] >= best_auc - 0.002), key=lambda r: r[2])
-    return {"feasible": len(rows), "injected_ap_floor": round(floor, 4), "best_auc": round(best_auc, 4),
-            "chosen": dict(zip(GRID_SIGNALS, chosen[0], strict=True)), "chosen_auc": round(chosen[1], 4),
-            "chosen_ap": round(chosen[2], 4)}
-
-
-def sparse_grid(real: pd.DataFrame, rows: pd.DataFrame, inj: pd.DataFrame, flipped: np.ndarray) -> dict:
-    """Round 2's weight search on ``rows`` (all round-1 rows): within 0.01 of the best AUC, the fewest signals,
-    then the best AP; only vectors whose injected AP (flip seed 20) is at least cleanlab's."""
+def feasible_vectors(real: pd.DataFrame, rows: pd.DataFrame, inj: pd.DataFrame,
+                     flipped: np.ndarray) -> tuple[list[tuple], float, int, int]:
+    """Every weight vector in {0, 1, 2} over :data:`GRID_SIGNALS` whose injected AP is at least cleanlab's, with
+    its ROC AUC and AP on the uniform rows of ``rows``; also the AP floor, the uniform rows and the wrong ones."""
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     ids = rows["sample_id"].to_numpy(int)
@@ -171,10 +147,27 @@ def sparse_grid(real: pd.DataFrame, rows: pd.DataFrame, inj: pd.DataFrame, flipp
         if average_precision_score(flipped, s_i) >= floor:
             s_r = sum(w * rr[c] for c, w in zip(GRID_SIGNALS, ws, strict=True))
             found.append((ws, roc_auc_score(wrong, s_r), average_precision_score(wrong, s_r)))
+    return found, float(floor), int(uniform.sum()), int(wrong.sum())
+
+
+def grid(real: pd.DataFrame, choose: pd.DataFrame, inj: pd.DataFrame, flipped: np.ndarray) -> dict:
+    """The weight search of :mod:`core.analysis.signals.shipped` (choose half and flip seed 20 only)."""
+    rows, floor, _, _ = feasible_vectors(real, choose, inj, flipped)
+    best_auc = max(r[1] for r in rows)
+    chosen = max((r for r in rows if r[1] >= best_auc - 0.002), key=lambda r: r[2])
+    return {"feasible": len(rows), "injected_ap_floor": round(floor, 4), "best_auc": round(best_auc, 4),
+            "chosen": dict(zip(GRID_SIGNALS, chosen[0], strict=True)), "chosen_auc": round(chosen[1], 4),
+            "chosen_ap": round(chosen[2], 4)}
+
+
+def sparse_grid(real: pd.DataFrame, rows: pd.DataFrame, inj: pd.DataFrame, flipped: np.ndarray) -> dict:
+    """Round 2's weight search on ``rows`` (all round-1 rows): within 0.01 of the best AUC, the fewest signals,
+    then the best AP; only vectors whose injected AP (flip seed 20) is at least cleanlab's."""
+    found, floor, n_uniform, n_wrong = feasible_vectors(real, rows, inj, flipped)
     best_auc = max(r[1] for r in found)
     near = [r for r in found if r[1] >= best_auc - 0.01]
     chosen = min(near, key=lambda r: (sum(w > 0 for w in r[0]), -r[2]))
-    return {"rows": int(uniform.sum()), "wrong": int(wrong.sum()), "feasible": len(found),
+    return {"rows": n_uniform, "wrong": n_wrong, "feasible": len(found),
             "injected_ap_floor": round(floor, 4), "best_auc": round(best_auc, 4), "within_0.01": len(near),
             "chosen": {c: w for c, w in zip(GRID_SIGNALS, chosen[0], strict=True) if w},
             "chosen_auc": round(chosen[1], 4), "chosen_ap": round(chosen[2], 4)}
