@@ -431,7 +431,7 @@ def run(argv: list[str] | None = None) -> dict:
     p.add_argument("--partial-oof", action="store_true",
                    help="train nothing: score the train setting on the folds finished so far")
     p.add_argument("--quick", action="store_true",
-                   help="smoke run: 300 validation rows, a 96-row train subset, coarse --choose grids")
+                   help="smoke run: 300 validation rows, a 64-row train subset (16 tokens), coarse --choose grids")
     args = p.parse_args(argv)
     settings = {s.strip() for s in args.settings.split(",") if s.strip()}
     if not settings <= {"heldout", "train"}:
@@ -448,8 +448,8 @@ def run(argv: list[str] | None = None) -> dict:
     work = Path(args.work_dir) / f"rows{rows}" if args.train_method == "finetune" else \
         Path(args.work_dir) / f"{args.train_method}-rows{rows}"
     if args.quick:
-        rows, folds, max_rows = 96, 2, 300
-        recipe.update(epochs=1.0, max_length=32, warmup_steps=0)
+        rows, folds, max_rows = 64, 2, 300  # 2 training steps in-sample, 1 per fold (batch 32)
+        recipe.update(epochs=1.0, max_length=16, warmup_steps=0)
         choose_seeds, report_seeds, train_seeds = (0, 1), (10, 11), {"choose": (0,), "report": (10,), "seen": ()}
         work = Path(args.work_dir) / "quick"
     work.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,8 @@ def run_quick(script: str, *args: str, in_process: bool = False) -> dict:
 
     ``in_process``: call the script's ``main`` in this process (:func:`tests.conftest.run_main`), for scripts that
     time work in their own process anyway and whose figures a warm process leaves valid (no cold start, no peak
-    memory): it skips a second import of torch and transformers and reuses numba's compiled UMAP.
+    memory), or whose ``main`` only drives the fresh processes it measures: it skips a second import of torch and
+    transformers and reuses numba's compiled UMAP.
     """
     if in_process:
         module = importlib.import_module(f"bench.{Path(script).stem}")
