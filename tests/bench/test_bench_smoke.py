@@ -85,6 +85,7 @@ def test_bench_cold_start_quick():
     assert report["bench"] == "cold_start"
     m = report["models"]["minilm"]
     assert m["runs"] == 1 and len(m["per_run"]) == 1
+    assert m["prebuild"]["output"].startswith("wrote ")  # the app started on a cache built beforehand
     for key in ("ready_s", "first_classify_s", "explain_s", "peak_rss_ready_mb", "peak_rss_after_calls_mb"):
         assert positive(m[key]["p50"]) and m[key]["max"] >= m[key]["p50"], key
     assert m["peak_rss_after_calls_mb"]["p50"] >= m["peak_rss_ready_mb"]["p50"] * 0.99
