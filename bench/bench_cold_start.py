@@ -92,12 +92,11 @@ def one_start(model_dir: Path, data: Path, cache_dir: Path, log: Path, *, explai
     }
 
 
-def bench_model(name: str, *, data: Path, cache_dir: Path, work: Path, runs: int, explain: bool,
-                quick: bool = False) -> dict:
-    """Pre-build the cache (``quick``: in this process), then ``runs`` cold starts of the app on it."""
+def bench_model(name: str, *, data: Path, cache_dir: Path, work: Path, runs: int, explain: bool) -> dict:
+    """Pre-build the cache, then ``runs`` cold starts of the app on it."""
     model_dir = resolve_model(name, cache_dir / "models" if name == "distilbert" else work)
     print(f"[{name}] pre-building the analysis cache...", file=sys.stderr, flush=True)
-    prebuild_s, line = precompute(model_dir, data, cache_dir, in_process=quick)
+    prebuild_s, line = precompute(model_dir, data, cache_dir)
     results = []
     for i in range(runs):
         print(f"[{name}] cold start {i + 1}/{runs}...", file=sys.stderr, flush=True)
@@ -121,8 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="analysis cache (and the DistilBERT-size model) to reuse between runs (default: temp)")
     p.add_argument("--no-explain", action="store_true", help="skip the /explain call")
-    p.add_argument("--quick", action="store_true",
-                   help="smoke run: emotion-minilm, 64-row split, 1 run, the cache pre-built in this process")
+    p.add_argument("--quick", action="store_true", help="smoke run: emotion-minilm, 64-row split, 1 run")
     args = p.parse_args(argv)
     if args.runs < 1:
         p.error("--runs must be at least 1")
@@ -139,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         for name in models:
             report["models"][name] = bench_model(name, data=data, cache_dir=cache_dir, work=work, runs=runs,
-                                                 explain=not args.no_explain, quick=args.quick)
+                                                 explain=not args.no_explain)
     dump(report)
     return 0
 

@@ -180,24 +180,11 @@ class RssSampler:
         self.peak_mb = max(self.peak_mb, rss_mb(self.pid))
 
 
-def precompute(model: Path, data: Path, cache_dir: Path, backend: str | None = None, *,
-               in_process: bool = False) -> tuple[float, str]:
+def precompute(model: Path, data: Path, cache_dir: Path, backend: str | None = None) -> tuple[float, str]:
     """Run ``python -m core.analysis.precompute`` in a fresh process (on ``backend``, default the app's); returns
-    (wall seconds, its stdout line). ``in_process``: its ``main`` in this process (a smoke run's warm figure)."""
+    (wall seconds, its stdout line)."""
     start = time.perf_counter()
     extra = ["--backend", backend] if backend else []
-    if in_process:
-        import contextlib
-        import io
-
-        from core.analysis.precompute import main
-
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            code = main(["--model", str(model), "--data", str(data), "--cache-dir", str(cache_dir), *extra])
-        if code != 0:
-            raise RuntimeError(f"core.analysis.precompute failed ({code})")
-        return time.perf_counter() - start, out.getvalue().strip()
     done = subprocess.run([sys.executable, "-m", "core.analysis.precompute", "--model", str(model), "--data", str(data),
                            "--cache-dir", str(cache_dir), *extra], cwd=ROOT, env=app_env(), capture_output=True,
                           text=True)
