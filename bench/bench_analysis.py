@@ -16,7 +16,7 @@ The speed-up compares the timed runs; ``speedup_cold`` adds each side's warm-up.
 (its own ``reused ... in X s`` figure, and the process's wall time including imports).
 
     python bench/bench_analysis.py --model both            # full: 2,000 rows per model (minutes)
-    python bench/bench_analysis.py --quick --model minilm  # smoke run on 64 rows
+    python bench/bench_analysis.py --quick --model minilm  # smoke run on 64 rows, both sides in this process
 """
 
 from __future__ import annotations
@@ -144,10 +144,13 @@ def worker_project(model_dir: Path, data_dir: Path, cache_dir: Path, out: Path, 
         compute_analysis(clf, data[SPLIT].texts[:warmup_rows], label_ids[:warmup_rows])
     warmup = time.perf_counter() - t0
     clock = StageClock()
-    pre._tqdm_progress = lambda: clock  # record stage ends instead of drawing bars
-    t_start = time.perf_counter()
-    first = pre.analyse_split(clf, data, SPLIT, cache_dir=cache_dir, show_progress=True)
-    total = time.perf_counter() - t_start
+    bars, pre._tqdm_progress = pre._tqdm_progress, lambda: clock  # record stage ends instead of drawing bars
+    try:
+        t_start = time.perf_counter()
+        first = pre.analyse_split(clf, data, SPLIT, cache_dir=cache_dir, show_progress=True)
+        total = time.perf_counter() - t_start
+    finally:
+        pre._tqdm_progress = bars  # as it was (a --quick run calls this in its caller's process)
     if first.reused:
         raise RuntimeError(f"{cache_dir} was not empty: the project path reused a cached analysis")
     m = clock.marks
@@ -172,8 +175,11 @@ def worker_project(model_dir: Path, data_dir: Path, cache_dir: Path, out: Path, 
 
 # ---- driver ------------------------------------------------------------------------------------
 
-def run_worker(kind: str, args: list[str], out: Path, log: Path) -> dict:
-    """Run one side in a fresh Python process and read back its JSON."""
+def run_worker(kind: str, args: list[str], out: Path, log: Path, *, in_process: bool = False) -> dict:
+    """Run one side in a fresh Python process (``in_process``: in this one) and read back its JSON."""
+    if in_process:
+        main(["--worker", kind, "--out", str(out), *args])
+        return json.loads(out.read_text())
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, "--out", str(out), *args]
     with log.open("w") as f:
         done = subprocess.run(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT, text=True)
@@ -186,18 +192,21 @@ def _r(x: float, digits: int = 2) -> float:
     return round(float(x), digits)
 
 
-def bench_model(name: str, rows: int, work: Path, warmup_rows: int, backend: str = "torch") -> dict:
-    """Reference and project side by side for one model, then the fresh-process cache reuse."""
+def bench_model(name: str, rows: int, work: Path, warmup_rows: int, backend: str = "torch",
+                quick: bool = False) -> dict:
+    """Reference and project side by side for one model, then the fresh-process cache reuse.
+
+    ``quick``: both sides run in this process (a smoke run checks the figures, not how fair they are)."""
     model_dir = resolve_model(name, work)
     data_dir = write_data_subset(work / f"data-{rows}", rows)
     tag = f"{name}-{rows}"
     cache_dir = work / f"cache-{tag}"
     common = ["--model-dir", str(model_dir), "--data", str(data_dir), "--warmup-rows", str(warmup_rows)]
     print(f"[{name}] reference ({rows} rows)...", file=sys.stderr, flush=True)
-    ref = run_worker("reference", common, work / f"{tag}-ref.json", work / f"{tag}-ref.log")
+    ref = run_worker("reference", common, work / f"{tag}-ref.json", work / f"{tag}-ref.log", in_process=quick)
     print(f"[{name}] project ({rows} rows)...", file=sys.stderr, flush=True)
     proj = run_worker("project", [*common, "--cache-dir", str(cache_dir), "--backend", backend],
-                      work / f"{tag}-proj.json", work / f"{tag}-proj.log")
+                      work / f"{tag}-proj.json", work / f"{tag}-proj.log", in_process=quick)
     print(f"[{name}] fresh-process cache reuse...", file=sys.stderr, flush=True)
     wall, line = precompute(model_dir, data_dir, cache_dir, backend)
     match = re.search(r"reused .* in ([0-9.]+) s", line)
@@ -234,7 +243,8 @@ METHOD = ("Each side runs in its own fresh Python process, reference first then 
           "Cache reuse: a second analyse_split in the project process, and a fresh "
           "`python -m core.analysis.precompute` "
           "process (its reported seconds, and its wall time including Python/torch imports and model load). "
-          "Shared 2-core machine: timings are noisy, compare ratios within one run.")
+          "Shared 2-core machine: timings are noisy, compare ratios within one run. --quick (a smoke run) runs "
+          "both sides in the calling process instead, warm: its figures are not comparisons.")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -242,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", default="both", help="minilm, distilbert (random weights, real shape) or both")
     p.add_argument("--rows", type=int, default=2000, help="validation rows to analyse (default: all 2,000)")
-    p.add_argument("--quick", action="store_true", help="smoke run on 64 rows")
+    p.add_argument("--quick", action="store_true", help="smoke run on 64 rows, both sides in this process")
     p.add_argument("--warmup-rows", type=int, default=WARMUP_ROWS,
                    help="rows each side runs once before timing (JIT, first calls); 0 with --quick")
     p.add_argument("--work-dir", type=Path, default=None, help="keep models, caches and logs here (default: temp)")
@@ -268,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         work.mkdir(parents=True, exist_ok=True)
         report = {"bench": "analysis", "method": METHOD, "quick": args.quick, "models": {}}
         for name in expand_models(args.model):
-            report["models"][name] = bench_model(name, rows, work, warmup_rows, args.backend)
+            report["models"][name] = bench_model(name, rows, work, warmup_rows, args.backend, args.quick)
     dump(report)
     return 0
 

@@ -46,7 +46,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.bench_explain import EXAMPLES, bench_texts, large_budget_reference, spearman  # noqa: E402
-from bench.common import EMOTION, MINILM, build_random_distilbert, peak_rss_mb, write_data_subset  # noqa: E402
+from bench.common import (  # noqa: E402
+    EMOTION,
+    MINILM,
+    SMALL_DISTILBERT,
+    build_random_distilbert,
+    peak_rss_mb,
+    write_data_subset,
+)
 
 ALL = ("torch", "torch-bf16", "onnx", "onnx-int8", "onnx-int8-static")
 QUICK = ("torch", "onnx")
@@ -208,7 +215,7 @@ def reference_timing(work: Path, texts: list[str], out: Path) -> None:
 
 
 def interleaved(names: list[str], texts: list[str], rows: int, work: Path, out: Path | None,
-                analysis: bool, reference: bool = False) -> dict[str, Any]:
+                analysis: bool, reference: bool = False, quick: bool = False) -> dict[str, Any]:
     """All backends in this one process, timed text by text in turn (for a busy machine: load hits all alike).
 
     DistilBERT size first (explain p50 over ``texts``, classify p50 at batch 1 and 8; with
@@ -217,6 +224,7 @@ def interleaved(names: list[str], texts: list[str], rows: int, work: Path, out: 
     emotion-minilm validation rows (accuracy, weighted F1, agreement with ``torch``) and each
     backend's explanations against the ``torch`` backend's (same algorithm, fp32), then optionally
     the 2,000-row analysis.  No per-backend memory figure and no shap large-budget reference here.
+    ``quick``: the DistilBERT is of the small :data:`SMALL_DISTILBERT` shape (``distilbert_shape`` says so).
     """
     _quiet()
     from sklearn.metrics import f1_score
@@ -227,6 +235,7 @@ def interleaved(names: list[str], texts: list[str], rows: int, work: Path, out: 
 
     cache = work / "export-cache"
     report: dict[str, Any] = {"bench": "backends", "mode": "interleaved", "texts": len(texts), "rows": rows,
+                              "distilbert_shape": SMALL_DISTILBERT if quick else "real (6 layers, 768 wide)",
                               "backends": {n: {"distilbert": {}, "minilm": {}} for n in names}}
 
     def save() -> None:
@@ -236,7 +245,8 @@ def interleaved(names: list[str], texts: list[str], rows: int, work: Path, out: 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
-    d_dir = build_random_distilbert(work / "distilbert-random")
+    d_dir = build_random_distilbert(work / "distilbert-small", **SMALL_DISTILBERT) if quick else \
+        build_random_distilbert(work / "distilbert-random")
     clfs = {}
     for n in names:
         clfs[n], info = _load(d_dir, n, cache)
@@ -372,7 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reference", action="store_true",
                    help="also time the reference explainer at DistilBERT size "
                         "(with --interleaved: text by text, right after the backends)")
-    p.add_argument("--quick", action="store_true", help="smoke run: minilm only, 32 rows, 1 text, torch and onnx")
+    p.add_argument("--quick", action="store_true", help="smoke run: minilm only, 32 rows, 1 text, torch and onnx "
+                        "(with --interleaved: a small random DistilBERT)")
     p.add_argument("--work-dir", type=Path, default=None, help="keep models, caches and logs here")
     p.add_argument("--out", type=Path, default=None, help="also write the JSON here (after every backend)")
     p.add_argument("--interleaved", action="store_true",
@@ -391,8 +402,8 @@ def main(argv: list[str] | None = None) -> int:
         work = args.work_dir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         if args.interleaved:
-            print(json.dumps(interleaved(names, texts, rows, work, args.out, args.analysis, args.reference),
-                             indent=1))
+            print(json.dumps(interleaved(names, texts, rows, work, args.out, args.analysis, args.reference,
+                                         args.quick), indent=1))
             return 0
         if args.worker == "shap-reference":
             shap_reference(work, texts, cap)
@@ -409,7 +420,10 @@ def main(argv: list[str] | None = None) -> int:
                                   "calibration_texts": CALIBRATION_TEXTS, "backends": {}}
         t0 = time.perf_counter()
         print("[shap reference] ...", file=sys.stderr, flush=True)
-        _child(["--worker", "shap-reference", *common], work / "shap-reference.log")
+        if args.quick:  # the yardstick, not a figure: a smoke run computes it here, without a third interpreter
+            shap_reference(work, texts, cap)
+        else:
+            _child(["--worker", "shap-reference", *common], work / "shap-reference.log")
         report["shap_reference_s"] = round(time.perf_counter() - t0, 1)
         for name in names:
             print(f"[{name}] ...", file=sys.stderr, flush=True)

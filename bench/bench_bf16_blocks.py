@@ -14,7 +14,7 @@ code) meets a new row count with nearly every text. Prints one JSON object: per 
 p50, the sum, and the median over texts of its time divided by the unblocked copy's on the same text.
 
     python bench/bench_bf16_blocks.py                  # 80 texts, 6 settings (a few minutes)
-    python bench/bench_bf16_blocks.py --quick          # smoke run: 3 texts, 2 settings
+    python bench/bench_bf16_blocks.py --quick          # smoke run: 3 texts, 2 settings, a small DistilBERT
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import EMOTION, build_random_distilbert  # noqa: E402
+from bench.common import EMOTION, SMALL_DISTILBERT, build_random_distilbert  # noqa: E402
 
 SETTINGS = ((0, 0), (128, 16), (256, 16), (256, 32), (512, 16), (512, 32))
 WARM_UP = "i feel a little nervous about tomorrow but mostly excited to see everyone again"
@@ -98,16 +98,18 @@ def run(model_dir: Path, texts: list[str], settings: tuple[tuple[int, int], ...]
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--texts", type=int, default=80)
-    p.add_argument("--quick", action="store_true", help="smoke run: 3 texts, 2 settings")
+    p.add_argument("--quick", action="store_true", help="smoke run: 3 texts, 2 settings, a small DistilBERT")
     args = p.parse_args(argv)
     from bench.bench_explain_sampling import held_out_texts
 
     settings = (SETTINGS[0], SETTINGS[2]) if args.quick else SETTINGS
     texts = held_out_texts(EMOTION / "validation.txt", 3 if args.quick else args.texts)
     with tempfile.TemporaryDirectory(prefix="bench-blocks-") as tmp:
-        model_dir = build_random_distilbert(Path(tmp) / "distilbert-random")
+        model_dir = build_random_distilbert(Path(tmp) / "distilbert-small", **SMALL_DISTILBERT) if args.quick else \
+            build_random_distilbert(Path(tmp) / "distilbert-random")
         settings_report = run(model_dir, texts, settings)
-    print(json.dumps({"bench": "bf16_blocks", "texts": len(texts), "settings": settings_report}, indent=1))
+    print(json.dumps({"bench": "bf16_blocks", "texts": len(texts), "shape": SMALL_DISTILBERT if args.quick else "real",
+                      "settings": settings_report}, indent=1))
     return 0
 
 

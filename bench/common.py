@@ -77,8 +77,14 @@ def write_data_subset(out_dir: Path, rows: int | None, *, split: str = "validati
     return out_dir
 
 
-def build_random_distilbert(out_dir: Path) -> Path:
-    """A random-weight (seed 0) DistilBERT classifier of the real shape, saved with its tokenizer.
+# A small DistilBERT shape for smoke runs (``--quick``), which check that figures are there and add up, not how
+# fast a model of the real shape is
+SMALL_DISTILBERT = {"n_layers": 2, "dim": 64, "hidden_dim": 128, "n_heads": 2}
+
+
+def build_random_distilbert(out_dir: Path, **shape: int) -> Path:
+    """A random-weight (seed 0) DistilBERT classifier of the real shape, saved with its tokenizer; ``shape``
+    overrides config fields (e.g. :data:`SMALL_DISTILBERT`) for a smaller one, in smoke runs.
 
     Reuses ``out_dir`` when it already holds a complete build (same seed, so the same weights).
     """
@@ -92,7 +98,7 @@ def build_random_distilbert(out_dir: Path) -> Path:
     torch.manual_seed(0)
     config = DistilBertConfig.from_pretrained(
         DISTILBERT, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)),
-        label2id={name: i for i, name in enumerate(LABELS)},
+        label2id={name: i for i, name in enumerate(LABELS)}, **shape,
     )
     model = DistilBertForSequenceClassification(config).eval()
     out_dir.mkdir(parents=True, exist_ok=True)

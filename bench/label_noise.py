@@ -74,6 +74,8 @@ SINGLE = ("loss", "self_confidence", "normalized_margin", "confidence_weighted_e
 # was chosen against (every 0.01 up to 0.1, where that mix moves fastest, then every 0.05).
 ALPHAS = tuple(round(float(a), 2) for a in np.linspace(0.0, 1.0, 21))
 LINEAR_ALPHAS = tuple(sorted({round(float(a), 2) for a in (*np.arange(0.0, 0.1, 0.01), *np.linspace(0.1, 1.0, 19))}))
+# ``--quick`` sweeps coarse grids (a smoke run checks the sweep's shape, not which weight it picks)
+QUICK_ALPHAS, QUICK_LINEAR_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0), (0.0, 0.05, 0.25, 0.5, 1.0)
 # The train setting's recipe: core.classifier.train's flags at the reference recipe's 2 epochs, with the
 # learning rate and batch size emotion-minilm was trained with (MiniLM needs a larger rate).
 # Warm-up: 10% of the in-sample run's steps (set in main from the subset size).
@@ -378,17 +380,17 @@ def _most_slack(sweep: dict) -> float:
     return max(meeting or sweep, key=lambda a: (sweep[a]["worst_gap"], sweep[a]["mean_ap"]))
 
 
-def choose_alpha(heldout, train, seeds) -> dict:
+def choose_alpha(heldout, train, seeds, alphas=ALPHAS, linear_alphas=LINEAR_ALPHAS) -> dict:
     """Choose the rank mix's weight per probability source on ``seeds`` (:func:`_most_slack` over the
     settings of that source), then check both targets over every setting with those weights. One weight
     for every source is swept too, for the rank mix and for the linear mix of the raw scores (the
     ranking shipped before), for the record."""
     present = sorted({source_of(name) for name, *_ in cases(heldout, train, seeds)})
-    per_source = {src: sweep_family(heldout, train, seeds, "rank", ALPHAS, sources=(src,)) for src in present}
+    per_source = {src: sweep_family(heldout, train, seeds, "rank", alphas, sources=(src,)) for src in present}
     chosen = {src: _most_slack(sw) for src, sw in per_source.items()}
     together = summarise(evaluate(heldout, train, seeds, alpha=chosen, with_issues=False))
-    one = sweep_family(heldout, train, seeds, "rank", ALPHAS)
-    linear = sweep_family(heldout, train, seeds, "linear", LINEAR_ALPHAS)
+    one = sweep_family(heldout, train, seeds, "rank", alphas)
+    linear = sweep_family(heldout, train, seeds, "linear", linear_alphas)
     best_one, best_linear = _most_slack(one), _most_slack(linear)
     return {"chosen_alphas": chosen, "seeds": list(seeds),
             "chosen_meet_targets": bool(together["target_within_0.01_everywhere"]
@@ -428,7 +430,8 @@ def run(argv: list[str] | None = None) -> dict:
                    help="how the train setting's model is built (frozen-head: minutes, not hours, on a CPU)")
     p.add_argument("--partial-oof", action="store_true",
                    help="train nothing: score the train setting on the folds finished so far")
-    p.add_argument("--quick", action="store_true", help="smoke run: 300 validation rows, a 96-row train subset")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: 300 validation rows, a 64-row train subset (16 tokens), coarse --choose grids")
     args = p.parse_args(argv)
     settings = {s.strip() for s in args.settings.split(",") if s.strip()}
     if not settings <= {"heldout", "train"}:
@@ -445,8 +448,8 @@ def run(argv: list[str] | None = None) -> dict:
     work = Path(args.work_dir) / f"rows{rows}" if args.train_method == "finetune" else \
         Path(args.work_dir) / f"{args.train_method}-rows{rows}"
     if args.quick:
-        rows, folds, max_rows = 96, 2, 300
-        recipe.update(epochs=1.0, max_length=32, warmup_steps=0)
+        rows, folds, max_rows = 64, 2, 300  # 2 training steps in-sample, 1 per fold (batch 32)
+        recipe.update(epochs=1.0, max_length=16, warmup_steps=0)
         choose_seeds, report_seeds, train_seeds = (0, 1), (10, 11), {"choose": (0,), "report": (10,), "seen": ()}
         work = Path(args.work_dir) / "quick"
     work.mkdir(parents=True, exist_ok=True)
@@ -474,7 +477,8 @@ def run(argv: list[str] | None = None) -> dict:
     if set(choosing) & set(reporting):
         raise RuntimeError("a flip seed both chooses and reports")
     if args.choose:
-        report["choice"] = choose_alpha(heldout, train, choosing)
+        report["choice"] = choose_alpha(heldout, train, choosing,
+                                        *((QUICK_ALPHAS, QUICK_LINEAR_ALPHAS) if args.quick else ()))
     report["chosen_on_seeds"] = summarise(evaluate(heldout, train, choosing))
     report["held_out_seeds"] = summarise(evaluate(heldout, train, reporting))
     seen = tuple(sorted({*seen_seeds, *train_seeds["seen"]}))

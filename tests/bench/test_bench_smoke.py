@@ -25,7 +25,8 @@ def run_quick(script: str, *args: str, in_process: bool = False) -> dict:
 
     ``in_process``: call the script's ``main`` in this process (:func:`tests.conftest.run_main`), for scripts that
     time work in their own process anyway and whose figures a warm process leaves valid (no cold start, no peak
-    memory): it skips a second import of torch and transformers and reuses numba's compiled UMAP.
+    memory), or whose ``main`` only drives the fresh processes it measures: it skips a second import of torch and
+    transformers and reuses numba's compiled UMAP.
     """
     if in_process:
         module = importlib.import_module(f"bench.{Path(script).stem}")
@@ -44,7 +45,7 @@ def positive(value) -> bool:
 def test_bench_analysis_quick():
     # PyTorch fp32 on the project side, so its answers can be held to the reference's at 1e-3
     # (the default backend, bf16 on this CPU, moves losses by about 0.01)
-    report = run_quick("bench_analysis.py", "--model", "minilm", "--backend", "torch")
+    report = run_quick("bench_analysis.py", "--model", "minilm", "--backend", "torch", in_process=True)
     assert report["bench"] == "analysis" and report["method"]
     m = report["models"]["minilm"]
     assert m["backend"] == "torch"
@@ -62,7 +63,7 @@ def test_bench_analysis_quick():
 
 
 def test_bench_classify_api_quick():
-    report = run_quick("bench_classify_api.py")
+    report = run_quick("bench_classify_api.py", in_process=True)  # the app in a process of its own
     assert report["bench"] == "classify_api" and report["api"] == "/classify"
     m = report["models"]["minilm"]
     assert m["requests"] == 16
@@ -80,10 +81,11 @@ def test_bench_classify_api_quick():
 
 
 def test_bench_cold_start_quick():
-    report = run_quick("bench_cold_start.py")
+    report = run_quick("bench_cold_start.py", in_process=True)  # each start in a fresh process
     assert report["bench"] == "cold_start"
     m = report["models"]["minilm"]
     assert m["runs"] == 1 and len(m["per_run"]) == 1
+    assert m["prebuild"]["output"].startswith("wrote ")  # the app started on a cache built beforehand
     for key in ("ready_s", "first_classify_s", "explain_s", "peak_rss_ready_mb", "peak_rss_after_calls_mb"):
         assert positive(m[key]["p50"]) and m[key]["max"] >= m[key]["p50"], key
     assert m["peak_rss_after_calls_mb"]["p50"] >= m["peak_rss_ready_mb"]["p50"] * 0.99
@@ -145,8 +147,8 @@ def test_bench_umap_epochs_quick():
 
 @needs_distilbert_tokenizer
 def test_bench_bf16_blocks_quick():
-    report = run_quick("bench_bf16_blocks.py")
-    assert report["bench"] == "bf16_blocks" and report["texts"] == 3
+    report = run_quick("bench_bf16_blocks.py", in_process=True)
+    assert report["bench"] == "bf16_blocks" and report["texts"] == 3 and report["shape"]["n_layers"] == 2
     assert set(report["settings"]) == {"0,0", "256,16"}  # the backend as it is, and one blocked setting
     for figures in report["settings"].values():
         assert positive(figures["p50_s"]) and positive(figures["sum_s"])

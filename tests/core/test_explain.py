@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import threading
 import warnings
 from pathlib import Path
@@ -335,16 +332,11 @@ def test_rejects_mismatched_labels(tiny):
 
 
 def _run_quick_bench(script: str) -> dict:
-    """Run ``bench/<script> --quick`` in a fresh process; its JSON output."""
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return json.loads(proc.stdout)
+    """``bench/<script> --quick`` in this process (:func:`tests.conftest.run_main`): it times its explainers in
+    the process it runs in, warm or not, so a fresh interpreter would only add its imports; its JSON output."""
+    from tests.bench.test_bench_smoke import run_quick
+
+    return run_quick(script, in_process=True)
 
 
 @pytest.mark.slow

@@ -19,7 +19,7 @@ from core.analysis.precompute import analyse_split
 from core.analysis.table import umap_2d
 from core.classifier.model import load_classifier
 from core.data.splits import load_splits
-from tests.conftest import REPO, write_split_lines
+from tests.conftest import REPO, run_main, write_split_lines
 
 N_ROWS = 300
 
@@ -39,6 +39,20 @@ def local_ray():
 def split_dir(tmp_path_factory):
     """300 validation rows of the real data (or seeded synthetic ones if ../shared is absent)."""
     return write_split_lines(tmp_path_factory.mktemp("data"), "validation", N_ROWS)
+
+
+@pytest.mark.ray
+def test_precompute_cli_says_when_it_cannot_reach_ray(tiny_model_dir, split_dir, tmp_path):
+    """An address where nothing answers: exit code 2 and one clear line, no stack trace. First in the module,
+    before ``local_ray`` connects this process (a connected process would use its own Ray)."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -r requirements-ray.txt)")
+    from core.analysis.precompute import main
+
+    assert not ray.is_initialized()
+    args = ["--model", str(tiny_model_dir), "--data", str(split_dir), "--cache-dir", str(tmp_path), "--engine", "ray",
+            "--ray-address", "127.0.0.1:1"]
+    done = run_main(main, args, name="core.analysis.precompute")
+    assert done.returncode == 2 and "could not reach Ray" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_ray_engine_artifacts_equal_the_local_engine(local_ray, tiny_model_dir, split_dir, tmp_path):
@@ -92,17 +106,16 @@ def test_ray_predictions_keep_row_order_across_shards(local_ray, tiny_model_dir,
 
 
 def test_precompute_cli_with_the_ray_engine(local_ray, tiny_model_dir, split_dir, tmp_path):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    args = [sys.executable, "-m", "core.analysis.precompute", "--model", str(tiny_model_dir), "--data", str(split_dir),
-            "--cache-dir", str(tmp_path), "--engine", "ray"]
-    done = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    """``python -m core.analysis.precompute --engine ray``, in this process on the module's local Ray
+    (``bench/bench_scale.py --quick`` runs it in a fresh process with a Ray of its own)."""
+    from core.analysis.precompute import main
+
+    args = ["--model", str(tiny_model_dir), "--data", str(split_dir), "--cache-dir", str(tmp_path), "--engine", "ray"]
+    done = run_main(main, args, name="core.analysis.precompute")
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("wrote ") and f"{N_ROWS} rows" in done.stdout
     meta = json.loads(next((tmp_path / "analysis").glob("*/meta.json")).read_text())
     assert meta["n_rows"] == N_ROWS
-    fresh = [*args[:-3], str(tmp_path / "fresh-cache"), "--engine", "ray", "--ray-address", "127.0.0.1:1"]
-    bad = subprocess.run(fresh, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert bad.returncode == 2 and "could not reach Ray" in bad.stderr and "Traceback" not in bad.stderr
 
 
 @pytest.mark.slow  # UMAP's cosine fit and transform compile numba code no other fast test runs: ~30 s on 2 cores
