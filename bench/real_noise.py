@@ -217,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--choose-only", action="store_true", help="evaluate on the choose half only (while developing)")
     p.add_argument("--json", default=str(Path(__file__).resolve().parent / "results" / "real_noise.json"))
     args = p.parse_args(argv)
+    given = {int(item.split("=", 1)[0]) for item in args.injected if "=" in item}
+    if (args.round2 or args.grid) and CHOOSE_FLIP_SEED not in given:
+        p.error(f"--round2 and --grid search weights on injected flips: pass "
+                f"--injected {CHOOSE_FLIP_SEED}=<insample.npz>")
     names = ["sadness", "joy", "love", "anger", "fear", "surprise"]
     real = load_signals(args.table, args.signals, names)
     audit = pd.read_csv(args.audit)

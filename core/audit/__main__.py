@@ -3,6 +3,7 @@ print the audit report of one split (the analysis is reused from the cache the a
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -10,11 +11,17 @@ from pathlib import Path
 from core.settings import Settings, build_parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """The command line: the data and compute flags of :func:`core.settings.build_parser`, ``--split`` train."""
     p = build_parser(description="Print the blind audit report of one split.", groups=("data", "compute"))
     p.add_argument("--review-db", required=True, help="the SQLite file holding the audit decisions")
     p.add_argument("--json", default=None, help="also write the report as JSON to this file")
-    args = p.parse_args(argv)
+    p.set_defaults(split="train")  # the audit is of the split the model trained on, unless told otherwise
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     from core.analysis.precompute import CLI_ERRORS, analyse_from_settings
     from core.audit.auditor import Auditor
     from core.audit.report import audit_report, format_report
@@ -25,7 +32,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.review_db}: no such review database", file=sys.stderr)
         return 2
     json_out = args.json
-    del args.json
     settings = Settings.from_namespace(args)
     try:
         _, clf, out = analyse_from_settings(settings, show_progress=False)

@@ -28,10 +28,11 @@ SHIPPED = "shipped ranking"
 
 def signal_columns(table: pd.DataFrame) -> dict[str, np.ndarray]:
     """Every ranking signal the table holds, oriented so that higher means more suspect: loss, the stored
-    ``mislabel_score`` (named :data:`SHIPPED` where the table holds every signal of the shipped ranking),
+    ``mislabel_score`` (named :data:`SHIPPED` where the table holds every signal of the shipped ranking and
+    the score is the stored one, not an out-of-fold re-rank),
     cleanlab's label quality, each signal of :data:`core.analysis.signals.shipped.WEIGHTS`, and added
     ``signal_*`` columns."""
-    shipped = all(c in table for c in WEIGHTS)
+    shipped = all(c in table for c in WEIGHTS) and table.attrs.get("source") != "out-of-fold"
     out = {(SHIPPED if shipped and col == "mislabel_score" else name): sign * table[col].to_numpy(dtype=float)
            for name, (col, sign) in BASE_SIGNALS.items() if col in table}
     out.update({c: table[c].to_numpy(dtype=float) for c in WEIGHTS if c in table})

@@ -1,9 +1,10 @@
 """Owen values over shap's partition tree: exactly when they fit the budget, else by stratified sampling.
 
 The arithmetic behind :class:`core.explanation.explain.TokenShapExplainer`. Both estimators take the
-text's token ids, its special-token mask, shap's partition tree (a scipy-style linkage) and a
-``predict`` callable mapping an ``(N, L)`` id matrix to ``(N, K)`` probabilities; both return
-``(values (L, K), base_values (K,), model evaluations spent)``.
+text's token ids (the sampled one also the text, which seeds it, and the budget), its special-token
+mask, shap's partition tree (a scipy-style linkage) and a ``predict`` callable mapping an ``(N, L)``
+id matrix to ``(N, K)`` probabilities; both return ``(values (L, K), base_values (K,), model
+evaluations spent)``.
 
 * :func:`exact_owen`: every context the definition averages (:func:`owen_contexts`), one batched pass;
   :func:`exact_cost` says what it spends.

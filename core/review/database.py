@@ -73,7 +73,6 @@ class ReviewStoreError(RuntimeError):
     """A review database that cannot be opened or written; the message names the file."""
 
 
-
 def check_location(path: Path) -> None:
     """Refuse a database path whose folder cannot be made or written, that is a folder, or that is not writable."""
     folder = path.parent
@@ -144,7 +143,7 @@ def create_schema(path: Path, timeout: float) -> None:
 
 
 def _migrate_v1(conn: sqlite3.Connection) -> None:
-    """Rebuild a schema-1 ``decisions`` table as schema 2 inside the caller's transaction; keeps every row."""
+    """Rebuild a schema-1 ``decisions`` table as the current schema inside the caller's transaction; keeps every row."""
     rows = conn.execute(f"SELECT {', '.join(_V1_COLUMNS)} FROM decisions ORDER BY id").fetchall()
     conn.execute("ALTER TABLE decisions RENAME TO decisions_v1")
     conn.execute("DROP INDEX IF EXISTS decisions_by_sample")

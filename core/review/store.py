@@ -31,8 +31,8 @@ Decisions made elsewhere (uploads, the sync target) enter through :mod:`core.rev
 checks them first; valid decisions for a dataset key this server does not analyse are kept in the
 ``set_aside`` table (raw event, reason, source) and never applied.
 
-Labels are stored as names. ``keep`` stores ``new_label = old_label``; ``ambiguous`` and ``skip``
-store no new label.
+Labels are stored as names. ``keep`` stores ``new_label = old_label``; ``ambiguous``, ``not_emotion``
+and ``skip`` store no new label.
 
 The tables, their versions and migrations live in :mod:`core.review.database`; one decision's
 fields and checks in :mod:`core.review.decision`.

@@ -40,7 +40,7 @@ from core.services.analyses import ANY, AnalysesService
 from core.settings import Settings
 
 __all__ = ["ANY", "DEFAULT_RANKING", "EXPORT_KINDS", "REVIEW_ACTIONS", "AccessDenied", "Caller", "Decision",
-           "RANK_BY", "ReviewService", "ReviewStoreError", "caller_of", "password_users"]
+           "ReviewService", "ReviewStoreError", "caller_of", "password_users"]
 
 #: Review actions, in the order the UI offers them (the store's own list).
 REVIEW_ACTIONS: tuple[str, ...] = ACTIONS
@@ -48,9 +48,8 @@ REVIEW_ACTIONS: tuple[str, ...] = ACTIONS
 EXPORT_KINDS: tuple[str, ...] = ("csv", "jsonl", "split")
 
 
-#: The column that ranks the review queue by default (higher = more suspicious); every cached analysis has it.
-RANK_BY = "mislabel_score"
-#: The queue's default order (:data:`core.analysis.queries.ORDERS`): :data:`RANK_BY`, highest first.
+#: The queue's default order (:data:`core.analysis.queries.ORDERS`): ``mislabel_score``, highest first (every
+#: cached analysis has it).
 DEFAULT_RANKING = "most suspicious"
 
 

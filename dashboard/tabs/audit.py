@@ -77,7 +77,13 @@ def build_audit_panel(service, split: gr.Dropdown) -> tuple:
     for control in (split, sampling):
         control.change(lambda s, m: (None, *show(s, m)), [split, sampling], [reveal, *row_outputs],
                        api_visibility="private")
-    refresh.click(lambda s: service.audits.report_text(s), split, report, api_visibility="private")
+    def report_text(split_):
+        try:
+            return service.audits.report_text(split_)
+        except ReviewStoreError as exc:
+            return f"(the review database could not be used: {exc})"
+
+    refresh.click(report_text, split, report, api_visibility="private")
     _api_endpoints(service)
     return show, [split, sampling], row_outputs
 
@@ -89,7 +95,7 @@ def _api_endpoints(service) -> None:
         """The next row to judge blind: sample id, text and given label, nothing of the model."""
         try:
             return service.audits.next(split or None, sampling)
-        except (AuditError, KeyError, ValueError) as exc:
+        except (AuditError, ReviewStoreError, KeyError, ValueError) as exc:
             raise _error(exc) from None
 
     def audit_decide(sample_id: int, sampling: str, judgement: str, correct_label: str = "", reason: str = "",
@@ -100,14 +106,14 @@ def _api_endpoints(service) -> None:
             return service.audits.decide(int(sample_id), sampling, judgement, split=split or None,
                                          correct_label=correct_label or None, reason=reason,
                                          caller=caller_from(request, profile, reviewer))
-        except (AuditError, AccessDenied, KeyError, ValueError) as exc:
+        except (AuditError, AccessDenied, ReviewStoreError, KeyError, ValueError) as exc:
             raise _error(exc) from None
 
     def audit_report(split: str = "") -> dict:
         """The split's estimated share of wrong, ambiguous and non-emotion labels, and each signal's quality."""
         try:
             return service.audits.report(split or None)
-        except (KeyError, ValueError) as exc:
+        except (ReviewStoreError, KeyError, ValueError) as exc:
             raise _error(exc) from None
 
     gr.api(audit_next, api_name="audit_next")

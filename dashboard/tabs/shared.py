@@ -49,6 +49,10 @@ def prob_note(service, split: str | None, source: str | None = None) -> str:
         m = info.oof_meta
         note += (f" ({m.get('method')}, {m.get('folds', '?')} folds of {m.get('recipe', {}).get('base', '?')}, "
                  f"{m.get('n_rows')} rows)")
+    elif source == "in-sample" and info.meta.get("ranking"):  # which ranking the analysis stored for this split
+        stored = {"shipped": "the shipped signal ranking",
+                  "in-sample": "cleanlab's in-sample score (the shipped ranking could not rank these data)"}
+        note += f" Mislabel score: {stored.get(info.meta['ranking'], info.meta['ranking'])}."
     return note
 
 

@@ -127,3 +127,14 @@ def test_the_report_lists_each_signal_of_the_shipped_ranking_and_the_ranking_its
     text = format_report(report)
     assert f"| {SHIPPED} |" in text and all(f"| {SIGNAL_NAMES[c]} (`{c}`) |" in text for c in WEIGHTS)
     assert "mislabel_score" in signal_columns(_table())  # a held-out table: the stored score keeps its name
+    oof = table.copy()
+    oof.attrs["source"] = "out-of-fold"  # as core.analysis.workspace.out_of_fold_table marks its re-rank
+    names = signal_columns(oof)
+    assert "mislabel_score" in names and SHIPPED not in names  # cleanlab's out-of-fold score is not the shipped one
+
+
+def test_the_cli_audits_the_train_split_unless_told_otherwise() -> None:
+    from core.audit.__main__ import parser
+
+    assert parser().parse_args(["--review-db", "x"]).split == "train"
+    assert parser().parse_args(["--review-db", "x", "--split", "validation"]).split == "validation"

@@ -30,6 +30,9 @@ def test_trained_on_split_is_in_sample_until_crossval_runs(tiny_model_dir, data_
     a = before.analysis("train")
     assert a.trained_on and a.sources == ["in-sample"]
     assert "in-sample" in prob_note(before, "train") and "memorise" in prob_note(before, "train")
+    assert a.meta["ranking"] in ("shipped", "in-sample")  # the note names the ranking the analysis stored
+    assert ("shipped signal ranking" in prob_note(before, "train")) == (a.meta["ranking"] == "shipped")
+    assert "Mislabel score: " in prob_note(before, "train")
     assert before.review_queue("train").attrs["source"] == "in-sample"
 
     data = load_splits(str(data_dir), splits=("train",))

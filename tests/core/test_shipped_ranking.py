@@ -30,7 +30,8 @@ def _cli_table(model, data, cache):
     from core.analysis.cache import AnalysisCache
 
     done = subprocess.run([sys.executable, "-m", "core.analysis.precompute", "--model", str(model), "--data", str(data),
-                           "--split", "train", "--cache-dir", str(cache)], cwd=REPO, capture_output=True, text=True)
+                           "--split", "train", "--cache-dir", str(cache)], cwd=REPO, capture_output=True, text=True,
+                          timeout=900)
     assert done.returncode == 0, done.stderr
     (entry,) = AnalysisCache(cache).root.iterdir()
     cached, why = AnalysisCache(cache).load(entry.name, expect={"split": "train"})
