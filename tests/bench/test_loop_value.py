@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,17 @@ def test_shipped_is_the_ranking_the_app_stores_for_a_trained_on_split(tmp_path):
     assert np.array_equal(got, shipped_score(signals))
     assert not np.allclose(got, mislabel_score(probs, labels, source="in-sample"))  # not the old cleanlab score
     assert any((tmp_path / "signals").iterdir())  # cached in the work folder
+
+
+def test_oracle_ranks_every_flipped_row_first_and_needs_the_mask():
+    probs, labels = np.full((6, 3), 1 / 3), np.zeros(6, dtype=np.int64)
+    flipped = np.array([False, True, False, True, True, False])
+    score = lv.RANKINGS["oracle"](replace(context(probs, labels), flipped=flipped))
+    assert set(np.argsort(-score)[:3].tolist()) == {1, 3, 4}
+    labels_after, _, hits = lv.corrected_labels(score, labels, labels + 1, flipped, 0.5)
+    assert hits == 3 and np.array_equal(labels_after[flipped], np.ones(3))
+    with pytest.raises(ValueError, match="flip mask"):
+        lv.RANKINGS["oracle"](context(probs, labels))
 
 
 def test_unknown_ranking_or_budget_is_a_clear_error(capsys):
