@@ -23,6 +23,14 @@ def _error(exc: Exception) -> gr.Error:
     return gr.Error(str(exc), print_exception=False)
 
 
+def report_text(service, split: str | None) -> str:
+    """The audit report as Markdown, or what stopped it (a review database that cannot be used)."""
+    try:
+        return service.audits.report_text(split)
+    except ReviewStoreError as exc:
+        return f"(the review database could not be used: {exc})"
+
+
 def build_audit_panel(service, split: gr.Dropdown) -> tuple:
     """The audit controls; returns ``(fn, inputs, outputs)`` that loads the first row."""
     labels = service.labels
@@ -77,13 +85,7 @@ def build_audit_panel(service, split: gr.Dropdown) -> tuple:
     for control in (split, sampling):
         control.change(lambda s, m: (None, *show(s, m)), [split, sampling], [reveal, *row_outputs],
                        api_visibility="private")
-    def report_text(split_):
-        try:
-            return service.audits.report_text(split_)
-        except ReviewStoreError as exc:
-            return f"(the review database could not be used: {exc})"
-
-    refresh.click(report_text, split, report, api_visibility="private")
+    refresh.click(lambda s: report_text(service, s), split, report, api_visibility="private")
     _api_endpoints(service)
     return show, [split, sampling], row_outputs
 
