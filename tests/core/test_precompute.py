@@ -216,11 +216,13 @@ def test_precompute_as_a_process_fails_cleanly(small_data, tmp_path):
 @needs_emotion
 def test_full_validation_accuracy_matches_the_training_log(minilm_cache_dir):
     best = json.loads((MINILM / "training_log.json").read_text())["best_val_acc"]
+    from core.classifier.backends import resolve
     from core.settings import Settings
 
     # the fixture's entry: the default backend's (other tests may add an fp32 entry to the shared cache)
+    default = resolve(Settings().backend)[0]
     entries = [p for p in Path(minilm_cache_dir, "analysis").glob("*/meta.json")
-               if json.loads(p.read_text())["backend"] == Settings().backend]
+               if json.loads(p.read_text())["backend"] == default]
     assert len(entries) == 1
     meta = json.loads(entries[0].read_text())
     table = pd.read_parquet(entries[0].parent / "table.parquet")

@@ -205,7 +205,10 @@ def test_kill_9_loses_no_committed_decision(db: Path) -> None:
         if len(reported) == 40:
             os.kill(child.pid, signal.SIGKILL)
             break
-    rest, err = child.communicate(timeout=60)
+    child.wait(timeout=60)
+    # read through the same buffered file the loop read from: communicate() would read the pipe beneath it and
+    # miss lines the loop had already buffered (a decision committed but never counted as reported)
+    rest, err = child.stdout.read(), child.stderr.read() if child.stderr else ""
     reported += [int(x) for x in rest.split()]
     assert child.returncode == -signal.SIGKILL, err
     assert len(reported) < 100_000, "the child finished before it was killed"
