@@ -23,12 +23,17 @@ def _error(exc: Exception) -> gr.Error:
     return gr.Error(str(exc), print_exception=False)
 
 
+def _unusable(exc: ReviewStoreError) -> str:
+    """What the panel shows in place of a row or the report when the review database cannot be used."""
+    return f"(the review database could not be used: {exc})"
+
+
 def report_text(service, split: str | None) -> str:
     """The audit report as Markdown, or what stopped it (a review database that cannot be used)."""
     try:
         return service.audits.report_text(split)
     except ReviewStoreError as exc:
-        return f"(the review database could not be used: {exc})"
+        return _unusable(exc)
 
 
 def build_audit_panel(service, split: gr.Dropdown) -> tuple:
@@ -57,7 +62,7 @@ def build_audit_panel(service, split: gr.Dropdown) -> tuple:
         try:
             row = service.audits.next(split_, sampling_)
         except ReviewStoreError as exc:  # the Review tab says so too; the audit waits for a usable database
-            return None, f"(the review database could not be used: {exc})", ""
+            return None, _unusable(exc), ""
         if row is None:
             return None, "(no row left to audit in this draw)", ""
         return {"split": split_, "sample_id": row["sample_id"], "sampling": row["sampling"]}, row["text"], row["label"]
