@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 
+from core.services.preload import preload_libraries
 from dashboard.assets import css
 from dashboard.figures import DENSITY_MAX_POINTS
 from dashboard.plotly_bridge import static_paths
@@ -38,8 +39,12 @@ def build_app(service, *, map_max_points: int = DENSITY_MAX_POINTS) -> gr.Blocks
 
     One split selector at the top (shown when more than one split is analysed) switches every
     analysis view. ``map_max_points``: the most samples the embedding map draws as points (a window
-    holding more is drawn as a density).
+    holding more is drawn as a density). First it imports the libraries that the handlers would
+    import lazily (:mod:`core.services.preload`).
     """
+    # Before any handler can run: libraries the handlers import lazily, imported once in this thread
+    # (two handler threads importing them at once can deadlock in Python's import locks).
+    preload_libraries()
     gr.set_static_paths(static_paths())
     with gr.Blocks(title="Emotion Lens", analytics_enabled=False) as demo:
         # Queue settings first: ``queue()`` rebuilds the server app, which costs 0.2 s once the

@@ -195,12 +195,29 @@ def minilm_cache_dir(tmp_path_factory) -> Path:
     return cache
 
 
+#: The log file of each app server a session fixture started, by URL: a failing test that used one
+#: shows the log's tail (an exception in a handler is printed there, not in the test).
+APP_LOGS: dict[str, Path] = {}
+LOG_TAIL_LINES = 60
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    url = getattr(item, "funcargs", {}).get("app_url")
+    if report.failed and url in APP_LOGS and APP_LOGS[url].is_file():
+        tail = APP_LOGS[url].read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+        report.sections.append(("app server log (tail)", "\n".join(tail)))
+
+
 @pytest.fixture(scope="session")
 def app_url(minilm_cache_dir, tmp_path_factory) -> str:
     """The dashboard on emotion-minilm, served on localhost for the whole session."""
     folder = tmp_path_factory.mktemp("app")
     log = folder / "app.log"
     proc, url = start_app(MINILM, EMOTION, minilm_cache_dir, log, review_db=folder / "reviews.sqlite")
+    APP_LOGS[url] = log
     try:
         wait_for_http(url, proc, log=log, timeout=300)
         yield url
