@@ -150,13 +150,15 @@ def distilbert_times(work: Path, texts: list[str], args: argparse.Namespace) -> 
             "ours_fraction_of_reference": round(med["ours"] / med["reference"], 4)}
 
 
-def fit_margin(n: int, seed: int) -> dict[str, Any]:
+def fit_margin(n: int, seed: int, orders: int | None = None) -> dict[str, Any]:
     """The weak margin on ``n`` train texts: the 95th percentile of the difference between two independent
-    random-words baselines (each the mean comprehensiveness of ``RANDOM_ORDERS`` random orders, as the product's)."""
+    random-words baselines, each the mean comprehensiveness of ``orders`` random orders (default: the
+    product's ``RANDOM_ORDERS``)."""
     import transformers
 
     from core.explanation.faithfulness import RANDOM_ORDERS
 
+    k = orders or RANDOM_ORDERS
     tok = transformers.AutoTokenizer.from_pretrained(MINILM)
     model = transformers.AutoModelForSequenceClassification.from_pretrained(MINILM).eval()
     predict = functools.partial(judge_probs, model, tok)
@@ -164,11 +166,11 @@ def fit_margin(n: int, seed: int) -> dict[str, Any]:
     for i, text in enumerate(drawn_texts("train", n, seed)):
         tw = text_words(tok, text)
         target = int(np.argmax(predict([text])[0]))
-        orders = [np.random.default_rng([seed, i, r]).permutation(len(tw.words)) for r in range(2 * RANDOM_ORDERS)]
-        p_text, without, _ = score_orders(text, tw.spans, orders, predict, target)
+        perms = [np.random.default_rng([seed, i, r]).permutation(len(tw.words)) for r in range(2 * k)]
+        p_text, without, _ = score_orders(text, tw.spans, perms, predict, target)
         comp = (p_text - without).mean(axis=1)
-        diffs.append(float(comp[:RANDOM_ORDERS].mean() - comp[RANDOM_ORDERS:].mean()))
-    return {"split": "train", "texts": n, "seed": seed, "random_orders": RANDOM_ORDERS,
+        diffs.append(float(comp[:k].mean() - comp[k:].mean()))
+    return {"split": "train", "texts": n, "seed": seed, "random_orders": k,
             "margin_q95": round(float(np.quantile(diffs, 0.95)), 4),
             "mean_abs_diff": round(float(np.mean(np.abs(diffs))), 4)}
 

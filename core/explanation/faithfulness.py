@@ -146,18 +146,19 @@ class Faithfulness:
 
 
 def faithfulness(text: str, spans: Sequence[tuple[int, int]], values: np.ndarray, predict: Predict, target: int,
-                 labels: Sequence[str], *, seed: int = 0, margin: float = WEAK_MARGIN) -> Faithfulness:
+                 labels: Sequence[str], *, seed: int = 0, margin: float = WEAK_MARGIN,
+                 random_orders: int = RANDOM_ORDERS) -> Faithfulness:
     """Score word ``values`` (toward ``labels[target]``, one per span) of ``text`` in one batched ``predict`` call.
 
-    The random order is drawn from ``seed`` and a hash of ``text`` (one text always gets the same).
-    Raises ``ValueError`` when there is no word.
+    The ``random_orders`` random orders are drawn from ``seed`` and a hash of ``text`` (one text always gets
+    the same); ``margin`` must be the one fitted for that many orders. Raises ``ValueError`` when there is no word.
     """
     values = np.asarray(values, dtype=float)
     if len(values) != len(spans):
         raise ValueError(f"{len(values)} values for {len(spans)} words")
     order = rank_toward(values)
     rng = np.random.default_rng([seed, zlib.crc32(text.encode("utf-8"))])
-    randoms = [rng.permutation(len(spans)) for _ in range(RANDOM_ORDERS)]
+    randoms = [rng.permutation(len(spans)) for _ in range(random_orders)]
     p_text, without, only = score_orders(text, spans, [order, *randoms], predict, target, only_orders=1)
     comp, suff = float(np.mean(p_text - without[0])), float(np.mean(p_text - only[0]))
     rand = float(np.mean(p_text - without[1:]))
@@ -168,8 +169,10 @@ def faithfulness(text: str, spans: Sequence[tuple[int, int]], values: np.ndarray
                         removed)
 
 
-def with_faithfulness(exp: Explanation, predict: Predict, *, seed: int = 0) -> Explanation:
-    """``exp`` with its ``faithfulness`` set: its explained words scored toward its target.
+def with_faithfulness(exp: Explanation, predict: Predict, *, seed: int = 0, margin: float = WEAK_MARGIN,
+                      random_orders: int = RANDOM_ORDERS) -> Explanation:
+    """``exp`` with its ``faithfulness`` set: its explained words scored toward its target (``margin`` and
+    ``random_orders`` as in :func:`faithfulness`).
 
     An explanation without explained words is returned unchanged.
     """
@@ -178,7 +181,8 @@ def with_faithfulness(exp: Explanation, predict: Predict, *, seed: int = 0) -> E
         return exp
     spans = [(exp.words[i].start, exp.words[i].end) for i in idx]
     k = exp.labels.index(exp.target)
-    score = faithfulness(exp.text, spans, exp.word_values[idx, k], predict, k, exp.labels, seed=seed)
+    score = faithfulness(exp.text, spans, exp.word_values[idx, k], predict, k, exp.labels, seed=seed, margin=margin,
+                         random_orders=random_orders)
     return replace(exp, faithfulness=score)
 
 

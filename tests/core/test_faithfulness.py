@@ -137,3 +137,22 @@ def test_the_random_baseline_builds_no_texts_of_the_top_words_alone():
     assert len(seen[1]) < len(seen[0]) and len(seen) == 2  # fewer rows, still one forward pass
     assert np.allclose(full[1], lean[1]) and np.allclose(full[2][0], lean[2][0])
     assert np.isnan(lean[2][1:]).all() and not np.isnan(full[2]).any()
+
+
+def test_fewer_random_orders_send_fewer_texts_and_leave_the_explanations_scores_alone():
+    text = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
+    spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    sent: dict[int, int] = {}
+
+    def predict(texts: list[str]) -> np.ndarray:  # p(class 0) falls as the words 'one'..'four' go
+        sent[orders] = len(texts)
+        kept = np.array([sum(w in t.split() for w in ("one", "two", "three", "four")) for t in texts]) / 4
+        return np.stack([kept, 1 - kept], axis=1)
+
+    values = np.linspace(1, 0, len(spans))  # 'one' first: the explanation's order
+    scores = {}
+    for orders in (4, 2, 1):
+        scores[orders] = faithfulness(text, spans, values, predict, 0, ["a", "b"], random_orders=orders, margin=0.1)
+    assert sent[4] > sent[2] > sent[1]
+    assert len({(s.comprehensiveness, s.sufficiency, s.p_without) for s in scores.values()}) == 1
+    assert scores[2].margin == 0.1 and scores[2].comprehensiveness > scores[2].random_comprehensiveness
