@@ -198,24 +198,31 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    import tempfile
+def quiet_seeded_torch() -> int:
+    """Silence warnings and transformers' logging, seed torch with 0; returns torch's thread count."""
     import warnings
 
     import torch
     import transformers
 
-    args = parse(argv)
     warnings.filterwarnings("ignore")
     transformers.logging.set_verbosity_error()
     torch.manual_seed(0)
+    return torch.get_num_threads()
+
+
+def main(argv: list[str] | None = None) -> int:
+    import tempfile
+
+    args = parse(argv)
+    threads = quiet_seeded_torch()
     if args.fit_margin:
         print(json.dumps(fit_margin(args.margin_texts, args.seed), indent=2))
         return 0
     start = time.perf_counter()
     texts = drawn_texts("validation", args.texts, args.seed)
     report: dict[str, Any] = {"split": "validation", "seed": args.seed, "texts_drawn": len(texts),
-                              "torch_threads": torch.get_num_threads(),
+                              "torch_threads": threads,
                               "args": {k: str(v) for k, v in vars(args).items()}}
     methods, clf, seed1 = load(MINILM, args.backend, args.ref_max_evals, args.lime_samples)
     report["backend"] = clf.backend.name

@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.attributions import timed  # noqa: E402
-from bench.faithfulness import MINILM, drawn_texts, fit_margin, load  # noqa: E402
+from bench.faithfulness import MINILM, drawn_texts, fit_margin, load, quiet_seeded_torch  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "faithfulness_line.json"
 
@@ -99,19 +99,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import warnings
-
-    import torch
-    import transformers
-
     args = parse(argv)
-    warnings.filterwarnings("ignore")
-    transformers.logging.set_verbosity_error()
-    torch.manual_seed(0)
+    threads = quiet_seeded_torch()
     margin_seed = args.seed + 1 if args.split == "train" else args.seed
     fits = {k: fit_margin(args.margin_texts, margin_seed, orders=k) for k in args.orders}
     report: dict[str, Any] = {"split": args.split, "texts": args.texts, "seed": args.seed,
-                              "torch_threads": torch.get_num_threads(), "margins_fitted_on": fits,
+                              "torch_threads": threads, "margins_fitted_on": fits,
                               "date": time.strftime("%Y-%m-%d")}
     report.update(line_cost(drawn_texts(args.split, args.texts, args.seed), args.orders,
                             {k: fits[k]["margin_q95"] for k in args.orders}, args.backend))
