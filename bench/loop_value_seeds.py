@@ -1,0 +1,109 @@
+"""``bench/loop_value.py`` over several training seeds and flip seeds: does a cell's gain outlast fine-tune noise?
+
+One fine-tune's validation accuracy moves by about 0.01 from one training seed to the next, as much as
+some cells' whole gain. This reads the JSON of several ``loop_value.py`` runs (one per flip seed and
+training seed, same budgets and rankings) and reports, per flip seed and pooled over them, for each
+ranking and budget: the mean accuracy over training seeds, its standard deviation, the flips fixed, and
+the recovered share of the means, (mean cell - mean noisy) / (mean clean - mean noisy).
+
+    for t in 42 43 44; do python bench/loop_value.py --flip-seed 20 --train-seed $t --budgets 5 \\
+        --rankings shipped,random,loss,oracle --out /tmp/lv/f20t$t.json; done   # and the same for flip seed 21
+    python bench/loop_value_seeds.py /tmp/lv/f*t*.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "results" / "loop_value_seeds.json"
+
+
+def _stats(xs: list[float]) -> dict[str, Any]:
+    return {"mean": round(float(np.mean(xs)), 4), "sd": round(float(np.std(xs, ddof=1)), 4) if len(xs) > 1 else None,
+            "n": len(xs)}
+
+
+def _recovered(cell: float, noisy: float, clean: float) -> float | None:
+    return None if clean - noisy <= 0 else round((cell - noisy) / (clean - noisy), 4)
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per flip seed and pooled: the noisy and clean models and every (ranking, budget) cell over training seeds.
+
+    A cell counts a training seed only when that run trained it (accuracy not ``None``)."""
+    by_flip: dict[int, list[dict]] = defaultdict(list)
+    for run in runs:
+        by_flip[int(run["flip_seed"])].append(run)
+    groups = {str(f): rs for f, rs in sorted(by_flip.items())}
+    if len(groups) > 1:
+        groups["pooled"] = runs
+    out: dict[str, Any] = {}
+    for name, rs in groups.items():
+        noisy = _stats([r["noisy_model"]["accuracy"] for r in rs])
+        clean = _stats([r["clean_model"]["accuracy"] for r in rs])
+        acc: dict[tuple[str, str], list[float]] = defaultdict(list)
+        fixed: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for r in rs:
+            for ranking, cells in r["cells"].items():
+                for budget, cell in cells.items():
+                    if cell.get("accuracy") is not None:
+                        acc[ranking, budget].append(cell["accuracy"])
+                        fixed[ranking, budget].append(cell["flipped_in_top"])
+        cells_out: dict[str, dict[str, Any]] = defaultdict(dict)
+        for (ranking, budget), xs in sorted(acc.items()):
+            s = _stats(xs)
+            cells_out[ranking][budget] = {**s, "flips_fixed_mean": round(float(np.mean(fixed[ranking, budget])), 1),
+                                          "gain": round(s["mean"] - noisy["mean"], 4),
+                                          "recovered": _recovered(s["mean"], noisy["mean"], clean["mean"])}
+        out[name] = {"runs": [{"flip_seed": r["flip_seed"], "train_seed": r["train_seed"]} for r in rs],
+                     "noisy": noisy, "clean": clean, "lost_to_noise": round(clean["mean"] - noisy["mean"], 4),
+                     "cells": dict(cells_out)}
+    return out
+
+
+def markdown(summary: dict[str, Any]) -> str:
+    """One table per group: ranking x budget, mean accuracy ± sd (n), recovered share."""
+    lines = []
+    for name, g in summary.items():
+        lines.append(f"flip seed {name}: noisy {g['noisy']['mean']} ± {g['noisy']['sd']}, clean {g['clean']['mean']}"
+                     f" ± {g['clean']['sd']} ({g['noisy']['n']} training seeds)")
+        for ranking, cells in g["cells"].items():
+            row = "; ".join(f"{b}: {c['mean']} ± {c['sd']} (n={c['n']}, {c['flips_fixed_mean']} flips), "
+                            f"recovered {c['recovered']}" for b, c in cells.items())
+            lines.append(f"  {ranking}: {row}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("runs", nargs="+", type=Path, help="JSON files written by bench/loop_value.py --out")
+    p.add_argument("--out", type=Path, default=OUT)
+    args = p.parse_args(argv)
+    runs = []
+    for path in args.runs:
+        try:
+            run = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            p.error(f"{path}: not a loop_value JSON ({exc})")
+        if run.get("bench") != "loop_value" or run.get("quick") is None:
+            p.error(f"{path}: not a loop_value JSON (no 'bench': 'loop_value')")
+        runs.append(run)
+    if len({json.dumps({k: v for k, v in r["recipe"].items() if k != "seed"}, sort_keys=True) for r in runs}) > 1:
+        p.error("the runs used different recipes; only the training seed may differ")
+    summary = {"files": [str(x) for x in args.runs], "groups": summarise(runs)}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(summary, indent=2) + "\n")
+    print(markdown(summary["groups"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
