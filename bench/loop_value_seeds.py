@@ -65,8 +65,25 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
                                           "recovered": _recovered(s["mean"], noisy["mean"], clean["mean"])}
         out[name] = {"runs": [{"flip_seed": r["flip_seed"], "train_seed": r["train_seed"]} for r in rs],
                      "noisy": noisy, "clean": clean, "lost_to_noise": round(clean["mean"] - noisy["mean"], 4),
-                     "cells": dict(cells_out)}
+                     "cells": dict(cells_out), "paired_with_random": paired_with_random(rs)}
     return out
+
+
+def paired_with_random(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per ranking and budget: its cell minus the random ranking's cell of the same run (same flip and training
+    seed), over the runs where both were trained: mean, sd, n and how many are above zero."""
+    diffs: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for r in runs:
+        rand = r["cells"].get("random", {})
+        for ranking, cells in r["cells"].items():
+            for budget, cell in cells.items():
+                other = rand.get(budget, {}).get("accuracy")
+                if ranking != "random" and cell.get("accuracy") is not None and other is not None:
+                    diffs[ranking, budget].append(cell["accuracy"] - other)
+    out: dict[str, dict[str, Any]] = defaultdict(dict)
+    for (ranking, budget), xs in sorted(diffs.items()):
+        out[ranking][budget] = {**_stats(xs), "above_zero": sum(x > 0 for x in xs)}
+    return dict(out)
 
 
 def markdown(summary: dict[str, Any]) -> str:
@@ -79,6 +96,10 @@ def markdown(summary: dict[str, Any]) -> str:
             row = "; ".join(f"{b}: {c['mean']} ± {c['sd']} (n={c['n']}, {c['flips_fixed_mean']} flips), "
                             f"recovered {c['recovered']}" for b, c in cells.items())
             lines.append(f"  {ranking}: {row}")
+        for ranking, cells in g["paired_with_random"].items():
+            row = "; ".join(f"{b}: {c['mean']:+.4f} ± {c['sd']} (above zero in {c['above_zero']} of {c['n']})"
+                            for b, c in cells.items())
+            lines.append(f"  {ranking} minus random, same run: {row}")
     return "\n".join(lines)
 
 

@@ -35,6 +35,10 @@ def test_means_sds_and_the_recovered_share_of_the_means():
     assert g20["cells"]["random"]["5%"]["n"] == 1 and g20["cells"]["random"]["5%"]["sd"] is None
     assert groups["pooled"]["cells"]["shipped"]["5%"]["n"] == 3
     assert groups["pooled"]["noisy"]["mean"] == pytest.approx(statistics.mean([0.70, 0.72, 0.76]), abs=1e-4)
+    paired = groups["pooled"]["paired_with_random"]["shipped"]["5%"]  # runs 1 and 3 trained both
+    assert paired["n"] == 2 and paired["above_zero"] == 2
+    assert paired["mean"] == pytest.approx(statistics.mean([0.75 - 0.71, 0.77 - 0.765]), abs=1e-4)
+    assert "random" not in groups["pooled"]["paired_with_random"]
 
 
 def test_no_share_where_noise_cost_nothing():
