@@ -24,6 +24,7 @@ API caller is never treated as a stale typist.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -37,6 +38,7 @@ from dashboard.figures import probability_bars, token_attribution_bars
 from dashboard.sample_panel import faithfulness_text, word_highlight
 
 PREDICTED = "predicted class"
+LOG = logging.getLogger(__name__)
 DEBOUNCE_S = 0.3
 PROBE_COLUMNS = ["edit", "text", "prediction", "p_predicted", "change", "flipped"]
 
@@ -91,6 +93,12 @@ def notes_box(text: str) -> gr.Textbox:
     return gr.Textbox(value=text, visible=bool(text))
 
 
+def failure_note(what: str, exc: Exception) -> str:
+    """One plain line for a view whose ``what`` failed unexpectedly (the traceback goes to the server log)."""
+    detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    return f"The {what} failed: {type(exc).__name__}{': ' + detail if detail else ''}. The server log has the details."
+
+
 def _target(choice: str | None) -> str | None:
     return None if choice in (PREDICTED, None, "") else choice
 
@@ -112,9 +120,13 @@ class LiveHandlers:
             return None, None, notes_box("")
         try:
             res = self.live.classify_one(text)
+            bars = probability_bars(res.probs)
         except InputError as exc:
             return None, None, notes_box(str(exc))
-        return res.probs, probability_bars(res.probs), notes_box("; ".join(res.notes))
+        except Exception as exc:  # noqa: BLE001 - any other failure: said in the view, traced in the log
+            LOG.exception("the live prediction failed")
+            return None, None, notes_box(failure_note("prediction", exc))
+        return res.probs, bars, notes_box("; ".join(res.notes))
 
     def live_explain(self, text: str, target: str, pieces: bool, request: gr.Request):
         session = _session(request)

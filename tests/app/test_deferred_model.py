@@ -85,3 +85,25 @@ def test_bad_folders_fail_before_any_loading_and_bad_weights_when_loading(tiny_m
     with pytest.raises(ModelError, match="could not load"):
         pending.loaded()
     assert not pending.is_loaded
+
+
+def test_weights_that_break_after_the_start_are_reported_in_the_live_view(settings, tmp_path, caplog):
+    """The page is served before the weights load; when they turn out unreadable, the live prediction says so in
+    its notes box (and the server log has the traceback) instead of staying silently empty."""
+    from types import SimpleNamespace
+
+    from dashboard.tabs.live import LiveHandlers
+
+    model = tmp_path / "model"
+    shutil.copytree(settings.model, model)  # same content: the cached analysis applies
+    service = EmotionService.load(dataclasses.replace(settings, model=str(model)), show_progress=False,
+                                  defer_model=True)
+    assert not service.classifier.is_loaded
+    weights = model / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])  # truncated while the page was served
+    with caplog.at_level("ERROR", logger="dashboard.tabs.live"):
+        label, bars, notes = LiveHandlers(service).live_classify("i feel happy", SimpleNamespace(session_hash="s"))
+    assert label is None and bars is None
+    assert notes.visible is True
+    assert notes.value.startswith("The prediction failed: ModelError: ") and "could not load" in notes.value
+    assert any(r.exc_info and "could not load" in str(r.exc_info[1]) for r in caplog.records)
