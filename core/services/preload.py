@@ -11,7 +11,6 @@ before the server starts, they are one dictionary lookup for every handler.
 from __future__ import annotations
 
 import importlib
-import time
 
 #: What handlers import on first use: plotly's tabular layer (figures), the explainer's shap (which brings
 #: scikit-learn, scipy and numba), and the scipy and scikit-learn parts the reports and audits use.
@@ -19,15 +18,13 @@ LAZY_LIBRARIES = ("narwhals.stable.v1", "narwhals.stable.v2", "scipy.sparse", "s
                   "shap")
 
 
-def preload_libraries(names: tuple[str, ...] = LAZY_LIBRARIES) -> float:
-    """Import ``names`` in this thread (call before serving); returns the seconds it took.
+def preload_libraries(names: tuple[str, ...] = LAZY_LIBRARIES) -> None:
+    """Import ``names`` in this thread (call before serving).
 
     A library that is not installed is skipped: the handler that needs it reports that itself.
     """
-    start = time.perf_counter()
     for name in names:
         try:
             importlib.import_module(name)
         except ImportError:
             continue
-    return time.perf_counter() - start
