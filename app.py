@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-import signal
 import sys
 import threading
 import time
@@ -52,8 +51,7 @@ def _load(settings):
             print(f"warning: {warning}", file=sys.stderr)
     if sync is not None:
         print(sync.status(), file=sys.stderr)
-        # A Space stops with SIGTERM: exit through atexit so the sync pushes the last decisions.
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        sync.exit_on_sigterm()  # a Space stops with SIGTERM: push the last decisions, then exit
     return service
 
 

@@ -36,6 +36,9 @@ import atexit
 import contextlib
 import json
 import logging
+import os
+import signal
+import sys
 import threading
 import uuid
 from dataclasses import dataclass
@@ -153,6 +156,30 @@ class ReviewSync:
             with contextlib.suppress(Exception):
                 atexit.unregister(self.close)
         self.sync_now(pull=False)
+
+    def exit_on_sigterm(self) -> None:
+        """On SIGTERM (how a Space is stopped), push what is left and exit with status 0; call from the main
+        thread.
+
+        The push and the exit run in a thread of their own: a ``SystemExit`` raised by the handler is lost
+        when the handler happens to run inside a weakref callback (Python ignores exceptions there), and
+        the server then stayed up, its last decisions unpushed, until it was killed.
+        """
+        stopping = threading.Event()
+
+        def stop() -> None:
+            self.close()
+            print(f"Stopped (SIGTERM). {self.status()}", file=sys.stderr, flush=True)
+            logging.shutdown()
+            sys.stdout.flush()
+            os._exit(0)
+
+        def on_sigterm(_signum, _frame) -> None:
+            if not stopping.is_set():
+                stopping.set()
+                threading.Thread(target=stop, name="sigterm-stop").start()
+
+        signal.signal(signal.SIGTERM, on_sigterm)
 
     # ---- one cycle -----------------------------------------------------------------------------
 

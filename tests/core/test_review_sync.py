@@ -144,6 +144,37 @@ def test_a_background_thread_syncs_and_close_pushes_the_rest(tmp_path: Path) -> 
     assert len(_target_events(target)) == 5
 
 
+def test_sigterm_pushes_and_exits_even_where_an_exception_would_be_swallowed(tmp_path: Path) -> None:
+    """The SIGTERM handler ran inside a weakref callback (as CI caught it): ``sys.exit`` there was ignored and
+    the server stayed up. The child below signals itself from such a callback, then would sleep."""
+    db, target = tmp_path / "reviews.sqlite", tmp_path / "target"
+    code = (
+        "import os, signal, time, weakref\n"
+        "from core.review.store import ReviewStore\n"
+        "from core.review.sync import ReviewSync\n"
+        "from core.review.trust import EventRules\n"
+        f"store = ReviewStore({str(db)!r})\n"
+        f"rules = EventRules(labels=frozenset({{'joy'}}), rows={{{KEY!r}: 100_000}})\n"
+        f"sync = ReviewSync(store, {target.as_uri()!r}, every_s=3600, rules=rules).start()\n"
+        "sync.exit_on_sigterm()\n"
+        "for i in range(3):\n"
+        f"    store.record({KEY!r}, i, action='keep', old_label='joy')\n"
+        "class Box: pass\n"
+        "box = Box()\n"
+        "keep = weakref.ref(box, lambda _: (os.kill(os.getpid(), signal.SIGTERM), sum(range(10_000))))\n"
+        "del box\n"
+        "time.sleep(20)\n"
+        "print('still running', flush=True)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO,
+                           timeout=50)
+    assert child.returncode == 0, child.stderr
+    assert "still running" not in child.stdout and "Stopped (SIGTERM)" in child.stderr
+    local = {e["event_id"] for e in ReviewStore(db).events()}
+    assert len(local) == 3 and {e["event_id"] for e in _target_events(target)} == local
+
+
 def test_kill_9_loses_nothing_and_repushes_at_most_the_tail(tmp_path: Path) -> None:
     db, target = tmp_path / "reviews.sqlite", tmp_path / "target"
     code = (
