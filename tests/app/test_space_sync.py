@@ -79,6 +79,9 @@ def test_two_servers_on_one_target_both_end_with_the_union(tmp_path, tiny_model_
     b = _serve(tiny_model_dir, data, tmp_path / "cache-b", target)
     try:
         ids = _decide(a, [(3, "relabel", "fear"), (4, "keep", "")], "ana")
+        # b decides sample 3 after it has seen a's decision (the current one is the last *recorded*; two
+        # replicas deciding a row before either synced each keep their own: see core.review.store)
+        wait_until(lambda: set(ids) <= _local_ids(b.db), "b to restore a's decisions")
         ids += _decide(b, [(5, "ambiguous", ""), (3, "keep", "")], "bo")  # both decided sample 3
         wait_until(lambda: _local_ids(a.db) == _local_ids(b.db) == set(ids), "both servers to hold the union")
         latest_a = ReviewStore(a.db).latest(ReviewStore(a.db).keys()[0])
