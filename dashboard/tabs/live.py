@@ -136,12 +136,26 @@ class LiveHandlers:
         if self.latest.is_stale(session, text):
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         try:
-            exp = self.live.explain(text, target=_target(target))
+            exp = self.live.explain(text, target=_target(target), faithful=False)  # the line follows
         except InputError as exc:
             return None, None, str(exc), "", None
         if self.latest.is_stale(session, text):
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         return (*explanation_outputs(exp, pieces=pieces), text)
+
+    def live_faithfulness(self, explained: str | None, target: str, request: gr.Request):
+        """The faithfulness line of the explanation just shown (its attribution is cached: one more pass)."""
+        if not explained:
+            return ""
+        if self.latest.is_stale(_session(request), explained):
+            return gr.skip()
+        try:
+            return faithfulness_text(self.live.explain(explained, target=_target(target)))
+        except InputError:
+            return ""
+        except Exception as exc:  # noqa: BLE001 - the explanation stays; the line says why it is missing
+            LOG.exception("the faithfulness line failed")
+            return failure_note("faithfulness line", exc)
 
     def live_probe(self, explained: str | None, request: gr.Request):
         if not explained:  # nothing explained (empty or unusable text): clear the table
@@ -213,7 +227,8 @@ def build_live_tab(service) -> gr.Textbox:
 
     The explanation of a typed text runs after its own classification (``.then``), so the text finally in
     the box is always explained, even when its classification is late; a change of target or of the
-    pieces toggle explains directly."""
+    pieces toggle explains directly. The explanation is shown before its faithfulness line, which the next
+    step adds (one more batched pass), then the what-if table."""
     h, c = LiveHandlers(service), _layout(service.labels)
     text, shown = c["text"], [c["highlighted"], c["top"], c["status"], c["faithfulness"]]
     explain_args = dict(inputs=[text, c["target"], c["pieces"]], outputs=[*shown, c["explained"]],
@@ -225,8 +240,10 @@ def build_live_tab(service) -> gr.Textbox:
     for explained in (classified.then(h.live_explain, **explain_args),
                       c["target"].change(h.live_explain, **explain_args),
                       c["pieces"].change(h.live_explain, **explain_args)):
-        explained.then(h.live_probe, c["explained"], c["probe_table"], show_progress="hidden",
-                       concurrency_id="explain", api_visibility="private")
+        explained.then(h.live_faithfulness, [c["explained"], c["target"]], c["faithfulness"], show_progress="hidden",
+                       concurrency_id="explain", api_visibility="private").then(
+            h.live_probe, c["explained"], c["probe_table"], show_progress="hidden", concurrency_id="explain",
+            api_visibility="private")
     c["api_classify"].click(h.classify_api, text, c["label"], api_name="classify", concurrency_limit=16,
                             concurrency_id="classify")
     c["api_explain"].click(h.explain_api, [text, c["target"]], shown, api_name="explain", concurrency_limit=2,

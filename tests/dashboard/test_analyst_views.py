@@ -164,3 +164,27 @@ def test_faithfulness_line_is_plain_text_in_every_view(service):
     exp = service.live.explain(row["text"], target=row["pred"])
     assert values[-1] == f"faithfulness: {exp.faithfulness.line()}"
     assert show_sample(service, None)[-1] == ""
+
+
+def test_live_explanation_shows_first_and_its_faithfulness_line_follows(service):
+    """The live view renders the explanation without waiting for its faithfulness pass; the next step fills the
+    line for the text just explained (its attribution a cache hit), and skips a text that is no longer the box's."""
+    from types import SimpleNamespace
+
+    import gradio as gr
+
+    from dashboard.tabs.live import LiveHandlers
+
+    handlers, request = LiveHandlers(service), SimpleNamespace(session_hash="s")
+    text = "i am furious that my flight got cancelled again"
+    handlers.live_classify(text, request)
+    *_, status, line, explained = handlers.live_explain(text, "", False, request)
+    assert explained == text and line == "" and "words)" in status
+    line = handlers.live_faithfulness(explained, "", request)
+    exp = service.live.explain(text)
+    assert line == f"faithfulness: {exp.faithfulness.line()}"
+    toward_joy = handlers.live_faithfulness(explained, "joy", request)
+    assert toward_joy == f"faithfulness: {service.live.explain(text, target='joy').faithfulness.line()}"
+    assert handlers.live_faithfulness(None, "", request) == ""
+    handlers.live_classify("a newer text", request)
+    assert isinstance(handlers.live_faithfulness(explained, "", request), type(gr.skip()))
