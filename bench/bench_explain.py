@@ -37,6 +37,7 @@ import statistics
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -98,11 +99,54 @@ def large_budget_reference(model: Any, tokenizer: Any, labels: list[str], text: 
 
 
 def summary(seconds: list[float]) -> dict[str, float]:
+    """p50, min and max of ``seconds``, to 4 decimals."""
     return {
         "p50": round(statistics.median(seconds), 4),
         "min": round(min(seconds), 4),
         "max": round(max(seconds), 4),
     }
+
+
+def _pipeline_reference(model: Any, tokenizer: Any) -> Any:
+    """The reference approach: ``shap.Explainer`` over a text-classification pipeline of ``model``, defaults."""
+    import shap
+    import transformers
+
+    pipe = transformers.pipeline("text-classification", model=model, tokenizer=tokenizer, top_k=None)
+    return shap.Explainer(pipe)
+
+
+def _measure_text(text: str, reference: Any, ours: TokenShapExplainer, exact: Callable[[str], np.ndarray],
+                 reference_evals: int | None) -> dict[str, Any]:
+    """One text: the reference's and the project explainer's seconds, and agreement with ``exact(text)``.
+
+    Unrounded figures, keyed as a ``per_text`` row of :func:`bench_model`.
+    """
+    kwargs = {} if reference_evals is None else {"max_evals": reference_evals}
+    t0 = time.perf_counter()
+    reference([text], silent=True, **kwargs)
+    ref_s = time.perf_counter() - t0
+
+    ours.clear_cache()
+    att = ours.explain(text)
+
+    values = exact(text)
+    k = int(np.argmax(att.probs))
+    mine, theirs = att.values[:, k], values[: len(att.tokens), k]
+    return {
+        "tokens": len(att.tokens),
+        "ref_s": ref_s,
+        "ours_s": att.seconds,
+        "n_evals": att.n_evals,
+        "spearman": spearman(mine, theirs),
+        "same_top": bool(np.argmax(mine) == np.argmax(theirs)),
+    }
+
+
+def _rounded(row: dict[str, Any]) -> dict[str, Any]:
+    """A ``per_text`` row as printed: seconds to 3 decimals, Spearman to 4."""
+    return {**row, "ref_s": round(row["ref_s"], 3), "ours_s": round(row["ours_s"], 3),
+            "spearman": round(row["spearman"], 4)}
 
 
 def bench_model(
@@ -117,47 +161,25 @@ def bench_model(
     export_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Time the reference and the project explainer on ``texts`` and compare their answers."""
-    import shap
-    import transformers
-
     labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
-    pipe = transformers.pipeline("text-classification", model=model, tokenizer=tokenizer, top_k=None)
-    reference = shap.Explainer(pipe)
+    reference = _pipeline_reference(model, tokenizer)
     served = copy.deepcopy(model)  # the reference keeps the model exactly as transformers built it
     cls_only = restrict_last_layer_to_cls(served)
     from core.classifier.backends import load_backend
 
     engine, note = load_backend(backend, served, tokenizer, cache_dir=export_dir, fingerprint=f"bench-{name}")
     ours = TokenShapExplainer(served, tokenizer, labels, cache_size=0, backend=engine)
-    ref_s, our_s, rhos, same_top, evals, per_text = [], [], [], [], [], []
+
+    def exact(text: str) -> np.ndarray:
+        """shap's large-budget answer for ``text`` on the model as transformers built it."""
+        return large_budget_reference(model, tokenizer, labels, text, ref_max_evals)
+
+    rows = []
     for text in texts:
-        kwargs = {} if reference_evals is None else {"max_evals": reference_evals}
-        t0 = time.perf_counter()
-        reference([text], silent=True, **kwargs)
-        ref_s.append(time.perf_counter() - t0)
-
-        ours.clear_cache()
-        att = ours.explain(text)
-        our_s.append(att.seconds)
-        evals.append(att.n_evals)
-
-        exact = large_budget_reference(model, tokenizer, labels, text, ref_max_evals)
-        k = int(np.argmax(att.probs))
-        mine, theirs = att.values[:, k], exact[: len(att.tokens), k]
-        rhos.append(spearman(mine, theirs))
-        same_top.append(bool(np.argmax(mine) == np.argmax(theirs)))
-        per_text.append(
-            {
-                "tokens": len(att.tokens),
-                "ref_s": round(ref_s[-1], 3),
-                "ours_s": round(our_s[-1], 3),
-                "n_evals": att.n_evals,
-                "spearman": round(rhos[-1], 4),
-                "same_top": same_top[-1],
-            }
-        )
-        print(f"[{name}] {json.dumps(per_text[-1])}", file=sys.stderr, flush=True)
-    ref_sum, our_sum = summary(ref_s), summary(our_s)
+        rows.append(_measure_text(text, reference, ours, exact, reference_evals))
+        print(f"[{name}] {json.dumps(_rounded(rows[-1]))}", file=sys.stderr, flush=True)
+    ref_sum, our_sum = summary([r["ref_s"] for r in rows]), summary([r["ours_s"] for r in rows])
+    rhos = [r["spearman"] for r in rows]
     return {
         "texts": len(texts),
         "reference_s": ref_sum,
@@ -165,17 +187,18 @@ def bench_model(
         "speedup_p50": round(ref_sum["p50"] / our_sum["p50"], 2),
         "spearman_mean": round(float(np.mean(rhos)), 4),
         "spearman_min": round(float(np.min(rhos)), 4),
-        "top_token_agreement": round(float(np.mean(same_top)), 4),
-        "n_evals_p50": float(np.median(evals)),
+        "top_token_agreement": round(float(np.mean([r["same_top"] for r in rows])), 4),
+        "n_evals_p50": float(np.median([r["n_evals"] for r in rows])),
         "budget": repr(ours.budget),
         "last_layer_cls_only": cls_only,
         "backend": engine.name,
         "backend_note": note,
-        "per_text": per_text,
+        "per_text": [_rounded(r) for r in rows],
     }
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, default=SHARED / "models" / "emotion-minilm")
     parser.add_argument(
@@ -197,7 +220,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="3 texts, emotion-minilm only, small budgets")
     parser.add_argument("--backend", default=None, help="inference backend of the project explainer "
                         "(default: the app's default backend)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _random_distilbert(config_dir: Path, like: Any) -> tuple[Any, Any]:
+    """A random-weight (seed 0) DistilBERT classifier from ``config_dir``, with ``like``'s labels, and its tokenizer."""
+    import torch
+    import transformers
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        tokenizer = transformers.AutoTokenizer.from_pretrained(config_dir)
+        config = transformers.DistilBertConfig.from_pretrained(config_dir, num_labels=6)
+    config.id2label = dict(like.config.id2label)
+    config.label2id = dict(like.config.label2id)
+    torch.manual_seed(0)
+    return transformers.DistilBertForSequenceClassification(config).eval(), tokenizer
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the bench as the command line asks; prints one JSON object to stdout."""
+    args = _parser().parse_args(argv)
 
     import tempfile
 
@@ -221,39 +263,16 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.redirect_stdout(io.StringIO()):
         tokenizer = transformers.AutoTokenizer.from_pretrained(args.model)
         model = transformers.AutoModelForSequenceClassification.from_pretrained(args.model).eval()
-    result: dict[str, Any] = {
-        "torch_threads": torch.get_num_threads(),
-        "texts": texts,
-        "models": {},
-    }
-    quick_ref = 50 if args.quick else None
+    result: dict[str, Any] = {"torch_threads": torch.get_num_threads(), "texts": texts, "models": {}}
     result["models"]["emotion-minilm"] = bench_model(
-        "emotion-minilm",
-        model,
-        tokenizer,
-        texts,
-        ref_max_evals=300 if args.quick else args.ref_max_evals,
-        reference_evals=quick_ref,
-        backend=backend,
-        export_dir=export_dir,
+        "emotion-minilm", model, tokenizer, texts, ref_max_evals=300 if args.quick else args.ref_max_evals,
+        reference_evals=50 if args.quick else None, backend=backend, export_dir=export_dir,
     )
     if not args.quick and not args.no_distilbert:
-        with contextlib.redirect_stdout(io.StringIO()):
-            d_tok = transformers.AutoTokenizer.from_pretrained(args.distilbert_config)
-            config = transformers.DistilBertConfig.from_pretrained(args.distilbert_config, num_labels=6)
-        config.id2label = dict(model.config.id2label)
-        config.label2id = dict(model.config.label2id)
-        torch.manual_seed(0)
-        d_model = transformers.DistilBertForSequenceClassification(config).eval()
+        d_model, d_tok = _random_distilbert(args.distilbert_config, model)
         result["models"]["distilbert-random"] = bench_model(
-            "distilbert-random",
-            d_model,
-            d_tok,
-            texts,
-            ref_max_evals=args.distilbert_ref_max_evals,
-            reference_evals=None,
-            backend=backend,
-            export_dir=export_dir,
+            "distilbert-random", d_model, d_tok, texts, ref_max_evals=args.distilbert_ref_max_evals,
+            reference_evals=None, backend=backend, export_dir=export_dir,
         )
     import shutil
 

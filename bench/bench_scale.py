@@ -44,58 +44,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import RssSampler, dump, peak_rss_mb, read_text_label_lines  # noqa: E402
 from bench.harness import EMOTION, MINILM, app_env, free_port, start_app, stop_app, wait_for_http  # noqa: E402
-
-SPLIT = "validation"
-
-
-def edit_words(text: str, rng: np.random.Generator, vocab: list[str]) -> str:
-    """One to three seeded word-level edits: drop, double, swap with the next, or replace a word."""
-    words = text.split()
-    for _ in range(int(rng.integers(1, 4))):
-        if not words:
-            words = [vocab[int(rng.integers(len(vocab)))]]
-            continue
-        i = int(rng.integers(len(words)))
-        kind = int(rng.integers(4))
-        if kind == 0 and len(words) > 2:
-            del words[i]
-        elif kind == 1:
-            words.insert(i, words[i])
-        elif kind == 2 and i + 1 < len(words):
-            words[i], words[i + 1] = words[i + 1], words[i]
-        else:
-            words[i] = vocab[int(rng.integers(len(vocab)))]
-    return " ".join(words)
-
-
-def synthetic_corpus(pairs: list[tuple[str, str]], n: int, *, seed: int = 0) -> list[tuple[str, str]]:
-    """``n`` (text, label) rows: ``pairs`` repeated, copies after the first edited (seeded by copy)."""
-    vocab = sorted({w for t, _ in pairs for w in t.split()})
-    out = list(pairs[:n])
-    copy = 1
-    while len(out) < n:
-        rng = np.random.default_rng([seed, copy])
-        for text, label in pairs[: n - len(out)]:
-            out.append((edit_words(text, rng, vocab), label))
-        copy += 1
-    return out
-
-
-def write_corpus(rows: list[tuple[str, str]], folder: Path) -> Path:
-    """The rows as ``folder/validation.txt`` (``text;label`` lines); reused when already written."""
-    path = folder / f"{SPLIT}.txt"
-    if not path.is_file() or sum(1 for _ in path.open()) != len(rows):
-        folder.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(f"{t};{lab}\n" for t, lab in rows), encoding="utf-8")
-    return folder
+from bench.scale_data import SPLIT, synthetic_corpus, tile_analysis, write_corpus  # noqa: E402
+from bench.scale_queries import time_queries  # noqa: E402
 
 
 def marginal_rates(seconds: dict[int, float]) -> dict[str, float | None]:
@@ -138,117 +94,6 @@ def run_precompute(model: Path, data: Path, cache: Path, engine: str, workers: i
             "rows_per_s": round(meta["n_rows"] / meta["seconds"], 2),
             "rows_per_s_wall": round(meta["n_rows"] / wall, 2), "driver_peak_rss_mb": round(rss.peak_mb, 1),
             "accuracy": meta["accuracy"], "stage_seconds": meta.get("stage_seconds"), "stdout": out.strip()}
-
-
-def tile_analysis(source: Path, model: Path, data: Path, cache: Path, seed: int = 0) -> None:
-    """Write a cache entry for ``data`` by tiling the analysis cached under ``source`` (see the module doc)."""
-    import pandas as pd
-
-    from core.analysis.cache import AnalysisCache, analysis_digest, cache_key
-    from core.analysis.table import summary_metrics
-    from core.classifier.backends import resolve
-    from core.classifier.model import model_fingerprint, resolve_model_dir
-    from core.data.splits import data_fingerprint, load_splits
-    from core.review.keys import content_key, text_hashes
-    from core.settings import Settings
-
-    entry = next((source / "analysis").glob("*/meta.json")).parent
-    table = pd.read_parquet(entry / "table.parquet")
-    hidden = np.load(entry / "hidden.npy", allow_pickle=False)
-    meta = json.loads((entry / "meta.json").read_text())
-    corpus = load_splits(data, splits=(SPLIT,))
-    n = len(corpus[SPLIT])
-    take = np.arange(n) % len(table)
-    rng = np.random.default_rng(seed)
-    big = table.iloc[take].reset_index(drop=True)
-    big["text"] = corpus[SPLIT].texts
-    big["label"] = [corpus.label_names[i] for i in corpus[SPLIT].labels]
-    for col in ("umap_x", "umap_y"):
-        spread = float(big[col].std() or 1.0)
-        big[col] = (big[col] + rng.normal(0, 0.02 * spread, n)).astype(np.float32)
-    labels = meta["labels"]
-    ids = np.array([labels.index(x) for x in big["label"]])
-    preds = np.array([labels.index(x) for x in big["pred"]])
-    big["correct"] = ids == preds
-    model_fp = model_fingerprint(resolve_model_dir(model))
-    data_fp = data_fingerprint(corpus, SPLIT)
-    meta.update(summary_metrics(ids, preds, len(labels)), n_rows=n, data=str(data), data_fingerprint=data_fp,
-                model_fingerprint=model_fp, analysis_params=analysis_digest(),
-                tiled_from=f"{meta['n_rows']} rows of {meta['data']}")
-    meta["review_key"] = content_key(text_hashes(big["text"].tolist()), SPLIT)
-    backend = resolve(Settings().backend)[0]  # the app's default backend names the entry it looks for
-    meta["backend"] = backend
-    AnalysisCache(cache).save(cache_key(model_fp, data_fp, SPLIT, int(meta["max_length"]), backend),
-                              big, hidden[take], meta)
-
-
-def time_queries(cache: Path, *, repeats: int = 3) -> dict:
-    """Server-side latencies of the views' queries on the cached table (median of ``repeats``, seconds)."""
-    import pandas as pd
-
-    from core.analysis import queries as analysis_queries
-    from dashboard import figures, queries
-
-    entry = next((cache / "analysis").glob("*/meta.json")).parent
-    labels = json.loads((entry / "meta.json").read_text())["labels"]
-    t0 = time.perf_counter()
-    table = pd.read_parquet(entry / "table.parquet")
-    load_s = time.perf_counter() - t0
-
-    cpu: dict[str, float] = {}
-
-    def timed(fn, name: str) -> float:
-        runs, cpus = [], []
-        for _ in range(repeats):
-            start, start_cpu = time.perf_counter(), time.process_time()
-            fn()
-            runs.append(time.perf_counter() - start)
-            cpus.append(time.process_time() - start_cpu)
-        cpu[name] = round(float(np.median(cpus)), 4)
-        return round(float(np.median(runs)), 4)
-
-    def listed(**kwargs):
-        number = kwargs.pop("page_number", 1)
-        shown, _ = queries.page(analysis_queries.filter_samples(table, **kwargs), page_number=number, page_size=20)
-        return queries.as_list(shown)
-
-    first_page, first_cpu = time.perf_counter(), time.process_time()
-    listed(order="highest loss")
-    first_page = round(time.perf_counter() - first_page, 4)  # cold: includes sorting the table once
-    cpu["first_page_s"] = round(time.process_time() - first_cpu, 4)
-    big_label = table["label"].value_counts().index[0]
-
-    def cell_page():
-        cell = analysis_queries.cell_samples(table, true_label=big_label, pred_label=big_label)
-        return queries.as_list(queries.page(cell, page_number=1, page_size=20)[0])
-
-    def the_map():
-        fig = figures.density_embedding_figure(table, color_by="label", labels=labels)
-        return fig.to_json()
-
-    map_json = len(the_map())
-    x, y = table["umap_x"].to_numpy(np.float64), table["umap_y"].to_numpy(np.float64)
-    cx, cy, half = float(np.median(x)), float(np.median(y)), float(x.max() - x.min()) / 4
-    while half > 1e-9:  # a window around the median point holding at most 5,000 samples: drawn as points
-        near = int(((abs(x - cx) <= half) & (abs(y - cy) <= half)).sum())
-        if near <= 5_000:
-            break
-        half /= 1.5
-    window = {"x_range": (cx - half, cx + half), "y_range": (cy - half, cy + half)}
-
-    def zoomed():
-        fig = figures.density_embedding_figure(table, color_by="label", labels=labels, **window)
-        return fig.to_json()
-    return {
-        "rows": len(table), "table_load_s": round(load_s, 3), "first_page_s": first_page,
-        "filter_s": timed(lambda: listed(order="highest loss", true_label=big_label, search="feel"), "filter_s"),
-        "page_change_s": timed(lambda: listed(order="highest loss", page_number=500), "page_change_s"),
-        "sort_change_s": timed(lambda: listed(order="most suspicious"), "sort_change_s"),
-        "cell_rows": int(((table["label"] == big_label) & (table["pred"] == big_label)).sum()),
-        "cell_first_page_s": timed(cell_page, "cell_first_page_s"), "map_s": timed(the_map, "map_s"),
-        "map_json_mb": round(map_json / 2**20, 2), "map_zoom_points": near, "map_zoom_s": timed(zoomed, "map_zoom_s"),
-        "cpu_s": cpu,
-    }
 
 
 def app_start(model: Path, data: Path, cache: Path, work: Path) -> dict:
@@ -355,7 +200,8 @@ def start_phases(model: Path, data: Path, cache: Path, work: Path) -> dict:
     return phases
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line's arguments; ``--quick`` sets the sizes to 300 and 600 and tiles the second."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", type=Path, default=MINILM)
     p.add_argument("--sizes", default="16000,100000,400000", help="comma-separated N")
@@ -373,55 +219,66 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.quick:
         args.sizes, args.tile_app = "300,600", True
-    sizes = [int(x) for x in args.sizes.split(",") if x]
-    engines = [x for x in args.engines.split(",") if x]
-    work = args.work_dir or Path(tempfile.mkdtemp(prefix="bench-scale-"))
-    work.mkdir(parents=True, exist_ok=True)
+    return args
+
+
+def cached_meta(cache: Path) -> dict:
+    """The ``meta.json`` of the analysis cached under ``cache``."""
+    return json.loads(next((cache / "analysis").glob("*/meta.json")).read_text())
+
+
+def source_pairs(tile_from: Path | None) -> list[tuple[str, str]]:
+    """The (text, label) rows every corpus repeats: the train split, or the rows of the analysis tiled from (so
+    that tiled rows match it)."""
     pairs = read_text_label_lines(EMOTION / "train.txt")
-    if args.tile_from is not None:  # the corpus repeats the source analysis's own rows, so tiled rows match it
-        source_meta = json.loads(next((args.tile_from / "analysis").glob("*/meta.json")).read_text())
-        pairs = read_text_label_lines(Path(source_meta["data"]) / f"{SPLIT}.txt")
-    report = {"bench": "scale", "model": str(args.model), "ray_workers": args.ray_workers, "cpus": os.cpu_count(),
-              "sizes": {}}
-    largest: Path | None = args.tile_from
-    for n in sizes:
-        data = write_corpus(synthetic_corpus(pairs, n), work / f"data-{n}")
-        entry: dict = {"rows": n, "precompute": {}}
-        local_cache = None
-        for engine in engines:
-            if args.quick and n != sizes[0]:  # the smoke run tiles its second size (exercising --tile-app)
-                continue
-            if engine == "ray" and importlib.util.find_spec("ray") is None:
-                entry["precompute"][engine] = {"engine": engine, "status": "skipped: Ray is not installed"}
-                continue
-            cache = work / f"cache-{engine}-{n}"
-            if args.app_only and not (cache / "analysis").is_dir():
-                continue
-            if not (cache / "analysis").is_dir():
-                entry["precompute"][engine] = run_precompute(args.model, data, cache, engine, args.ray_workers,
-                                                             args.max_precompute_s)
-            else:
-                meta = json.loads(next((cache / "analysis").glob("*/meta.json")).read_text())
-                entry["precompute"][engine] = {"engine": engine, "status": "ok (cached by an earlier run)",
-                                               "analysis_s": meta["seconds"],
-                                               "rows_per_s": round(meta["n_rows"] / meta["seconds"], 2)}
-            if entry["precompute"][engine]["status"].startswith("ok") and "tiled_from" not in json.loads(
-                    next((cache / "analysis").glob("*/meta.json")).read_text()):
-                local_cache = local_cache or cache
-                largest = local_cache  # tiles copy the first engine's analysis (they are equal)
-        app_cache, entry["app_on"] = local_cache, "precomputed analysis"
-        if app_cache is None and args.tile_app and largest is not None:
-            app_cache = work / f"cache-tiled-{n}"
-            if not (app_cache / "analysis").is_dir():
-                tile_analysis(largest, args.model, data, app_cache)
-            entry["app_on"] = f"tiled from {largest.name}"
-        if app_cache is not None and not args.skip_app:
-            entry["queries"] = time_queries(app_cache)
-            if not (args.quick and n != sizes[0]):  # the smoke run starts the app once
-                entry["app"] = app_start(args.model, data, app_cache, work)
-                entry["app"]["phases"] = start_phases(args.model, data, app_cache, work)
-        report["sizes"][str(n)] = entry
-        print(json.dumps({"n": n, **entry}), file=sys.stderr, flush=True)
+    if tile_from is not None:
+        pairs = read_text_label_lines(Path(cached_meta(tile_from)["data"]) / f"{SPLIT}.txt")
+    return pairs
+
+
+def engine_precompute(args: argparse.Namespace, engine: str, data: Path, cache: Path) -> dict | None:
+    """One engine's precompute figures at one size: run now, read from an earlier run's cache, or skipped
+    (``None``: ``--app-only`` with nothing cached)."""
+    if engine == "ray" and importlib.util.find_spec("ray") is None:
+        return {"engine": engine, "status": "skipped: Ray is not installed"}
+    if args.app_only and not (cache / "analysis").is_dir():
+        return None
+    if not (cache / "analysis").is_dir():
+        return run_precompute(args.model, data, cache, engine, args.ray_workers, args.max_precompute_s)
+    meta = cached_meta(cache)
+    return {"engine": engine, "status": "ok (cached by an earlier run)", "analysis_s": meta["seconds"],
+            "rows_per_s": round(meta["n_rows"] / meta["seconds"], 2)}
+
+
+def precompute_size(args: argparse.Namespace, engines: list[str], n: int, data: Path, work: Path,
+                    entry: dict) -> Path | None:
+    """Fill ``entry["precompute"]`` for size ``n`` on each engine; the first engine's own (untiled) analysis,
+    if any (the engines' analyses are equal, so tiles copy it)."""
+    local_cache = None
+    for engine in engines:
+        cache = work / f"cache-{engine}-{n}"
+        figures = engine_precompute(args, engine, data, cache)
+        if figures is None:
+            continue
+        entry["precompute"][engine] = figures
+        if figures["status"].startswith("ok") and "tiled_from" not in cached_meta(cache):
+            local_cache = local_cache or cache
+    return local_cache
+
+
+def app_figures(args: argparse.Namespace, n: int, first_size: bool, data: Path, work: Path, entry: dict,
+                app_cache: Path | None) -> None:
+    """Add the query latencies and (once in a smoke run) the app's start-up figures at size ``n`` to ``entry``."""
+    if app_cache is not None and not args.skip_app:
+        entry["queries"] = time_queries(app_cache)
+        if not (args.quick and not first_size):  # the smoke run starts the app once
+            entry["app"] = app_start(args.model, data, app_cache, work)
+            entry["app"]["phases"] = start_phases(args.model, data, app_cache, work)
+
+
+def rate_summary(report: dict, engines: list[str]) -> None:
+    """Per engine with two or more measured sizes: the largest-to-smallest rows-per-second ratio and the
+    marginal rates (:func:`marginal_rates`), added to ``report``."""
     for engine in engines:
         rates = {n: e["precompute"].get(engine, {}).get("rows_per_s") for n, e in report["sizes"].items()}
         rates = {n: r for n, r in rates.items() if r}
@@ -430,6 +287,35 @@ def main(argv: list[str] | None = None) -> int:
             report[f"{engine}_rows_per_s_ratio_largest_to_smallest"] = round(last / first, 3)
             report[f"{engine}_marginal_rows_per_s"] = marginal_rates(
                 {int(n): report["sizes"][n]["precompute"][engine]["analysis_s"] for n in rates})
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point: measure every size, print each size's figures to stderr, dump the report."""
+    args = parse_args(argv)
+    sizes = [int(x) for x in args.sizes.split(",") if x]
+    engines = [x for x in args.engines.split(",") if x]
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    pairs = source_pairs(args.tile_from)
+    report = {"bench": "scale", "model": str(args.model), "ray_workers": args.ray_workers, "cpus": os.cpu_count(),
+              "sizes": {}}
+    largest: Path | None = args.tile_from
+    for n in sizes:
+        data = write_corpus(synthetic_corpus(pairs, n), work / f"data-{n}")
+        entry: dict = {"rows": n, "precompute": {}}
+        # the smoke run tiles its second size (exercising --tile-app)
+        local_cache = None if args.quick and n != sizes[0] else precompute_size(args, engines, n, data, work, entry)
+        largest = local_cache or largest
+        app_cache, entry["app_on"] = local_cache, "precomputed analysis"
+        if app_cache is None and args.tile_app and largest is not None:
+            app_cache = work / f"cache-tiled-{n}"
+            if not (app_cache / "analysis").is_dir():
+                tile_analysis(largest, args.model, data, app_cache)
+            entry["app_on"] = f"tiled from {largest.name}"
+        app_figures(args, n, n == sizes[0], data, work, entry, app_cache)
+        report["sizes"][str(n)] = entry
+        print(json.dumps({"n": n, **entry}), file=sys.stderr, flush=True)
+    rate_summary(report, engines)
     dump(report)
     return 0
 

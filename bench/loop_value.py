@@ -2,7 +2,7 @@
 
 A stratified 4,000-row train subset with 10% confusable flips (``bench/label_noise.py``'s
 ``noisy_train_subset``) trains the *noisy model*; the same rows with their true labels train the *clean
-model* (``core.classifier.train``'s recipe from the MiniLM base, ``label_noise.TRAIN_RECIPE``). For each
+model* (``core.classifier.train``'s recipe from the MiniLM base, ``bench.noise_probs.TRAIN_RECIPE``). For each
 ranking (:data:`RANKINGS`: name -> function(:class:`Context`) -> score, higher = more suspect) and each
 review budget (1, 2, 5 and 10% of the rows), an oracle sets the flipped rows among the ranking's top
 budget back to their true label (unflipped rows in the top stay as they are), a model is retrained on
@@ -40,8 +40,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.label_noise import (  # noqa: E402
-    CONFUSABLE,
+from bench.noise_injection import CONFUSABLE  # noqa: E402
+from bench.noise_probs import (  # noqa: E402
     TRAIN_KIND,
     TRAIN_RATE,
     TRAIN_RECIPE,

@@ -101,7 +101,7 @@ def load_signals(table_path: str, signals_path: str, names: list[str]) -> pd.Dat
 
 def injected_frame(seed: int, npz: str, data: str, names: list[str], cache_dir: str) -> tuple[pd.DataFrame, np.ndarray]:
     """The signals of the flipped 4,000-row subset of ``seed`` (and its flip mask), from a noisy fit."""
-    from bench.label_noise import TRAIN_ROWS, noisy_train_subset
+    from bench.noise_probs import TRAIN_ROWS, noisy_train_subset
     from core.analysis.mislabels import mislabel_score
     from core.analysis.signals import compute_signals
 

@@ -1,4 +1,5 @@
-"""House limits (issue 30): no module in core/ or dashboard/ over 400 lines, no function over 60 lines."""
+"""House limits (issue 30): no module of core/, dashboard/, bench/ or app.py over 400 lines, no function over 60 lines
+(tests excepted)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ PENDING: set[str] = set()
 
 
 def sources() -> list[Path]:
-    files = [*sorted((REPO / "core").rglob("*.py")), *sorted((REPO / "dashboard").rglob("*.py")), REPO / "app.py"]
+    files = [*sorted((REPO / "core").rglob("*.py")), *sorted((REPO / "dashboard").rglob("*.py")),
+             *sorted((REPO / "bench").rglob("*.py")), REPO / "app.py"]
     return [f for f in files if f.relative_to(REPO).as_posix() not in PENDING]
 
 
@@ -27,7 +29,7 @@ def long_functions(path: Path) -> list[str]:
 
 def test_no_module_is_over_the_line_limit():
     files = sources()
-    assert len(files) > 40  # the walk found the packages
+    assert len(files) > 70  # the walk found the packages
     lines = {f.relative_to(REPO).as_posix(): len(f.read_text().splitlines()) for f in files}
     assert {name: n for name, n in lines.items() if n > MAX_MODULE_LINES} == {}
 
