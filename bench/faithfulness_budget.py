@@ -48,9 +48,9 @@ BUDGETS: dict[str, dict[str, Any]] = {
     "x0.25": {"per_token": 2.0, "offset": 8, "min_evals": 8, "max_evals": 300},
     "x0.5": {"per_token": 4.0, "offset": 16, "min_evals": 16, "max_evals": 600},
     "default": {},
-    "x2, reliability 0.93": {"per_token": 16.0, "offset": 64, "max_evals": 2400, "max_pairs": 24,
+    "x2-r0.93": {"per_token": 16.0, "offset": 64, "max_evals": 2400, "max_pairs": 24,
                              "reliability": 0.93},
-    "x4, reliability 0.96": {"per_token": 32.0, "offset": 128, "max_evals": 4800, "max_pairs": 48,
+    "x4-r0.96": {"per_token": 32.0, "offset": 128, "max_evals": 4800, "max_pairs": 48,
                              "reliability": 0.96},
 }
 

@@ -34,3 +34,9 @@ def test_an_unknown_budget_is_named(tmp_path):
 
     done = run_main(main, ["--quick", "--budgets", "x9", "--out", str(tmp_path / "b.json")])
     assert done.returncode == 2 and "x9" in (done.stderr + done.stdout)
+
+
+def test_every_budget_name_survives_the_comma_separated_flag():
+    from bench.faithfulness_budget import BUDGETS, parse
+
+    assert parse([]).budgets.split(",") == list(BUDGETS)  # no name may hold a comma
