@@ -28,6 +28,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from typing import Any
 
 import gradio as gr
 import pandas as pd
@@ -44,22 +45,28 @@ PROBE_COLUMNS = ["edit", "text", "prediction", "p_predicted", "change", "flipped
 
 
 class LatestText:
-    """The newest text typed in each browser session (bounded; oldest sessions forgotten first)."""
+    """The newest value (a typed text, a line shown) of each browser session (bounded; oldest sessions
+    forgotten first)."""
 
     def __init__(self, size: int = 4096) -> None:
-        self._texts: OrderedDict[str, str] = OrderedDict()
+        self._texts: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
         self.size = size
 
-    def set(self, session: str, text: str) -> None:
+    def set(self, session: str, text: Any) -> None:
         with self._lock:
             self._texts[session] = text
             self._texts.move_to_end(session)
             while len(self._texts) > self.size:
                 self._texts.popitem(last=False)
 
-    def is_stale(self, session: str, text: str) -> bool:
-        """True when a newer text than ``text`` was typed in ``session``."""
+    def get(self, session: str) -> Any:
+        """The session's newest value (``None`` when unknown)."""
+        with self._lock:
+            return self._texts.get(session)
+
+    def is_stale(self, session: str, text: Any) -> bool:
+        """True when a newer value than ``text`` was set in ``session``."""
         with self._lock:
             return session in self._texts and self._texts[session] != text
 
@@ -113,6 +120,7 @@ class LiveHandlers:
     def __init__(self, service) -> None:
         self.live = service.live
         self.latest = LatestText()
+        self.lines = LatestText()  # per session: ((text, target), faithfulness line) last shown
 
     def live_classify(self, text: str, request: gr.Request):
         self.latest.set(_session(request), text)
@@ -141,7 +149,9 @@ class LiveHandlers:
             return None, None, str(exc), "", None
         if self.latest.is_stale(session, text):
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        return (*explanation_outputs(exp, pieces=pieces), text)
+        *shown, _ = explanation_outputs(exp, pieces=pieces)
+        line = self.lines.get(session)  # the same text and class again (pieces toggle, a repeated event):
+        return (*shown, line[1] if line and line[0] == (text, target) else "", text)  # keep its line, no flicker
 
     def live_faithfulness(self, explained: str | None, target: str, request: gr.Request):
         """The faithfulness line of the explanation just shown (its attribution is cached: one more pass)."""
@@ -150,7 +160,9 @@ class LiveHandlers:
         if self.latest.is_stale(_session(request), explained):
             return gr.skip()
         try:
-            return faithfulness_text(self.live.explain(explained, target=_target(target)))
+            line = faithfulness_text(self.live.explain(explained, target=_target(target)))
+            self.lines.set(_session(request), ((explained, target), line))
+            return line
         except InputError:
             return ""
         except Exception as exc:  # noqa: BLE001 - the explanation stays; the line says why it is missing

@@ -43,10 +43,9 @@ def test_typing_once_shows_bars_then_word_highlights(page, watch, screenshot_dir
     assert status.split(" (predicted: ")[0] in LABELS and "words)" in status
     label = page.locator("#classify-label [data-testid='label-output-value']").inner_text().strip()
     assert f"predicted: {label}," in status  # bars and words describe the same, final text
-    page.wait_for_function(  # the line follows the highlights (one more batched pass)
-        "() => document.querySelector('#explain-faithfulness textarea').value.startsWith('faithfulness:')",
-        timeout=TIMEOUT_MS)
-    faith = page.locator("#explain-faithfulness textarea").input_value()
+    faith = page.wait_for_function(  # the line follows the highlights (one more batched pass)
+        "() => { const v = document.querySelector('#explain-faithfulness textarea').value;"
+        " return v.startsWith('faithfulness:') ? v : null; }", timeout=TIMEOUT_MS).json_value()
     assert faith.startswith("faithfulness: removing its top ") and f": {status.split(' (')[0]} " in faith
     assert page.evaluate("() => document.querySelectorAll('#explain-faithfulness b').length") == 0  # text, not HTML
     page.wait_for_selector("#probe-table [data-testid='cell-0-0']", timeout=TIMEOUT_MS)

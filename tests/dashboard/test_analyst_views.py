@@ -183,6 +183,10 @@ def test_live_explanation_shows_first_and_its_faithfulness_line_follows(service)
     line = handlers.live_faithfulness(explained, "", request)
     exp = service.live.explain(text)
     assert line == f"faithfulness: {exp.faithfulness.line()}"
+    *_, again, _ = handlers.live_explain(text, "", True, request)  # same text and class (pieces toggle): no flicker
+    assert again == line
+    *_, other, _ = handlers.live_explain(text, "joy", False, request)  # another class: its line is not shown yet
+    assert other == ""
     toward_joy = handlers.live_faithfulness(explained, "joy", request)
     assert toward_joy == f"faithfulness: {service.live.explain(text, target='joy').faithfulness.line()}"
     assert handlers.live_faithfulness(None, "", request) == ""
