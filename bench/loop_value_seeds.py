@@ -89,8 +89,26 @@ def paired_with_random(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
                     diffs[ranking, budget].append(cell["accuracy"] - other)
     out: dict[str, dict[str, Any]] = defaultdict(dict)
     for (ranking, budget), xs in sorted(diffs.items()):
-        out[ranking][budget] = {**_stats(xs), "above_zero": sum(x > 0 for x in xs)}
+        out[ranking][budget] = {**_stats(xs), "above_zero": sum(x > 0 for x in xs), **paired_interval(xs)}
     return dict(out)
+
+
+def paired_interval(xs: list[float]) -> dict[str, Any]:
+    """The 95% t-interval of the mean paired difference, and the two-sided sign test's p (ties dropped);
+    empty below two runs.
+
+    >>> paired_interval([0.01, 0.02, 0.03])
+    {'ci95': [-0.0048, 0.0448], 'sign_test_p': 0.25}
+    """
+    if len(xs) < 2:
+        return {}
+    from scipy import stats
+
+    mean, sem = float(np.mean(xs)), float(stats.sem(xs))
+    half = float(stats.t.ppf(0.975, len(xs) - 1)) * sem
+    signs = [x for x in xs if x != 0]
+    p = float(stats.binomtest(sum(x > 0 for x in signs), len(signs)).pvalue) if signs else 1.0
+    return {"ci95": [round(mean - half, 4), round(mean + half, 4)], "sign_test_p": round(p, 4)}
 
 
 def markdown(summary: dict[str, Any]) -> str:
@@ -104,8 +122,8 @@ def markdown(summary: dict[str, Any]) -> str:
                             f"recovered {c['recovered']}" for b, c in cells.items())
             lines.append(f"  {ranking}: {row}")
         for ranking, cells in g["paired_with_random"].items():
-            row = "; ".join(f"{b}: {c['mean']:+.4f} ± {c['sd']} (above zero in {c['above_zero']} of {c['n']})"
-                            for b, c in cells.items())
+            row = "; ".join(f"{b}: {c['mean']:+.4f} ± {c['sd']} (above zero in {c['above_zero']} of {c['n']}"
+                            f"; 95% CI {c.get('ci95')}, sign test p {c.get('sign_test_p')})" for b, c in cells.items())
             lines.append(f"  {ranking} minus random, same run: {row}")
     return "\n".join(lines)
 

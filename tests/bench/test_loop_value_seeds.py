@@ -38,6 +38,11 @@ def test_means_sds_and_the_recovered_share_of_the_means():
     paired = groups["pooled"]["paired_with_random"]["shipped"]["5%"]  # runs 1 and 3 trained both
     assert paired["n"] == 2 and paired["above_zero"] == 2
     assert paired["mean"] == pytest.approx(statistics.mean([0.75 - 0.71, 0.77 - 0.765]), abs=1e-4)
+    from scipy import stats
+
+    diffs = [0.75 - 0.71, 0.77 - 0.765]  # an independent t-interval and sign test of the same two differences
+    low, high = stats.t.interval(0.95, 1, loc=statistics.mean(diffs), scale=stats.sem(diffs))
+    assert paired["ci95"] == pytest.approx([low, high], abs=1e-4) and paired["sign_test_p"] == 0.5
     assert "random" not in groups["pooled"]["paired_with_random"]
 
 
