@@ -5,7 +5,8 @@ with this script), as much as some cells' whole gain. This reads the JSON of sev
 runs (one per flip seed and training seed, same budgets and rankings) and reports, per flip seed and
 pooled over them, for each ranking and budget: the mean accuracy over training seeds, its standard
 deviation, the flips fixed, the recovered share of the means, (mean cell - mean noisy) / (mean clean -
-mean noisy), and the difference from the random ranking's cell of the same run.
+mean noisy) over the runs that trained the cell, and the difference from the random ranking's cell of the
+same run, with its 95% interval and a sign test.
 
     for t in 42 43 44; do python bench/loop_value.py --flip-seed 20 --train-seed $t --budgets 5 \\
         --rankings shipped,random,loss,oracle --out /tmp/lv/f20t$t.json; done   # and the same for flip seed 21
@@ -57,19 +58,23 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         clean = _stats([r["clean_model"]["accuracy"] for r in rs])
         acc: dict[tuple[str, str], list[float]] = defaultdict(list)
         fixed: dict[tuple[str, str], list[int]] = defaultdict(list)
+        trained: dict[tuple[str, str], list[dict]] = defaultdict(list)
         for r in rs:
             for ranking, cells in r["cells"].items():
                 for budget, cell in cells.items():
                     if cell.get("accuracy") is not None:
                         acc[ranking, budget].append(cell["accuracy"])
                         fixed[ranking, budget].append(cell["flipped_in_top"])
+                        trained[ranking, budget].append(r)
         cells_out: dict[str, dict[str, Any]] = defaultdict(dict)
         for (ranking, budget), xs in sorted(acc.items()):
             s = _stats(xs)
+            # gain and recovered share against the noisy and clean models of the runs that trained this cell
+            base = float(np.mean([r["noisy_model"]["accuracy"] for r in trained[ranking, budget]]))
+            top = float(np.mean([r["clean_model"]["accuracy"] for r in trained[ranking, budget]]))
             cells_out[ranking][budget] = {**s, "flips_fixed_mean": round(float(np.mean(fixed[ranking, budget])), 1),
-                                          "gain": round(s["mean"] - noisy["mean"], 4),
-                                          "recovered": _rounded(recovered_share(s["mean"], noisy["mean"],
-                                                                                clean["mean"]))}
+                                          "gain": round(s["mean"] - base, 4),
+                                          "recovered": _rounded(recovered_share(s["mean"], base, top))}
         out[name] = {"runs": [{"flip_seed": r["flip_seed"], "train_seed": r["train_seed"]} for r in rs],
                      "noisy": noisy, "clean": clean, "lost_to_noise": round(clean["mean"] - noisy["mean"], 4),
                      "cells": dict(cells_out), "paired_with_random": paired_with_random(rs)}

@@ -71,3 +71,12 @@ def test_the_cli_writes_json_and_refuses_other_files_and_mixed_recipes(tmp_path,
     with pytest.raises(SystemExit):
         main([str(paths[0]), str(mixed), "--out", str(out)])
     assert "different recipes" in capsys.readouterr().err
+
+
+def test_a_cell_trained_in_fewer_runs_is_measured_against_those_runs_models():
+    """A cell run on some training seeds only: its gain and share use those runs' noisy and clean models."""
+    groups = summarise([run(20, 42, 0.70, 0.80, {"oracle": 0.75, "random": 0.71}),
+                        run(20, 43, 0.60, 0.90, {"random": 0.61})])
+    oracle = groups["20"]["cells"]["oracle"]["5%"]
+    assert oracle["n"] == 1 and oracle["gain"] == pytest.approx(0.05)
+    assert oracle["recovered"] == pytest.approx(0.5)  # (0.75 - 0.70) / (0.80 - 0.70), not against the 2-run means
