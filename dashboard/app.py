@@ -18,7 +18,7 @@ from dashboard.figures import DENSITY_MAX_POINTS
 from dashboard.plotly_bridge import static_paths
 from dashboard.review_access import assert_no_mocked_oauth, launch_auth
 from dashboard.sample_panel import ref_in
-from dashboard.tabs.audit import build_audit_panel
+from dashboard.tabs.audit import build_audit_page
 from dashboard.tabs.compare import build_compare_tab
 from dashboard.tabs.confusion import build_confusion_tab
 from dashboard.tabs.embedding import build_embedding_tab
@@ -62,7 +62,8 @@ def build_app(service, *, map_max_points: int = DENSITY_MAX_POINTS) -> gr.Blocks
         demo.load(*v.losses_load, api_visibility="private")
         demo.load(*v.review.load, api_visibility="private").then(*v.review.explain, api_visibility="private")
         demo.load(*v.review.access_load, api_visibility="private")
-        demo.load(*v.audit_load, api_visibility="private")
+    with demo.route("Blind audit", "audit") as audit_page:
+        audit_page.load(*build_audit_page(service), api_visibility="private")
     assert_no_mocked_oauth(demo)
     return demo
 
@@ -82,8 +83,7 @@ def _build_tabs(service, split: gr.Dropdown, map_max_points: int) -> SimpleNames
                                                                                max_points=map_max_points)
     with gr.Tab("Review", id="review"):
         v.review = build_review_tab(service, split)
-        with gr.Accordion("Blind audit", open=False, elem_id="audit-mode"):
-            v.audit_load = build_audit_panel(service, split)
+        gr.Markdown("The blind audit has a page of its own, with nothing of the model on it: [open it](audit).")
     if service.has_compare:
         with gr.Tab("Compare", id="compare"):
             build_compare_tab(service, split)

@@ -4,23 +4,30 @@ A split of ``N`` rows is cut into strata by the rank of a score (higher = more s
 the next 4%, the next 15% and the rest. A *uniform* draw takes rows in a seeded random order of the
 whole split; a *stratified* draw oversamples the top, taking the next row of the stratum that is
 furthest below its share (a third each of the top three strata). Either way each row's stratum is
-recorded with its judgement, so the estimate (:mod:`core.audit.estimate`) can weight every row by
-``N_h / n_h`` whatever mix of draws produced it.
+recorded with its judgement, tagged with the digest of the ranking that defined the strata
+(:func:`design_digest`), so the estimate (:mod:`core.audit.estimate`) weights every row by ``N_h / n_h``
+of one design, computed when it estimates, never stored. Without a ranking (an audit run from the data
+alone) every row is in the one stratum ``all``.
 
 >>> import numpy as np
 >>> strata_of(np.array([0.9, 0.1, 0.5, 0.7]), fractions=(("top", 0.25), ("rest", 1.0)))
 array(['top', 'rest', 'rest', 'rest'], dtype=object)
 >>> judgement_action("wrong"), action_judgement("relabel")
 ('relabel', 'wrong')
+>>> audit_tag("stratified", "top5", "0123456789ab"), parse_audit("uniform:rest")
+('stratified:top5@0123456789ab', ('uniform', 'rest', None))
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from core.review.decision import AUDIT_STRATA, parse_audit_tag
 
 SAMPLINGS: tuple[str, ...] = ("uniform", "stratified")
 #: Stratum name -> the share of the split's rows, by rank of the score, up to and including it.
@@ -31,6 +38,19 @@ JUDGEMENTS: tuple[str, ...] = ("right", "wrong", "ambiguous", "not_emotion")
 _ACTION = {"right": "keep", "wrong": "relabel", "ambiguous": "ambiguous", "not_emotion": "not_emotion"}
 _JUDGEMENT = {v: k for k, v in _ACTION.items()}
 DEFAULT_SEED = 2026
+#: The one stratum of a draw made without a ranking.
+ALL = "all"
+assert {name for name, _ in STRATA} | {ALL} == set(AUDIT_STRATA), "the review layer's audit tags name these strata"
+
+
+def design_digest(strata: np.ndarray) -> str:
+    """12 hex digits naming a partition of the split into strata (which row is in which stratum)."""
+    return hashlib.sha256("\n".join(map(str, strata)).encode()).hexdigest()[:12]
+
+
+def audit_tag(sampling: str, stratum: str, digest: str | None) -> str:
+    """The ``audit`` field of a judgement: ``"<sampling>:<stratum>[@<digest>]"``."""
+    return f"{sampling}:{stratum}" + (f"@{digest}" if digest else "")
 
 
 def judgement_action(judgement: str) -> str:
@@ -70,18 +90,14 @@ def stratum_sizes(n: int, fractions: Sequence[tuple[str, float]] = STRATA) -> di
 
 @dataclass(frozen=True)
 class Draw:
-    """One row to judge: only what a blind reader may see, and how it was drawn."""
+    """One row to judge: only what a blind reader may see (not even its stratum, which would tell how the
+    ranking sees it), how it was drawn, and the token its judgement must carry."""
 
+    token: str
     sample_id: int
     text: str
     label: str
     sampling: str
-    stratum: str
-
-    @property
-    def audit(self) -> str:
-        """The ``audit`` field its decision is stored with: ``"<sampling>:<stratum>"``."""
-        return f"{self.sampling}:{self.stratum}"
 
 
 def next_ids(strata: np.ndarray, decided: Iterable[int], stratified_counts: dict[str, int], *,
@@ -112,7 +128,49 @@ def next_ids(strata: np.ndarray, decided: Iterable[int], stratified_counts: dict
     return out
 
 
-def parse_audit(audit: str) -> tuple[str, str]:
-    """``"stratified:top5"`` -> ``("stratified", "top5")``."""
-    sampling, _, stratum = str(audit).partition(":")
-    return sampling, stratum
+def parse_audit(audit: str) -> tuple[str, str, str | None]:
+    """``"stratified:top5@<digest>"`` -> ``("stratified", "top5", "<digest>")`` (raises ``ValueError``)."""
+    return parse_audit_tag(audit)
+
+
+@dataclass(frozen=True)
+class Design:
+    """Which judgements an estimate uses and how: each judged row's stratum (meaningful where ``used``),
+    the strata sizes ``N_h`` and a sentence saying what was done."""
+
+    used: np.ndarray
+    strata: np.ndarray
+    sizes: dict[str, int]
+    note: str
+
+
+def resolve_design(n: int, sampling: Sequence[str], stored: Sequence[str], digests: Sequence[str | None],
+                   current: np.ndarray | None, current_digest: str | None) -> Design:
+    """The design behind the blind judgements of a split of ``n`` rows (one entry per judged row).
+
+    ``current`` is each judged row's stratum under the ranking shown now (``None`` without a ranking).
+    Stratified rows all drawn from the current ranking: every row takes its current stratum. All rows
+    drawn under one other ranking (or before digests were recorded): their recorded strata. Otherwise
+    (uniform rows only, or stratified rows of several rankings) the uniform rows alone, a simple random
+    sample, post-stratified by the current ranking where there is one; the note counts what is left out.
+    """
+    sampling = np.asarray(sampling, dtype=object)
+    stored = np.asarray(stored, dtype=object)
+    digests = np.array([d or "" for d in digests], dtype=object)
+    stratified = sampling == "stratified"
+    designs = set(digests[stratified].tolist())
+    if stratified.any() and current is not None and designs == {current_digest}:
+        return Design(np.ones(len(sampling), bool), np.asarray(current, dtype=object), stratum_sizes(n),
+                      "uniform and stratified draws, strata of the ranking shown now")
+    named = bool(np.isin(stored, [name for name, _ in STRATA]).all())
+    if stratified.any() and len(designs) == 1 and set(digests.tolist()) == designs and named:
+        which = next(iter(designs)) or "recorded before rankings had digests"
+        return Design(np.ones(len(sampling), bool), stored, stratum_sizes(n),
+                      f"uniform and stratified draws, strata of the ranking they were drawn under ({which})")
+    left = int(stratified.sum())
+    note = "uniform draws" + (f" only ({left} stratified judgements from other or several rankings left out)"
+                              if left else "")
+    if current is None:
+        return Design(~stratified, np.full(len(sampling), ALL, dtype=object), {ALL: n}, note)
+    return Design(~stratified, np.asarray(current, dtype=object), stratum_sizes(n),
+                  note + ", post-stratified by the ranking shown now")

@@ -39,13 +39,14 @@ class Estimate:
 
 
 def wilson(p: float, n_eff: float, z: float = Z95) -> tuple[float, float]:
-    """Wilson's score interval for a share ``p`` observed on ``n_eff`` (possibly fractional) rows."""
+    """Wilson's score interval (statsmodels) for a share ``p`` observed on ``n_eff`` (possibly fractional) rows."""
+    from scipy.stats import norm
+    from statsmodels.stats.proportion import proportion_confint
+
     if n_eff <= 0 or not math.isfinite(p):
         return math.nan, math.nan
-    denom = 1 + z * z / n_eff
-    centre = (p + z * z / (2 * n_eff)) / denom
-    half = z * math.sqrt(p * (1 - p) / n_eff + z * z / (4 * n_eff * n_eff)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low, high = proportion_confint(p * n_eff, n_eff, alpha=2 * norm.sf(z), method="wilson")
+    return max(0.0, float(low)), min(1.0, float(high))
 
 
 def pooled_sizes(strata: np.ndarray, sizes: Mapping[str, int]) -> tuple[np.ndarray, dict[str, int]]:

@@ -45,8 +45,14 @@ def signal_title(name: str) -> str:
     return f"{SIGNAL_NAMES[name]} (`{name}`)" if name in SIGNAL_NAMES else name
 
 
+#: Below these, the report shows counts and says it is too early to estimate.
+MIN_DECISIONS, MIN_WRONG = 30, 5
+ESTIMATOR = ("post-stratified share of the split (weights N_h/n_h of the design), Wilson 95% interval at the "
+             "effective sample size")
+
+
 def signal_quality(score: np.ndarray, decisions: pd.DataFrame, tops: Sequence[float] = TOPS) -> dict:
-    """How one signal (one value per row of the split) ranks the audit's wrong labels."""
+    """How one signal (one value per row of the split) ranks the audit's wrong labels (used rows only)."""
     ids = decisions["sample_id"].to_numpy(dtype=int)
     wrong = (decisions["judgement"] == "wrong").to_numpy()
     weights = decisions["weight"].to_numpy(dtype=float)
@@ -58,19 +64,31 @@ def signal_quality(score: np.ndarray, decisions: pd.DataFrame, tops: Sequence[fl
 
 
 def audit_report(auditor: Auditor, signals: Mapping[str, np.ndarray] | None = None) -> dict:
-    """The report as a JSON-able dict (see the module docstring)."""
-    d = auditor.decisions()
+    """The report as a JSON-able dict (see the module docstring). Rows the design leaves out (stratified
+    draws of another ranking) are counted, never estimated from; revisions never change an estimate."""
+    every = auditor.decisions()
+    design = every.attrs.get("design")
+    d = every[every["used"].astype(bool)] if len(every) else every
     n_split = len(auditor.table)
-    strata = d["stratum"].to_numpy(dtype=object)
-    rates = {o: share(strata, (d["judgement"] == o).to_numpy(), auditor.sizes) for o in OUTCOMES}
+    strata = design.strata[design.used] if design is not None else np.array([], dtype=object)
+    sizes = design.sizes if design is not None else {}
+    rates = {o: share(strata, (d["judgement"] == o).to_numpy(), sizes) for o in OUTCOMES}
     wrong = rates["wrong"]
+    n_wrong = int((d["judgement"] == "wrong").sum())
+    too_early = len(d) < MIN_DECISIONS or n_wrong < MIN_WRONG
     signals = signal_columns(auditor.table) if signals is None else dict(signals)
-    quality = {name: signal_quality(np.asarray(s, dtype=float), d) for name, s in signals.items()} if len(d) else {}
+    quality = ({name: signal_quality(np.asarray(s, dtype=float), d) for name, s in signals.items()}
+               if len(d) and not too_early else {})
     return {
         "split_rows": n_split,
-        "decisions": int(len(d)),
-        "by_sampling": {k: int(v) for k, v in d["sampling"].value_counts().items()},
-        "by_judgement": {k: int(v) for k, v in d["judgement"].value_counts().items()},
+        "decisions": int(len(every)),
+        "used": int(len(d)),
+        "revised": int(every["revised_judgement"].notna().sum()) if len(every) else 0,
+        "design": design.note if design is not None else "no judgements yet",
+        "estimator": ESTIMATOR,
+        "too_early": too_early,
+        "by_sampling": {k: int(v) for k, v in every["sampling"].value_counts().items()},
+        "by_judgement": {k: int(v) for k, v in every["judgement"].value_counts().items()},
         "rates": {o: est.as_dict() for o, est in rates.items()},
         "expected_wrong": {k: (round(getattr(wrong, k) * n_split) if math.isfinite(getattr(wrong, k)) else None)
                            for k in ("value", "low", "high")},
@@ -85,15 +103,26 @@ def _pct(est: Mapping) -> str:
     return f"{100 * est['value']:.1f}% ({100 * est['low']:.1f}–{100 * est['high']:.1f})"
 
 
+def _num(value: float) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{value:.3f}"
+
+
 def format_report(report: Mapping) -> str:
     """The report as Markdown a person reads."""
-    lines = [f"{report['decisions']} audit decisions on {report['split_rows']} rows "
-             f"({', '.join(f'{k} {v}' for k, v in report['by_sampling'].items()) or 'none'})", "",
-             "| judgement | share of the split (95% interval) |", "|---|---|"]
+    counts = ", ".join(f"{k} {v}" for k, v in report["by_judgement"].items()) or "none"
+    lines = [f"{report['decisions']} blind judgements on {report['split_rows']} rows ({counts}; "
+             f"{', '.join(f'{k} {v}' for k, v in report['by_sampling'].items()) or 'no draws'}); "
+             f"{report.get('revised', 0)} revised after the reveal (the estimates keep the blind judgement).", ""]
+    if report.get("too_early", False):
+        lines.append(f"Too early to estimate: an estimate needs at least {MIN_DECISIONS} judgements with at least "
+                     f"{MIN_WRONG} wrong labels. Counts only.")
+        return "\n".join(lines)
+    lines += [f"Design: {report['design']}. Estimator: {report['estimator']}.", "",
+              "| judgement | share of the split (95% interval) |", "|---|---|"]
     lines += [f"| {o} | {_pct(report['rates'][o])} |" for o in OUTCOMES]
     ew = report["expected_wrong"]
-    lines += ["", f"Expected wrong labels: {ew['value']} ({ew['low']}–{ew['high']}); "
-              f"{report['more_for_2_points']} more decisions would narrow the interval to ±2 points.", ""]
+    lines += ["", f"Expected wrong labels: {ew['value']:,} ({ew['low']:,}–{ew['high']:,}); "
+              f"{report['more_for_2_points']} more judgements would narrow the interval to ±2 points.", ""]
     if report["signals"]:
         head = [f"top {round(k * 100)}%" for k in TOPS]
         lines += ["| signal | " + " | ".join(f"precision, {h}" for h in head) + " | ROC AUC (uniform) | AP (uniform) |",
@@ -101,5 +130,5 @@ def format_report(report: Mapping) -> str:
         for name, q in report["signals"].items():
             tops = " | ".join(_pct(q[f"precision_top{round(k * 100)}"]) for k in TOPS)
             u = q["uniform"]
-            lines.append(f"| {signal_title(name)} | {tops} | {u['roc_auc']:.3f} | {u['average_precision']:.3f} |")
+            lines.append(f"| {signal_title(name)} | {tops} | {_num(u['roc_auc'])} | {_num(u['average_precision'])} |")
     return "\n".join(lines)

@@ -13,7 +13,8 @@ Schema versions
    file migrate to the same events), and its ``text_hash`` is unknown (``NULL``). The service calls
    :meth:`core.review.store.ReviewStore.rekey` to move such rows to the data key when it opens their split.
 3. (this code) adds the ``not_emotion`` action and the ``audit`` and ``weight`` columns of audit
-   decisions; a version-2 file is rebuilt keeping every row and its local id.
+   decisions; a version-2 file is rebuilt keeping every row and its local id. The ``audit_draws`` table
+   (the blind audit's draw tokens, :mod:`core.review.draws`) is created in any version-3 file that lacks it.
 """
 
 from __future__ import annotations
@@ -59,6 +60,14 @@ CREATE TABLE IF NOT EXISTS set_aside (
     source   TEXT NOT NULL,
     reason   TEXT NOT NULL,
     event    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_draws (
+    token       TEXT PRIMARY KEY,
+    dataset_key TEXT NOT NULL,
+    sample_id   INTEGER NOT NULL,
+    tag         TEXT NOT NULL,
+    issued      TEXT NOT NULL,
+    event_id    TEXT
 );
 CREATE TABLE IF NOT EXISTS synced (
     target   TEXT NOT NULL,

@@ -25,6 +25,36 @@ ACTIONS: tuple[str, ...] = ("keep", "relabel", "ambiguous", "not_emotion", "skip
 MAX_NOTE_CHARS = 10_000
 MAX_REVIEWER_CHARS = 200
 _EVENT_ID = re.compile(r"[A-Za-z0-9]{8,64}")
+#: Strata of an audit design (:mod:`core.audit.design`); ``all`` is a draw made without a ranking.
+AUDIT_STRATA: tuple[str, ...] = ("top1", "top5", "top20", "rest", "all")
+#: ``uniform|stratified:<stratum>[@<ranking digest>]``, a legacy bare ``uniform``, or ``revision``.
+_AUDIT_TAG = re.compile(
+    rf"(?:(uniform|stratified):({'|'.join(AUDIT_STRATA)})(?:@([0-9a-f]{{12}}))?|(uniform)|(revision))")
+
+
+def parse_audit_tag(tag: str) -> tuple[str, str, str | None]:
+    """An audit decision's ``audit`` field as ``(sampling, stratum, ranking digest or None)``.
+
+    ``"stratified:top5@0123456789ab"`` is a stratified draw from the top-5% stratum of the ranking with
+    that digest; a tag without a digest is from before digests were recorded (``None``); a bare
+    ``"uniform"`` is a legacy uniform draw (stratum ``all``); ``"revision"`` is a correction made after
+    the reveal (stratum ``all``), never used by the estimates.
+
+    >>> parse_audit_tag("stratified:top5@0123456789ab"), parse_audit_tag("revision")
+    (('stratified', 'top5', '0123456789ab'), ('revision', 'all', None))
+    >>> parse_audit_tag("uniform:foo")
+    Traceback (most recent call last):
+    ValueError: audit 'uniform:foo' is not '<uniform|stratified>:<top1|top5|top20|rest|all>[@<digest>]' or 'revision'
+    """
+    match = _AUDIT_TAG.fullmatch(tag) if isinstance(tag, str) else None
+    if match is None:
+        shown = tag[:80] if isinstance(tag, str) else tag
+        raise ValueError(f"audit {shown!r} is not '<uniform|stratified>:<{'|'.join(AUDIT_STRATA)}>[@<digest>]' "
+                         "or 'revision'")
+    sampling, stratum, digest, legacy, revision = match.groups()
+    if sampling:
+        return sampling, stratum, digest
+    return (legacy or revision), "all", None
 
 
 @dataclass(frozen=True)
@@ -33,8 +63,8 @@ class Decision:
 
     ``event_id`` names the decision on every replica; ``text_hash`` is ``None`` for decisions
     migrated from schema 1; ``model_pred`` is ``None`` when the caller did not say. An audit decision
-    (:mod:`core.audit`) names its sampling in ``audit`` (``"uniform"`` or ``"stratified:<stratum>"``) and
-    carries its sampling ``weight`` (rows of the split it stands for); both are ``None`` otherwise.
+    (:mod:`core.audit`) carries its design in ``audit`` (see :func:`parse_audit_tag`); ``weight`` is kept
+    for older files only (estimates derive weights from the design); both are ``None`` otherwise.
     """
 
     id: int

@@ -34,13 +34,13 @@ Example
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from core.review.access import parse_allowlist, parse_users
+from core.review.decision import parse_audit_tag
 from core.review.store import Decision, ReviewStore, decision_from_event
 
 #: Seconds an event's time may lie ahead of this server's clock (another machine's clock skew).
@@ -50,8 +50,6 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 #: A JSON Lines line longer than this is refused unread (bytes).
 MAX_LINE_BYTES = 1_000_000
 MAX_REASON_CHARS = 300
-#: An audit decision's sampling (:mod:`core.audit` writes ``"<sampling>:<stratum>"``).
-_AUDIT = re.compile(r"(uniform|stratified)(:[\w.-]{0,64})?")
 OUTCOMES: tuple[str, ...] = ("added", "already present", "set aside", "refused")
 
 
@@ -172,8 +170,11 @@ def check_event(event: dict, rules: EventRules, *, now: datetime | None = None) 
         value = getattr(d, name)
         if value is not None and value not in rules.labels:
             return None, "refused", f"{name} {value!r} is not a label ({names})"
-    if d.audit is not None and not _AUDIT.fullmatch(d.audit):
-        return None, "refused", f"audit {d.audit[:80]!r} is not '<uniform|stratified>[:<stratum>]'"
+    if d.audit is not None:
+        try:
+            parse_audit_tag(d.audit)
+        except ValueError as exc:
+            return None, "refused", str(exc)
     if rules.uploader is not None:
         if d.reviewer and d.reviewer.casefold() != rules.uploader.casefold():
             return None, "refused", f"names reviewer {d.reviewer!r}, but the upload is by {rules.uploader!r}"

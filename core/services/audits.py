@@ -1,24 +1,36 @@
 """The audit service: the blind audit of a split (:mod:`core.audit`) behind the reviews' access rules.
 
-:meth:`AuditService.next` sends a row's sample id, text and given label, and nothing of the model (not
-even the stratum, which would tell how the shipped ranking sees the row); :meth:`AuditService.decide`
-authorises the caller like any review write, stores the judgement, and only then returns what the
-model says of the row. :meth:`AuditService.report` estimates the split's share of wrong labels and
-rates every ranking signal.
+:meth:`AuditService.next` draws on the server and sends a draw token, the row's sample id, text and
+given label, and nothing of the model (not even the stratum, which would tell how the ranking sees the
+row); :meth:`AuditService.decide` authorises the caller like any review write, accepts only a token the
+server issued, once, stores the judgement, and only then returns what the model says of the row.
+:meth:`AuditService.revise` corrects a revealed judgement with a reason (the estimates keep the blind
+one); :meth:`AuditService.report` estimates the split's share of wrong labels and rates every signal.
 """
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from core.audit.auditor import AuditError, Auditor
 from core.audit.design import JUDGEMENTS, SAMPLINGS
+from core.audit.importer import ImportResult, import_audit_csv
 from core.audit.report import audit_report, format_report
 from core.review.access import Caller
 from core.services.analyses import AnalysesService
 from core.services.reviews import ReviewService
 
-__all__ = ["JUDGEMENTS", "SAMPLINGS", "AuditError", "AuditService"]
+__all__ = ["JUDGEMENTS", "SAMPLINGS", "AuditError", "AuditService", "committed_audit"]
+
+#: Where this project commits its blind audits (``emotion_<split>_audit.csv``).
+AUDIT_DATA = Path(__file__).resolve().parents[2] / "bench" / "data"
+
+
+def committed_audit(split: str) -> Path | None:
+    """The committed audit CSV of ``split`` for this project's dataset, if there is one."""
+    path = AUDIT_DATA / f"emotion_{split}_audit.csv"
+    return path if path.is_file() else None
 
 
 class AuditService:
@@ -40,24 +52,47 @@ class AuditService:
             return self._auditors[analysis.split]
 
     def next(self, split: str | None = None, sampling: str = "uniform") -> dict | None:
-        """The next row to judge, as ``{sample_id, text, label, sampling}``; ``None`` when none is left."""
+        """The next row to judge, as ``{token, sample_id, text, label, sampling}``; ``None`` when none is left."""
         draws = self.auditor(split).next(sampling)
         if not draws:
             return None
         d = draws[0]
-        return {"sample_id": d.sample_id, "text": d.text, "label": d.label, "sampling": d.sampling}
+        return {"token": d.token, "sample_id": d.sample_id, "text": d.text, "label": d.label, "sampling": d.sampling}
 
-    def decide(self, sample_id: int, sampling: str, judgement: str, *, split: str | None = None,
-               correct_label: str | None = None, reason: str = "", caller: Caller | None = None,
-               reviewer: str = "") -> dict:
-        """Authorise, store one judgement, and return the reveal (prediction, probabilities, scores).
+    def decide(self, token: str, judgement: str, *, split: str | None = None, correct_label: str | None = None,
+               reason: str = "", caller: Caller | None = None, reviewer: str = "") -> dict:
+        """Authorise, store the judgement of the draw ``token`` names, and return the reveal.
 
         Raises :class:`~core.review.access.AccessDenied` for a caller who may not write, and
-        :class:`~core.audit.auditor.AuditError` for a judgement that does not fit.
+        :class:`~core.audit.auditor.AuditError` for a judgement that does not fit, a token this server did
+        not issue or that was used, or a row judged already.
         """
         name = self.reviews.authorize(caller or Caller(claimed=reviewer))
-        return self.auditor(split).decide(sample_id, sampling, judgement, correct_label=correct_label,
-                                          reason=reason, reviewer=name)
+        return self.auditor(split).decide(token, judgement, correct_label=correct_label, reason=reason,
+                                          reviewer=name)
+
+    def revise(self, sample_id: int, judgement: str, *, reason: str, split: str | None = None,
+               correct_label: str | None = None, caller: Caller | None = None, reviewer: str = "") -> dict:
+        """Authorise and record a revision of a revealed judgement (kept and shown; never estimated from)."""
+        name = self.reviews.authorize(caller or Caller(claimed=reviewer))
+        return self.auditor(split).revise(sample_id, judgement, correct_label=correct_label, reason=reason,
+                                          reviewer=name)
+
+    def import_committed(self, split: str | None = None, *, caller: Caller | None = None,
+                         reviewer: str = "") -> ImportResult:
+        """Import this project's committed audit of the split (refused rows are reported, never forced)."""
+        self.reviews.authorize(caller or Caller(claimed=reviewer))
+        auditor = self.auditor(split)
+        name = self.analyses.analysis(split).split
+        path = committed_audit(name)
+        if path is None:
+            raise AuditError(f"no committed audit of the {name} split (looked for {AUDIT_DATA.name}/"
+                             f"emotion_{name}_audit.csv)")
+        return import_audit_csv(auditor, path, split=name)
+
+    def has_committed(self, split: str | None = None) -> bool:
+        """Whether a committed audit exists for the split."""
+        return committed_audit(self.analyses.analysis(split).split) is not None
 
     def report(self, split: str | None = None) -> dict:
         """The audit report (:func:`core.audit.report.audit_report`) of the split."""

@@ -196,8 +196,8 @@ class EmotionService:
     def audit_next(self, split: str | None = None, sampling: str = "uniform") -> dict | None:
         return self.audits.next(split, sampling)
 
-    def audit_decide(self, sample_id: int, sampling: str, judgement: str, **kw) -> dict:
-        return self.audits.decide(sample_id, sampling, judgement, **kw)
+    def audit_decide(self, token: str, judgement: str, **kw) -> dict:
+        return self.audits.decide(token, judgement, **kw)
 
     def audit_report(self, split: str | None = None) -> dict:
         return self.audits.report(split)

@@ -93,6 +93,10 @@ def corpus(key: str, labels: list[str], row_labels: list[str], real: dict) -> li
                                                new_label=None, audit="stratified:top5", weight=12.5)), ok, ok),
         ("audit scheme with a path", line(event(action="not_emotion", new_label=None, audit="uniform:../../x",
                                                 weight=2.0)), refused, refused),
+        ("audit stratum unknown", line(event(action="not_emotion", new_label=None, audit="uniform:foo")),
+         refused, refused),
+        ("audit digest not hex", line(event(action="not_emotion", new_label=None, audit="uniform:rest@zzzzzzzzzzzz")),
+         refused, refused),
         ("same event id twice, second differs", line(event(event_id="hostile0001", new_label=None,
                                                            action="ambiguous")), refused, refused),
     ]
