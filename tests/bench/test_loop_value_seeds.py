@@ -1,4 +1,4 @@
-"""bench/loop_value_seeds.py: loop_value runs summarised over training seeds and flip seeds."""
+"""bench/noise/loop_value_seeds.py: loop_value runs summarised over training seeds and flip seeds."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import statistics
 
 import pytest
 
-from bench.loop_value_seeds import main, summarise
+from bench.noise.loop_value_seeds import main, summarise
 
 RECIPE = {"lr": 1e-4, "batch_size": 32, "epochs": 2.0}
 
