@@ -6,7 +6,9 @@ runs (one per flip seed and training seed, same budgets and rankings) and report
 pooled over them, for each ranking and budget: the mean accuracy over training seeds, its standard
 deviation, the flips fixed, the recovered share of the means, (mean cell - mean noisy) / (mean clean -
 mean noisy) over the runs that trained the cell, and the difference from the random ranking's cell of the
-same run, with its 95% interval and a sign test.
+same run, with its 95% interval and a sign test. Flip seed 20's flips chose the shipped weights
+(``bench/noise/real_noise.py``), so ``--chose`` (default 20) names the group a headline quotes: the flip
+seeds that chose nothing (``headline`` in the JSON); the pooled group is kept beside it.
 
     for t in 42 43 44; do python bench/noise/loop_value.py --flip-seed 20 --train-seed $t --budgets 5 \\
         --rankings shipped,random,loss,oracle --out /tmp/lv/f20t$t.json; done   # and the same for flip seed 21
@@ -29,6 +31,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.noise.loop_value import recovered_share  # noqa: E402
+from bench.noise.real_noise import CHOOSE_FLIP_SEED  # noqa: E402
 
 OUT = ROOT / "bench" / "noise" / "results" / "loop_value_seeds.json"
 
@@ -42,17 +45,36 @@ def _stats(xs: list[float]) -> dict[str, Any]:
             "n": len(xs)}
 
 
-def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per flip seed and pooled: the noisy and clean models and every (ranking, budget) cell over training seeds.
-
-    A cell counts a training seed only when that run trained it (accuracy not ``None``)."""
+def groups_of(runs: list[dict[str, Any]], chose: frozenset[int] = frozenset()) -> dict[str, list[dict]]:
+    """The runs of each flip seed, all of them pooled, and (where some flip seeds in ``chose`` chose what is
+    measured, and several others did not) the runs of the others pooled as ``held_out``."""
     by_flip: dict[int, list[dict]] = defaultdict(list)
     for run in runs:
         by_flip[int(run["flip_seed"])].append(run)
     groups = {str(f): rs for f, rs in sorted(by_flip.items())}
     if len(groups) > 1:
         groups["pooled"] = runs
+    held = [f for f in by_flip if f not in chose]
+    if chose & set(by_flip) and len(held) > 1:
+        groups["held_out"] = [r for r in runs if int(r["flip_seed"]) not in chose]
+    return groups
+
+
+def headline(groups: dict[str, Any], chose: frozenset[int]) -> str:
+    """The group a headline should quote: the flip seeds that chose nothing (pooled when several)."""
+    if "held_out" in groups:
+        return "held_out"
+    held = [g for g in groups if g.isdigit() and int(g) not in chose]
+    return held[0] if len(held) == 1 else ("pooled" if "pooled" in groups else next(iter(groups)))
+
+
+def summarise(runs: list[dict[str, Any]], chose: frozenset[int] = frozenset()) -> dict[str, Any]:
+    """Per flip seed, pooled (and ``held_out``, :func:`groups_of`): the noisy and clean models and every
+    (ranking, budget) cell over training seeds.
+
+    A cell counts a training seed only when that run trained it (accuracy not ``None``)."""
     out: dict[str, Any] = {}
+    groups = groups_of(runs, chose)
     for name, rs in groups.items():
         noisy = _stats([r["noisy_model"]["accuracy"] for r in rs])
         clean = _stats([r["clean_model"]["accuracy"] for r in rs])
@@ -137,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("runs", nargs="+", type=Path, help="JSON files written by bench/noise/loop_value.py --out")
     p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument("--chose", default=str(CHOOSE_FLIP_SEED), metavar="SEEDS",
+                   help="comma-separated flip seeds whose flips chose the shipped weights, kept out of the headline "
+                        f"(default {CHOOSE_FLIP_SEED}, bench/noise/real_noise.py's; --chose '' for none)")
     args = p.parse_args(argv)
     runs = []
     for path in args.runs:
@@ -149,9 +174,16 @@ def main(argv: list[str] | None = None) -> int:
         runs.append(run)
     if len({json.dumps({k: v for k, v in r["recipe"].items() if k != "seed"}, sort_keys=True) for r in runs}) > 1:
         p.error("the runs used different recipes; only the training seed may differ")
-    summary = {"files": [str(x) for x in args.runs], "groups": summarise(runs)}
+    try:
+        chose = frozenset(int(s) for s in args.chose.split(",") if s.strip())
+    except ValueError:
+        p.error(f"--chose: comma-separated flip seeds, not {args.chose!r}")
+    groups = summarise(runs, chose)
+    summary = {"files": [str(x) for x in args.runs], "chose_flip_seeds": sorted(chose),
+               "headline": headline(groups, chose), "groups": groups}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"headline: flip seed {summary['headline']} (flip seeds {sorted(chose)} chose the shipped weights)")
     print(markdown(summary["groups"]))
     return 0
 
