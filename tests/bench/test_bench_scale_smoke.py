@@ -23,7 +23,7 @@ def test_bench_scale_quick(tiny_model_dir, tmp_path):
     from bench.scale.scale import main
 
     done = run_main(main, ["--quick", "--engines", "local", "--model", str(tiny_model_dir), "--work-dir",
-                           str(tmp_path)], name="bench_scale.py")
+                           str(tmp_path)], name="scale/scale.py")
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     assert report["bench"] == "scale" and set(report["sizes"]) == {"300", "600"}
