@@ -19,7 +19,7 @@ between confusable classes and on out-of-fold probabilities (fold models are wea
 other class says more than a low ``p(given)``); neither meets the benchmark target alone. Ranks,
 not raw scores, are mixed because the two scores are spread very differently.
 
-The family and the weights were chosen by ``bench/label_noise.py --choose`` on flip seeds 0-4 (the
+The family and the weights were chosen by ``bench/noise/label_noise.py --choose`` on flip seeds 0-4 (the
 heldout setting; the train setting's seed 0 with fine-tuned in-sample and out-of-fold
 probabilities): per source, the weight of 0, 0.05, ..., 1 within 0.01 average precision of the best
 single method in every setting of that source, with the most slack. One weight for every source
@@ -27,7 +27,7 @@ single method in every setting of that source, with the most slack. One weight f
 below ``normalized_margin`` on out-of-fold probabilities); no weight of a linear mix of the raw
 scores (the ranking shipped before) met them there. Seeds 5-9 having been seen, the per-source weights
 are reported on seeds 10-14 (train: seed 10), which nothing was chosen on
-(``bench/results/label_noise.json``, README "Finding mislabels"). A score depends on the rest of the
+(``bench/noise/results/label_noise.json``, README "Finding mislabels"). A score depends on the rest of the
 split: it orders rows, it is not a probability. A neighbour signal (the former ``suspicion``) is not
 kept: the issue measured it below loss on confusable noise, and it was not re-measured. Which
 probabilities rank a split the model trained on is the service's choice (in-sample by default,

@@ -26,7 +26,7 @@ UMAP_FIT_MAX = 50_000  # past this many rows UMAP is fitted on a seeded subsampl
 UMAP_TRANSFORM_CHUNK = 50_000
 UMAP_EXACT_MAX = 8192  # up to this many rows the neighbours come from the full cosine distance matrix
 #: Layout epochs: 200 (umap's default past 10,000 rows), and 100 up to ``UMAP_EXACT_MAX`` rows. Chosen
-#: by ``bench/bench_umap_epochs.py --split train`` (2,000 rows, emotion-minilm, seeds 42, 1, 2):
+#: by ``bench/speed/umap_epochs.py --split train`` (2,000 rows, emotion-minilm, seeds 42, 1, 2):
 #: trustworthiness 0.9828 at 100 epochs against 0.9834 at 200 (50: 0.9818), same-label share of 10 map
 #: neighbours 0.9474 / 0.9470, layout 0.57 s instead of 1.14 s. On the validation split: 0.9827 / 0.9824.
 UMAP_EPOCHS = 200

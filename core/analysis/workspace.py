@@ -41,7 +41,7 @@ PROB_SOURCES: dict[str, str] = {
 }
 #: The default source for a split the model trained on (``--prob-source auto``): the stored table, whose
 #: ``mislabel_score`` is the shipped ranking (:mod:`core.analysis.signals.shipped`; chosen and reported on
-#: the two halves of the blind train audit, ``bench/real_noise.py``); out-of-fold stays one click away.
+#: the two halves of the blind train audit, ``bench/noise/real_noise.py``); out-of-fold stays one click away.
 TRAINED_ON_DEFAULT = "in-sample"
 
 

@@ -5,7 +5,7 @@ encoder layer. That layer still needs the keys and values of every position, but
 output projection, its feed-forward block and its layer norms matter only at position 0.
 :func:`restrict_last_layer_to_cls` adds forward pre-hooks that cut those inputs down to
 position 0. That removes about 9/12 of the last layer's matrix work: about 10% of a 6-layer
-forward, measured by ``bench/bench_explain.py`` and ``bench/bench_analysis.py``. The logits and
+forward, measured by ``bench/speed/explain.py`` and ``bench/speed/analysis.py``. The logits and
 the [CLS] hidden state stay the same; ``hidden_states[-1]`` then has length 1.
 
 The hooks stay only if a probe batch gives the same logits and [CLS] state with them as without,

@@ -30,18 +30,18 @@ from core.classifier.cls_only import restrict_last_layer_to_cls
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 #: A forward pass costs about as much as this many extra padded tokens before it reads any token
 #: (weights streamed from memory, per-layer dispatch). Measured on a 2-core CPU with
-#: ``bench/bench_classify_api.py``'s texts: 12 ms + 0.31 ms/token for emotion-minilm and
+#: ``bench/speed/classify_api.py``'s texts: 12 ms + 0.31 ms/token for emotion-minilm and
 #: 37 ms + 1.17 ms/token at DistilBERT size, both about 32-40 tokens.
 FORWARD_OVERHEAD_TOKENS = 32
 #: The same for a bulk pass over a split (the analysis), where nearly every batch shape is new and
 #: each new shape first costs a kernel set-up (oneDNN, with bf16). Chosen on the first 2,000 train
 #: texts with emotion-minilm bf16, cold, fresh processes: 40 batches at 32 tokens took 3.1 s (median
 #: of 7), 11 batches at 512 took 2.3 s (4 of 4 runs faster than 32); reported on the validation split
-#: by ``bench/bench_analysis.py``.
+#: by ``bench/speed/analysis.py``.
 BULK_OVERHEAD_TOKENS = 512
 #: Rows per forward pass in batch inference (the analysis): fewer, larger passes. With bf16 every new
 #: batch shape costs oneDNN a kernel set-up the first time; the cold 2,000-row emotion-minilm analysis
-#: spent 3.65 s in inference at 64 rows and 3.17 s at 256 (bench_analysis); warm, both take 2.2 s.
+#: spent 3.65 s in inference at 64 rows and 3.17 s at 256 (bench/speed/analysis.py); warm, both take 2.2 s.
 DEFAULT_BATCH_SIZE = 256
 #: Most padded tokens in one forward pass, so long texts come in smaller batches (64 x 512 tokens, the
 #: largest batch of the former default of 64 rows): memory stays bounded whatever the text lengths.

@@ -18,8 +18,8 @@ needs comprehensiveness only), bins of equal size sharing a text.
 **The "weak" mark.** An explanation is weak when its comprehensiveness beats the random-words
 baseline by less than :data:`WEAK_MARGIN`, what the baseline's own sampling noise reaches: the 95th
 percentile of the difference between two independent baselines of :data:`RANDOM_ORDERS` orders each,
-0.274 on 120 texts of the *train* split of emotion-minilm (seed 0; ``python bench/faithfulness.py
---fit-margin --margin-texts 120``, ``bench/results/faithfulness_margin.json``). The validation texts
+0.274 on 120 texts of the *train* split of emotion-minilm (seed 0; ``python bench/faithfulness/faithfulness.py
+--fit-margin --margin-texts 120``, ``bench/faithfulness/results/faithfulness_margin.json``). The validation texts
 the benchmark reports on played no part.
 """
 

@@ -46,7 +46,7 @@ class ExplainBudget:
       they are computed in one batched pass over every context the definition averages
       (:func:`owen_contexts`): the answer shap's :class:`shap.PartitionExplainer` gives when its
       budget lets it expand the whole tree (the reference), without its numba compilation (8 s on
-      the first short text of a process, ``bench/bench_first_explain.py``).
+      the first short text of a process, ``bench/start/first_explain.py``).
     * Otherwise the same Owen values are estimated by sampling orderings of the tokens that
       respect shap's partition tree, in antithetic pairs (an ordering and its reverse).
       Walking an ordering unmasks one token at a time, so each ordering costs at most ``T``
@@ -58,7 +58,7 @@ class ExplainBudget:
       levels less than 7 apart equally often; the first pairs already balance most neighbouring
       levels, which independent pairs leave to chance.  Every ordering is still uniformly
       distributed, so the mean stays unbiased; at the same mean accuracy it spends about a
-      fifth less model work than independent pairs (``bench/bench_explain_sampling.py``, 40
+      fifth less model work than independent pairs (``bench/speed/explain_sampling.py``, 40
       validation texts, 5 seeds, against exact Owen values).
       Sampling is adaptive: after ``min_pairs`` pairs, one pair is added at a time until the
       split-half index of reliability of the predicted class's values reaches ``reliability``,
@@ -82,7 +82,7 @@ class ExplainBudget:
         rank correlation of 0.59) of the token ranking reaches this.  Part of
         the error of a stratified sample cancels between its halves, so the figure understates
         the accuracy of their mean.  0.86 was chosen on the 40 texts of
-        ``bench/bench_explain_sampling.py`` (emotion-minilm) to match the mean accuracy of
+        ``bench/speed/explain_sampling.py`` (emotion-minilm) to match the mean accuracy of
         independent pairs at 0.96 (Spearman 0.93 against exact Owen values); it holds on average,
         not for every text.
     stratified : bool

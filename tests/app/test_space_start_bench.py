@@ -1,4 +1,4 @@
-"""Smoke test of bench/bench_space_start.py: its --quick run prints the figures it promises."""
+"""Smoke test of bench/start/space_start.py: its --quick run prints the figures it promises."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.server, needs_minilm, needs_emotion]
 
 
 def test_bench_space_start_quick():
-    report = run_quick("bench_space_start.py", in_process=True)  # each start in a fresh process
+    report = run_quick("start/space_start.py", in_process=True)  # each start in a fresh process
     assert report["bench"] == "space_start" and report["rows"] == 64
     for run in ("compute", "precomputed"):
         assert positive(report[run]["ready_s"]) and positive(report[run]["peak_rss_mb"])

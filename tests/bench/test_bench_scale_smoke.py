@@ -1,4 +1,4 @@
-"""Smoke test of ``bench/bench_scale.py --quick`` on the tiny model: every promised figure is there.
+"""Smoke test of ``bench/scale/scale.py --quick`` on the tiny model: every promised figure is there.
 
 Timings are never asserted (the machine is shared); only that they exist and are positive. The run is
 local only: the Ray engine's precompute CLI, and its equality with the local engine, are tested in
@@ -20,10 +20,10 @@ pytestmark = [pytest.mark.slow, needs_emotion]
 def test_bench_scale_quick(tiny_model_dir, tmp_path):
     # the driver in this process: the precompute, the app and its phases run in fresh processes of their own, and
     # the query timings are of functions, valid in a warm process
-    from bench.bench_scale import main
+    from bench.scale.scale import main
 
     done = run_main(main, ["--quick", "--engines", "local", "--model", str(tiny_model_dir), "--work-dir",
-                           str(tmp_path)], name="bench_scale.py")
+                           str(tmp_path)], name="scale/scale.py")
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     assert report["bench"] == "scale" and set(report["sizes"]) == {"300", "600"}
@@ -42,7 +42,7 @@ def test_bench_scale_quick(tiny_model_dir, tmp_path):
 
 
 def test_marginal_rates_are_the_rows_each_size_adds_per_added_second():
-    from bench.bench_scale import marginal_rates
+    from bench.scale.scale import marginal_rates
 
     seconds = {16000: 40.0, 100000: 180.0, 400000: 600.0, 800000: 590.0}
     rates = marginal_rates(seconds)

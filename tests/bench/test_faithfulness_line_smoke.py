@@ -1,4 +1,5 @@
-"""Smoke test of bench/faithfulness_line.py --quick: each number of orders gets a fitted margin and a line cost."""
+"""Smoke test of bench/faithfulness/faithfulness_line.py --quick: each number of orders gets a fitted margin
+and a line cost."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ pytestmark = [pytest.mark.slow, needs_minilm, needs_emotion]
 
 
 def test_faithfulness_line_bench_quick(tmp_path):
-    from bench.faithfulness_line import main
+    from bench.faithfulness.faithfulness_line import main
 
     out = tmp_path / "line.json"
     done = run_main(main, ["--quick", "--orders", "3,1", "--out", str(out)])
@@ -29,7 +30,7 @@ def test_faithfulness_line_bench_quick(tmp_path):
 
 
 def test_faithfulness_line_bench_refuses_bad_orders():
-    from bench.faithfulness_line import main
+    from bench.faithfulness.faithfulness_line import main
 
     done = run_main(main, ["--quick", "--orders", "two"])
     assert done.returncode == 2 and "--orders" in done.stderr

@@ -1,4 +1,5 @@
-"""Smoke test of bench/faithfulness.py --quick: every method scored, the targets printed (never asserted)."""
+"""Smoke test of bench/faithfulness/faithfulness.py --quick: every method scored, the targets printed
+(never asserted)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ pytestmark = [pytest.mark.slow, needs_minilm, needs_emotion]
 
 def test_faithfulness_bench_quick(tmp_path):
     out = tmp_path / "faithfulness.json"
-    from bench.faithfulness import main
+    from bench.faithfulness.faithfulness import main
 
     done = run_main(main, ["--quick", "--out", str(out)])  # in this process: torch, captum and lime imported once
     assert done.returncode == 0, done.stderr[-3000:]

@@ -1,4 +1,4 @@
-"""bench/loop_value.py: the oracle review, the rankings, and a --quick run on a tiny BERT built in code."""
+"""bench/noise/loop_value.py: the oracle review, the rankings, and a --quick run on a tiny BERT built in code."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench import loop_value as lv
+from bench.noise import loop_value as lv
 from tests.conftest import EMOTION, needs_distilbert_tokenizer, needs_emotion
 
 

@@ -1,4 +1,4 @@
-"""bench/loop_value_seeds.py: loop_value runs summarised over training seeds and flip seeds."""
+"""bench/noise/loop_value_seeds.py: loop_value runs summarised over training seeds and flip seeds."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import statistics
 
 import pytest
 
-from bench.loop_value_seeds import main, summarise
+from bench.noise.loop_value_seeds import main, summarise
 
 RECIPE = {"lr": 1e-4, "batch_size": 32, "epochs": 2.0}
 
@@ -80,3 +80,29 @@ def test_a_cell_trained_in_fewer_runs_is_measured_against_those_runs_models():
     oracle = groups["20"]["cells"]["oracle"]["5%"]
     assert oracle["n"] == 1 and oracle["gain"] == pytest.approx(0.05)
     assert oracle["recovered"] == pytest.approx(0.5)  # (0.75 - 0.70) / (0.80 - 0.70), not against the 2-run means
+
+
+def test_flip_seeds_that_chose_the_weights_are_kept_out_of_the_headline(tmp_path, capsys):
+    from bench.noise.loop_value_seeds import groups_of, headline
+
+    runs = [*RUNS, run(22, 42, 0.74, 0.80, {"shipped": 0.76, "random": 0.75})]
+    groups = groups_of(runs, frozenset({20}))
+    assert set(groups) == {"20", "21", "22", "pooled", "held_out"}
+    assert {r["flip_seed"] for r in groups["held_out"]} == {21, 22} and len(groups["pooled"]) == 4
+    assert headline(groups, frozenset({20})) == "held_out"
+    assert headline(groups_of(RUNS, frozenset({20})), frozenset({20})) == "21"  # one seed left: that seed
+    assert headline(groups_of(RUNS), frozenset()) == "pooled"  # nothing chose: every seed
+    paths = []
+    for i, r in enumerate(RUNS):
+        paths.append(tmp_path / f"run{i}.json")
+        paths[-1].write_text(json.dumps(r))
+    out = tmp_path / "seeds.json"
+    assert main([*map(str, paths), "--out", str(out)]) == 0  # the default: flip seed 20 chose
+    written = json.loads(out.read_text())
+    assert written["chose_flip_seeds"] == [20] and written["headline"] == "21"
+    assert main([*map(str, paths), "--out", str(out), "--chose", ""]) == 0
+    assert json.loads(out.read_text())["headline"] == "pooled"
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main([*map(str, paths), "--out", str(out), "--chose", "twenty"])
+    assert "comma-separated flip seeds" in capsys.readouterr().err

@@ -1,11 +1,11 @@
-"""bench/real_noise.py's pieces on the committed audit: the halves and the per-signal evaluation."""
+"""bench/noise/real_noise.py's pieces on the committed audit: the halves and the per-signal evaluation."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from bench.real_noise import AUDIT, evaluate, half_of
+from bench.noise.real_noise import AUDIT, evaluate, half_of
 
 
 def test_the_halves_are_fixed_by_the_sample_id_and_split_the_audit_about_evenly():

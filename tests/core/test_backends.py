@@ -189,14 +189,14 @@ def test_explainer_runs_its_evaluations_on_the_classifiers_backend(tiny_model_di
 
 @pytest.mark.slow
 def test_bench_backends_quick_smoke():
-    """``bench/bench_backends.py --quick``: torch and onnx on emotion-minilm, each in its own process (the driver
+    """``bench/speed/backends.py --quick``: torch and onnx on emotion-minilm, each in its own process (the driver
     in this one: it only starts them and reads their JSON)."""
     from tests.bench.test_bench_smoke import run_quick
     from tests.conftest import EMOTION, MINILM
 
     if not (MINILM / "model.safetensors").is_file() or not EMOTION.is_dir():
         pytest.skip("../shared/models/emotion-minilm or ../shared/emotion is absent")
-    report = run_quick("bench_backends.py", in_process=True)
+    report = run_quick("speed/backends.py", in_process=True)
     assert report["bench"] == "backends" and report["rows"] == 32 and report["texts"] == 1
     torch_side, onnx_side = report["backends"]["torch"]["minilm"], report["backends"]["onnx"]["minilm"]
     assert torch_side["same_label_as_torch"] == 1.0 and torch_side["max_prob_diff_vs_torch"] == 0.0
@@ -219,7 +219,7 @@ def test_bench_backends_interleaved_reference_quick_smoke():
     if not (MINILM / "model.safetensors").is_file() or not EMOTION.is_dir():
         pytest.skip("../shared/models/emotion-minilm or ../shared/emotion is absent")
     # in this process: the interleaved mode times everything in the one process it runs in anyway
-    report = run_quick("bench_backends.py", "--interleaved", "--reference", "--backends", "torch", in_process=True)
+    report = run_quick("speed/backends.py", "--interleaved", "--reference", "--backends", "torch", in_process=True)
     assert report["mode"] == "interleaved" and report["texts"] == 1
     ref = report["reference_explain_distilbert"]
     assert len(ref["seconds"]) == 1 and ref["p50_s"] > 0

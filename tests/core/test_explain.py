@@ -342,7 +342,7 @@ def _run_quick_bench(script: str) -> dict:
 @pytest.mark.slow
 @pytest.mark.skipif(not (MINILM_DIR / "model.safetensors").is_file(), reason=f"{MINILM_DIR} not found")
 def test_bench_quick_smoke():
-    result = _run_quick_bench("bench_explain.py")
+    result = _run_quick_bench("speed/explain.py")
     stats = result["models"]["emotion-minilm"]
     for key in (
         "reference_s",
@@ -369,7 +369,7 @@ def test_bench_quick_smoke():
 @pytest.mark.slow
 @pytest.mark.skipif(not (MINILM_DIR / "model.safetensors").is_file(), reason=f"{MINILM_DIR} not found")
 def test_bench_sampling_quick_smoke():
-    result = _run_quick_bench("bench_explain_sampling.py")
+    result = _run_quick_bench("speed/explain_sampling.py")
     assert result["texts"] == 3 and result["seeds"] == 1
     designs = result["designs"]
     assert len(designs) == 4

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.label_noise import CONFUSABLE, flip_labels, ranking_metrics
+from bench.noise.label_noise import CONFUSABLE, flip_labels, ranking_metrics
 from core.analysis.mislabels import ALPHA, COLUMNS, QUALITY_METHOD, label_issue_columns, mislabel_score
 
 NAMES = ["a", "b", "c", "d"]

@@ -107,7 +107,7 @@ def test_ray_predictions_keep_row_order_across_shards(local_ray, tiny_model_dir,
 
 def test_precompute_cli_with_the_ray_engine(local_ray, tiny_model_dir, split_dir, tmp_path):
     """``python -m core.analysis.precompute --engine ray``, in this process on the module's local Ray
-    (``bench/bench_scale.py --quick`` runs it in a fresh process with a Ray of its own)."""
+    (``bench/scale/scale.py --quick`` runs it in a fresh process with a Ray of its own)."""
     from core.analysis.precompute import main
 
     args = ["--model", str(tiny_model_dir), "--data", str(split_dir), "--cache-dir", str(tmp_path), "--engine", "ray"]

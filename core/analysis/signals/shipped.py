@@ -6,16 +6,16 @@ distant-supervision errors (an emotion word denied or overturned); the lexicon j
 sentence-embedding model, the area under the margin and the [CLS]-neighbour disagreement find a
 label the text does not carry, which includes flipped labels.
 
-How the weights were chosen (``bench/real_noise.py``, recorded in ``bench/results/real_noise.json``):
+How the weights were chosen (``bench/noise/real_noise.py``, recorded in ``bench/noise/results/real_noise.json``):
 every weight vector in {0, 1, 2} over the eight candidate signals ``neg_parse, neg_rule, neg_any,
 lex_not_given, aum, oof_embed, mislabel_score (cleanlab, in-sample), knn_disagree_cls`` was scored
 on two sets nothing is reported on: the *choose* half of the blind train audit (ROC AUC of wrong
 against the rest on its uniform rows) and 10% confusable flips (flip seed 20) of the 4,000-row
-``bench/label_noise.py`` subset, ranked with a model fine-tuned on the noisy labels (average
+``bench/noise/label_noise.py`` subset, ranked with a model fine-tuned on the noisy labels (average
 precision). Among the vectors whose injected-noise AP was at least cleanlab's ``mislabel_score``'s,
 the one with the highest audit AUC within 0.002 of the best, then the highest audit AP, was kept.
 The report half of the audit and flip seed 10 report it, and so do the audit's 200 fresh rows (round 2,
-judged after these weights were fixed; `bench/real_noise.py --round2`): ROC AUC 0.815 against 0.525 for loss.
+judged after these weights were fixed; `bench/noise/real_noise.py --round2`): ROC AUC 0.815 against 0.525 for loss.
 
 The cached analysis of a split the model trained on stores this score as its ``mislabel_score``, beside
 the signal columns (:func:`core.analysis.precompute.analyse_split`); :data:`ANALYSIS_PARAMS` puts the
