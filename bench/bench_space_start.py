@@ -42,7 +42,7 @@ def _seed_target(target: Path, data: Path) -> None:
     """A sync target holding decisions from an earlier life of the Space on the same validation data
     (keyed as the app keys it, so the start restores them rather than setting them aside)."""
     from core.data.splits import load_splits
-    from core.review.keys import content_key, text_hashes
+    from core.data.keys import content_key, text_hashes
     from core.review.store import ReviewStore
     from core.review.sync import ReviewSync
     from core.review.trust import EventRules

@@ -128,11 +128,11 @@ def corrected_labels(table: pd.DataFrame, decisions: pd.DataFrame) -> tuple[np.n
     (:meth:`core.review.store.ReviewStore.latest`): a ``relabel`` takes its ``new_label``; ``ambiguous``
     and ``not_emotion`` rows are left out (``keep`` False); ``keep`` leaves the label.
 
-    Decisions with a ``text_hash`` are matched to rows by :func:`core.review.keys.align` (a decision
+    Decisions with a ``text_hash`` are matched to rows by :func:`core.data.keys.align` (a decision
     whose text is no longer in the split is ignored); ``counts``: ``decisions`` (used), ``relabelled``,
     ``left_out``.
     """
-    from core.review.keys import align, text_hashes
+    from core.data.keys import align, text_hashes
 
     labels = table["label"].astype(str).to_numpy().astype(object)
     keep = np.ones(len(table), dtype=bool)
@@ -224,7 +224,7 @@ def verdict(summary: dict, *, alpha: float = 0.05) -> str:
 def review_decisions(db: str | Path, meta: dict, table: pd.DataFrame, split: str) -> pd.DataFrame | None:
     """The current review decisions of the analysed split in the SQLite file ``db`` (``None`` when the
     file does not exist), keyed as the service keys them (the split's content key)."""
-    from core.review.keys import content_key, text_hashes
+    from core.data.keys import content_key, text_hashes
     from core.review.store import ReviewStore
 
     if not Path(db).expanduser().is_file():

@@ -33,7 +33,7 @@ from core.analysis.table import compute_analysis, now_iso
 from core.analysis.workspace import is_training_split
 from core.classifier.model import DEFAULT_BATCH_SIZE, Classifier, ModelError, load_classifier
 from core.data.splits import DataError, EmotionData, data_fingerprint, load_splits
-from core.review.keys import content_key, text_hashes
+from core.data.keys import content_key, text_hashes
 from core.settings import Settings, build_parser
 
 log = logging.getLogger(__name__)

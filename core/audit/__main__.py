@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     from core.analysis.precompute import CLI_ERRORS, analyse_from_settings
     from core.audit.auditor import Auditor
     from core.audit.report import audit_report, format_report
-    from core.review.keys import content_key, text_hashes
+    from core.data.keys import content_key, text_hashes
     from core.review.store import ReviewStore
 
     if not Path(args.review_db).is_file():
