@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.analysis import metrics
+from core.classifier import metrics
 
 #: Groups of rows whose prediction changed between model A and model B.
 CHANGE_GROUPS: tuple[str, ...] = ("fixed", "broken", "changed, still wrong")

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core.analysis import metrics, queries
+from core.analysis import queries
 from core.analysis.compare import CHANGE_GROUPS, verdict
 from core.analysis.crossval import find_oof
 from core.analysis.precompute import analyse_split
 from core.analysis.workspace import PROB_SOURCES, TRAINED_ON_DEFAULT, Analysis, AnalysisRegistry, is_training_split
+from core.classifier import metrics
 from core.classifier.model import Classifier
 from core.data.splits import EmotionData
 from core.data.text_input import InputError
@@ -218,7 +219,7 @@ class AnalysesService:
 
     def per_class_report(self, split: str | None = None) -> pd.DataFrame:
         """Precision, recall, F1 and support per class, then accuracy and weighted means
-        (:func:`core.analysis.metrics.report_from_matrix`)."""
+        (:func:`core.classifier.metrics.report_from_matrix`)."""
         return metrics.report_from_matrix(self.confusion(split), self.labels(split))
 
     # ---- reports ----------------------------------------------------------------------------
