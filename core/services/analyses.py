@@ -239,7 +239,7 @@ class AnalysesService:
         return self._calibration.get((role, a.split), build)
 
     def robustness(self, split: str | None = None, *, role: str = "model", seed: int = 0, progress=None):
-        """The :class:`core.explanation.robustness.RobustnessReport` of ``split``: built once (model work),
+        """The :class:`core.analysis.robustness.RobustnessReport` of ``split``: built once (model work),
         cached beside the analysis and memoised here.
 
         ``progress(done, total)`` is called while it is built (not when it is read back).
@@ -247,8 +247,8 @@ class AnalysesService:
         a = self.analysis(split, role)
 
         def build():
+            from core.analysis.robustness import analysis_key, load_or_build_report
             from core.analysis.table import probs_of
-            from core.explanation.robustness import analysis_key, load_or_build_report
 
             batch = self.settings.batch_size
 
@@ -266,7 +266,7 @@ class AnalysesService:
 
     def robustness_cached(self, split: str | None = None, *, role: str = "model", seed: int = 0) -> bool:
         """Whether the robustness report of ``split`` is ready without model work (in memory or on disk)."""
-        from core.explanation.robustness import analysis_key, report_path
+        from core.analysis.robustness import analysis_key, report_path
 
         a = self.analysis(split, role)
         if (role, a.split, int(seed)) in self._robustness:
