@@ -28,27 +28,22 @@ def _quiet_logs() -> None:
 def _load(settings):
     """The loaded service with its review store open and its sync started, or ``None`` after one paragraph
     on stderr saying why not."""
-    from core.classifier.model import ModelError
-    from core.data.splits import DataError
-    from core.review.access import startup_notes
-    from core.review.store import ReviewStoreError
-    from core.review.sync import ephemeral_warning
     from core.services.emotion import EmotionService
+    from core.services.startup import start_errors, startup_warnings
 
     print(f"Loading {settings.model} and {settings.data} ({settings.split} split)...", file=sys.stderr, flush=True)
     try:
         service = EmotionService.load(settings, defer_model=True)
         service.reviews.open()  # open the review database now: a bad path fails here
         sync = service.reviews.start_sync()  # restore the decisions at the sync target, then keep pushing
-    except (DataError, ModelError, ReviewStoreError) as exc:
+    except start_errors() as exc:
         print(f"\nCannot start the dashboard: {exc}\n\nPass local paths with --model and --data (or the "
               "EMOTION_MODEL and EMOTION_DATA environment variables), for example:\n"
               "  python app.py --model ../shared/models/emotion-minilm --data ../shared/emotion",
               file=sys.stderr)
         return None
-    for warning in [*service.warnings, *startup_notes(settings), ephemeral_warning(settings).replace("**", "")]:
-        if warning:
-            print(f"warning: {warning}", file=sys.stderr)
+    for warning in startup_warnings(settings, service.warnings):
+        print(f"warning: {warning}", file=sys.stderr)
     if sync is not None:
         print(sync.status(), file=sys.stderr)
         sync.exit_on_sigterm()  # a Space stops with SIGTERM: push the last decisions, then exit
@@ -66,8 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Import the UI (Gradio: about 3 s) in the background while the data and the cached analyses load.
     ui_import = threading.Thread(target=importlib.import_module, args=("dashboard.app",), daemon=True)
     ui_import.start()
-    from core.classifier.model import ModelError
-    from core.review.access import startup_problem
+    from core.services.startup import start_errors, startup_problem
     from core.settings import Settings
 
     settings = Settings.from_sources(argv)
@@ -92,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     loading = time.perf_counter()
     try:
         notes = service.finish_loading()
-    except ModelError as exc:
+    except start_errors() as exc:  # the model failed to load (ModelError)
         print(f"\nCannot start the dashboard: {exc}", file=sys.stderr)
         demo.close()
         return 2

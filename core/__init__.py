@@ -54,7 +54,7 @@ _MODULES: dict[str, str] = {
     "EmotionService": "core.services.emotion",
     "Classification": "core.services.emotion",
     "Explanation": "core.services.emotion",
-    "Faithfulness": "core.explanation.faithfulness",
+    "Faithfulness": "core.explanation.words",
     "InputError": "core.data.text_input",
     # review decisions and export
     "ReviewStore": "core.review.store",

@@ -23,6 +23,8 @@ from pathlib import Path
 DEFAULT_MODEL = "bhadresh-savani/distilbert-base-uncased-emotion"
 DEFAULT_DATA = "dair-ai/emotion"
 ENV_PREFIX = "EMOTION_"
+#: The inference backends a model can run on (:mod:`core.classifier.backends` builds them).
+BACKENDS: tuple[str, ...] = ("auto", "torch", "torch-bf16", "onnx", "onnx-int8", "onnx-int8-static")
 
 
 def default_cache_dir() -> Path:
@@ -171,8 +173,6 @@ def build_parser(
 
 
 def _add_data_flags(p: argparse.ArgumentParser, env: Mapping[str, str], d: Settings) -> None:
-    from core.classifier.backends import BACKENDS  # numpy only; not at import of this module
-
     p.add_argument("--model", default=_env(env, "model", d.model),
                    help="Hub id or local folder of a fine-tuned classifier (default: %(default)s)")
     p.add_argument("--data", default=_env(env, "data", d.data),

@@ -68,8 +68,8 @@ def tile_analysis(source: Path, model: Path, data: Path, cache: Path, seed: int 
     from core.analysis.table import summary_metrics
     from core.classifier.backends import resolve
     from core.classifier.model import model_fingerprint, resolve_model_dir
+    from core.data.keys import content_key, text_hashes
     from core.data.splits import data_fingerprint, load_splits
-    from core.review.keys import content_key, text_hashes
     from core.settings import Settings
 
     entry = next((source / "analysis").glob("*/meta.json")).parent

@@ -34,7 +34,7 @@ def _time(fn, repeats: int) -> dict:
 def measure(service, split: str, repeats: int) -> dict:
     """Median and worst time of each view's work on ``split``."""
     from core.analysis import queries as analysis_queries
-    from core.analysis.metrics import confusion_matrix_of
+    from core.classifier.metrics import confusion_matrix_of
     from dashboard import figures, queries
     from dashboard.plotly_bridge import figure_value
 

@@ -5,7 +5,7 @@ on a Space (``SPACE_ID`` set, a ``file://`` review sync target holding a few dec
 
 1. ``compute``: nothing precomputed, so the app analyses the split itself (inference, UMAP, ...);
 2. ``precomputed``: the first run's analysis was published to the sync target
-   (:func:`core.review.sync.publish_precomputed`), so the app copies it instead of computing
+   (:func:`core.analysis.precomputed.publish_precomputed`), so the app copies it instead of computing
    (checked: the entry's ``meta.json`` is the published one, byte for byte).
 
 Each run times process start -> first ``GET /`` answered with 200 (polled every 50 ms) and reads the
@@ -41,8 +41,8 @@ N_SEEDED_DECISIONS = 20
 def _seed_target(target: Path, data: Path) -> None:
     """A sync target holding decisions from an earlier life of the Space on the same validation data
     (keyed as the app keys it, so the start restores them rather than setting them aside)."""
+    from core.data.keys import content_key, text_hashes
     from core.data.splits import load_splits
-    from core.review.keys import content_key, text_hashes
     from core.review.store import ReviewStore
     from core.review.sync import ReviewSync
     from core.review.trust import EventRules
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="smoke run: emotion-minilm on a 64-row split")
     args = p.parse_args(argv)
     from core.analysis.cache import AnalysisCache
-    from core.review.sync import publish_precomputed
+    from core.analysis.precomputed import publish_precomputed
 
     with tempfile.TemporaryDirectory(prefix="bench-space-start-") as tmp:
         work = Path(tmp)

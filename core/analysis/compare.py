@@ -1,14 +1,9 @@
 """Compare two checkpoints on the same rows: metrics and deltas, McNemar's test, what changed.
 
-Usage::
+The command (:mod:`core.review.compare`: ``python -m core.review.compare --model A --model B ...``) takes
+both analyses from the analysis cache and the decisions from the review database.
 
-    python -m core.analysis.compare --model A --model B --data D --split validation [--json OUT] [--cache-dir DIR] \
-        [--review-db FILE]
-
-Both analyses come from the analysis cache (computed and cached when missing), so comparing two
-analysed checkpoints takes seconds.
-
-When review decisions exist for the split (``--review-db``, or ``decisions=`` in Python), the metrics
+When review decisions exist for the split (``decisions=``), the metrics
 and McNemar's test are reported twice: on the original labels and on the labels as corrected by the
 reviewers (:func:`corrected_labels`: a relabel takes its new label; rows marked ambiguous or
 not_emotion leave the corrected evaluation), with a warning when the better model differs.
@@ -29,16 +24,13 @@ Example
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from core.analysis import metrics
+from core.classifier import metrics
 
 #: Groups of rows whose prediction changed between model A and model B.
 CHANGE_GROUPS: tuple[str, ...] = ("fixed", "broken", "changed, still wrong")
@@ -125,14 +117,14 @@ def paired_summary(y: np.ndarray, pa: np.ndarray, pb: np.ndarray, labels: Sequen
 
 def corrected_labels(table: pd.DataFrame, decisions: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, dict]:
     """``(labels, keep, counts)``: the table's labels as corrected by review ``decisions``
-    (:meth:`core.review.store.ReviewStore.latest`): a ``relabel`` takes its ``new_label``; ``ambiguous``
+    (as :meth:`core.review.store.ReviewStore.latest` returns them): a ``relabel`` takes its ``new_label``; ``ambiguous``
     and ``not_emotion`` rows are left out (``keep`` False); ``keep`` leaves the label.
 
-    Decisions with a ``text_hash`` are matched to rows by :func:`core.review.keys.align` (a decision
+    Decisions with a ``text_hash`` are matched to rows by :func:`core.data.keys.align` (a decision
     whose text is no longer in the split is ignored); ``counts``: ``decisions`` (used), ``relabelled``,
     ``left_out``.
     """
-    from core.review.keys import align, text_hashes
+    from core.data.keys import align, text_hashes
 
     labels = table["label"].astype(str).to_numpy().astype(object)
     keep = np.ones(len(table), dtype=bool)
@@ -157,7 +149,7 @@ def compare_tables(table_a: pd.DataFrame, table_b: pd.DataFrame, labels: Sequenc
                    decisions: pd.DataFrame | None = None) -> CompareReport:
     """Compare two analysis tables of the same split (same rows, same order).
 
-    ``decisions``: the split's current review decisions (:meth:`core.review.store.ReviewStore.latest`);
+    ``decisions``: the split's current review decisions (as :meth:`core.review.store.ReviewStore.latest` returns them);
     when there are any, :attr:`CompareReport.corrected` holds the comparison on the corrected labels.
     Raises :class:`ValueError` when the tables are not the same rows.
     """
@@ -219,73 +211,3 @@ def verdict(summary: dict, *, alpha: float = 0.05) -> str:
     return (f"Accuracy {summary['accuracy_a']:.4f} (A) vs {summary['accuracy_b']:.4f} (B): {better} is better by "
             f"{abs(d):.4f}; McNemar p = {summary['mcnemar_p']:.3g} ({sig} at {alpha})"
             + (f"; {summary['fixed']} fixed, {summary['broken']} broken." if "fixed" in summary else "."))
-
-
-def review_decisions(db: str | Path, meta: dict, table: pd.DataFrame, split: str) -> pd.DataFrame | None:
-    """The current review decisions of the analysed split in the SQLite file ``db`` (``None`` when the
-    file does not exist), keyed as the service keys them (the split's content key)."""
-    from core.review.keys import content_key, text_hashes
-    from core.review.store import ReviewStore
-
-    if not Path(db).expanduser().is_file():
-        return None
-    key = meta.get("review_key") or content_key(text_hashes(table["text"].tolist()), split)
-    store = ReviewStore(db)
-    try:
-        return store.latest(key)
-    finally:
-        store.close()
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point; exit 2 with one clear line on bad input."""
-    from core.analysis.precompute import CLI_ERRORS, analyse_from_settings
-    from core.review.store import ReviewStoreError
-    from core.settings import Settings, build_parser
-
-    p = build_parser(description="Compare two checkpoints on one split.", groups=("data", "compute"), skip=("model",))
-    p.add_argument("--model", action="append", required=True, help="give twice: --model A --model B")
-    p.add_argument("--json", default=None, help="write the report as JSON here")
-    p.add_argument("--review-db", default=None,
-                   help="review decisions (SQLite); default <cache-dir>/reviews.sqlite when it exists")
-    args = p.parse_args(argv)
-    if len(args.model) != 2:
-        print("error: give exactly two models: --model A --model B", file=sys.stderr)
-        return 2
-    models, json_out = args.model, args.json
-    del args.model, args.json
-    settings = Settings.from_namespace(args)
-    try:
-        tables = []
-        for ref in models:
-            _, clf, out = analyse_from_settings(settings, model=ref)
-            tables.append(out.analysis.table)
-            labels = list(clf.labels)
-        decisions = review_decisions(settings.review_db_path, out.analysis.meta, tables[0], settings.split)
-        report = compare_tables(tables[0], tables[1], labels, decisions=decisions)
-    except (*CLI_ERRORS, ValueError, ReviewStoreError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    s = report.summary
-    print(f"A = {models[0]}\nB = {models[1]}\n{settings.split}: {s['rows']} rows")
-    print(verdict(s))
-    print(f"weighted F1 {s['f1_weighted_a']:.4f} -> {s['f1_weighted_b']:.4f} ({s['f1_weighted_delta']:+.4f}); "
-          f"agreement {s['agreement']:.4f}")
-    print(report.per_class.round(4).to_string())
-    if report.corrected is not None:
-        c = report.corrected
-        print(f"\non the labels corrected by review ({c['decisions']} decisions: {c['relabelled']} relabelled, "
-              f"{c['left_out']} left out; {c['rows']} rows):")
-        print(verdict(c))
-        print(f"weighted F1 {c['f1_weighted_a']:.4f} -> {c['f1_weighted_b']:.4f} ({c['f1_weighted_delta']:+.4f})")
-    if report.warning:
-        print(f"warning: {report.warning}")
-    if json_out:
-        Path(json_out).write_text(json.dumps({"model_a": models[0], "model_b": models[1],
-                                              "split": settings.split, **report.to_json()}, indent=2))
-        print(f"wrote {json_out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from core.analysis.cache import AnalysisCache, CachedAnalysis, analysis_digest, analysis_params, cache_key
+from core.analysis.precomputed import find_precomputed
 from core.analysis.ray_engine import RayEngineError  # the module imports Ray only when the Ray engine runs
 from core.analysis.signals.compute import FAMILIES as SIGNAL_FAMILIES
 from core.analysis.signals.shipped import FAMILIES as SHIPPED_FAMILIES
@@ -32,8 +33,8 @@ from core.analysis.signals.shipped import attach_shipped, not_applicable
 from core.analysis.table import compute_analysis, now_iso
 from core.analysis.workspace import is_training_split
 from core.classifier.model import DEFAULT_BATCH_SIZE, Classifier, ModelError, load_classifier
+from core.data.keys import content_key, text_hashes
 from core.data.splits import DataError, EmotionData, data_fingerprint, load_splits
-from core.review.keys import content_key, text_hashes
 from core.settings import Settings, build_parser
 
 log = logging.getLogger(__name__)
@@ -116,8 +117,6 @@ def _read_cached(cache: AnalysisCache, key: str, expect: dict, *, cache_dir, pre
     """The valid cached (or precomputed) entry, else ``None`` (noting why a present one is unusable)."""
     cached, why = cache.load(key, expect=expect)
     if cached is None and why == "no cached analysis":
-        from core.review.sync import find_precomputed
-
         if find_precomputed(key, cache_dir=cache_dir, url=precomputed_url) is not None:
             cached, why = cache.load(key, expect=expect)
     if cached is None and why != "no cached analysis":
@@ -161,7 +160,7 @@ def analyse_split(
     A read-only or unusable ``cache_dir`` (or ``None``) computes in memory and adds a warning.
     Before computing, a precomputed entry with the same key in the repository's ``assets/analysis/``
     or at ``precomputed_url`` (the review sync target) is copied into the cache and used if valid
-    (:func:`core.review.sync.find_precomputed`).
+    (:func:`core.analysis.precomputed.find_precomputed`).
     ``engine="ray"`` runs the model pass on Ray (:mod:`core.analysis.ray_engine`; a new local Ray with
     ``ray_workers`` workers unless ``ray_address`` names a cluster); the artifacts are the same.
     """

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core.analysis import metrics
 from core.analysis.mislabels import EXACT_NEIGHBOURS_MAX, NEIGHBOURS_K, label_issue_columns
 from core.analysis.neighbours import exact_cosine_knn, smallest
+from core.classifier import metrics
 from core.classifier.model import BULK_OVERHEAD_TOKENS, DEFAULT_BATCH_SIZE
 
 UMAP_SEED = 42
@@ -142,7 +142,7 @@ def _umap_subsample(hidden: np.ndarray, *, seed: int, fit_max: int, chunk: int) 
 
 
 def summary_metrics(labels: np.ndarray, preds: np.ndarray, n_labels: int) -> dict[str, float]:
-    """Accuracy and weighted F1 of int codes (:mod:`core.analysis.metrics`)."""
+    """Accuracy and weighted F1 of int codes (:mod:`core.classifier.metrics`)."""
     s = metrics.summary(metrics.confusion_counts(labels, preds, n_labels))
     return {"accuracy": s["accuracy"], "f1_weighted": s["f1_weighted"]}
 

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from core.classifier.model import Classifier
+from core.data.keys import content_key, is_review_key, text_hashes
 from core.data.splits import EmotionData
-from core.review.keys import content_key, is_review_key, text_hashes
 
 ROLES: tuple[str, ...] = ("model", "compare")
 TRAIN_SPLIT = "train"

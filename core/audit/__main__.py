@@ -57,7 +57,7 @@ def parser(command: str = "report") -> argparse.ArgumentParser:
 def _auditor(args):
     """The split's :class:`~core.audit.auditor.Auditor` (from the data alone, or the model's analysis)."""
     from core.audit.auditor import Auditor
-    from core.review.keys import content_key, text_hashes
+    from core.data.keys import content_key, text_hashes
     from core.review.store import ReviewStore
 
     settings = Settings.from_namespace(args)

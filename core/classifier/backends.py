@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 
 from core.classifier.onnx_export import PROBE_TEXTS, onnx_path, probe_batch
+from core.settings import BACKENDS
 
 __all__ = [
     "BACKENDS", "BF16_FLAGS", "FP32_TOLERANCE", "PROBE_TEXTS", "REDUCED_TOLERANCE", "Backend", "BackendError",
@@ -64,7 +65,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("auto", "torch", "torch-bf16", "onnx", "onnx-int8", "onnx-int8-static")
 #: CPU flags (``/proc/cpuinfo``) of units that multiply bf16 natively.
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 #: Largest allowed probability difference from PyTorch fp32 on the probe batch, fp32 backends.

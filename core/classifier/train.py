@@ -117,7 +117,7 @@ def classification_metrics(labels: np.ndarray, probs: np.ndarray) -> dict[str, f
     """Accuracy, weighted F1/precision/recall and macro one-vs-rest ROC AUC over present classes."""
     from sklearn.metrics import roc_auc_score
 
-    from core.analysis.metrics import confusion_counts, summary
+    from core.classifier.metrics import confusion_counts, summary
 
     k = probs.shape[1]
     preds = probs.argmax(axis=1)

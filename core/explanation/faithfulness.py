@@ -28,19 +28,16 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from dataclasses import replace
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from core.explanation.words import Explanation
+from core.explanation.words import LINE_BIN, Explanation, Faithfulness
 
-__all__ = ["BINS", "RANDOM_ORDERS", "WEAK_MARGIN", "Faithfulness", "bin_sizes", "edited_texts", "faithfulness",
-           "one_pass", "rank_toward", "score_orders", "with_faithfulness"]
+__all__ = ["BINS", "LINE_BIN", "RANDOM_ORDERS", "WEAK_MARGIN", "Faithfulness", "bin_sizes", "edited_texts",
+           "faithfulness", "one_pass", "rank_toward", "score_orders", "with_faithfulness"]
 
 BINS: tuple[float, ...] = (0.01, 0.05, 0.10, 0.20, 0.50)
-LINE_BIN = 3  # the human line shows the 20% bin
 RANDOM_ORDERS = 4  # random orders averaged for the random-words baseline
 WEAK_MARGIN = 0.27  # measured on train texts (see the module docstring); never on the reported texts
 
@@ -104,45 +101,6 @@ def score_orders(text: str, spans: Sequence[tuple[int, int]], orders: Sequence[S
     probs = np.asarray(predict(list(rows)), dtype=float)[:, target]
     picked = np.where(skip, np.nan, probs[index])
     return float(probs[0]), picked[..., 0], picked[..., 1]
-
-
-@dataclass(frozen=True)
-class Faithfulness:
-    """Comprehensiveness and sufficiency of one explanation toward ``target`` (see the module docstring).
-
-    ``sizes``: words removed per bin; ``p_without`` / ``p_only``: p(target) per bin without the top
-    words / with them alone; ``removed``: the top words of the 20% bin (the line's); ``random_comprehensiveness``:
-    the same score for a random order; ``weak``: comprehensiveness − random's < ``margin``.
-    """
-
-    target: str
-    p_text: float
-    sizes: tuple[int, ...]
-    p_without: tuple[float, ...]
-    p_only: tuple[float, ...]
-    comprehensiveness: float
-    sufficiency: float
-    random_comprehensiveness: float
-    weak: bool
-    margin: float
-    removed: tuple[str, ...]
-
-    def line(self) -> str:
-        """One plain-text line, e.g. ``removing its top 2 words ("furious", "hate"): anger 97% → 41% · ...``."""
-        k = len(self.removed)
-        words = ", ".join(f'"{w}"' for w in self.removed)
-        noun = "word" if k == 1 else f"{k} words"
-        text = (f"removing its top {noun} ({words}): {self.target} {self.p_text:.0%} → {self.p_without[LINE_BIN]:.0%}"
-                f" · comprehensiveness {self.comprehensiveness:.2f} (random words {self.random_comprehensiveness:.2f})"
-                f" · sufficiency {self.sufficiency:.2f}")
-        return text + (" · weak: hardly better than removing random words" if self.weak else "")
-
-    def as_dict(self) -> dict:
-        """JSON-ready fields and the line."""
-        out = {f: getattr(self, f) for f in self.__dataclass_fields__}
-        out.update(sizes=list(self.sizes), p_without=list(self.p_without), p_only=list(self.p_only),
-                   removed=list(self.removed), line=self.line())
-        return out
 
 
 def faithfulness(text: str, spans: Sequence[tuple[int, int]], values: np.ndarray, predict: Predict, target: int,

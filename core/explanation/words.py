@@ -22,15 +22,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from core.explanation.faithfulness import Faithfulness
+LINE_BIN = 3  # the faithfulness line shows the 20% bin of :data:`core.explanation.faithfulness.BINS`
 
-__all__ = ["Explanation", "Segment", "Word", "explanation_from_attribution", "group_words", "piece_offsets",
-           "rank_by_magnitude", "segments"]
+__all__ = ["Explanation", "Faithfulness", "Segment", "Word", "explanation_from_attribution", "group_words",
+           "piece_offsets", "rank_by_magnitude", "segments"]
 
 WORD_RE = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]+")
 
@@ -151,6 +150,46 @@ def piece_offsets(tokenizer: Any, text: str, tokens: Sequence[str]) -> list[tupl
     if got != list(tokens):
         raise ValueError(f"the tokenizer's pieces {got[:8]} do not match the explained pieces {list(tokens)[:8]}")
     return offsets
+
+
+@dataclass(frozen=True)
+class Faithfulness:
+    """Comprehensiveness and sufficiency of one explanation toward ``target``, as
+    :mod:`core.explanation.faithfulness` computes and defines them (an :class:`Explanation` carries one).
+
+    ``sizes``: words removed per bin; ``p_without`` / ``p_only``: p(target) per bin without the top
+    words / with them alone; ``removed``: the top words of the 20% bin (the line's); ``random_comprehensiveness``:
+    the same score for a random order; ``weak``: comprehensiveness − random's < ``margin``.
+    """
+
+    target: str
+    p_text: float
+    sizes: tuple[int, ...]
+    p_without: tuple[float, ...]
+    p_only: tuple[float, ...]
+    comprehensiveness: float
+    sufficiency: float
+    random_comprehensiveness: float
+    weak: bool
+    margin: float
+    removed: tuple[str, ...]
+
+    def line(self) -> str:
+        """One plain-text line, e.g. ``removing its top 2 words ("furious", "hate"): anger 97% → 41% · ...``."""
+        k = len(self.removed)
+        words = ", ".join(f'"{w}"' for w in self.removed)
+        noun = "word" if k == 1 else f"{k} words"
+        text = (f"removing its top {noun} ({words}): {self.target} {self.p_text:.0%} → {self.p_without[LINE_BIN]:.0%}"
+                f" · comprehensiveness {self.comprehensiveness:.2f} (random words {self.random_comprehensiveness:.2f})"
+                f" · sufficiency {self.sufficiency:.2f}")
+        return text + (" · weak: hardly better than removing random words" if self.weak else "")
+
+    def as_dict(self) -> dict:
+        """JSON-ready fields and the line."""
+        out = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        out.update(sizes=list(self.sizes), p_without=list(self.p_without), p_only=list(self.p_only),
+                   removed=list(self.removed), line=self.line())
+        return out
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,7 @@ Failures (read-only folder, full disk, no network, bad token) never lose a decis
 a reviewer: the decision stays in SQLite, :meth:`ReviewSync.status` says what failed and when, and
 the next cycle tries again.
 
-:func:`find_precomputed` fetches a precomputed analysis (``analysis/<key>/`` as
-:class:`core.analysis.cache.AnalysisCache` writes it) from the repository's ``assets/`` or the sync target
-into the local cache, so a Space does not recompute what was computed before it started.
+Precomputed analyses, which a Space fetches from the same target, are :mod:`core.analysis.precomputed`.
 """
 
 from __future__ import annotations
@@ -45,19 +43,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from core.files import staged_folder, write_atomic
-from core.review.redact import redact_text, redact_url
+from core.files import write_atomic
+from core.redact import redact_text, redact_url
 from core.review.store import ReviewStore, ReviewStoreError
 from core.review.trust import EventRules, ImportReport, import_checked, read_jsonl
 
 log = logging.getLogger(__name__)
 
 EVENTS_DIR = "events"
-ANALYSIS_DIR = "analysis"
-ANALYSIS_FILES = ("table.parquet", "hidden.npy", "meta.json")
 BATCH = 5_000
 FLAGGED_FILES = 20
-ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
 PERSISTENT_ROOT = Path("/data")  # where a Space's persistent storage is mounted
 
 
@@ -295,62 +290,3 @@ def ephemeral_warning(settings, root: Path = PERSISTENT_ROOT) -> str:
             "wipes its disk): no sync target is set (EMOTION_REVIEW_SYNC, e.g. hf://datasets/owner/repo) and "
             "the review database is not on persistent storage (/data). Download your decisions below before "
             "leaving, and upload them again after a restart.")
-
-
-# ---- precomputed analyses ----------------------------------------------------------------------
-
-
-def find_precomputed(
-    key: str, *, cache_dir: str | Path, url: str | None = None, assets_dir: str | Path | None = ASSETS_DIR
-) -> Path | None:
-    """Copy a precomputed ``analysis/<key>/`` into ``<cache_dir>/analysis/<key>/``; its path, or ``None``.
-
-    Looks in ``assets_dir`` (the repository's ``assets/``) first, then at the sync target ``url``.
-    Nothing is copied when the cache already has the entry or neither source has all three files.
-    The caller validates the copy as any cache entry (:meth:`core.analysis.cache.AnalysisCache.load`), so a
-    stale or foreign one is rebuilt. Errors are logged and give ``None``: the analysis is then computed.
-    """
-    if not key or "/" in key or key.startswith("."):
-        raise ValueError(f"bad analysis key {key!r}")
-    final = Path(cache_dir).expanduser() / ANALYSIS_DIR / key
-    if final.exists():
-        return None
-    sources = []
-    if assets_dir is not None:
-        sources.append(("file", str(Path(assets_dir) / ANALYSIS_DIR / key)))
-    if url:
-        sources.append((url, None))
-    for source, local in sources:
-        try:
-            if local is not None:
-                import fsspec
-
-                fs, folder = fsspec.filesystem("file"), local
-            else:
-                fs, root = open_target(source)
-                folder = f"{root}/{ANALYSIS_DIR}/{key}"
-            if not all(fs.exists(f"{folder}/{name}") for name in ANALYSIS_FILES):
-                continue
-            with staged_folder(final, replace=False) as tmp:  # another process may have fetched it first
-                for name in ANALYSIS_FILES:
-                    fs.get_file(f"{folder}/{name}", str(tmp / name))
-            log.info("using the precomputed analysis %s from %s", key, local or redact_url(source))
-            return final
-        except Exception as exc:  # a source that fails is skipped; the analysis is computed instead
-            log.warning("could not fetch the precomputed analysis %s from %s: %s", key, local or redact_url(source),
-                        redact_text(str(exc), source))
-    return None
-
-
-def publish_precomputed(key: str, *, cache_dir: str | Path, url: str) -> str:
-    """Upload a cached ``analysis/<key>/`` to the sync target ``url`` (for :func:`find_precomputed`); its path."""
-    folder = Path(cache_dir).expanduser() / ANALYSIS_DIR / key
-    missing = [n for n in ANALYSIS_FILES if not (folder / n).is_file()]
-    if missing:
-        raise FileNotFoundError(f"{folder} lacks {missing}; run python -m core.analysis.precompute first")
-    fs, root = open_target(url)
-    dest = f"{root}/{ANALYSIS_DIR}/{key}"
-    fs.makedirs(dest, exist_ok=True)
-    for name in ANALYSIS_FILES:
-        fs.put_file(str(folder / name), f"{dest}/{name}")
-    return dest

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core.analysis import metrics, queries
+from core.analysis import queries
 from core.analysis.compare import CHANGE_GROUPS, verdict
 from core.analysis.crossval import find_oof
 from core.analysis.precompute import analyse_split
 from core.analysis.workspace import PROB_SOURCES, TRAINED_ON_DEFAULT, Analysis, AnalysisRegistry, is_training_split
+from core.classifier import metrics
 from core.classifier.model import Classifier
 from core.data.splits import EmotionData
 from core.data.text_input import InputError
@@ -218,7 +219,7 @@ class AnalysesService:
 
     def per_class_report(self, split: str | None = None) -> pd.DataFrame:
         """Precision, recall, F1 and support per class, then accuracy and weighted means
-        (:func:`core.analysis.metrics.report_from_matrix`)."""
+        (:func:`core.classifier.metrics.report_from_matrix`)."""
         return metrics.report_from_matrix(self.confusion(split), self.labels(split))
 
     # ---- reports ----------------------------------------------------------------------------
@@ -238,7 +239,7 @@ class AnalysesService:
         return self._calibration.get((role, a.split), build)
 
     def robustness(self, split: str | None = None, *, role: str = "model", seed: int = 0, progress=None):
-        """The :class:`core.explanation.robustness.RobustnessReport` of ``split``: built once (model work),
+        """The :class:`core.analysis.robustness.RobustnessReport` of ``split``: built once (model work),
         cached beside the analysis and memoised here.
 
         ``progress(done, total)`` is called while it is built (not when it is read back).
@@ -246,8 +247,8 @@ class AnalysesService:
         a = self.analysis(split, role)
 
         def build():
+            from core.analysis.robustness import analysis_key, load_or_build_report
             from core.analysis.table import probs_of
-            from core.explanation.robustness import analysis_key, load_or_build_report
 
             batch = self.settings.batch_size
 
@@ -265,7 +266,7 @@ class AnalysesService:
 
     def robustness_cached(self, split: str | None = None, *, role: str = "model", seed: int = 0) -> bool:
         """Whether the robustness report of ``split`` is ready without model work (in memory or on disk)."""
-        from core.explanation.robustness import analysis_key, report_path
+        from core.analysis.robustness import analysis_key, report_path
 
         a = self.analysis(split, role)
         if (role, a.split, int(seed)) in self._robustness:

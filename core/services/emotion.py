@@ -157,7 +157,7 @@ class EmotionService:
 
     @property
     def dataset_key(self) -> str:
-        """The review key of the default split (see :mod:`core.review.keys`)."""
+        """The review key of the default split (see :mod:`core.data.keys`)."""
         return self.analyses.analysis().review_key
 
     def sample(self, sample_id: int, split: str | None = None) -> dict:

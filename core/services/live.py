@@ -162,13 +162,13 @@ class LiveService:
 
     def probe(self, text: str, *, seed: int = 0, role: str = "model", top_word: bool = True):
         """What-if edits of ``text`` classified in one batched forward pass
-        (:func:`core.explanation.robustness.probe`).
+        (:func:`core.explanation.probe.probe`).
 
         With ``top_word`` the word with the largest attribution toward the predicted class is
         removed as one more edit (its explanation comes from the explainer's cache when the text
         was just explained). Raises :class:`InputError` for unusable text.
         """
-        from core.explanation.robustness import probe
+        from core.explanation.probe import probe
 
         c = clean_text(text)
         clf = self._role(role)

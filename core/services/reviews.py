@@ -31,9 +31,9 @@ import pandas as pd
 
 from core.analysis.order import sorted_positions
 from core.analysis.queries import order_spec
+from core.data.keys import align
 from core.data.text_input import InputError
 from core.review.access import AccessDenied, Caller, authorize, parse_users, profile_org_names, startup_problem
-from core.review.keys import align
 from core.review.store import ACTIONS, Decision, ReviewStore, ReviewStoreError
 from core.review.trust import EventRules, ImportReport, import_checked, import_upload, rules_for
 from core.services.analyses import ANY, AnalysesService

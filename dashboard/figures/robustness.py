@@ -21,7 +21,7 @@ def robustness_figure(table: pd.DataFrame, labels: Sequence[str], *, value: str 
 
     Parameters
     ----------
-    table : :meth:`core.explanation.robustness.RobustnessReport.table` (``edit``, ``applies to``, ``all``, one column
+    table : :meth:`core.analysis.robustness.RobustnessReport.table` (``edit``, ``applies to``, ``all``, one column
         per label), values in percent or points.
     value : ``changed`` (share of predictions that change) or ``mean_shift`` (mean shift of the predicted
         class's probability), only for the axis title.

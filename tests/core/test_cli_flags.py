@@ -7,8 +7,8 @@ import json
 import pytest
 
 from core.analysis.cache import AnalysisCache
+from core.analysis.robustness import analysis_key, report_path
 from core.classifier.backends import resolve
-from core.explanation.robustness import analysis_key, report_path
 from core.settings import Settings, build_parser
 from tests.core.test_precompute import small_data, tweet_emotion_csv  # noqa: F401 - small_data is a fixture
 
@@ -16,7 +16,7 @@ APP_ONLY = ("--host", "--port", "--reviewer", "--review-sync", "--review-access"
             "--compare-model", "--prob-source")
 SHARED = ("--model", "--data", "--split", "--cache-dir", "--backend", "--text-column", "--label-column")
 #: App flags a command uses for its own job: compare reads the review decisions of the compared split.
-OWN = {"core.analysis.compare": {"--review-db"}}
+OWN = {"core.review.compare": {"--review-db"}}
 
 
 def _help(main, capsys) -> str:
@@ -26,7 +26,7 @@ def _help(main, capsys) -> str:
     return capsys.readouterr().out
 
 
-@pytest.mark.parametrize("module", ["core.analysis.precompute", "core.explanation.robustness", "core.analysis.compare"])
+@pytest.mark.parametrize("module", ["core.analysis.precompute", "core.analysis.robustness", "core.review.compare"])
 def test_each_command_lists_only_its_own_flags(module, capsys) -> None:
     import importlib
 
@@ -61,7 +61,7 @@ def test_an_empty_environment_value_means_unset() -> None:
 
 def test_robustness_cli_honours_the_column_flags_and_the_backend(tiny_model_dir, small_data, tmp_path,  # noqa: F811
                                                                  capsys) -> None:
-    from core.explanation.robustness import main
+    from core.analysis.robustness import main
 
     folder = tweet_emotion_csv(small_data, tmp_path / "csv")
     cache = tmp_path / "cache"
@@ -79,7 +79,7 @@ def test_robustness_cli_honours_the_column_flags_and_the_backend(tiny_model_dir,
 
 
 def test_compare_cli_honours_the_backend(tiny_model_dir, small_data, tmp_path, capsys) -> None:  # noqa: F811
-    from core.analysis.compare import main
+    from core.review.compare import main
 
     cache = tmp_path / "cache"
     args = ["--model", str(tiny_model_dir), "--model", str(tiny_model_dir), "--data", str(small_data),

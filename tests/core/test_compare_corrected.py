@@ -6,8 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core.analysis.compare import compare_tables, corrected_labels, review_decisions
-from core.review.keys import content_key, text_hashes
+from core.analysis.compare import compare_tables, corrected_labels
+from core.data.keys import content_key, text_hashes
+from core.review.compare import review_decisions
 from core.review.store import ReviewStore
 
 LABELS = ["joy", "love", "fear"]

@@ -230,7 +230,7 @@ def test_parquet_label_names_are_datasets_features_and_old_files_still_read(tmp_
 
 def test_the_label_set_is_taken_over_every_split_whichever_are_loaded(tmp_path):
     """Issue 26 item 5: train = {sadness, joy}, validation = {surprise, sadness}."""
-    from core.review.keys import content_key, text_hashes
+    from core.data.keys import content_key, text_hashes
 
     folder = write_folder(tmp_path / "d", {"train": ["a sad day;sadness", "a glad day;joy"],
                                            "validation": ["what a shock;surprise", "so down;sadness"]})

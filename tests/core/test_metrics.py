@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
-from core.analysis.metrics import confusion_counts, per_class, per_class_report, summary
+from core.classifier.metrics import confusion_counts, per_class, per_class_report, summary
 
 LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 
@@ -40,3 +40,9 @@ def test_the_report_reads_names_and_refuses_unknown_ones():
 def test_codes_out_of_range_are_refused():
     with pytest.raises(ValueError, match="must lie in"):
         confusion_counts(np.array([0, 6]), np.array([0, 1]), 6)
+
+
+def test_an_empty_matrix_scores_zero_per_class_and_nan_overall():
+    table = per_class(np.zeros((3, 3), dtype=np.int64), LABELS[:3])
+    assert table[["precision", "recall", "f1", "support"]].to_numpy().sum() == 0
+    assert all(np.isnan(v) for v in summary(np.zeros((3, 3), dtype=np.int64)).values())

@@ -47,7 +47,7 @@ def test_every_loss_equals_cross_entropy_of_its_probabilities(tiny_model_dir, sm
     assert np.allclose(table["margin"], top2[:, 1] - top2[:, 0], atol=1e-6)
     assert np.allclose(table["confidence"], probs.max(axis=1), atol=1e-6)
     assert table["text"].tolist() == data["validation"].texts
-    from core.review.keys import content_key, text_hashes
+    from core.data.keys import content_key, text_hashes
 
     # the review key a start-up reads instead of hashing every text
     assert out.analysis.meta["review_key"] == content_key(text_hashes(data["validation"].texts), "validation")
@@ -261,7 +261,7 @@ def test_precompute_cli_reads_other_column_names_with_the_column_flags(tiny_mode
 
 
 def test_compare_cli_reads_other_column_names_with_the_column_flags(tiny_model_dir, small_data, tmp_path, capsys):
-    from core.analysis.compare import main
+    from core.review.compare import main
 
     folder = tweet_emotion_csv(small_data, tmp_path / "csv")
     base = ["--model", str(tiny_model_dir), "--model", str(tiny_model_dir), "--data", str(folder),

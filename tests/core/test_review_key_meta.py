@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from core.analysis.workspace import Analysis
-from core.review.keys import content_key, text_hashes
+from core.data.keys import content_key, text_hashes
 
 TEXTS = ["i feel so happy today", "i am scared of the dark"]
 COMPUTED = content_key(text_hashes(TEXTS), "validation")

@@ -18,9 +18,10 @@ import pandas as pd
 import pytest
 
 from core.analysis.cache import AnalysisCache
-from core.review.redact import redact_url
+from core.analysis.precomputed import find_precomputed, publish_precomputed
+from core.redact import redact_url
 from core.review.store import ReviewStore
-from core.review.sync import ReviewSync, SyncTargetError, find_precomputed, publish_precomputed
+from core.review.sync import ReviewSync, SyncTargetError
 from core.review.trust import EventRules
 
 REPO = Path(__file__).resolve().parents[2]

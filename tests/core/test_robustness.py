@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.analysis.robustness import ALL, build_report, load_or_build_report, report_path
 from core.explanation.perturb import perturbations
-from core.explanation.robustness import ALL, build_report, load_or_build_report, probe, report_path
+from core.explanation.probe import probe
 from tests.conftest import LABELS, REPO, run_main
 
 TEXTS = ["i feel sad today", "i am happy", "wow", "i feel so angry at him", "i love you", "ok"]
@@ -116,7 +117,7 @@ def test_cli_on_a_tiny_model(tiny_model_dir, tmp_path):
     rows = [f"{t};{lab}" for t, lab in zip(TEXTS * 5, LABELS * 5, strict=True)]
     (folder / "validation.txt").write_text("\n".join(rows) + "\n")
     out = tmp_path / "rob.json"
-    from core.explanation.robustness import main
+    from core.analysis.robustness import main
 
     cmd = ["--model", str(tiny_model_dir), "--data", str(folder), "--split", "validation",
            "--cache-dir", str(tmp_path / "cache"), "--json", str(out)]
@@ -134,8 +135,8 @@ def test_cli_on_a_tiny_model(tiny_model_dir, tmp_path):
 
 @pytest.mark.slow
 def test_cli_as_a_process_fails_cleanly_on_missing_data(tiny_model_dir, tmp_path):
-    """``python -m core.explanation.robustness`` in a real interpreter: exit code 2, one line, no stack trace."""
-    bad = subprocess.run([sys.executable, "-m", "core.explanation.robustness", "--model", str(tiny_model_dir),
+    """``python -m core.analysis.robustness`` in a real interpreter: exit code 2, one line, no stack trace."""
+    bad = subprocess.run([sys.executable, "-m", "core.analysis.robustness", "--model", str(tiny_model_dir),
                           "--data", str(tmp_path / "missing"), "--cache-dir", str(tmp_path / "cache")], cwd=REPO,
                          capture_output=True, text=True, timeout=600)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and bad.stderr.startswith("error: ")

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from core.analysis.calibration import ece
+from core.analysis.robustness import report_path
 from core.classifier.model import length_batches
 from core.data.text_input import InputError
-from core.explanation.robustness import report_path
 from core.services.emotion import EmotionService
 from core.settings import Settings
 from tests.conftest import LABELS, app_tolerance, write_split_lines

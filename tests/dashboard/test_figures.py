@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import pytest
 from sklearn.metrics import precision_recall_fscore_support
 
-from core.analysis.metrics import confusion_matrix_of, per_class_report
+from core.classifier.metrics import confusion_matrix_of, per_class_report
 from dashboard.figures import (
     EMBEDDING_COLORINGS,
     class_distribution_figure,

@@ -1,7 +1,7 @@
-"""How fragile the predictions are: the what-if edits of :mod:`core.explanation.perturb` on one text or a whole split.
+"""How fragile the predictions are over a whole split: the what-if edits of :mod:`core.explanation.perturb`.
 
-* :func:`probe`: every edit of one text (and the removal of its top-attributed word, when given),
-  classified in one batched forward pass with the original.
+One typed text is probed by :func:`core.explanation.probe.probe`; over an analysed split:
+
 * :func:`build_report`: every edit applied to every row of an analysed split, classified in
   batches; per edit and per predicted class, the share of predictions that change and the mean
   shift of the predicted class's probability. Rows an edit leaves unchanged ("does not apply")
@@ -12,7 +12,7 @@
 
 Command line::
 
-    python -m core.explanation.robustness --model M --data D --split S [--json OUT] [--seed N] [--cache-dir DIR]
+    python -m core.analysis.robustness --model M --data D --split S [--json OUT] [--seed N] [--cache-dir DIR]
 """
 
 from __future__ import annotations
@@ -20,72 +20,21 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from core.explanation.perturb import Perturbation, perturbations, remove_span
+from core.analysis.cache import cache_key
+from core.explanation.perturb import perturbations
 from core.files import write_atomic
 
-__all__ = ["ProbeResult", "RobustnessReport", "analysis_key", "build_report", "load_or_build_report", "probe",
-           "report_path"]
+__all__ = ["RobustnessReport", "analysis_key", "build_report", "load_or_build_report", "report_path"]
 
 ROBUSTNESS_VERSION = 1
-TOP_WORD = "top word removed"
 ALL = "all"
-
-
-@dataclass
-class ProbeResult:
-    """What-if edits of one text: ``rows`` has one row per edit that applies.
-
-    Columns: ``edit``, ``text`` (the edited text), ``prediction``, ``p_predicted`` (the original
-    prediction's probability after the edit), ``change`` (its shift), ``flipped`` (the label changed).
-    """
-
-    text: str
-    predicted: str
-    probs: dict[str, float]
-    rows: pd.DataFrame
-    skipped: list[str] = field(default_factory=list)
-
-
-def _edits(text: str, edits: Sequence[Perturbation], seed: int) -> tuple[list[tuple[str, str]], list[str]]:
-    done, skipped = [], []
-    for p in edits:
-        out = p.apply(text, seed=seed)
-        (done.append((p.name, out)) if out != text else skipped.append(p.name))
-    return done, skipped
-
-
-def probe(predict: Callable[[list[str]], np.ndarray], text: str, labels: Sequence[str], *, seed: int = 0,
-          top_word: tuple[int, int] | None = None) -> ProbeResult:
-    """Classify ``text`` and its edits in one call of ``predict`` (texts -> ``(N, K)`` probabilities).
-
-    ``top_word`` is the character span of the top-attributed word; its removal is the last edit.
-    Edits that leave the text unchanged are listed in ``skipped``.
-    """
-    labels = list(labels)
-    done, skipped = _edits(text, perturbations(labels), seed)
-    if top_word is not None:
-        cut = remove_span(text, *top_word)
-        name = f'{TOP_WORD} ("{text[top_word[0]:top_word[1]]}")'
-        (done.append((name, cut)) if cut != text and cut.strip() else skipped.append(TOP_WORD))
-    probs = np.asarray(predict([text] + [t for _, t in done]), dtype=float)
-    k = int(np.argmax(probs[0]))
-    after = probs[1:]
-    rows = pd.DataFrame({
-        "edit": [n for n, _ in done],
-        "text": [t for _, t in done],
-        "prediction": [labels[int(i)] for i in after.argmax(axis=1)] if len(done) else [],
-        "p_predicted": np.round(after[:, k], 4) if len(done) else [],
-        "change": np.round(after[:, k] - probs[0, k], 4) if len(done) else [],
-        "flipped": (after.argmax(axis=1) != k) if len(done) else [],
-    })
-    return ProbeResult(text, labels[k], {n: float(v) for n, v in zip(labels, probs[0], strict=True)}, rows, skipped)
 
 
 @dataclass
@@ -222,8 +171,6 @@ def build_report(
 def analysis_key(meta: dict, max_length: int) -> str:
     """The cache key of the analysis ``meta`` describes (:func:`core.analysis.cache.cache_key`); ``max_length`` is the
     classifier's, used when the meta record predates storing it."""
-    from core.analysis.cache import cache_key
-
     return cache_key(meta["model_fingerprint"], meta["data_fingerprint"], meta["split"],
                      int(meta.get("max_length", max_length)), meta.get("backend", "torch"))
 
@@ -304,7 +251,7 @@ def _tqdm(desc: str) -> Callable[[int, int], None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: print the robustness table of one analysed split; exit code 2 on bad input."""
-    from core.analysis.precompute import CLI_ERRORS, analyse_from_settings
+    from core.analysis.precompute import CLI_ERRORS, analyse_from_settings  # the model stack, for the command only
     from core.analysis.table import probs_of
     from core.settings import Settings, build_parser
 

@@ -1,6 +1,7 @@
 """Credentials out of anything people see: the sync URL's user info, token-like query values, ``hf_`` tokens.
 
-Used by :mod:`core.review.sync` for its status line, its ``repr``, its log lines and the errors it reports.
+Used by :mod:`core.review.sync` for its status line, its ``repr``, its log lines and the errors it reports,
+and by :mod:`core.analysis.precomputed` for its log lines.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Review decisions belong to the data: keys, row identity, and matching decisions to rows.
+"""Row identity: text hashes, the content key of a split, and matching stored decisions to rows.
+
+Review decisions belong to the data, not to a model, so their keys are data identity and live here.
 
 A decision is stored under a *review key* ``"<content fingerprint>:<split>"`` where the content
 fingerprint hashes the split's sorted text hashes, so it ignores row order, labels and the model:

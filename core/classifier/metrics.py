@@ -1,9 +1,11 @@
 """Classification metrics from one confusion matrix: the one place per-class and summary metrics are computed.
 
-Precision, recall, F1 and support per class, accuracy, and their support-weighted means, with
-scikit-learn's definitions and ``zero_division=0`` (checked against scikit-learn in the tests), but from
-a ``np.bincount`` over integer codes: importing scikit-learn costs about 2 s, and its metrics sort
-and encode string labels on every call (seconds at 400,000 rows).
+The matrix is counted with ``np.bincount`` over integer codes (scikit-learn's metrics sort and encode
+string labels on every call: seconds at 400,000 rows). Precision, recall, F1 and support per class and
+their support-weighted means are then scikit-learn's ``precision_recall_fscore_support`` with
+``zero_division=0``, fed the K x K cells as (given, predicted) pairs weighted by their counts: the same
+numbers as on the rows, at the cost of K² points. scikit-learn is imported on first use (the dashboard
+imports it before serving: :mod:`core.services.preload`).
 
 Example
 -------
@@ -36,29 +38,41 @@ def confusion_counts(y: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
     return np.bincount(y * k + pred, minlength=k * k).reshape(k, k).astype(np.int64)
 
 
+def _cells(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(given, predicted, count)`` of every cell of a (K, K) matrix: the rows it stands for, K² at a time."""
+    m = np.asarray(matrix, dtype=np.float64)
+    k = len(m)
+    if m.shape != (k, k):
+        raise ValueError(f"the confusion matrix must be square; got shape {m.shape}")
+    return np.repeat(np.arange(k), k), np.tile(np.arange(k), k), m.ravel()
+
+
+def _prfs(matrix: np.ndarray, average: str | None) -> tuple:
+    from sklearn.metrics import precision_recall_fscore_support
+
+    given, predicted, count = _cells(matrix)
+    if not count.any():  # no rows: every score is 0 (zero_division), as scikit-learn gives for absent classes
+        zeros = np.zeros(len(matrix))
+        return (0.0, 0.0, 0.0, None) if average else (zeros, zeros, zeros, zeros)
+    return precision_recall_fscore_support(given, predicted, labels=np.arange(len(matrix)), average=average,
+                                           sample_weight=count, zero_division=0)
+
+
 def per_class(matrix: np.ndarray, labels: Sequence[str]) -> pd.DataFrame:
     """Precision, recall, F1 and support per class (index: ``labels``) from a (K, K) confusion matrix."""
-    m = np.asarray(matrix, dtype=np.float64)
-    support, predicted, hits = m.sum(axis=1), m.sum(axis=0), np.diag(m)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(predicted > 0, hits / predicted, 0.0)
-        recall = np.where(support > 0, hits / support, 0.0)
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-    return pd.DataFrame({"precision": precision, "recall": recall, "f1": f1, "support": support.astype(np.int64)},
-                        index=list(labels))
+    precision, recall, f1, _ = _prfs(matrix, None)
+    support = np.asarray(matrix, dtype=np.int64).sum(axis=1)
+    return pd.DataFrame({"precision": precision, "recall": recall, "f1": f1, "support": support}, index=list(labels))
 
 
 def summary(matrix: np.ndarray) -> dict[str, float]:
     """Accuracy and the support-weighted precision, recall and F1 of a (K, K) confusion matrix (NaN when empty)."""
-    table = per_class(matrix, [str(i) for i in range(len(matrix))])
-    n = int(table["support"].sum())
+    n = int(np.sum(matrix))
     if n == 0:
         return dict.fromkeys(("accuracy", "precision_weighted", "recall_weighted", "f1_weighted"), float("nan"))
-    weights = table["support"].to_numpy() / n
-    return {"accuracy": float(np.trace(matrix) / n),
-            "precision_weighted": float(weights @ table["precision"].to_numpy()),
-            "recall_weighted": float(weights @ table["recall"].to_numpy()),
-            "f1_weighted": float(weights @ table["f1"].to_numpy())}
+    precision, recall, f1, _ = _prfs(matrix, "weighted")
+    return {"accuracy": float(np.trace(matrix) / n), "precision_weighted": float(precision),
+            "recall_weighted": float(recall), "f1_weighted": float(f1)}
 
 
 def report_from_matrix(matrix: np.ndarray, labels: Sequence[str]) -> pd.DataFrame:
