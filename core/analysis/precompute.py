@@ -28,6 +28,7 @@ from core.analysis.cache import AnalysisCache, CachedAnalysis, analysis_digest, 
 from core.analysis.precomputed import find_precomputed
 from core.analysis.ray_engine import RayEngineError  # the module imports Ray only when the Ray engine runs
 from core.analysis.signals.compute import FAMILIES as SIGNAL_FAMILIES
+from core.analysis.signals.compute import signal_notes
 from core.analysis.signals.shipped import FAMILIES as SHIPPED_FAMILIES
 from core.analysis.signals.shipped import attach_shipped, not_applicable
 from core.analysis.table import compute_analysis, now_iso
@@ -174,7 +175,7 @@ def analyse_split(
         cached = _read_cached(cache, key, expect, cache_dir=cache_dir, precomputed_url=precomputed_url,
                               warnings=warnings)
         if cached is not None:
-            return AnalysisOutcome(cached, True, time.perf_counter() - start)
+            return AnalysisOutcome(cached, True, time.perf_counter() - start, list(cached.meta.get("signal_notes", [])))
     progress = _tqdm_progress() if show_progress else None
     model = _model_for(classifier, engine, cache_dir, ray_address, ray_workers)
     result = compute_analysis(model, data[split].texts, remap_label_ids(data, split, classifier.labels),
@@ -188,6 +189,7 @@ def analyse_split(
     meta = {**expect, "model": classifier.source, "data": data.source, "backend": backend,
             "labels": list(classifier.labels), "n_rows": len(result.table), "analysis_param_values": analysis_params(),
             "ranking": ranking, "signal_seconds": families,
+            "signal_notes": signal_notes(SHIPPED_FAMILIES) if ranking == "shipped" else [],
             "versions": library_versions(), "created": now_iso(), "seconds": round(time.perf_counter() - start, 2),
             "parse_issues": data[split].issue_summary(), **result.metrics, "stage_seconds": stages,
             # the split's review key (core.analysis.workspace.Analysis.review_key): a start-up need not hash every text
@@ -217,7 +219,7 @@ def trained_on_ranking(table: pd.DataFrame, hidden: np.ndarray, labels: list[str
         ids = pd.Categorical(table["label"], categories=labels).codes.astype(np.int64)
         table["mislabel_score"] = mislabel_score(probs_of(table, labels), ids, source="in-sample")
         return "in-sample", {}
-    return "shipped", attach_shipped(table, hidden, labels, cache_dir=cache_dir, progress=progress)
+    return "shipped", attach_shipped(table, hidden, labels, cache_dir=cache_dir, progress=progress, warnings=warnings)
 
 
 def _save(cache: AnalysisCache, key: str, result, meta: dict, warnings: list[str]) -> Path | None:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core.analysis.order import sorted_positions
-from core.analysis.signals.shipped import SIGNAL_NAMES
+from core.analysis.signals.shipped import signal_names
 
 ANY = "any"
 ORDERS: dict[str, tuple[str, bool]] = {
@@ -27,22 +27,26 @@ ORDERS: dict[str, tuple[str, bool]] = {
     "most suspicious": ("mislabel_score", False),
     "least confident": ("confidence", True),
 }
-#: One order per signal of the shipped ranking (most suspect first), offered where the table has its column.
-SIGNAL_ORDERS: dict[str, tuple[str, bool]] = {f"signal: {name}": (col, False) for col, name in SIGNAL_NAMES.items()}
+
+
+def signal_orders() -> dict[str, tuple[str, bool]]:
+    """One order per signal a family offers (most suspect first; the shipped ranking's first), read from the
+    signal registry each time, so a family registered later is offered too."""
+    return {f"signal: {name}": (col, False) for col, name in signal_names().items()}
 
 
 def orders_of(table: pd.DataFrame) -> list[str]:
-    """The orders a table can be sorted by: :data:`ORDERS`, then each signal order whose column it holds.
+    """The orders a table can be sorted by: :data:`ORDERS`, then each :func:`signal_orders` whose column it holds.
 
     >>> orders_of(pd.DataFrame({"loss": [0.1], "aum": [0.2]}))[-1]
     'signal: low margin while learning'
     """
-    return [*ORDERS, *(name for name, (col, _) in SIGNAL_ORDERS.items() if col in table.columns)]
+    return [*ORDERS, *(name for name, (col, _) in signal_orders().items() if col in table.columns)]
 
 
 def order_spec(order: str, table: pd.DataFrame) -> tuple[str, bool]:
     """``(column, ascending)`` of one of :func:`orders_of` ``(table)``; a clear error otherwise."""
-    spec = ORDERS.get(order) or SIGNAL_ORDERS.get(order)
+    spec = ORDERS.get(order) or signal_orders().get(order)
     if spec is None or spec[0] not in table.columns:
         raise ValueError(f"unknown order {order!r}; choose one of {orders_of(table)}")
     return spec

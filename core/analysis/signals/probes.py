@@ -25,7 +25,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from core.analysis.signals.lexicon import find_cue
-from core.analysis.signals.negation import any_negator
+from core.analysis.signals.negation import any_negator, rule_params
+from core.analysis.signals.registry import SignalFamily, register
 from core.explanation.perturb import negate, remove_span
 
 
@@ -62,3 +63,10 @@ def probe_scores(classifier, texts: Sequence[str], labels: Sequence[str], base_p
     out["probe_removed_drop"][rows] = base[rows] - p_rem[np.arange(len(rows)), y[rows]]
     out["probe_negate_drop"][neg_rows] = base[neg_rows] - p_neg[np.arange(len(neg_rows)), y[neg_rows]]
     return out
+
+
+FAMILY = register(SignalFamily(
+    name="probes", title="what-if probes", needs_model=True, inputs=("classifier",),
+    compute=lambda ctx: probe_scores(ctx.classifier, ctx.texts, ctx.labels, ctx.base_probs),
+    params=lambda: {"rules": rule_params(), "edits": ["remove_span", "negate where negated"]},
+    columns={"probe_removed_drop": "label rests on one word"}))

@@ -32,23 +32,43 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.analysis.signals import lexicon, oof
+from core.analysis.signals.compute import compute_signals, signal_notes
+from core.analysis.signals.context import family_params
+from core.analysis.signals.registry import families as registered
+from core.analysis.signals.registry import offered
+
 #: Signal -> weight of its percentile rank (see the module docstring for how they were chosen).
 WEIGHTS: dict[str, float] = {"neg_parse": 1, "neg_rule": 1, "neg_any": 1, "lex_not_given": 2, "aum": 1,
                              "oof_embed": 2, "knn_disagree_cls": 2}
-#: The signal families :data:`WEIGHTS` needs (:data:`core.analysis.signals.compute.FAMILIES`).
-FAMILIES: tuple[str, ...] = ("negation", "lexicon", "knn", "oof_embed", "aum")
+#: Bump when what the shipped ranking does with its signals changes in a way no parameter says.
+VERSION = 1
+
+
+def _owners() -> dict[str, str]:
+    """Each weighted signal's family (the one of :mod:`core.analysis.signals.registry` offering its column)."""
+    owner = {col: name for name, fam in registered().items() for col in fam.columns}
+    missing = [c for c in WEIGHTS if c not in owner]
+    if missing:
+        raise ValueError(f"no signal family declares the weighted signals {missing}")
+    return {c: owner[c] for c in WEIGHTS}
+
+
+#: The signal families :data:`WEIGHTS` needs, in the registry's order.
+FAMILIES: tuple[str, ...] = tuple(f for f in registered() if f in set(_owners().values()))
 #: Short names the ranking selectors and the audit report show for each signal of :data:`WEIGHTS`.
-SIGNAL_NAMES: dict[str, str] = {
-    "neg_parse": "negated emotion word (parse)", "neg_rule": "negated emotion word (rule)",
-    "neg_any": "any negation word", "lex_not_given": "lexicon disagrees", "aum": "low margin while learning",
-    "oof_embed": "embedding model disagrees", "knn_disagree_cls": "neighbours disagree",
-}
+SIGNAL_NAMES: dict[str, str] = {c: offered()[c] for c in WEIGHTS}
+
+
+def signal_names() -> dict[str, str]:
+    """Column -> display name of every signal offered as a ranking order: :data:`WEIGHTS`' first, then the
+    other families' (the registry's, so a family registered later is offered too)."""
+    return {**{c: offered()[c] for c in WEIGHTS}, **offered()}
 
 
 def _signal_params() -> dict:
-    from core.analysis.signals import CACHE_PARAMS
-
-    return {f: CACHE_PARAMS[f] for f in ("version", "encoder", *FAMILIES)}
+    """Everything that shapes the signals of :data:`FAMILIES` (parameters, word lists, encoder, parser)."""
+    return {"version": VERSION, **{f: family_params(f) for f in FAMILIES}}
 
 
 #: What shapes a trained-on split's stored ``mislabel_score`` (part of every analysis cache key).
@@ -80,8 +100,6 @@ def shipped_score(signals: pd.DataFrame, weights: dict[str, float] = WEIGHTS) ->
 def not_applicable(labels: list[str], class_names: list[str]) -> str:
     """Why the shipped ranking cannot rank a split with these given labels (``""`` when it can): its
     lexicon knows only the emotion classes, and its out-of-fold judges need a few rows of every class."""
-    from core.analysis.signals import lexicon, oof
-
     unknown = sorted(set(class_names) - set(lexicon.CLASS_WORDS))
     if unknown:
         return f"its lexicon has no words for the classes {unknown}"
@@ -93,14 +111,15 @@ def not_applicable(labels: list[str], class_names: list[str]) -> str:
 
 
 def attach_shipped(table: pd.DataFrame, hidden: np.ndarray, class_names: list[str], *,
-                   cache_dir=None, progress=None) -> dict[str, float]:
+                   cache_dir=None, progress=None, warnings: list[str] | None = None) -> dict[str, float]:
     """Add the signals of :data:`FAMILIES` to ``table`` (in place) and set its ``mislabel_score`` to
     :func:`shipped_score`; returns the seconds each family took (each family cached under ``cache_dir``).
 
     ``table`` needs ``text`` and ``label`` (class names); ``hidden`` is the classifier's (N, H) [CLS] states.
+    A missing optional resource (the NRC lexicon, the spaCy parser) is added to ``warnings``.
     """
-    from core.analysis.signals.compute import compute_signals
-
+    if warnings is not None:
+        warnings.extend(signal_notes(FAMILIES))
     cols, seconds = compute_signals(table["text"].tolist(), table["label"].astype(str).tolist(), class_names,
                                     hidden=np.asarray(hidden), cache_dir=cache_dir, families=FAMILIES,
                                     progress=progress)

@@ -1,7 +1,7 @@
 """Is the cue word the writer's own feeling, or about something or someone else?
 
 Read from spaCy's dependency parse of the text (one pass shared with ``neg_parse``,
-:func:`parse_signals`). Column ``cue_target``, a score in [0, 1]:
+:func:`core.analysis.signals.parse.parse_signals`). Column ``cue_target``, a score in [0, 1]:
 
 - 0.6: the cue word describes a thing, not the writer: an adjective modifying a noun ("a scary
   movie", "sad news"), or the cue is a noun that is an object or a prepositional object ("a story
@@ -16,12 +16,9 @@ The checks run in the order figurative, thing, subject; the first that applies g
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
-from core.analysis.signals.lexicon import find_cue, tokens
-from core.analysis.signals.negation import _after, _parse_negated, join_split_contractions, load_parser, rule_score
+from core.analysis.signals.registry import SignalFamily, digest, register
 
 WRITER = frozenset({"i", "im", "me", "we", "myself", "ive", "id", "ill", "i'm", "i've", "i'd", "i'll"})
 TARGET_SCORES = {"thing": 0.6, "other_subject": 0.5, "figurative": 0.3}
@@ -54,24 +51,15 @@ def target_score(token) -> float:
     return 0.0
 
 
-def parse_signals(texts: Sequence[str], labels: Sequence[str], *, nlp=None, batch_size: int = 256) -> dict:
-    """``neg_parse`` (:mod:`core.analysis.signals.negation`) and ``cue_target`` from one spaCy pass."""
-    if len(texts) != len(labels):
-        raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
-    nlp = nlp if nlp is not None else load_parser()
-    neg = np.zeros(len(texts), dtype=np.float32)
-    target = np.zeros(len(texts), dtype=np.float32)
-    joined = [join_split_contractions(t.lower()) for t in texts]
-    for r, doc in enumerate(nlp.pipe(joined, batch_size=batch_size)):
-        text, label = joined[r], labels[r]
-        cue = find_cue(text, label)
-        if cue is None:
-            continue
-        span = doc.char_span(cue.start, cue.start + len(cue.word), alignment_mode="expand")
-        if span is None or len(span) == 0:
-            neg[r] = rule_score(text, label)
-            continue
-        words = [m.group() for m in tokens(text)]
-        neg[r] = max(_parse_negated(span[0]), _after(words, cue.index, label))
-        target[r] = target_score(span[0])
-    return {"neg_parse": neg, "cue_target": target}
+def target_params() -> dict:
+    """What :func:`target_score` depends on (for cache keys)."""
+    return {"scores": TARGET_SCORES, "writer": digest(WRITER), "climb_deps": digest(CLIMB_DEPS)}
+
+
+def _compute(ctx) -> dict[str, np.ndarray]:
+    return {"cue_target": ctx.parsed()["cue_target"]}
+
+
+FAMILY = register(SignalFamily(
+    name="target", title="emotion word about something else", compute=_compute, params=target_params,
+    inputs=("parse",), optional=("parser",), columns={"cue_target": "emotion word about something else"}))
