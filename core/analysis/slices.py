@@ -197,7 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from core.data.splits import DataError, load_splits
     from core.settings import Settings, default_cache_dir
 
-    ap = argparse.ArgumentParser(prog="python -m core.analysis.slices", description="Error slices of one split.")
+    prog = None if sys.argv[0].startswith("emotion-lens") else "python -m core.analysis.slices"  # emotion-lens: argv[0]
+    ap = argparse.ArgumentParser(prog=prog, description="Error slices of one split.")
     ap.add_argument("--model", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--split", default="validation")

@@ -91,7 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from core.data.splits import SPLITS, DataError, load_splits
     from core.settings import Settings, default_cache_dir
 
-    p = argparse.ArgumentParser(prog="python -m core.datahealth", description="Data-health report of a dataset.")
+    prog = None if sys.argv[0].startswith("emotion-lens") else "python -m core.datahealth"  # emotion-lens: argv[0]
+    p = argparse.ArgumentParser(prog=prog, description="Data-health report of a dataset.")
     p.add_argument("--data", required=True, help="folder of split files, or a Hub dataset id")
     p.add_argument("--model", default=None, help="fine-tuned classifier: adds outliers, near duplicates, metrics")
     p.add_argument("--splits", nargs="+", default=list(SPLITS))
