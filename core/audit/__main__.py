@@ -30,7 +30,8 @@ COMMANDS = ("draw", "judge", "revise", "report", "export", "import")
 def parser(command: str = "report") -> argparse.ArgumentParser:
     """The flags of one subcommand: the data and compute flags of :func:`core.settings.build_parser`."""
     p = build_parser(description=f"Blind audit: {command}.", groups=("data", "compute"))
-    p.prog = f"python -m core.audit {command}"
+    base = sys.argv[0] if sys.argv[0].startswith("emotion-lens") else "python -m core.audit"
+    p.prog = f"{base} {command}"
     p.add_argument("--review-db", required=True, help="the SQLite file holding the audit decisions")
     p.add_argument("--no-model", action="store_true", help="read the split alone (no ranking: uniform draws only)")
     p.add_argument("--reviewer", default="", help="the name recorded with each judgement")
