@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("core.classifier.train", "fine-tune a classifier on a data folder or Hub dataset"),
     "precompute": ("core.analysis.precompute", "compute (or reuse) the cached analysis of one split"),
     "crossval": ("core.analysis.crossval", "out-of-fold probabilities of one split (k-fold cross-validation)"),
-    "compare": ("core.review.compare", "compare two checkpoints on one split"),
+    "compare": ("core.audit.compare", "compare two checkpoints on one split"),
     "audit": ("core.audit.__main__", "the blind label audit of one split"),
     "health": ("core.datahealth.run", "the data-health report of a dataset"),
     "signals": ("core.analysis.signals.__main__", "write every ranking signal of one split to parquet"),

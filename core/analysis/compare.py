@@ -1,6 +1,6 @@
 """Compare two checkpoints on the same rows: metrics and deltas, McNemar's test, what changed.
 
-The command (:mod:`core.review.compare`: ``python -m core.review.compare --model A --model B ...``) takes
+The command (:mod:`core.audit.compare`: ``python -m core.audit.compare --model A --model B ...``) takes
 both analyses from the analysis cache and the decisions from the review database.
 
 When review decisions exist for the split (``decisions=``), the metrics

@@ -39,6 +39,8 @@ import pandas as pd
 from core.audit.auditor import Auditor
 from core.audit.design import ALL, JUDGEMENTS, SAMPLINGS, STRATA, audit_tag, judgement_action
 
+#: Where this project commits its blind audits (``emotion_<split>_audit.csv``).
+AUDIT_DATA = Path(__file__).resolve().parents[2] / "bench" / "data"
 REQUIRED = ("split", "sample_id", "text", "given_label", "judgement", "correct_label", "reason", "sampling", "stratum")
 _STRATA = {name for name, _ in STRATA} | {ALL}
 
@@ -56,6 +58,34 @@ class ImportResult:
         why = "; ".join(f"line {n}: {r}" for n, r in self.refused[:5]) + (" ..." if len(self.refused) > 5 else "")
         return (f"{self.added} judgements imported, {self.already} already present, {len(self.refused)} refused"
                 + (f" ({why})" if why else ""))
+
+
+def committed_audit(split: str, folder: Path = AUDIT_DATA) -> Path | None:
+    """The committed audit CSV of ``split`` for this project's dataset, if there is one."""
+    path = folder / f"emotion_{split}_audit.csv"
+    return path if path.is_file() else None
+
+
+def audit_decisions(auditor: Auditor, split: str, csv: str | Path | None = None) -> tuple[pd.DataFrame, str]:
+    """The split's blind judgements and where they come from: the review database's when it holds any,
+    else those of ``csv`` (default: the committed audit), imported into an in-memory copy, never written."""
+    own = auditor.decisions()
+    if len(own):
+        return own, "the review database"
+    path = Path(csv) if csv else committed_audit(split)
+    if path is None or not path.is_file():
+        return own, "none"
+    import tempfile
+
+    from core.review.store import ReviewStore
+
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Auditor(ReviewStore(Path(folder) / "audit.sqlite"), auditor.dataset_key, auditor.table,
+                       labels=auditor.labels, text_hashes=auditor.text_hashes)
+        result = import_audit_csv(copy, path, split=split)
+        decisions = copy.decisions()
+        copy.store.close()
+    return decisions, f"{path.name} ({result.line()})"
 
 
 def _text(value) -> str:

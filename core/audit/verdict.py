@@ -91,6 +91,30 @@ def audited_metrics(pred: Sequence[str], table: pd.DataFrame, decisions: pd.Data
     return out
 
 
+def audited_per_class(pred: Sequence[str], table: pd.DataFrame, decisions: pd.DataFrame,
+                      labels: Sequence[str]) -> pd.DataFrame:
+    """Precision, recall and F1 per class on the audited labels (design-weighted, scikit-learn) and the
+    number of audited rows of each class."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    ids, truth, w, _ = audited_rows(table, decisions)
+    p = np.asarray(pred, dtype=object)[ids]
+    precision, recall, f1, _ = precision_recall_fscore_support(truth, p, labels=list(labels), sample_weight=w,
+                                                               zero_division=0)
+    rows = [int((truth == x).sum()) for x in labels]
+    return pd.DataFrame({"precision": precision, "recall": recall, "f1": f1, "audited rows": rows},
+                        index=pd.Index(list(labels), name="class"))
+
+
+def audited_confusion(pred: Sequence[str], table: pd.DataFrame, decisions: pd.DataFrame,
+                      labels: Sequence[str]) -> np.ndarray:
+    """(K, K) counts of audited rows: row = audited label, column = predicted."""
+    from sklearn.metrics import confusion_matrix
+
+    ids, truth, _, _ = audited_rows(table, decisions)
+    return confusion_matrix(truth, np.asarray(pred, dtype=object)[ids], labels=list(labels))
+
+
 def audited_comparison(pred_a: Sequence[str], pred_b: Sequence[str], table: pd.DataFrame, decisions: pd.DataFrame,
                        labels: Sequence[str]) -> dict:
     """Both models on the audited rows, the paired difference (B - A) with its interval, McNemar's test,

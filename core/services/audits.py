@@ -11,27 +11,17 @@ one); :meth:`AuditService.report` estimates the split's share of wrong labels an
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 from core.audit.auditor import AuditError, Auditor
 from core.audit.design import JUDGEMENTS, SAMPLINGS
-from core.audit.importer import ImportResult, import_audit_csv
+from core.audit.importer import AUDIT_DATA, ImportResult, audit_decisions, committed_audit, import_audit_csv
 from core.audit.report import audit_report, format_report
+from core.audit.verdict import format_p
 from core.review.access import Caller
 from core.services.analyses import AnalysesService
-from core.services.reviews import ReviewService
+from core.services.reviews import ReviewService, ReviewStoreError
 
-__all__ = ["JUDGEMENTS", "SAMPLINGS", "AuditError", "AuditService", "committed_audit"]
-
-#: Where this project commits its blind audits (``emotion_<split>_audit.csv``).
-AUDIT_DATA = Path(__file__).resolve().parents[2] / "bench" / "data"
-
-
-def committed_audit(split: str) -> Path | None:
-    """The committed audit CSV of ``split`` for this project's dataset, if there is one."""
-    path = AUDIT_DATA / f"emotion_{split}_audit.csv"
-    return path if path.is_file() else None
-
+__all__ = ["AUDIT_DATA", "JUDGEMENTS", "SAMPLINGS", "AuditError", "AuditService", "committed_audit", "format_p"]
 
 class AuditService:
     """Blind audits of the analysed splits, recorded in the reviews' store."""
@@ -39,6 +29,7 @@ class AuditService:
     def __init__(self, analyses: AnalysesService, reviews: ReviewService) -> None:
         self.analyses, self.reviews = analyses, reviews
         self._auditors: dict[str, Auditor] = {}
+        self._judged: dict[tuple, tuple] = {}
         self._lock = threading.Lock()
 
     def auditor(self, split: str | None = None) -> Auditor:
@@ -93,6 +84,46 @@ class AuditService:
     def has_committed(self, split: str | None = None) -> bool:
         """Whether a committed audit exists for the split."""
         return committed_audit(self.analyses.analysis(split).split) is not None
+
+    def judgements(self, split: str | None = None) -> tuple:
+        """The split's blind judgements and their source: the review database's, else the committed audit's
+        (read, never written); memoised until the review database's decision count changes."""
+        auditor = self.auditor(split)
+        name = self.analyses.analysis(split).split
+        key = (name, self.reviews.store.count())
+        if key not in self._judged:
+            self._judged = {k: v for k, v in self._judged.items() if k[0] != name}
+            self._judged[key] = audit_decisions(auditor, name)
+        return (*self._judged[key], auditor)
+
+    def audited(self, split: str | None = None) -> dict:
+        """The served model on the audited labels (:func:`core.audit.verdict.audited_metrics`), with
+        ``source`` (where the judgements came from), the per-class table and the confusion on audited rows."""
+        from core.audit.verdict import audited_confusion, audited_metrics, audited_per_class
+
+        try:
+            decisions, source, auditor = self.judgements(split)
+        except ReviewStoreError as exc:  # the views say so; the given-label metrics stand
+            return {"rows": 0, "source": "none", "problem": str(exc)}
+        table, labels = auditor.table, auditor.labels
+        out = audited_metrics(table["pred"], table, decisions, labels)
+        out["source"] = source
+        if out["rows"]:
+            out["per_class"] = audited_per_class(table["pred"], table, decisions, labels)
+            out["confusion"] = audited_confusion(table["pred"], table, decisions, labels)
+        return out
+
+    def audited_compare(self, split: str | None = None) -> dict:
+        """The served model (A) and the compare model (B) on the audited labels, paired."""
+        from core.audit.verdict import audited_comparison
+
+        try:
+            decisions, source, auditor = self.judgements(split)
+        except ReviewStoreError as exc:
+            return {"rows": 0, "source": "none", "problem": str(exc)}
+        b = self.analyses.analysis(split, "compare").table
+        return {"source": source, **audited_comparison(auditor.table["pred"], b["pred"], auditor.table, decisions,
+                                                       auditor.labels)}
 
     def report(self, split: str | None = None) -> dict:
         """The audit report (:func:`core.audit.report.audit_report`) of the split."""

@@ -13,7 +13,8 @@ from dashboard.figures.style import (
 )
 
 
-def confusion_figure(matrix: np.ndarray, labels: Sequence[str], *, normalize: bool) -> go.Figure:
+def confusion_figure(matrix: np.ndarray, labels: Sequence[str], *, normalize: bool,
+                     title: str | None = None) -> go.Figure:
     """Heatmap of a confusion matrix: true label down, predicted label across.
 
     Parameters
@@ -56,4 +57,5 @@ def confusion_figure(matrix: np.ndarray, labels: Sequence[str], *, normalize: bo
     ))
     fig.update_xaxes(title_text="predicted label", side="bottom", tickangle=-30)
     fig.update_yaxes(title_text="true label", autorange="reversed")
-    return style(fig, title="confusion matrix (row %)" if normalize else "confusion matrix (counts)", height=440)
+    title = title or "confusion matrix"
+    return style(fig, title=f"{title} (row %)" if normalize else f"{title} (counts)", height=440)

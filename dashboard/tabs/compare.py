@@ -14,6 +14,7 @@ import pandas as pd
 
 from core.services.analyses import CHANGE_GROUPS, verdict
 from dashboard import queries
+from dashboard.audited import compare_audited
 from dashboard.figures.compare import confusion_delta_figure, paired_probability_bars
 from dashboard.plotly_bridge import figure_value, interactive_plot
 from dashboard.sample_panel import row_probs, word_highlight
@@ -91,6 +92,7 @@ def build_compare_tab(service, split: gr.Dropdown) -> None:
     labels, report = service.labels, service.analyses.compare_report(None)
     gr.Markdown(f"**A** = `{service.settings.model}` · **B** = `{service.settings.compare_model}`")
     headline = gr.Markdown(verdict(report.summary), elem_id="compare-verdict")
+    audited = gr.Markdown(compare_audited(service.audits.audited_compare(None)), elem_id="compare-audited")
     with gr.Row():
         corrected = gr.Markdown(elem_id="compare-corrected")
         recompute = gr.Button("Compare on the corrected labels", size="sm", scale=0, elem_id="compare-corrected-go")
@@ -136,6 +138,8 @@ def build_compare_tab(service, split: gr.Dropdown) -> None:
 
     for event in (recompute.click, split.change):
         event(on_corrected, split, corrected, api_visibility="private")
+    split.change(lambda s: compare_audited(service.audits.audited_compare(s)), split, audited,
+                 api_visibility="private")
     split.change(on_split, [split, group, true_label],
                  [headline, plot, metrics, per_class, cell, caption, rows], api_visibility="private")
     for control in (group, true_label):

@@ -6,6 +6,7 @@ import gradio as gr
 
 from core.services.analyses import REPORT_COLUMNS
 from dashboard import figures, queries
+from dashboard.audited import NO_AUDIT, audited_summary
 from dashboard.plotly_bridge import figure_value, interactive_plot
 from dashboard.sample_panel import build_sample_panel
 from dashboard.tabs.shared import EMPTY_LIST, open_sample_wiring, sample_list
@@ -26,13 +27,16 @@ def build_confusion_tab(service, split: gr.Dropdown) -> tuple:
     labels = service.labels
     with gr.Row():
         with gr.Column(scale=3):
-            mode = gr.Radio(["counts", "row-normalised"], value="counts", label="show", elem_id="cm-mode")
+            with gr.Row():
+                mode = gr.Radio(["counts", "row-normalised"], value="counts", label="show", elem_id="cm-mode")
+                truth = gr.Radio(["given", "audited"], value="given", label="labels", elem_id="cm-labels",
+                                 info="audited: the blind audit's rows only (rows = audited label)")
             # Drawn when the tab first opens: plotly's first figure costs 0.4 s of the first page.
             plot = interactive_plot(None, elem_id="cm-plot")
         with gr.Column(scale=2):
             report = gr.Dataframe(None, headers=list(REPORT_COLUMNS),
                                   label="per-class precision, recall, F1 and support", interactive=False)
-            overall = gr.Textbox(value=overall_line(service, None), label="overall", interactive=False)
+            overall = gr.Markdown(value=overall_line(service, None), elem_id="cm-overall")
     cell = gr.Textbox(label="cell", interactive=False, elem_id="cm-cell")
     picked = gr.State(None)
     drawn = gr.State(False)
@@ -43,7 +47,15 @@ def build_confusion_tab(service, split: gr.Dropdown) -> tuple:
     panel = build_sample_panel(prefix="cm")
     send = gr.Button("Send to review", size="sm", elem_id="cm-send-review")
 
-    def redraw(split_, mode_):
+    def redraw(split_, mode_, truth_="given"):
+        if truth_ == "audited":
+            m = service.audits.audited(split_)
+            if not m.get("rows"):
+                raise gr.Error(NO_AUDIT, print_exception=False)
+            fig = figures.confusion_figure(m["confusion"], labels, normalize=mode_ != "counts",
+                                           title="confusion on audited labels")
+            return (figure_value(fig), m["per_class"].round(3).reset_index(), audited_summary(m), None, "",
+                    EMPTY_LIST)
         fig = figures.confusion_figure(service.analyses.confusion(split_), labels, normalize=mode_ != "counts")
         return (figure_value(fig), service.analyses.per_class_report(split_).round(3), overall_line(service, split_),
                 None, "", EMPTY_LIST)
@@ -61,17 +73,17 @@ def build_confusion_tab(service, split: gr.Dropdown) -> tuple:
         cell_ = [int(x) for x in evt.index]
         return (cell_, 1, *show_cell(split_, cell_, 1, size_))
 
-    def first_draw(split_, mode_, drawn_):
+    def first_draw(split_, mode_, truth_, drawn_):
         if drawn_:  # opened before: the split and mode controls keep it current
             return (*[gr.skip()] * 6, True)
-        return (*redraw(split_, mode_), True)
+        return (*redraw(split_, mode_, truth_), True)
 
     outputs = [plot, report, overall, picked, cell, rows]
-    for control in (split, mode):
-        control.change(redraw, [split, mode], outputs, api_visibility="private")
+    for control in (split, mode, truth):
+        control.change(redraw, [split, mode, truth], outputs, api_visibility="private")
     plot.select(on_cell, [split, page_size], [picked, page_number, cell, rows], trigger_mode="always_last",
                 api_visibility="private")
     for control in (page_number, page_size):
         control.change(show_cell, [split, picked, page_number, page_size], [cell, rows], api_visibility="private")
     open_sample_wiring(service, rows, panel, split)
-    return send, panel.ref, (first_draw, [split, mode, drawn], [*outputs, drawn])
+    return send, panel.ref, (first_draw, [split, mode, truth, drawn], [*outputs, drawn])

@@ -6,6 +6,7 @@ import gradio as gr
 import pandas as pd
 
 from dashboard import figures
+from dashboard.audited import audited_summary
 from dashboard.tabs.calibration import build_calibration_block, calibration_views
 
 
@@ -43,6 +44,7 @@ def build_overview_tab(service, split: gr.Dropdown) -> tuple:
     """
     facts = gr.Dataframe(overview_facts(service, None), label="model and data", interactive=False, wrap=True,
                          elem_id="overview-facts")
+    audited = gr.Markdown(audited_summary(service.audits.audited(None)), elem_id="overview-audited")
     if service.warnings:
         gr.Textbox("\n".join(service.warnings), label="warnings", interactive=False)
     with gr.Row():
@@ -56,12 +58,14 @@ def build_overview_tab(service, split: gr.Dropdown) -> tuple:
     leak_go.click(lambda: service.health.metrics(), None, leak_metrics, api_visibility="private")
 
     def redraw(split_):
-        return (overview_facts(service, split_), *overview_figures(service, split_))
+        return (overview_facts(service, split_), audited_summary(service.audits.audited(split_)),
+                *overview_figures(service, split_))
 
-    split.change(redraw, split, [facts, classes, lengths, losses], api_visibility="private")
+    split.change(redraw, split, [facts, audited, classes, lengths, losses], api_visibility="private")
     calibration = build_calibration_block(service, split, lazy=True)
 
-    def fill(split_):
-        return (*overview_figures(service, split_), *calibration_views(service, split_))
+    def fill(split_):  # the audit may have grown since the page was built
+        return (audited_summary(service.audits.audited(split_)), *overview_figures(service, split_),
+                *calibration_views(service, split_))
 
-    return fill, split, [classes, lengths, losses, *calibration]
+    return fill, split, [audited, classes, lengths, losses, *calibration]

@@ -65,7 +65,7 @@ def test_queue_decide_export_retrain_compare(client, loop_app, tmp_path):
     assert metrics["train_rows"] == N_TRAIN
 
     report = tmp_path / "compare.json"
-    cmp = subprocess.run([sys.executable, "-m", "core.review.compare", "--model", str(loop_app.model_a),
+    cmp = subprocess.run([sys.executable, "-m", "core.audit.compare", "--model", str(loop_app.model_a),
                           "--model", str(out),
                           "--data", str(data), "--split", "validation", "--json", str(report), "--cache-dir",
                           str(tmp_path / "cache")], cwd=REPO, capture_output=True, text=True, timeout=900)

@@ -208,7 +208,7 @@ def test_compare_refuses_tables_of_other_rows():
 
 def test_compare_cli_writes_json(tiny_model_dir, second_model_dir, data_dir, tmp_path):
     out = tmp_path / "report.json"
-    from core.review.compare import main
+    from core.audit.compare import main
 
     run = run_main(main, ["--model", str(tiny_model_dir), "--model", str(second_model_dir), "--data", str(data_dir),
                           "--split", "validation", "--json", str(out), "--cache-dir", str(tmp_path / "cache")])

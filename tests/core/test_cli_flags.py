@@ -16,7 +16,7 @@ APP_ONLY = ("--host", "--port", "--reviewer", "--review-sync", "--review-access"
             "--compare-model", "--prob-source")
 SHARED = ("--model", "--data", "--split", "--cache-dir", "--backend", "--text-column", "--label-column")
 #: App flags a command uses for its own job: compare reads the review decisions of the compared split.
-OWN = {"core.review.compare": {"--review-db"}}
+OWN = {"core.audit.compare": {"--review-db"}}
 
 
 def _help(main, capsys) -> str:
@@ -26,7 +26,7 @@ def _help(main, capsys) -> str:
     return capsys.readouterr().out
 
 
-@pytest.mark.parametrize("module", ["core.analysis.precompute", "core.analysis.robustness", "core.review.compare"])
+@pytest.mark.parametrize("module", ["core.analysis.precompute", "core.analysis.robustness", "core.audit.compare"])
 def test_each_command_lists_only_its_own_flags(module, capsys) -> None:
     import importlib
 
@@ -79,7 +79,7 @@ def test_robustness_cli_honours_the_column_flags_and_the_backend(tiny_model_dir,
 
 
 def test_compare_cli_honours_the_backend(tiny_model_dir, small_data, tmp_path, capsys) -> None:  # noqa: F811
-    from core.review.compare import main
+    from core.audit.compare import main
 
     cache = tmp_path / "cache"
     args = ["--model", str(tiny_model_dir), "--model", str(tiny_model_dir), "--data", str(small_data),

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from core.analysis.compare import compare_tables, corrected_labels
+from core.audit.compare import review_decisions
 from core.data.keys import content_key, text_hashes
-from core.review.compare import review_decisions
 from core.review.store import ReviewStore
 
 LABELS = ["joy", "love", "fear"]

@@ -261,7 +261,7 @@ def test_precompute_cli_reads_other_column_names_with_the_column_flags(tiny_mode
 
 
 def test_compare_cli_reads_other_column_names_with_the_column_flags(tiny_model_dir, small_data, tmp_path, capsys):
-    from core.review.compare import main
+    from core.audit.compare import main
 
     folder = tweet_emotion_csv(small_data, tmp_path / "csv")
     base = ["--model", str(tiny_model_dir), "--model", str(tiny_model_dir), "--data", str(folder),
