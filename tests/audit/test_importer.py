@@ -73,3 +73,30 @@ def test_the_report_on_0_3_and_40_judgements(tmp_path: Path, n: int, wrong_every
     else:
         assert report["rates"]["wrong"]["value"] == pytest.approx(10 / 40)
         assert "Estimator:" in text and "Expected wrong labels: 25 " in text
+
+
+def test_the_committed_train_audit_imports_whole_and_its_weights_are_the_designs():
+    from tests.conftest import EMOTION
+
+    if not (EMOTION / "train.txt").is_file():
+        pytest.skip("needs ../shared/emotion (the train split the committed audit judged)")
+    from core.audit.importer import committed_audit
+    from core.data.keys import content_key, text_hashes
+    from core.data.splits import load_splits
+
+    data = load_splits(EMOTION, splits=("train",))
+    table = data.frame("train")
+    hashes = text_hashes(table["text"].tolist())
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        auditor = Auditor(ReviewStore(Path(folder) / "r.sqlite"), content_key(hashes, "train"), table,
+                          labels=data.label_names, text_hashes=hashes)
+        path = committed_audit("train")
+        result = import_audit_csv(auditor, path, split="train")
+        committed = pd.read_csv(path, keep_default_na=False)
+        assert (result.added, result.refused) == (len(committed), [])
+        derived = auditor.decisions().set_index("sample_id")["weight"]
+        assert committed.set_index("sample_id")["weight"].to_numpy() == pytest.approx(
+            derived.loc[committed["sample_id"]].to_numpy(), abs=1e-3)
+        assert derived.sum() == pytest.approx(len(table))
