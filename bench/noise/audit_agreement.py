@@ -1,8 +1,8 @@
 """Agreement between two blind readers of the same audit rows, and each audit's shares: computed by code.
 
-For each split with a second reader (``bench/data/emotion_<split>_audit_reader2.csv``): Cohen's kappa
-(scikit-learn) over the four judgements, and over *wrong* against the rest, on the rows both judged, with
-the raw agreement. For each committed audit: the share of wrong, ambiguous and not-emotion labels with 95%
+For each split with a second reader (``bench/data/emotion_<split>_audit_reader2.csv``, and a third,
+``..._reader3.csv``, where one read the same rows): Cohen's kappa (scikit-learn) over the four judgements,
+and over *wrong* against the rest, on the rows both judged, with the raw agreement, for every pair. For each committed audit: the share of wrong, ambiguous and not-emotion labels with 95%
 intervals (:mod:`core.audit.estimate`: post-stratified, Wilson's interval at the effective sample size),
 computed from its uniform rows (a simple random sample of the split).
 
@@ -62,9 +62,16 @@ def main(argv: list[str] | None = None) -> int:
             continue
         audit = pd.read_csv(path, keep_default_na=False)
         report[split] = {"audit_rows": int(len(audit)), "shares_uniform": shares(audit, rows)}
-        second = DATA / f"emotion_{split}_audit_reader2.csv"
-        if second.is_file():
-            report[split]["second_reader"] = agreement(audit, pd.read_csv(second, keep_default_na=False))
+        readers = {"first": audit}
+        for name, suffix in (("second", "reader2"), ("third", "reader3")):
+            path = DATA / f"emotion_{split}_audit_{suffix}.csv"
+            if path.is_file():
+                readers[name] = pd.read_csv(path, keep_default_na=False)
+        names = list(readers)
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                key = "second_reader" if (a, b) == ("first", "second") else f"{a}_vs_{b}"
+                report[split][key] = agreement(readers[a], readers[b])
     print(json.dumps(report, indent=2))
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2) + "\n")

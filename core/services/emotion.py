@@ -202,5 +202,9 @@ class EmotionService:
     def audit_report(self, split: str | None = None) -> dict:
         return self.audits.report(split)
 
+    def audited(self, split: str | None = None) -> dict:
+        """The served model on the split's audited labels (:meth:`core.services.audits.AuditService.audited`)."""
+        return self.audits.audited(split)
+
     def retrain_command(self, split: str | None = None) -> str:
         return self.reviews.retrain_command(split)
