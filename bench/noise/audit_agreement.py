@@ -2,7 +2,8 @@
 
 For each split with a second reader (``bench/data/emotion_<split>_audit_reader2.csv``, and a third,
 ``..._reader3.csv``, where one read the same rows): Cohen's kappa (scikit-learn) over the four judgements,
-and over *wrong* against the rest, on the rows both judged, with the raw agreement, for every pair. For each committed audit: the share of wrong, ambiguous and not-emotion labels with 95%
+and over *wrong* against the rest, on the rows both judged, with the raw agreement, for every pair.
+For each committed audit: the share of wrong, ambiguous and not-emotion labels with 95%
 intervals (:mod:`core.audit.estimate`: post-stratified, Wilson's interval at the effective sample size),
 computed from its uniform rows (a simple random sample of the split).
 
