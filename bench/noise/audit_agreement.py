@@ -1,7 +1,8 @@
 """Agreement between two blind readers of the same audit rows, and each audit's shares: computed by code.
 
 For each split with a second reader (``bench/data/emotion_<split>_audit_reader2.csv``, and a third,
-``..._reader3.csv``, where one read the same rows): Cohen's kappa (scikit-learn) over the four judgements,
+``..._reader3.csv``, where one read the same rows, and ``..._reread.csv``, a whole independent second
+read): Cohen's kappa (scikit-learn) over the four judgements,
 and over *wrong* against the rest, on the rows both judged, with the raw agreement, for every pair.
 For each committed audit: the share of wrong, ambiguous and not-emotion labels with 95%
 intervals (:mod:`core.audit.estimate`: post-stratified, Wilson's interval at the effective sample size),
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         audit = pd.read_csv(path, keep_default_na=False)
         report[split] = {"audit_rows": int(len(audit)), "shares_uniform": shares(audit, rows)}
         readers = {"first": audit}
-        for name, suffix in (("second", "reader2"), ("third", "reader3")):
+        for name, suffix in (("second", "reader2"), ("third", "reader3"), ("reread", "reread")):
             path = DATA / f"emotion_{split}_audit_{suffix}.csv"
             if path.is_file():
                 readers[name] = pd.read_csv(path, keep_default_na=False)
