@@ -87,6 +87,19 @@ def corrected_text(report) -> str:
     return text + (f"\n\n**Warning:** {report.warning}" if report.warning else "")
 
 
+def relabelled_views(service, split: str | None) -> tuple[str, str]:
+    """The comparison on the review-corrected labels and on the audited labels, as Markdown."""
+    decisions = service.reviews.decisions(split)
+    return (corrected_text(service.analyses.compare_report(split, decisions=decisions)),
+            compare_audited(service.audits.audited_compare(split)))
+
+
+def on_changed_row(service, split: str | None, evt: gr.SelectData) -> tuple:
+    """Both models' views of the changed sample a click picked."""
+    row = getattr(evt, "row_value", None)
+    return sample_pair(service, split, int(row[0])) if row else ("", None, None, None)
+
+
 def build_compare_tab(service, split: gr.Dropdown) -> None:
     """The Compare view (only built when the service holds a compare model)."""
     labels, report = service.labels, service.analyses.compare_report(None)
@@ -95,7 +108,8 @@ def build_compare_tab(service, split: gr.Dropdown) -> None:
     audited = gr.Markdown(compare_audited(service.audits.audited_compare(None)), elem_id="compare-audited")
     with gr.Row():
         corrected = gr.Markdown(elem_id="compare-corrected")
-        recompute = gr.Button("Compare on the corrected labels", size="sm", scale=0, elem_id="compare-corrected-go")
+        recompute = gr.Button("Compare on the corrected and audited labels", size="sm", scale=0,
+                              elem_id="compare-corrected-go")
     with gr.Row():
         with gr.Column(scale=3):
             plot = interactive_plot(confusion_delta_figure(report.confusion_delta, labels), elem_id="compare-plot")
@@ -129,17 +143,10 @@ def build_compare_tab(service, split: gr.Dropdown) -> None:
         return (cell_, *listing(split_, group_, true_, cell_))
 
     def on_row(split_, evt: gr.SelectData):
-        row = getattr(evt, "row_value", None)
-        return sample_pair(service, split_, int(row[0])) if row else ("", None, None, None)
-
-    def on_corrected(split_):
-        decisions = service.reviews.decisions(split_)
-        return corrected_text(service.analyses.compare_report(split_, decisions=decisions))
+        return on_changed_row(service, split_, evt)
 
     for event in (recompute.click, split.change):
-        event(on_corrected, split, corrected, api_visibility="private")
-    split.change(lambda s: compare_audited(service.audits.audited_compare(s)), split, audited,
-                 api_visibility="private")
+        event(lambda s: relabelled_views(service, s), split, [corrected, audited], api_visibility="private")
     split.change(on_split, [split, group, true_label],
                  [headline, plot, metrics, per_class, cell, caption, rows], api_visibility="private")
     for control in (group, true_label):

@@ -18,6 +18,22 @@ def overall_line(service, split: str | None) -> str:
     return f"accuracy {meta['accuracy']:.4f} · weighted F1 {meta['f1_weighted']:.4f}"
 
 
+def matrix_views(service, split: str | None, mode: str, truth: str = "given") -> tuple:
+    """The matrix, the per-class table and the overall line on the given or the audited labels, and the
+    cleared cell selection."""
+    labels = service.labels
+    if truth == "audited":
+        m = service.audits.audited(split)
+        if not m.get("rows"):
+            raise gr.Error(NO_AUDIT, print_exception=False)
+        fig = figures.confusion_figure(m["confusion"], labels, normalize=mode != "counts",
+                                       title="confusion on audited labels")
+        return figure_value(fig), m["per_class"].round(3).reset_index(), audited_summary(m), None, "", EMPTY_LIST
+    fig = figures.confusion_figure(service.analyses.confusion(split), labels, normalize=mode != "counts")
+    return (figure_value(fig), service.analyses.per_class_report(split).round(3), overall_line(service, split),
+            None, "", EMPTY_LIST)
+
+
 def build_confusion_tab(service, split: gr.Dropdown) -> tuple:
     """Clickable confusion matrix with per-class metrics; a cell lists its samples, paged.
 
@@ -48,17 +64,7 @@ def build_confusion_tab(service, split: gr.Dropdown) -> tuple:
     send = gr.Button("Send to review", size="sm", elem_id="cm-send-review")
 
     def redraw(split_, mode_, truth_="given"):
-        if truth_ == "audited":
-            m = service.audits.audited(split_)
-            if not m.get("rows"):
-                raise gr.Error(NO_AUDIT, print_exception=False)
-            fig = figures.confusion_figure(m["confusion"], labels, normalize=mode_ != "counts",
-                                           title="confusion on audited labels")
-            return (figure_value(fig), m["per_class"].round(3).reset_index(), audited_summary(m), None, "",
-                    EMPTY_LIST)
-        fig = figures.confusion_figure(service.analyses.confusion(split_), labels, normalize=mode_ != "counts")
-        return (figure_value(fig), service.analyses.per_class_report(split_).round(3), overall_line(service, split_),
-                None, "", EMPTY_LIST)
+        return matrix_views(service, split_, mode_, truth_)
 
     def show_cell(split_, cell_, number_, size_):
         if not cell_:
