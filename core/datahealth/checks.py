@@ -1,8 +1,10 @@
 """The data-health checks on texts and labels alone (no model): leakage, conflicting duplicates,
 non-emotion text, class balance and label sets.
 
-Texts are compared after :func:`normalise`: lower case, every run of non-alphanumeric characters
-made one space, trimmed; two texts are *exact duplicates* when their normalised forms are equal.
+Texts are compared after :func:`normalise`: Unicode NFKC and case folding, the letters, marks and
+digits of every script and other symbols (emoji) kept, every other run of characters made one space,
+trimmed; two texts are *exact duplicates* when their normalised forms are equal and not empty (a text
+of punctuation alone duplicates nothing).
 
 Near duplicates (:data:`NEAR_THRESHOLD`): the cosine similarity of the texts' TF-IDF vectors of word
 unigrams and bigrams (scikit-learn, sublinear term frequency, vocabulary and IDF fitted on all the
@@ -23,6 +25,7 @@ Example
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from itertools import combinations
@@ -31,18 +34,30 @@ import numpy as np
 import pandas as pd
 
 NEAR_THRESHOLD = 0.9
+#: The TF-IDF of the near-duplicate check (word unigrams and bigrams, sublinear term frequency).
+TFIDF = {"ngram_range": (1, 2), "sublinear_tf": True, "token_pattern": r"(?u)\b\w+\b"}
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 LEAK_COLUMNS = ("kind", "split", "sample_id", "text", "label", "other_split", "other_id", "other_text",
                 "other_label", "similarity", "same_label")
 
 
+#: Unicode categories :func:`normalise` keeps (by first letter, or whole): letters, marks, numbers, emoji.
+KEPT_CATEGORIES = ("L", "M", "N", "So")
+
+
 def normalise(text: str) -> str:
-    """The form exact duplicates are found on.
+    """The form exact duplicates are found on (module docstring); ``""`` for a text with nothing kept.
 
     >>> normalise("  I'm   SO happy!! ")
     'i m so happy'
+    >>> normalise("ＳＴRASSE straße"), normalise("Привет, МИР!"), normalise("😭😭 ...")
+    ('strasse strasse', 'привет мир', '😭😭')
     """
-    return _NON_ALNUM.sub(" ", str(text).lower()).strip()
+    folded = unicodedata.normalize("NFKC", str(text)).casefold()
+    if folded.isascii():  # the common case, at regular-expression speed
+        return _NON_ALNUM.sub(" ", folded).strip()
+    kept = (c if unicodedata.category(c)[0] in "LMN" or unicodedata.category(c) == "So" else " " for c in folded)
+    return " ".join("".join(kept).split())
 
 
 def _pairs_frame(rows: list[dict]) -> pd.DataFrame:
@@ -69,7 +84,8 @@ def exact_leaks(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     for early, late in combinations(order, 2):
         where: dict[str, list[int]] = {}
         for oid, key in enumerate(keys[early].to_numpy()):
-            where.setdefault(key, []).append(oid)
+            if key:  # an empty key (punctuation alone) is no text to leak
+                where.setdefault(key, []).append(oid)
         for sid, key in enumerate(keys[late].to_numpy()):
             for oid in where.get(key, []):
                 rows.append(_pair("exact", frames, late, sid, early, oid, 1.0))
@@ -104,7 +120,7 @@ def near_leaks(frames: Mapping[str, pd.DataFrame], *, threshold: float = NEAR_TH
         raise ValueError(f"threshold must be in (0, 1], got {threshold}")
     order = _split_order(frames)
     keys = {s: frames[s]["text"].map(normalise).to_numpy() for s in order}
-    vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b", dtype=np.float32)
+    vec = TfidfVectorizer(**TFIDF, dtype=np.float32)
     every = vec.fit_transform(np.concatenate([keys[s] for s in order])).tocsr()
     ends = np.cumsum([0] + [len(keys[s]) for s in order])
     mats = {s: every[ends[i]:ends[i + 1]] for i, s in enumerate(order)}
@@ -150,6 +166,7 @@ def conflicting_duplicates(frame: pd.DataFrame, split: str) -> pd.DataFrame:
     """
     rows = pd.DataFrame({"key": frame["text"].map(normalise).to_numpy(), "label": frame["label"].to_numpy(),
                          "sid": np.arange(len(frame))})
+    rows = rows[rows["key"] != ""]  # texts with nothing kept are not duplicates of each other
     n_labels = rows.groupby("key")["label"].transform("nunique")
     out = []
     for _, g in rows[n_labels > 1].groupby("key", sort=False):

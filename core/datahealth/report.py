@@ -9,7 +9,9 @@ With a model's analyses, ``metrics`` gives each split's accuracy and weighted F1
 the rows that have no exact or near copy in another split checked (``*_kept``).
 
 The report is cached as ``<cache_dir>/datahealth/<key>.json`` beside the analyses (``<cache_dir>/analysis``);
-the key hashes :data:`DATAHEALTH_VERSION`, the splits' data fingerprints and the analyses' cache keys.
+the key hashes everything that shapes the report (:func:`report_key`): the checks' parameters
+(:func:`health_params`), the splits in order with their data fingerprints, the label names, and per analysis
+its model, backend, truncation and analysis parameters.
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ import pandas as pd
 from core.datahealth import checks, model_checks
 from core.files import write_atomic
 
-DATAHEALTH_VERSION = 2  # 2: outlier scores unrounded (they reach 1e-29; rounding tied the most outlying)
+DATAHEALTH_VERSION = 3  # 2: outlier scores unrounded (they reach 1e-29); 3: Unicode normalisation
 KINDS: tuple[str, ...] = ("leakage", "conflicting_duplicates", "outliers", "non_emotion", "class_imbalance",
                           "label_set")
 RULES: dict[str, str] = {
-    "leakage": (f"exact: equal texts after lower-casing and collapsing non-alphanumerics; near: TF-IDF (word 1-2 "
-                f"grams) cosine >= {checks.NEAR_THRESHOLD}; a pair per two rows of different splits"),
+    "leakage": ("exact: equal texts after Unicode NFKC and case folding, keeping the letters, marks and digits of "
+                "every script and emoji and collapsing the rest (a text with nothing kept leaks nothing); near: "
+                f"TF-IDF (word 1-2 grams) cosine >= {checks.NEAR_THRESHOLD}; a pair per two rows of different splits"),
     "conflicting_duplicates": ("exact: equal texts (as for leakage) with more than one label in a split; near: "
                                "the analysis's Datalab near_duplicate groups holding more than one label"),
     "outliers": model_checks.OUTLIER_RULE,
@@ -140,9 +143,27 @@ def compute_report(frames: Mapping[str, pd.DataFrame], label_names: list[str], *
     return report
 
 
-def report_key(data_fps: Mapping[str, str], analysis_keys: Mapping[str, str] | None) -> str:
-    """The cache key of a report: version, data fingerprints, and the analyses' keys."""
-    raw = json.dumps([DATAHEALTH_VERSION, sorted(data_fps.items()), sorted((analysis_keys or {}).items())])
+#: What of an analysis's ``meta.json`` shapes the report (its outliers, near-duplicate groups and metrics).
+ANALYSIS_META_KEYS = ("model_fingerprint", "backend", "max_length", "analysis_params", "labels")
+
+
+def health_params() -> dict[str, object]:
+    """Every parameter of the checks that shapes the report (read now, so an edited constant is seen)."""
+    return {"version": DATAHEALTH_VERSION, "rules": RULES, "kept_categories": list(checks.KEPT_CATEGORIES),
+            "near_threshold": checks.NEAR_THRESHOLD, "tfidf": checks.TFIDF, "url_tokens": sorted(checks.URL_TOKENS),
+            "word_min_texts": checks.WORD_MIN_TEXTS, "min_word_share": checks.MIN_WORD_SHARE,
+            "repeat_share": checks.REPEAT_SHARE, "imbalance_share": checks.IMBALANCE_SHARE,
+            "neighbours_k": model_checks.NEIGHBOURS_K, "exact_neighbours_max": model_checks.EXACT_NEIGHBOURS_MAX}
+
+
+def report_key(data_fps: Mapping[str, str], analyses: Mapping[str, Mapping] | None, labels: list[str], *,
+               params: Mapping[str, object] | None = None) -> str:
+    """The cache key of a report: ``params`` (default :func:`health_params`), the splits in order (the later
+    split of a leak is the one it is reported on) with their data fingerprints, the label names, and per
+    analysed split the :data:`ANALYSIS_META_KEYS` of its analysis's ``meta``."""
+    metas = {s: {k: m.get(k) for k in ANALYSIS_META_KEYS} for s, m in (analyses or {}).items()}
+    raw = json.dumps([health_params() if params is None else params, list(data_fps.items()), list(labels),
+                      sorted(metas.items())], sort_keys=True, default=str)
     return hashlib.sha256(raw.encode()).hexdigest()[:20]
 
 

@@ -43,15 +43,14 @@ def data_health(data, *, splits: Sequence[str] | None = None, classifier=None, a
 
         analyses = {s: analyse_split(classifier, data, s, cache_dir=cache_dir, batch_size=batch_size,
                                      show_progress=show_progress).analysis for s in splits}
-    keys = ({s: f"{a.meta['model_fingerprint']}:{a.meta.get('backend')}:{a.meta.get('max_length')}"
-             for s, a in analyses.items()} if analyses else None)
-    key = report_key({s: data_fingerprint(data, s) for s in splits}, keys)
+    labels = list(analyses[splits[0]].meta.get("labels") or data.label_names) if analyses else list(data.label_names)
+    metas = {s: a.meta for s, a in analyses.items()} if analyses else None
+    key = report_key({s: data_fingerprint(data, s) for s in splits}, metas, labels)
     if cache_dir is not None:
         cached = load_cached(cache_dir, key)
         if cached is not None:
             return cached, True
     frames = {s: data.frame(s) for s in splits}
-    labels = list(analyses[splits[0]].meta.get("labels") or data.label_names) if analyses else list(data.label_names)
     model = next(iter(analyses.values())).meta.get("model") if analyses else None
     report = compute_report(frames, labels, analyses=analyses, model=model)
     if cache_dir is not None:

@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 ACTIONS: tuple[str, ...] = ("keep", "relabel", "ambiguous", "not_emotion", "skip")
 MAX_NOTE_CHARS = 10_000
 MAX_REVIEWER_CHARS = 200
+MAX_TIME_CHARS = 64
 _EVENT_ID = re.compile(r"[A-Za-z0-9]{8,64}")
 #: Strata of an audit design (:mod:`core.audit.design`); ``all`` is a draw made without a ranking.
 AUDIT_STRATA: tuple[str, ...] = ("top1", "top5", "top20", "rest", "all")
@@ -55,6 +56,8 @@ def parse_audit_tag(tag: str) -> tuple[str, str, str | None]:
     if sampling:
         return sampling, stratum, digest
     return (legacy or revision), "all", None
+_TEXT_FIELDS = ("dataset_key", "old_label", "new_label", "reviewer", "note", "text_hash", "model_fingerprint",
+                "model_pred", "audit")
 
 
 @dataclass(frozen=True)
@@ -112,23 +115,39 @@ def decision_from_event(event: dict) -> Decision:
     event_id = event["event_id"]
     if not isinstance(event_id, str) or not _EVENT_ID.fullmatch(event_id):
         raise ValueError(f"event_id must be 8 to 64 letters or digits, got {event_id!r}")
-    try:
-        when = datetime.fromisoformat(str(event["time"]))
-    except ValueError:
-        raise ValueError(f"time {event['time']!r} is not an ISO 8601 time") from None
-    if when.tzinfo is None:
-        raise ValueError(f"time {event['time']!r} has no time zone")
+    time = utc_time(event["time"])
     optional = {k: event.get(k) for k in ("text_hash", "model_pred")}
     for key, value in optional.items():
         if value is not None and not isinstance(value, str):
             raise ValueError(f"{key} must be a string or null, got {value!r}")
     decision = Decision(
-        0, when.astimezone(timezone.utc).isoformat(timespec="microseconds"), event["dataset_key"], event["sample_id"],
+        0, time, event["dataset_key"], event["sample_id"],
         event["action"], event["old_label"], event.get("new_label"), event.get("reviewer") or "",
         event.get("note") or "", event_id, optional["text_hash"], event.get("model_fingerprint") or "",
         optional["model_pred"], event.get("audit"), event.get("weight"),
     )
     return validated(decision)
+
+
+def utc_time(value: object) -> str:
+    """An event's ``time`` (ISO 8601 with a zone) as ISO 8601 UTC; ``ValueError`` naming why not.
+
+    >>> utc_time("2024-01-01T02:00:00+02:00")
+    '2024-01-01T00:00:00.000000+00:00'
+    """
+    if not isinstance(value, str) or len(value) > MAX_TIME_CHARS:
+        shown = f"{type(value).__name__}" if not isinstance(value, str) else f"{len(value)} characters"
+        raise ValueError(f"time must be an ISO 8601 string of at most {MAX_TIME_CHARS} characters, got {shown}")
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"time {value!r} is not an ISO 8601 time") from None
+    if when.tzinfo is None:
+        raise ValueError(f"time {value!r} has no time zone")
+    try:
+        return when.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    except (OverflowError, ValueError):  # 9999-12-31T23:59:59-14:00 is past the last year Python can hold
+        raise ValueError(f"time {value!r} is out of range once in UTC") from None
 
 
 def validated(d: Decision) -> Decision:
@@ -160,6 +179,10 @@ def validated(d: Decision) -> Decision:
             raise ValueError(f"{name} must be text, got {getattr(d, name)!r}")
         if len(getattr(d, name) or "") > most:
             raise ValueError(f"{name} longer than {most} characters")
+    for name in _TEXT_FIELDS:  # a lone surrogate ("\\ud800" in JSON) cannot be stored as UTF-8
+        value = getattr(d, name)
+        if isinstance(value, str) and not _encodes(value):
+            raise ValueError(f"{name} is not valid Unicode text (a lone surrogate)")
     for name in ("text_hash", "model_pred", "audit"):
         value = getattr(d, name)
         if value is not None and not isinstance(value, str):
@@ -173,3 +196,11 @@ def validated(d: Decision) -> Decision:
             raise ValueError("a weight belongs to an audit decision; audit is missing")
     return replace(d, sample_id=int(d.sample_id), new_label=new_label, weight=weight, reviewer=str(d.reviewer or ""),
                    note=str(d.note or ""), model_fingerprint=str(d.model_fingerprint or ""))
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -45,8 +44,9 @@ from pathlib import Path
 
 from core.files import write_atomic
 from core.redact import redact_text, redact_url
+from core.review.eventfiles import READ_TRIES, Quarantine, event_files
 from core.review.store import ReviewStore, ReviewStoreError
-from core.review.trust import EventRules, ImportReport, import_checked, read_jsonl
+from core.review.trust import MAX_FILE_BYTES, EventRules, ImportReport, import_checked, read_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -103,15 +103,26 @@ class ReviewSync:
     rules : what an event read from the target must satisfy (:mod:`core.review.trust`); refusals are
         counted in :attr:`counts`, their first reasons kept in :attr:`refusals` and shown by :meth:`status`;
         the whole report of each of the last files that had any is in :attr:`flagged`.
+    max_file_bytes : an event file at the target longer than this is quarantined unread; the files this sync
+        writes stay under it.
+
+    A target file that cannot be imported (too long, a folder, or any error while it is read or checked)
+    is quarantined (:mod:`core.review.eventfiles`): its name and reason are kept in :attr:`quarantine` and
+    shown by :meth:`status`, it is not read again by this process, and the pull moves on to the next file.
+    A file the filesystem fails to give is tried again on the next passes, and quarantined after
+    :data:`core.review.eventfiles.READ_TRIES` failures.
     """
 
-    def __init__(self, store: ReviewStore, url: str, every_s: float = 60.0, *, rules: EventRules) -> None:
+    def __init__(self, store: ReviewStore, url: str, every_s: float = 60.0, *, rules: EventRules,
+                 max_file_bytes: int = MAX_FILE_BYTES) -> None:
         self.store = store
         self._secret_url = url.rstrip("/")
         self.url = redact_url(self._secret_url)
         self.rules = rules
         self.refusals: list[str] = []
         self.flagged: dict[str, ImportReport] = {}  # the last files with refused or set-aside events
+        self.quarantine = Quarantine()  # target files not imported, and why
+        self.max_file_bytes = int(max_file_bytes)
         self.every_s = max(0.05, float(every_s))
         self.fs, self.root = open_target(url)
         self.replica = uuid.uuid4().hex[:12]
@@ -198,15 +209,15 @@ class ReviewSync:
             events = self.store.unsynced(self.url, limit=BATCH)
             if not events:
                 return
-            name = self._write_events(events)
-            self._seen.add(name)
-            self.store.mark_synced(self.url, [e["event_id"] for e in events])
-            self.counts.pushed += len(events)
+            for chunk, data in event_files(events, self.max_file_bytes):
+                name = self._write_events(data)
+                self._seen.add(name)
+                self.store.mark_synced(self.url, [e["event_id"] for e in chunk])
+                self.counts.pushed += len(chunk)
 
-    def _write_events(self, events: list[dict]) -> str:
-        """Write one new, never-overwritten event file; returns its name."""
+    def _write_events(self, data: bytes) -> str:
+        """Write one new, never-overwritten event file of JSON Lines ``data``; returns its name."""
         self.fs.makedirs(f"{self.root}/{EVENTS_DIR}", exist_ok=True)
-        data = "".join(json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n" for e in events).encode()
         while True:
             self._seq += 1
             stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
@@ -226,15 +237,43 @@ class ReviewSync:
             self.fs.invalidate_cache(folder)
         if not self.fs.exists(folder):
             return
-        names = sorted(p.rsplit("/", 1)[-1] for p in self.fs.ls(folder, detail=False))
-        for name in names:
+        entries = sorted((e["name"].rsplit("/", 1)[-1], e) for e in self.fs.ls(folder, detail=True))
+        unread: list[str] = []
+        for name, entry in entries:
             if name in self._seen or name.startswith(".") or not name.endswith(".jsonl"):
                 continue
-            items = read_jsonl(self.fs.cat_file(f"{folder}/{name}"), source=f"{name} line")
-            self._count(name, import_checked(self.store, items, rules=self.rules, source=self.url,
-                                             synced_to=self.url))
-            self.counts.files_read += 1
+            try:  # the file boundary: whatever one file holds, the pull goes on to the next
+                why = self._import_file(f"{folder}/{name}", name, entry)
+            except ReviewStoreError as exc:  # the local database failed, not the file: tried again next pass
+                unread.append(f"{name} ({exc})")
+                continue
+            except OSError as exc:  # the target did not give the file: tried again, quarantined in the end
+                tries = self.quarantine.read_failed(name)
+                why = f"could not be read in {tries} passes ({type(exc).__name__}: {exc})"
+                if tries < READ_TRIES:
+                    unread.append(f"{name} ({type(exc).__name__}: {exc})")
+                    continue
+            except Exception as exc:
+                why = f"{type(exc).__name__}: {exc}"
+            if why:
+                self.quarantine.add(name, redact_text(why, self._secret_url))
             self._seen.add(name)
+        if unread:
+            raise OSError(f"{len(unread)} event files not read, tried again next pass: {'; '.join(unread[:3])}")
+
+    def _import_file(self, path: str, name: str, entry: dict) -> str:
+        """Import one event file; why it is not one (a folder, or too long), else ``""``."""
+        size = entry.get("size")
+        if entry.get("type") == "directory":
+            return "a folder, not an event file"
+        data = b"" if isinstance(size, int) and size > self.max_file_bytes else self.fs.cat_file(path)
+        n = max(len(data), size if isinstance(size, int) else 0)  # the listing's size may be missing or stale
+        if n > self.max_file_bytes:
+            return f"{n} bytes, longer than {self.max_file_bytes}: not read"
+        items = read_jsonl(data, source=f"{name} line")
+        self._count(name, import_checked(self.store, items, rules=self.rules, source=self.url, synced_to=self.url))
+        self.counts.files_read += 1
+        return ""
 
     def _count(self, name: str, report: ImportReport) -> None:
         self.counts.restored += report.added
@@ -260,14 +299,17 @@ class ReviewSync:
         """One line for people: where decisions go, what is pending, and the last error if any."""
         pending = self.pending()
         waiting = f"{pending} decision{'s' * (pending != 1)} not yet synced" if pending else "everything synced"
+        quarantine = self.quarantine.note()
         if self.last_error:
             return (f"Sync to {self.url} failed at {self.last_error}; {waiting}, kept in the local database and "
-                    f"retried every {self.every_s:g} s.")
+                    f"retried every {self.every_s:g} s." + (f" {quarantine}." if quarantine else ""))
         if self.last_ok is None:
             return f"Decisions sync to {self.url} every {self.every_s:g} s; not synced yet ({waiting})."
         bad = f", {self.counts.set_aside} set aside (not analysed here)" if self.counts.set_aside else ""
         if self.counts.refused:
             bad += f", {self.counts.refused} refused: {'; '.join(self.refusals[:3])}"
+        if quarantine:
+            bad += f", {quarantine}"
         return (f"Decisions sync to {self.url} every {self.every_s:g} s; last sync {self.last_ok}: {waiting} "
                 f"({self.counts.pushed} pushed, {self.counts.restored} restored{bad}).")
 

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from core.review.access import parse_allowlist, parse_users
 from core.review.decision import parse_audit_tag
-from core.review.store import Decision, ReviewStore, decision_from_event
+from core.review.store import Decision, ReviewStore, ReviewStoreError, decision_from_event
 
 #: Seconds an event's time may lie ahead of this server's clock (another machine's clock skew).
 SKEW_S = 300.0
@@ -49,6 +49,8 @@ SKEW_S = 300.0
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 #: A JSON Lines line longer than this is refused unread (bytes).
 MAX_LINE_BYTES = 1_000_000
+#: A JSON Lines file (an upload, or one event file at the sync target) longer than this is refused unread (bytes).
+MAX_FILE_BYTES = 64 * 2**20
 MAX_REASON_CHARS = 300
 OUTCOMES: tuple[str, ...] = ("added", "already present", "set aside", "refused")
 
@@ -127,30 +129,35 @@ class ImportReport:
 
 
 def read_jsonl(data: bytes, *, source: str = "line") -> list[tuple[str, dict | None, str]]:
-    """``(where, event or None, why not)`` per non-blank line; undecodable lines get ``None`` and a reason."""
+    """``(where, event or None, why not)`` per non-blank line; a line that cannot be read gets ``None`` and a
+    reason, and so does the whole input when it is longer than :data:`MAX_FILE_BYTES`. Never raises on content."""
+    if len(data) > MAX_FILE_BYTES:
+        return [(f"{source}s", None, f"file of {len(data)} bytes, longer than {MAX_FILE_BYTES}: not read")]
     out = []
     for n, raw in enumerate(data.split(b"\n"), 1):
-        where = f"{source} {n}"
-        if not raw.strip():
-            continue
-        if len(raw) > MAX_LINE_BYTES:
-            out.append((where, None, f"line longer than {MAX_LINE_BYTES} bytes"))
-            continue
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            out.append((where, None, f"not UTF-8 (byte {exc.start})"))
-            continue
-        try:
-            event = json.loads(text)
-        except ValueError as exc:
-            out.append((where, None, f"not JSON ({exc.msg})"))
-            continue
-        if not isinstance(event, dict):
-            out.append((where, None, f"expected an object, got {type(event).__name__}"))
-            continue
-        out.append((where, event, ""))
+        if raw.strip():
+            event, why = _read_line(raw)
+            out.append((f"{source} {n}", event, why))
     return out
+
+
+def _read_line(raw: bytes) -> tuple[dict | None, str]:
+    """One JSON Lines line as ``(event, "")`` or ``(None, why not)``."""
+    if len(raw) > MAX_LINE_BYTES:
+        return None, f"line longer than {MAX_LINE_BYTES} bytes"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"not UTF-8 (byte {exc.start})"
+    try:
+        event = json.loads(text)
+    except RecursionError:
+        return None, "not JSON (nested too deeply)"
+    except ValueError as exc:  # JSONDecodeError, or an integer of more than 4,300 digits
+        return None, f"not JSON ({getattr(exc, 'msg', None) or str(exc)[:100]})"
+    if not isinstance(event, dict):
+        return None, f"expected an object, got {type(event).__name__}"
+    return event, ""
 
 
 def check_event(event: dict, rules: EventRules, *, now: datetime | None = None) -> tuple[Decision | None, str, str]:
@@ -159,6 +166,8 @@ def check_event(event: dict, rules: EventRules, *, now: datetime | None = None) 
         d = decision_from_event(event)
     except (ValueError, TypeError) as exc:
         return None, "refused", str(exc)
+    except Exception as exc:  # RecursionError, OverflowError, ...: the event's problem, never the caller's
+        return None, "refused", f"not a valid decision ({type(exc).__name__})"
     now = now or datetime.now(timezone.utc)
     when = datetime.fromisoformat(d.time)
     if when > now + timedelta(seconds=rules.skew_s):
@@ -214,7 +223,10 @@ def import_checked(
         if _unchanged(event, stored):  # already here as it is: changes nothing, whatever the rules say now
             report.rows.append((where, event["event_id"], "already present", ""))
             continue
-        decision, outcome, reason = check_event(event, rules, now=now)
+        try:
+            decision, outcome, reason = check_event(event, rules, now=now)
+        except Exception as exc:  # the event boundary: one event's oddity never stops the others
+            decision, outcome, reason = None, "refused", f"could not be checked ({type(exc).__name__})"
         reason = reason if len(reason) <= MAX_REASON_CHARS else reason[:MAX_REASON_CHARS] + "..."
         event_id = event.get("event_id") if isinstance(event.get("event_id"), str) else ""
         report.rows.append((where, str(event_id)[:64], outcome, reason))
@@ -235,12 +247,39 @@ def import_checked(
         else:
             aside.append((d, reason))
         report.rows[slot] = (where, d.event_id, outcome, reason)
-    store.add_checked(to_add, set_aside=aside, source=source, synced_to=synced_to)
+    _add(store, report, to_add, aside, source=source, synced_to=synced_to)
     return report
 
 
+def _add(store: ReviewStore, report: ImportReport, to_add: list[Decision], aside: list[tuple[Decision, str]], *,
+         source: str, synced_to: str | None) -> None:
+    """Record the checked decisions in one transaction; should one of them still not store (a value SQLite
+    cannot hold), store them one by one and refuse just those. A failing database raises as ever."""
+    try:
+        store.add_checked(to_add, set_aside=aside, source=source, synced_to=synced_to)
+        return
+    except ReviewStoreError:
+        raise
+    except Exception:
+        pass
+    failed: dict[str, str] = {}
+    for d, why in [*((d, None) for d in to_add), *aside]:
+        try:
+            store.add_checked([d] if why is None else [], set_aside=[] if why is None else [(d, why)],
+                              source=source, synced_to=synced_to)
+        except ReviewStoreError:
+            raise
+        except Exception as exc:
+            failed[d.event_id] = f"cannot be stored ({type(exc).__name__})"
+    for i, (where, event_id, outcome, _) in enumerate(report.rows):
+        if event_id in failed and outcome in ("added", "set aside"):
+            report.rows[i] = (where, event_id, "refused", failed[event_id])
+
+
 def _event_ids(items: list[tuple[str, dict | None, str]]) -> list[str]:
-    return [e["event_id"] for _, e, _ in items if e is not None and isinstance(e.get("event_id"), str)]
+    """The event ids worth looking up (ASCII, at most 64 characters: no other id can be stored)."""
+    ids = (e.get("event_id") for _, e, _ in items if e is not None)
+    return [i for i in ids if isinstance(i, str) and i.isascii() and len(i) <= 64]
 
 
 def _unchanged(event: dict, stored: dict[str, dict]) -> bool:
@@ -251,12 +290,16 @@ def _unchanged(event: dict, stored: dict[str, dict]) -> bool:
         return False
     try:
         return decision_from_event(event).to_event() == earlier
-    except (ValueError, TypeError):
+    except Exception:  # any oddity: not unchanged; check_event says why
         return False
 
 
 def import_upload(store: ReviewStore, data: bytes | str | Path, *, rules: EventRules) -> ImportReport:
     """Import an uploaded JSON Lines file (bytes, or a path) under ``rules``; the access check is the caller's."""
     if isinstance(data, (str, Path)):
+        size = Path(data).stat().st_size
+        if size > MAX_FILE_BYTES:
+            return import_checked(store, [("upload", None, f"file of {size} bytes, longer than {MAX_FILE_BYTES}: "
+                                                            "not read")], rules=rules, source="upload")
         data = Path(data).read_bytes()
     return import_checked(store, read_jsonl(data), rules=rules, source="upload")
