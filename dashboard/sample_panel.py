@@ -87,7 +87,8 @@ def build_sample_panel(*, title: str = "Sample (select a row)", prefix: str | No
         sample_id = gr.Number(value=None, label="sample id", precision=0, interactive=False, visible="hidden")
         text = gr.Textbox(label="text", interactive=False, lines=2,
                           elem_id=f"{prefix}-sample-text" if prefix else None)
-        facts = gr.Textbox(label="labels", interactive=False, lines=1)
+        facts = gr.Textbox(label="labels", interactive=False, lines=1,
+                           elem_id=f"{prefix}-sample-facts" if prefix else None)
         with gr.Row(equal_height=True):
             probs = gr.Label(label="probabilities", num_top_classes=10)
             shap_view = gr.HighlightedText(label="SHAP per word toward the predicted class (warm: toward, cool: away)",

@@ -12,9 +12,11 @@ Schema versions
    key's first part, its ``event_id`` is derived from the row's content (so two copies of one old
    file migrate to the same events), and its ``text_hash`` is unknown (``NULL``). The service calls
    :meth:`core.review.store.ReviewStore.rekey` to move such rows to the data key when it opens their split.
-3. (this code) adds the ``not_emotion`` action and the ``audit`` and ``weight`` columns of audit
+3. adds the ``not_emotion`` action and the ``audit`` and ``weight`` columns of audit
    decisions; a version-2 file is rebuilt keeping every row and its local id. The ``audit_draws`` table
    (the blind audit's draw tokens, :mod:`core.review.draws`) is created in any version-3 file that lacks it.
+4. (this code) adds the ``withdraw`` action (an undo recorded as a new event); a version-2 or 3 file is
+   rebuilt keeping every row and its local id.
 """
 
 from __future__ import annotations
@@ -27,18 +29,19 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from core.review.decision import COLUMNS
+from core.review.decision import ACTIONS, COLUMNS
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+ACTION_LIST = ", ".join(f"'{a}'" for a in ACTIONS)
 BUSY_TIMEOUT_S = 30.0
 
-_DECISIONS = """
+_DECISIONS = f"""
 CREATE TABLE IF NOT EXISTS decisions (
     id                INTEGER PRIMARY KEY AUTOINCREMENT,
     time              TEXT    NOT NULL,
     dataset_key       TEXT    NOT NULL,
     sample_id         INTEGER NOT NULL CHECK (sample_id >= 0),
-    action            TEXT    NOT NULL CHECK (action IN ('keep', 'relabel', 'ambiguous', 'not_emotion', 'skip')),
+    action            TEXT    NOT NULL CHECK (action IN ({ACTION_LIST})),
     old_label         TEXT    NOT NULL,
     new_label         TEXT,
     reviewer          TEXT    NOT NULL DEFAULT '',
@@ -144,6 +147,8 @@ def create_schema(path: Path, timeout: float) -> None:
                 _migrate_v1(conn)  # straight to this schema
             elif version == 2:
                 _migrate_v2(conn)
+            elif version == 3:
+                _rebuild(conn, COLUMNS)
             for statement in filter(str.strip, _SCHEMA.split(";")):  # executescript would commit early
                 conn.execute(statement)
             if version != SCHEMA_VERSION:
@@ -171,11 +176,17 @@ def _migrate_v1(conn: sqlite3.Connection) -> None:
 
 
 def _migrate_v2(conn: sqlite3.Connection) -> None:
-    """Rebuild a schema-2 ``decisions`` table as schema 3 (the ``not_emotion`` action, ``audit`` and
+    """Rebuild a schema-2 ``decisions`` table as the current schema (the ``not_emotion`` action, ``audit`` and
     ``weight`` columns) inside the caller's transaction; keeps every row and its local id."""
-    names = ", ".join(("id", *COLUMNS[1:-2]))
-    conn.execute("ALTER TABLE decisions RENAME TO decisions_v2")
+    _rebuild(conn, ("id", *COLUMNS[1:-2]))
+
+
+def _rebuild(conn: sqlite3.Connection, columns: tuple[str, ...]) -> None:
+    """Rebuild ``decisions`` as the current schema (its action list included), copying ``columns`` of every
+    row with its local id, inside the caller's transaction."""
+    names = ", ".join(columns)
+    conn.execute("ALTER TABLE decisions RENAME TO decisions_old")
     conn.execute("DROP INDEX IF EXISTS decisions_by_sample")
     conn.execute(_DECISIONS)
-    conn.execute(f"INSERT INTO decisions ({names}) SELECT {names} FROM decisions_v2 ORDER BY id")
-    conn.execute("DROP TABLE decisions_v2")
+    conn.execute(f"INSERT INTO decisions ({names}) SELECT {names} FROM decisions_old ORDER BY id")
+    conn.execute("DROP TABLE decisions_old")

@@ -3,7 +3,7 @@
 A :class:`Decision` is what :class:`core.review.store.ReviewStore` records and what sync files and
 uploads carry as JSON events (:meth:`Decision.to_event`); :func:`decision_from_event` checks such an
 event and :func:`validated` fills in the stored form of any decision (``keep`` stores ``new_label =
-old_label``; ``ambiguous``, ``not_emotion`` and ``skip`` store no new label).
+old_label``; ``ambiguous``, ``not_emotion``, ``skip`` and ``withdraw`` store no new label).
 
 Example
 -------
@@ -21,7 +21,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timezone
 
 #: ``not_emotion``: the text expresses no emotion of the writer (spam, a plain report); it takes no new label.
-ACTIONS: tuple[str, ...] = ("keep", "relabel", "ambiguous", "not_emotion", "skip")
+#: ``withdraw``: takes back the sample's current decision (an undo, as a new event); the sample is undecided again.
+ACTIONS: tuple[str, ...] = ("keep", "relabel", "ambiguous", "not_emotion", "skip", "withdraw")
 MAX_NOTE_CHARS = 10_000
 MAX_REVIEWER_CHARS = 200
 MAX_TIME_CHARS = 64

@@ -25,7 +25,8 @@ The current decision for a sample is the last row *recorded in this file* (the l
 action is not ``skip``; a ``time`` written in an imported event cannot reorder it. Two replicas that
 decide the same sample at about the same time can therefore disagree on which decision is current,
 each keeping its own last one, until someone decides that sample again. A skip is kept in the history
-but neither counts as reviewed nor overrides an earlier keep, relabel or ambiguous.
+but neither counts as reviewed nor overrides an earlier keep, relabel or ambiguous. A ``withdraw`` (an
+undo) does override it: the sample is undecided again, and the withdrawn decision stays in the history.
 
 Decisions made elsewhere (uploads, the sync target) enter through :mod:`core.review.trust`, which
 checks them first; valid decisions for a dataset key this server does not analyse are kept in the
@@ -163,7 +164,7 @@ class ReviewStore:
         ----------
         dataset_key : names the data and split the sample belongs to.
         sample_id : row position of the sample in the analysed split, ``>= 0``.
-        action : one of ``keep``, ``relabel``, ``ambiguous``, ``skip``.
+        action : one of :data:`ACTIONS` (``withdraw`` takes back the sample's current decision).
         old_label : the sample's label name in the analysed split (not an earlier correction), so
             that ``keep`` means "the data's label is right"; :func:`core.review.export.corrected_split`
             checks it against the split.
@@ -323,11 +324,10 @@ class ReviewStore:
         return frame.astype({"id": "int64", "sample_id": "int64"})
 
     def latest(self, dataset_key: str) -> pd.DataFrame:
-        """The current decision per reviewed sample (latest non-skip row), ordered by ``sample_id``.
-
-        Columns are the :class:`Decision` fields; ``new_label`` is ``None`` for ``ambiguous``.
-        """
-        return self._frame(f"{_SELECT} WHERE id IN ({_CURRENT}) ORDER BY sample_id", (dataset_key,))
+        """The current decision per reviewed sample (latest non-skip row, unless it is a ``withdraw``: that
+        sample is undecided again), ordered by ``sample_id``; columns are the :class:`Decision` fields."""
+        return self._frame(f"{_SELECT} WHERE id IN ({_CURRENT}) AND action != 'withdraw' ORDER BY sample_id",
+                           (dataset_key,))
 
     def history(self, dataset_key: str, sample_id: int | None = None) -> pd.DataFrame:
         """Every recorded action, skips included, in recorded order; one sample's when ``sample_id`` is given."""
@@ -355,18 +355,15 @@ class ReviewStore:
     def reviewed_ids(self, dataset_key: str) -> set[int]:
         """Samples with a current (non-skip) decision."""
         with self._connect() as conn:
-            rows = conn.execute(
-                "SELECT DISTINCT sample_id FROM decisions WHERE dataset_key = ? AND action != 'skip'", (dataset_key,)
-            ).fetchall()
+            rows = conn.execute(f"SELECT sample_id FROM decisions WHERE id IN ({_CURRENT}) AND action != 'withdraw'",
+                                (dataset_key,)).fetchall()
         return {int(r[0]) for r in rows}
 
     def reviewed_count(self, dataset_key: str) -> int:
         """How many samples have a current (non-skip) decision."""
         with self._connect() as conn:
-            row = conn.execute(
-                "SELECT COUNT(DISTINCT sample_id) FROM decisions WHERE dataset_key = ? AND action != 'skip'",
-                (dataset_key,),
-            ).fetchone()
+            row = conn.execute(f"SELECT COUNT(*) FROM decisions WHERE id IN ({_CURRENT}) AND action != 'withdraw'",
+                               (dataset_key,)).fetchone()
         return int(row[0])
 
 

@@ -37,15 +37,17 @@ from core.review.access import AccessDenied, Caller, authorize, parse_users, pro
 from core.review.store import ACTIONS, Decision, ReviewStore, ReviewStoreError
 from core.review.trust import EventRules, ImportReport, import_checked, import_upload, rules_for
 from core.services.analyses import ANY, AnalysesService
+from core.services.review_history import DecisionHistory
 from core.settings import Settings
 
 __all__ = ["ANY", "DEFAULT_RANKING", "EXPORT_KINDS", "REVIEW_ACTIONS", "AccessDenied", "Caller", "Decision",
            "ReviewService", "ReviewStoreError", "caller_of", "password_users"]
 
-#: Review actions, in the order the UI offers them (the store's own list).
-REVIEW_ACTIONS: tuple[str, ...] = ACTIONS
+#: Review actions, in the order the UI offers them (the store's own list; a ``withdraw`` is
+#: :meth:`ReviewService.withdraw`, which checks there is a decision to take back).
+REVIEW_ACTIONS: tuple[str, ...] = tuple(a for a in ACTIONS if a != "withdraw")
 #: Export kinds of :meth:`ReviewService.export`.
-EXPORT_KINDS: tuple[str, ...] = ("csv", "jsonl", "split")
+EXPORT_KINDS: tuple[str, ...] = ("csv", "jsonl", "split", "data")
 
 
 #: The queue's default order (:data:`core.analysis.queries.ORDERS`): ``mislabel_score``, highest first (every
@@ -74,8 +76,9 @@ def password_users(settings: Settings) -> list[tuple[str, str]] | None:
     return parse_users(settings.review_users)
 
 
-class ReviewService:
-    """Queue, decide, export and sync review decisions on the analysed splits.
+class ReviewService(DecisionHistory):
+    """Queue, decide, export and sync review decisions on the analysed splits; list, withdraw and undo the
+    caller's own (:class:`~core.services.review_history.DecisionHistory`).
 
     Parameters
     ----------
@@ -321,26 +324,35 @@ class ReviewService:
 
     def export(self, kind: str, *, split: str | None = None, drop_ambiguous: bool = True,
                folder: str | Path | None = None, caller: Caller | None = None) -> tuple[Path, str]:
-        """Write decisions (``csv``, ``jsonl``) into ``folder`` (required; the caller removes it after use)
-        or the corrected split (``split``; default folder :meth:`corrected_folder`, replaced whole);
-        (file, summary line).
+        """Write decisions (``csv``, ``jsonl``) into ``folder`` (required; the caller removes it after use),
+        the corrected dataset (``data``: every split with its own current decisions, default folder
+        :func:`core.services.corrections.corrected_data_folder`; returns its zip) or the corrected split alone
+        (``split``; default folder :meth:`corrected_folder`; its line names the decisions it leaves out);
+        folders are replaced whole. Returns (file, summary line).
 
-        Checked first (:meth:`authorize_export`): the corrected split is a write on the server, and the
-        decision files name reviewers and carry their notes. See :func:`core.services.corrections.export_review`.
+        Checked first (:meth:`authorize_export`): the corrected data is a write on the server, and the
+        decision files name reviewers and carry their notes. See :mod:`core.services.corrections`.
         """
-        from core.services.corrections import export_review
+        from core.services.corrections import export_corrected_data, export_review, split_decisions
 
         if kind not in EXPORT_KINDS:
             raise InputError(f"unknown export kind {kind!r}; choose one of {list(EXPORT_KINDS)}")
         self.authorize_export(caller)
-        if kind != "split" and folder is None:
+        if kind in ("csv", "jsonl") and folder is None:
             raise InputError(f"a {kind} export needs a folder to write into")
         a = self.analyses.analysis(split)
+        if kind == "csv" or kind == "jsonl":
+            return export_review(kind, self.settings, a, self.decisions(a.split), folder=folder)
+        splits = list(split_decisions(self.settings, self.analyses, self.store))
+        if kind == "data":
+            return export_corrected_data(self.settings, a, splits, drop_ambiguous=drop_ambiguous, folder=folder)
+        left_out = {s: int((d["row"] >= 0).sum()) for s, _, d in splits}
         return export_review(kind, self.settings, a, self.decisions(a.split), drop_ambiguous=drop_ambiguous,
-                             folder=folder)
+                             folder=folder, left_out=left_out)
 
     def retrain_command(self, split: str | None = None) -> str:
-        """The exact command that fine-tunes a new model on the corrected data of ``split``."""
+        """The exact command that fine-tunes a new model on the corrected dataset (``export("data")``), from
+        the analysed checkpoint of ``split`` (:func:`core.services.corrections.retrain_command`)."""
         from core.services.corrections import retrain_command
 
         return retrain_command(self.settings, self.analyses.analysis(split))

@@ -27,9 +27,11 @@ from dashboard.sample_panel import (
     show_sample,
     word_highlight,
 )
+from dashboard.tabs.review_history import build_history
 from dashboard.tabs.shared import confidence_range, prob_note, source_choice, source_update
 
-SHORTCUTS_HELP = "Keys: **k** keep · **a** ambiguous · **s** skip · **1–{k}** relabel to the numbered class"
+SHORTCUTS_HELP = ("Keys: **k** keep · **a** ambiguous · **s** skip · **u** undo the last decision · **1–{k}** relabel "
+                  "to the numbered class (not the given one: that is **k**)")
 
 
 def shortcuts_js(n_labels: int) -> str:
@@ -76,7 +78,8 @@ class _Controls:
     neighbours: gr.Dataframe
     note: gr.Textbox
     buttons: list  # (button, action, new label)
-    status: gr.Textbox
+    status: gr.Textbox  # what the last key or button did, shown above the sample's text
+    undo: gr.Button
     exports: list  # (button, kind)
     drop_ambiguous: gr.Checkbox
     files: gr.File
@@ -136,27 +139,31 @@ def _layout(service) -> _Controls:
     rank_by = gr.Dropdown(service.analyses.orders(None), value=DEFAULT_RANKING, label="rank by",
                           elem_id="review-rank-by")
     note_md = gr.Markdown(prob_note(service, None), elem_id="review-prob-note")
-    progress = gr.Textbox(label="progress", interactive=False, elem_id="review-progress")
+    with gr.Row():
+        progress = gr.Textbox(label="progress", interactive=False, elem_id="review-progress")
+        status = gr.Textbox(label="last action", interactive=False, elem_id="review-status", scale=2)
+        undo = gr.Button("Undo last (u)", elem_id="review-undo", size="sm", scale=0, min_width=120)
     skipped = gr.State([])
     panel = build_sample_panel(title="Current sample", prefix="review")
     neighbours = gr.Dataframe(label="nearest neighbours (hidden-state space)", interactive=False, wrap=True,
                               max_height=300, elem_id="review-neighbours")
     note = gr.Textbox(label="note (optional)", lines=1, elem_id="review-note")
     buttons = _action_buttons(service.labels)
-    status = gr.Textbox(label="last action", interactive=False, elem_id="review-status")
     with gr.Accordion("Export and retrain", open=False):
-        drop_ambiguous = gr.Checkbox(value=True, label="drop ambiguous rows from the corrected split")
+        drop_ambiguous = gr.Checkbox(value=True, label="drop ambiguous rows from the corrected data")
         with gr.Row():
-            exports = [(gr.Button("Decisions (CSV)", elem_id="review-export-csv"), "csv"),
-                       (gr.Button("Decisions (JSONL)", elem_id="review-export-jsonl"), "jsonl"),
-                       (gr.Button("Corrected split (data folder)", elem_id="review-export-split"), "split")]
+            exports = [(gr.Button("Corrected data (every split)", elem_id="review-export-data", variant="primary"),
+                        "data"),
+                       (gr.Button("Corrected split only", elem_id="review-export-split"), "split"),
+                       (gr.Button("Decisions (CSV)", elem_id="review-export-csv"), "csv"),
+                       (gr.Button("Decisions (JSONL)", elem_id="review-export-jsonl"), "jsonl")]
         files = gr.File(label="download", interactive=False, elem_id="review-files")
         export_note = gr.Textbox(label="export", interactive=False, elem_id="review-export-note")
         command = gr.Code(service.reviews.retrain_command(), language="shell", interactive=False,
-                          label="retrain on the corrected data (export the corrected split first)",
+                          label="retrain on the corrected data (export Corrected data first)",
                           elem_id="review-retrain-command")
     return _Controls(given, predicted, min_conf, max_conf, reviewer, source, rank_by, note_md, progress, skipped, panel,
-                     neighbours, note, buttons, status, exports, drop_ambiguous, files, export_note, command)
+                     neighbours, note, buttons, status, undo, exports, drop_ambiguous, files, export_note, command)
 
 
 class _Queue:
@@ -200,8 +207,9 @@ class _Queue:
         return (*self.next_sample(split_, source_, given_, predicted_, lo, hi, rank_, skipped_),
                 prob_note(self.service, split_, source_), self.service.reviews.retrain_command(split_))
 
-    def act(self, action: str, new_label: str | None):
-        """The handler of one action button: record it for the caller, then show the next sample."""
+    def act(self, action: str, new_label: str | None, outputs_of: list):
+        """The handler of one action button: record it for the caller, then show the next sample. A relabel
+        to the sample's given label is said, not stored (``outputs_of``: the panel's outputs, left as they are)."""
         service, next_sample = self.service, self.next_sample
 
         def handler(ref, split_, source_, reviewer_, note_, given_, predicted_, lo, hi, rank_, skipped_,
@@ -212,6 +220,10 @@ class _Queue:
                 moved = f"the split is now {here}: nothing recorded; the next {here} sample is shown" if ref else ""
                 return (moved, note_, skipped_, *next_sample(here, source_, given_, predicted_, lo, hi, rank_,
                                                              skipped_))
+            if action == "relabel" and service.analyses.sample(sample_id, here)["label"] == new_label:
+                said = (f"sample {sample_id}: {new_label} is its given label, so nothing was stored "
+                        "(k keeps the given label; a number relabels to another class)")
+                return (said, note_, skipped_, *[gr.skip()] * len(outputs_of))
             try:
                 decision = service.reviews.decide(sample_id, action, split=here, new_label=new_label,
                                                   note=note_ or "", caller=caller_from(request, profile, reviewer_))
@@ -223,6 +235,15 @@ class _Queue:
                     *next_sample(here, source_, given_, predicted_, lo, hi, rank_, skipped_))
         return handler
 
+    def undo(self, split_, reviewer_, request: gr.Request, profile: gr.OAuthProfile | None):
+        """Withdraw the caller's last decision on the split (a new event) and show that sample again."""
+        here = self.service.analyses.info(split_).split
+        try:
+            d = self.service.reviews.undo(here, caller=caller_from(request, profile, reviewer_))
+        except (InputError, AccessDenied, ReviewStoreError) as exc:
+            raise _error(exc) from None
+        return (f"sample {d.sample_id}: undone ({d.note}); it is shown again", *self.view(d.sample_id, here))
+
 
 def _wire(queue: _Queue, c: _Controls, split: gr.Dropdown) -> None:
     """Action buttons, filters and exports call the queue (each shown sample's explanation follows)."""
@@ -230,9 +251,11 @@ def _wire(queue: _Queue, c: _Controls, split: gr.Dropdown) -> None:
     current = c.panel.ref  # [split, sample_id] of the sample shown (dashboard.sample_panel.sample_ref)
     action_inputs = [current, split, c.source, c.reviewer, c.note, *c.filters, c.skipped]
     for button, action, name in c.buttons:
-        button.click(queue.act(action, name), action_inputs, [c.status, c.note, c.skipped, *c.outputs],
+        button.click(queue.act(action, name, c.outputs), action_inputs, [c.status, c.note, c.skipped, *c.outputs],
                      api_visibility="private").then(
             queue.explain_current, current, c.explained, api_visibility="private", trigger_mode="always_last")
+    c.undo.click(queue.undo, [split, c.reviewer], [c.status, *c.outputs], api_visibility="private").then(
+        queue.explain_current, current, c.explained, api_visibility="private", trigger_mode="always_last")
     split.change(lambda s: source_update(service, s), split, c.source, api_visibility="private")
     split.change(lambda s, r: rank_update(service, s, r), [split, c.rank_by], c.rank_by, api_visibility="private")
     for control in (split, c.source, *c.filters):
@@ -255,6 +278,7 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
     """Queue (most suspicious first), sample with neighbours, actions, progress, exports, retraining."""
     access = build_access_panel(service)
     c = _layout(service)
+    build_history(service, c.reviewer)
     queue = _Queue(service)
     _wire(queue, c, split)
     _api_endpoints(service)
@@ -278,7 +302,7 @@ def run_export(service, files: gr.File, kind: str, split, drop, caller) -> tuple
         return path
 
     try:
-        path = write(None) if kind == "split" else handed_over(files, write)
+        path = write(None) if kind in ("split", "data") else handed_over(files, write)
     except (InputError, KeyError, ValueError, AccessDenied, ReviewStoreError, OSError) as exc:
         raise _error(exc) from None
     return str(path), line
@@ -316,7 +340,7 @@ def _api_endpoints(service) -> None:
     gr.api(review_queue, api_name="review_queue")
     gr.api(review_decide, api_name="review_decide")
     with gr.Row(visible=False):
-        kind = gr.Dropdown(["csv", "jsonl", "split"], value="csv", label="kind")
+        kind = gr.Dropdown(["csv", "jsonl", "split", "data"], value="csv", label="kind")
         split = gr.Textbox(value="", label="split")
         drop = gr.Checkbox(value=True, label="drop_ambiguous")
         out = gr.File(label="file")
@@ -324,8 +348,8 @@ def _api_endpoints(service) -> None:
 
     def review_export(kind: str, split: str, drop_ambiguous: bool, request: gr.Request = None,
                       profile: gr.OAuthProfile | None = None) -> str:
-        """Write decisions (csv, jsonl) or the corrected split (split); returns the file. Reviewers only
-        (anyone in open access)."""
+        """Write decisions (csv, jsonl), the corrected dataset (data: every split with its own decisions, as a
+        zip) or the corrected split alone (split); returns the file. Reviewers only (anyone in open access)."""
         return run_export(service, out, kind, split, drop_ambiguous, caller_from(request, profile))[0]
 
     trigger.click(review_export, [kind, split, drop], out, api_name="review_export")

@@ -47,7 +47,7 @@ def test_the_corrected_split_is_written_only_for_a_reviewer(service):
     assert not folder.exists()  # nothing written on the server
     path, line = service.reviews.export("split", caller=ANA)
     assert path == folder / "validation.txt" and path.is_file()
-    assert line.startswith("1 relabelled")
+    assert line.startswith("validation only: 1 relabelled")
     assert sorted(p.name for p in folder.iterdir()) == ["train.txt", "validation.txt"]
 
 
