@@ -8,6 +8,8 @@ in the results JSON, so ``--rows`` recomputes the intervals from the committed f
 
     python bench/noise/round2_bootstrap.py --table .cache/analysis/<key>/table.parquet   # from the analysis
     python bench/noise/round2_bootstrap.py --rows bench/noise/results/real_noise_round2_bootstrap.json
+    python bench/noise/round2_bootstrap.py --table <table> --audit bench/data/emotion_train_audit_round3.csv \
+        --half round3 --out bench/noise/results/real_noise_round3_bootstrap.json   # round 3, held out
 """
 
 from __future__ import annotations
@@ -41,11 +43,11 @@ def auc(wrong: np.ndarray, score: np.ndarray, axis: int = -1) -> np.ndarray:
     return ((ranks * wrong).sum(axis=axis) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 
 
-def fresh_rows(table_path: str, audit_path: str) -> list[dict]:
-    """The audit's fresh uniform rows with their judgement and each score of :data:`SCORES`."""
+def fresh_rows(table_path: str, audit_path: str, half: str = "fresh") -> list[dict]:
+    """The audit's uniform rows of one round (``half``) with their judgement and each score of :data:`SCORES`."""
     table = pd.read_parquet(table_path)
     audit = pd.read_csv(audit_path)
-    audit = audit[(audit["split"] == "train") & (audit["half"] == "fresh") & (audit["sampling"] == "uniform")]
+    audit = audit[(audit["split"] == "train") & (audit["half"] == half) & (audit["sampling"] == "uniform")]
     ids = audit["sample_id"].to_numpy(int)
     scores = {"shipped": np.asarray(shipped_score(table), float), "loss": table["loss"].to_numpy(float),
               "mislabel_score": in_sample_cleanlab(table, NAMES)}
@@ -92,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     src.add_argument("--table", help="the train split's cached analysis table (parquet, with the signal columns)")
     src.add_argument("--rows", type=Path, help="a results JSON of this script: recompute from its rows")
     p.add_argument("--audit", default=str(AUDIT))
+    p.add_argument("--half", default="fresh", help="the round to score: fresh (round 2) or round3 (with --audit "
+                   "bench/data/emotion_train_audit_round3.csv)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resamples", type=int, default=10_000)
     p.add_argument("--method", choices=("BCa", "percentile"), default="BCa", help="scipy's interval method")
@@ -101,10 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         given = json.loads(args.rows.read_text())
         rows, analysis = given["rows"], given.get("analysis")
     else:
-        rows, analysis = fresh_rows(args.table, args.audit), analysis_of(Path(args.table))
+        rows, analysis = fresh_rows(args.table, args.audit, args.half), analysis_of(Path(args.table))
     if not rows or all(r["wrong"] for r in rows) or not any(r["wrong"] for r in rows):
         p.error("the rows need both wrong and other judgements")
-    report = {"bench": "real_noise_round2_bootstrap", "rows_judged": len(rows),
+    report = {"bench": "real_noise_round2_bootstrap", "half": args.half, "rows_judged": len(rows),
               "wrong": sum(r["wrong"] for r in rows), "analysis": analysis,
               "method": f"scipy.stats.bootstrap, {args.method}, paired rows",
               "seed": args.seed, "resamples": args.resamples,
