@@ -126,7 +126,8 @@ class EmotionService:
         return self.live.classify_one(text)
 
     def explain(self, text: str, *, target: str | None = None, role: str = "model",
-                faithful: bool = True) -> Explanation:
+                faithful: bool = False) -> Explanation:
+        """:meth:`core.services.live.LiveService.explain`; the faithfulness line only with ``faithful``."""
         return self.live.explain(text, target=target, role=role, faithful=faithful)
 
     def probe(self, text: str, **kw):
