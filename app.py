@@ -1,4 +1,5 @@
-"""Entry point (also the Hugging Face Space's): build or reuse the cached analysis, then serve.
+"""Entry point (also the Hugging Face Space's): build or reuse the default split's cached analysis, serve, then
+analyse the other splits behind (each split's views and API answer as soon as it is ready).
 
     python app.py [--model M] [--data D] [--cache-dir DIR] [--port P]
 
@@ -31,9 +32,11 @@ def _load(settings):
     from core.services.emotion import EmotionService
     from core.services.startup import start_errors, startup_warnings
 
-    print(f"Loading {settings.model} and {settings.data} ({settings.split} split)...", file=sys.stderr, flush=True)
+    later = [s for s in settings.splits if s != settings.split]
+    print(f"Loading {settings.model} and {settings.data} ({settings.split} split"
+          f"{'; then, while serving: ' + ', '.join(later) if later else ''})...", file=sys.stderr, flush=True)
     try:
-        service = EmotionService.load(settings, defer_model=True)
+        service = EmotionService.load(settings, defer_model=True, defer_splits=True)
         service.reviews.open()  # open the review database now: a bad path fails here
         sync = service.reviews.start_sync()  # restore the decisions at the sync target, then keep pushing
     except start_errors() as exc:
@@ -73,8 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     service = _load(settings)
     if service is None:
         return 2
-    print(f"Analysis ready in {time.perf_counter() - start:.1f} s "
-          f"(accuracy {service.meta['accuracy']:.4f}); starting the server...", file=sys.stderr, flush=True)
+    print(f"Analysis ready in {time.perf_counter() - start:.1f} s ({settings.split} split, "
+          f"accuracy {service.meta['accuracy']:.4f}); starting the server...", file=sys.stderr, flush=True)
     ui_import.join()
     from dashboard.app import build_app, launch_options
 
@@ -91,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         demo.close()
         return 2
     print(f"Model ready in {time.perf_counter() - loading:.1f} s ({'; '.join(notes)})", file=sys.stderr, flush=True)
+    service.analyses.start_rest()  # the other splits, one by one, each served when ready (progress in the log)
     demo.block_thread()
     return 0
 

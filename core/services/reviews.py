@@ -110,6 +110,12 @@ class ReviewService:
         for a in self.analyses:
             store.rekey(a.legacy_review_key, a.review_key)
 
+    def analysis_ready(self, analysis) -> None:
+        """A split analysed after the store opened (the app serves first): its legacy decisions are rekeyed too."""
+        with self._lock:
+            if self._store is not None:
+                self._store.rekey(analysis.legacy_review_key, analysis.review_key)
+
     def start_sync(self):
         """With ``settings.review_sync``: restore the decisions at the target, then keep appending new ones
         in the background. Returns the :class:`core.review.sync.ReviewSync` (``None`` without a target)."""
