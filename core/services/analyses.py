@@ -29,6 +29,7 @@ from core.analysis.precompute import analyse_split
 from core.analysis.workspace import PROB_SOURCES, TRAINED_ON_DEFAULT, Analysis, AnalysisRegistry, is_training_split
 from core.classifier import metrics
 from core.classifier.model import Classifier
+from core.data.keys import content_key, text_hashes
 from core.data.splits import EmotionData
 from core.data.text_input import InputError
 from core.services.progress import AnalysisProgress, SplitNotReady
@@ -115,6 +116,7 @@ class AnalysesService:
         self._order = list(order)
         self._rest: Callable[[], list[str]] | None = None
         self.on_ready: Callable[[Analysis], None] | None = None  # told of each analysis :meth:`analyse_rest` adds
+        self.deferred_rows: dict[str, int] = {}  # review key -> rows of each split :meth:`load` deferred
         self._calibration = _Memo()
         self._robustness = _Memo()
         self._compare = _Memo()
@@ -154,6 +156,8 @@ class AnalysesService:
 
         for split in [s for s in settings.splits if s not in later]:
             notes.extend(analyse(split))
+        # their review keys come from the data: decisions synced for them are admitted before they are analysed
+        service.deferred_rows = {content_key(text_hashes(data[s].texts), s): len(data[s]) for s in later}
         service._rest = lambda: service._analyse_later(later, analyse)
         return service, notes
 

@@ -266,7 +266,7 @@ class ReviewService:
         """What an event from elsewhere must satisfy here (:mod:`core.review.trust`): the labels and the
         review keys (and legacy keys) of every analysed split, and the reviewers the access settings admit;
         ``uploader`` is the checked name an upload is recorded under."""
-        rows: dict[str, int] = {}
+        rows: dict[str, int] = dict(self.analyses.deferred_rows)  # splits still being analysed count too
         labels: set[str] = set()
         for a in self.analyses:
             rows[a.review_key] = rows[a.legacy_review_key] = len(a.table)

@@ -37,7 +37,10 @@ def test_a_deferred_split_says_so_then_serves(tiny_model_dir, tmp_path, capsys):
     with pytest.raises(SplitNotReady, match="test split"):
         service.reviews.queue("test")
     assert "test" in service.analyses.progress.line()
+    admitted = service.reviews.rules().rows  # decisions synced for the test split are admitted already
     service.analyses.analyse_rest()
+    test = service.analyses.analysis("test")
+    assert admitted[test.review_key] == 120
     assert service.analyses.ready_splits == ["validation", "test"] and service.analyses.progress.line() == ""
     assert len(service.analyses.table("test")) == 120
     log = capsys.readouterr().err
