@@ -61,11 +61,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Space. Keep the last 1,000 events and refresh the summary every 100.
     os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
+    # The start-up modules first, in this thread: imported while the UI thread imports the same standard
+    # modules (typing, dataclasses), one of them could be seen half initialised.
+    from core.services.startup import start_errors, startup_problem
+    from core.settings import Settings
+
     # Import the UI (Gradio: about 3 s) in the background while the data and the cached analyses load.
     ui_import = threading.Thread(target=importlib.import_module, args=("dashboard.app",), daemon=True)
     ui_import.start()
-    from core.services.startup import start_errors, startup_problem
-    from core.settings import Settings
 
     settings = Settings.from_sources(argv)
     if problem := startup_problem(settings):
