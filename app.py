@@ -1,4 +1,5 @@
-"""Entry point (also the Hugging Face Space's): build or reuse the cached analysis, then serve.
+"""Entry point (also the Hugging Face Space's): build or reuse the default split's cached analysis, serve, then
+analyse the other splits behind (each split's views and API answer as soon as it is ready).
 
     python app.py [--model M] [--data D] [--cache-dir DIR] [--port P]
 
@@ -31,9 +32,11 @@ def _load(settings):
     from core.services.emotion import EmotionService
     from core.services.startup import start_errors, startup_warnings
 
-    print(f"Loading {settings.model} and {settings.data} ({settings.split} split)...", file=sys.stderr, flush=True)
+    later = [s for s in settings.splits if s != settings.split]
+    print(f"Loading {settings.model} and {settings.data} ({settings.split} split"
+          f"{'; then, while serving: ' + ', '.join(later) if later else ''})...", file=sys.stderr, flush=True)
     try:
-        service = EmotionService.load(settings, defer_model=True)
+        service = EmotionService.load(settings, defer_model=True, defer_splits=True)
         service.reviews.open()  # open the review database now: a bad path fails here
         sync = service.reviews.start_sync()  # restore the decisions at the sync target, then keep pushing
     except start_errors() as exc:
@@ -58,11 +61,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Space. Keep the last 1,000 events and refresh the summary every 100.
     os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
+    # The start-up modules first, in this thread: imported while the UI thread imports the same standard
+    # modules (typing, dataclasses), one of them could be seen half initialised.
+    from core.services.startup import start_errors, startup_problem
+    from core.settings import Settings
+
     # Import the UI (Gradio: about 3 s) in the background while the data and the cached analyses load.
     ui_import = threading.Thread(target=importlib.import_module, args=("dashboard.app",), daemon=True)
     ui_import.start()
-    from core.services.startup import start_errors, startup_problem
-    from core.settings import Settings
 
     settings = Settings.from_sources(argv)
     if problem := startup_problem(settings):
@@ -73,8 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     service = _load(settings)
     if service is None:
         return 2
-    print(f"Analysis ready in {time.perf_counter() - start:.1f} s "
-          f"(accuracy {service.meta['accuracy']:.4f}); starting the server...", file=sys.stderr, flush=True)
+    print(f"Analysis ready in {time.perf_counter() - start:.1f} s ({settings.split} split, "
+          f"accuracy {service.meta['accuracy']:.4f}); starting the server...", file=sys.stderr, flush=True)
     ui_import.join()
     from dashboard.app import build_app, launch_options
 
@@ -91,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         demo.close()
         return 2
     print(f"Model ready in {time.perf_counter() - loading:.1f} s ({'; '.join(notes)})", file=sys.stderr, flush=True)
+    service.analyses.start_rest()  # the other splits, one by one, each served when ready (progress in the log)
     demo.block_thread()
     return 0
 

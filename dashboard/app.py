@@ -54,6 +54,7 @@ def build_app(service, *, map_max_points: int = DENSITY_MAX_POINTS) -> gr.Blocks
             gr.Markdown(f"### {TITLE}")
             split = gr.Dropdown(service.splits, value=service.analyses.default_split, label="split",
                                 visible=len(service.splits) > 1, scale=0, min_width=180, elem_id="split-select")
+        _progress_line(service)
         with gr.Tabs(selected="classify") as tabs:
             v = _build_tabs(service, split, map_max_points)
         for tab, fill in v.fills:
@@ -66,6 +67,21 @@ def build_app(service, *, map_max_points: int = DENSITY_MAX_POINTS) -> gr.Blocks
         audit_page.load(*build_audit_page(service), api_visibility="private")
     assert_no_mocked_oauth(demo)
     return demo
+
+
+def _progress_line(service) -> None:
+    """While splits are still being analysed (the app serves first): one line naming the split, the stage and
+    the time left, refreshed every 2 s, gone when every split is ready."""
+    progress = service.analyses.progress
+    line = progress.line()
+    box = gr.Markdown(line, visible=bool(line), elem_id="analysis-progress")
+    timer = gr.Timer(2.0, active=bool(line))
+
+    def refresh():
+        now = progress.line()
+        return gr.Markdown(now, visible=bool(now)), gr.Timer(active=bool(now))
+
+    timer.tick(refresh, None, [box, timer], show_progress="hidden", api_visibility="private", queue=False)
 
 
 def _build_tabs(service, split: gr.Dropdown, map_max_points: int) -> SimpleNamespace:

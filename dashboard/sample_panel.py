@@ -105,7 +105,7 @@ def show_sample(service, sample_id: int | None, *, explain: bool = True, split: 
     row = service.analyses.sample(int(sample_id), split)
     shap_value, faith = None, ""
     if explain:
-        exp = service.live.explain(row["text"], target=row["pred"])
+        exp = service.live.explain(row["text"], target=row["pred"], faithful=True)
         shap_value, faith = word_highlight(exp), faithfulness_text(exp)
     return (sample_ref(split, sample_id), int(sample_id), row["text"], sample_facts(row),
             row_probs(row, service.labels), shap_value, faith)

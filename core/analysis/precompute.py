@@ -17,7 +17,7 @@ import logging
 import platform
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,7 +148,7 @@ def analyse_split(
     precomputed_url: str | None = None,
     engine: str = "local",
     ray_address: str | None = None,
-    ray_workers: int | None = None,
+    ray_workers: int | None = None, progress: Callable[[str, int, int], None] | None = None,
 ) -> AnalysisOutcome:
     """Reuse the cached analysis of ``split`` if valid, else compute it and cache it atomically.
 
@@ -162,9 +162,8 @@ def analyse_split(
     Before computing, a precomputed entry with the same key in the repository's ``assets/analysis/``
     or at ``precomputed_url`` (the review sync target) is copied into the cache and used if valid
     (:func:`core.analysis.precomputed.find_precomputed`).
-    ``engine="ray"`` runs the model pass on Ray (:mod:`core.analysis.ray_engine`; a new local Ray with
-    ``ray_workers`` workers unless ``ray_address`` names a cluster); the artifacts are the same.
-    """
+    ``engine="ray"`` runs the model pass on Ray (:mod:`core.analysis.ray_engine`; a new local Ray with ``ray_workers``
+    workers unless ``ray_address`` names a cluster); the same artifacts. ``progress(stage, done, total)``: no bars."""
     if engine not in ("local", "ray"):
         raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
     start = time.perf_counter()
@@ -176,7 +175,7 @@ def analyse_split(
                               warnings=warnings)
         if cached is not None:
             return AnalysisOutcome(cached, True, time.perf_counter() - start, list(cached.meta.get("signal_notes", [])))
-    progress = _tqdm_progress() if show_progress else None
+    progress = progress or (_tqdm_progress() if show_progress else None)
     model = _model_for(classifier, engine, cache_dir, ray_address, ray_workers)
     result = compute_analysis(model, data[split].texts, remap_label_ids(data, split, classifier.labels),
                               batch_size=batch_size, progress=progress)

@@ -220,12 +220,13 @@ class AnalysisRegistry:
     @property
     def splits(self) -> list[str]:
         """Analysed splits of the served model, in the order they were asked for."""
-        return [s for r, s in self._items if r == "model"]
+        return [s for r, s in list(self._items) if r == "model"]  # a snapshot: splits may be added while serving
 
     @property
     def roles(self) -> list[str]:
         """Roles with at least one analysis (``model`` first)."""
-        return [r for r in ROLES if any(k[0] == r for k in self._items)]
+        keys = list(self._items)
+        return [r for r in ROLES if any(k[0] == r for k in keys)]
 
     def get(self, split: str | None = None, role: str = "model") -> Analysis:
         """The analysis of ``split`` (default: the default split) by the model in ``role``.
@@ -234,7 +235,7 @@ class AnalysisRegistry:
         """
         key = (role, split or self.default_split)
         if key not in self._items:
-            have = ", ".join(f"{r}/{s}" for r, s in self._items) or "none"
+            have = ", ".join(f"{r}/{s}" for r, s in list(self._items)) or "none"
             raise KeyError(f"no analysis of the {key[1]!r} split for the {role!r} model (have: {have})")
         return self._items[key]
 
@@ -243,7 +244,7 @@ class AnalysisRegistry:
         self._items[(analysis.role, analysis.split)] = analysis
 
     def __iter__(self):
-        return iter(self._items.values())
+        return iter(list(self._items.values()))  # a snapshot: an analysis may be added while this is read
 
     def __len__(self) -> int:
         return len(self._items)

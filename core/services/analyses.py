@@ -15,7 +15,8 @@ Example
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,12 +29,14 @@ from core.analysis.precompute import analyse_split
 from core.analysis.workspace import PROB_SOURCES, TRAINED_ON_DEFAULT, Analysis, AnalysisRegistry, is_training_split
 from core.classifier import metrics
 from core.classifier.model import Classifier
+from core.data.keys import content_key, text_hashes
 from core.data.splits import EmotionData
 from core.data.text_input import InputError
+from core.services.progress import AnalysisProgress, SplitNotReady
 from core.settings import Settings
 
 __all__ = ["ANY", "CHANGE_GROUPS", "ORDERS", "PROB_SOURCES", "REPORT_COLUMNS", "AnalysesService", "SplitInfo",
-           "verdict"]
+           "SplitNotReady", "verdict"]
 
 ANY = queries.ANY
 ORDERS = queries.ORDERS
@@ -105,44 +108,101 @@ class _Memo:
 class AnalysesService:
     """The cached analyses of every (role, split), and the read-only queries the views make of them."""
 
-    def __init__(self, registry: AnalysisRegistry, *, settings: Settings) -> None:
+    def __init__(self, registry: AnalysisRegistry, *, settings: Settings, progress: AnalysisProgress | None = None,
+                 order: Sequence[str] = ()) -> None:
         self.registry = registry
         self.settings = settings
+        self.progress = progress or AnalysisProgress([], log=None)
+        self._order = list(order)
+        self._rest: Callable[[], list[str]] | None = None
+        self.on_ready: Callable[[Analysis], None] | None = None  # told of each analysis :meth:`analyse_rest` adds
+        self.deferred_rows: dict[str, int] = {}  # review key -> rows of each split :meth:`load` deferred
         self._calibration = _Memo()
         self._robustness = _Memo()
         self._compare = _Memo()
 
     @classmethod
     def load(cls, settings: Settings, data: EmotionData, classifiers: Mapping[str, Classifier], *,
-             show_progress: bool = True) -> tuple[AnalysesService, list[str]]:
+             show_progress: bool = True, defer: bool = False) -> tuple[AnalysesService, list[str]]:
         """Analyse (or read the cached analysis of) every split of ``settings.splits`` with every model.
 
+        With ``defer`` only the default split is analysed now; the others wait for :meth:`analyse_rest`
+        (the app serves meanwhile, and a request on one of them gets :class:`SplitNotReady`).
         Returns the service and the warnings met (data issues, analysis notes).
         """
         registry = AnalysisRegistry({}, default_split=settings.split)
+        later = [s for s in settings.splits if s != settings.split] if defer else []
+        service = cls(registry, settings=settings, progress=AnalysisProgress(later), order=settings.splits)
         notes: list[str] = []
-        for split in settings.splits:
+        for split in [settings.split, *later] if defer else settings.splits:
             if issues := data[split].issue_summary():
                 notes.append(issues)
+
+        def analyse(split: str, progress=None) -> list[str]:
             trained_on = is_training_split(split)
             oof = find_oof(settings.cache_dir, data, split) if trained_on else None
+            warnings: list[str] = []
             for role, clf in classifiers.items():
                 out = analyse_split(clf, data, split, cache_dir=settings.cache_dir, batch_size=settings.batch_size,
-                                    show_progress=show_progress, precomputed_url=settings.review_sync)
+                                    show_progress=show_progress and progress is None, progress=progress,
+                                    precomputed_url=settings.review_sync)
                 a = out.analysis
                 registry.add(Analysis(role, clf, data, split, a.table, a.hidden, a.meta, list(out.warnings),
                                       trained_on=trained_on, oof=oof[0] if oof else None,
                                       oof_meta=oof[1] if oof else None,
                                       default_source=_default_source(settings.prob_source)))
-                notes.extend(out.warnings)
-        return cls(registry, settings=settings), notes
+                warnings.extend(out.warnings)
+            return warnings
+
+        for split in [s for s in settings.splits if s not in later]:
+            notes.extend(analyse(split))
+        # their review keys come from the data: decisions synced for them are admitted before they are analysed
+        service.deferred_rows = {content_key(text_hashes(data[s].texts), s): len(data[s]) for s in later}
+        service._rest = lambda: service._analyse_later(later, analyse)
+        return service, notes
+
+    def analyse_rest(self) -> list[str]:
+        """Analyse the splits :meth:`load` deferred, one by one (each serves as soon as it is ready);
+        returns their warnings. A split that fails is said so (in the log and to its requests)."""
+        rest, self._rest = self._rest, None
+        return rest() if rest is not None else []
+
+    def start_rest(self) -> threading.Thread:
+        """:meth:`analyse_rest` in a background thread (started; returned)."""
+        thread = threading.Thread(target=self.analyse_rest, name="analyse-rest", daemon=True)
+        thread.start()
+        return thread
+
+    def _analyse_later(self, splits: list[str], analyse: Callable) -> list[str]:
+        notes: list[str] = []
+        for split in splits:
+            start = time.perf_counter()
+            self.progress.started(split)
+            try:
+                notes.extend(analyse(split, self.progress.update))
+            except Exception as exc:  # noqa: BLE001 - one split failing leaves the others served; said in the log
+                self.progress.failed(split, f"{type(exc).__name__}: {exc}")
+                continue
+            for a in [a for a in self.registry if a.split == split and self.on_ready is not None]:
+                self.on_ready(a)
+            self.progress.finished(split, time.perf_counter() - start)
+        return notes
 
     # ---- which analyses ---------------------------------------------------------------------
 
     @property
     def splits(self) -> list[str]:
-        """The analysed splits, in the order they were asked for."""
-        return self.registry.splits
+        """The splits asked for, in order: the analysed ones and those still being analysed
+        (:attr:`ready_splits` are the analysed ones only)."""
+        ready, pending = self.registry.splits, self.progress.pending
+        order = self._order or ready
+        return [s for s in order if s in ready or s in pending]
+
+    @property
+    def ready_splits(self) -> list[str]:
+        """The splits whose analysis is ready, in the order they were asked for."""
+        ready = self.registry.splits
+        return [s for s in self._order or ready if s in ready]
 
     @property
     def default_split(self) -> str:
@@ -155,7 +215,11 @@ class AnalysesService:
         return "compare" in self.registry.roles
 
     def analysis(self, split: str | None = None, role: str = "model") -> Analysis:
-        """The :class:`core.analysis.workspace.Analysis` of ``split`` (default: the default split) in ``role``."""
+        """The :class:`core.analysis.workspace.Analysis` of ``split`` (default: the default split) in ``role``.
+
+        Raises :class:`core.services.progress.SplitNotReady` for a split still being analysed."""
+        if split and not self.progress.is_ready(split):
+            raise self.progress.not_ready(split)
         return self.registry.get(split or None, role)
 
     def __iter__(self):

@@ -58,8 +58,13 @@ class EmotionService:
         self.health = HealthService(analyses, self.live, settings=settings)
 
     @classmethod
-    def load(cls, settings: Settings, *, show_progress: bool = True, defer_model: bool = False) -> EmotionService:
+    def load(cls, settings: Settings, *, show_progress: bool = True, defer_model: bool = False,
+             defer_splits: bool = False) -> EmotionService:
         """Load the data, the model(s) and the (cached) analysis of every split in ``settings.splits``.
+
+        With ``defer_splits`` only the default split is analysed now; the others follow on
+        ``analyses.analyse_rest()`` (or ``analyses.start_rest()``, a background thread), each served as soon
+        as it is ready; until then a request on one gets :class:`core.services.progress.SplitNotReady`.
 
         With ``defer_model`` a model whose analyses are all cached is not loaded yet: its config is
         checked now, the weights load on first use or on :meth:`finish_loading`
@@ -80,8 +85,11 @@ class EmotionService:
                        label_origin=data.label_origin, backend=settings.backend, cache_dir=settings.cache_dir)
             for role, ref in refs.items()
         }
-        analyses, notes = AnalysesService.load(settings, data, classifiers, show_progress=show_progress)
-        return cls(classifiers, analyses, settings=settings, warnings=notes)
+        analyses, notes = AnalysesService.load(settings, data, classifiers, show_progress=show_progress,
+                                               defer=defer_splits)
+        service = cls(classifiers, analyses, settings=settings, warnings=notes)
+        analyses.on_ready = service.reviews.analysis_ready
+        return service
 
     def finish_loading(self) -> list[str]:
         """Load any model :meth:`load` deferred; returns each model's backend note.
@@ -126,7 +134,8 @@ class EmotionService:
         return self.live.classify_one(text)
 
     def explain(self, text: str, *, target: str | None = None, role: str = "model",
-                faithful: bool = True) -> Explanation:
+                faithful: bool = False) -> Explanation:
+        """:meth:`core.services.live.LiveService.explain`; the faithfulness line only with ``faithful``."""
         return self.live.explain(text, target=target, role=role, faithful=faithful)
 
     def probe(self, text: str, **kw):

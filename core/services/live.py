@@ -118,11 +118,13 @@ class LiveService:
             return self._explainers[role]
 
     def explain(self, text: str, *, target: str | None = None, role: str = "model",
-                faithful: bool = True) -> Explanation:
+                faithful: bool = False) -> Explanation:
         """SHAP attributions of ``text`` toward ``target`` (default: the predicted label).
 
-        With ``faithful`` the explanation carries its comprehensiveness and sufficiency
-        (:mod:`core.explanation.faithfulness`: one more batched forward pass of about ten edited texts).
+        A caller pays only for what it asks: only with ``faithful`` does the explanation carry its
+        comprehensiveness and sufficiency (:mod:`core.explanation.faithfulness`: one more batched forward
+        pass of about ten edited texts); without it ``faithfulness`` is ``None``. Asking again with
+        ``faithful`` after a plain call costs only that pass (the attribution is cached).
 
         Raises :class:`InputError` for an unknown target or a text the tokenizer finds no words in.
         """
@@ -150,7 +152,7 @@ class LiveService:
     def _top_word_span(self, text: str, role: str) -> tuple[int, int] | None:
         """Character span of the word with the largest attribution toward the prediction, if any."""
         try:
-            exp = self.explain(text, role=role, faithful=False)
+            exp = self.explain(text, role=role)
         except InputError:
             return None
         ranked = exp.explained_words()

@@ -113,6 +113,12 @@ class ReviewService(DecisionHistory):
         for a in self.analyses:
             store.rekey(a.legacy_review_key, a.review_key)
 
+    def analysis_ready(self, analysis) -> None:
+        """A split analysed after the store opened (the app serves first): its legacy decisions are rekeyed too."""
+        with self._lock:
+            if self._store is not None:
+                self._store.rekey(analysis.legacy_review_key, analysis.review_key)
+
     def start_sync(self):
         """With ``settings.review_sync``: restore the decisions at the target, then keep appending new ones
         in the background. Returns the :class:`core.review.sync.ReviewSync` (``None`` without a target)."""
@@ -263,7 +269,7 @@ class ReviewService(DecisionHistory):
         """What an event from elsewhere must satisfy here (:mod:`core.review.trust`): the labels and the
         review keys (and legacy keys) of every analysed split, and the reviewers the access settings admit;
         ``uploader`` is the checked name an upload is recorded under."""
-        rows: dict[str, int] = {}
+        rows: dict[str, int] = dict(self.analyses.deferred_rows)  # splits still being analysed count too
         labels: set[str] = set()
         for a in self.analyses:
             rows[a.review_key] = rows[a.legacy_review_key] = len(a.table)

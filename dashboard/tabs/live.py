@@ -144,7 +144,7 @@ class LiveHandlers:
         if self.latest.is_stale(session, text):
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         try:
-            exp = self.live.explain(text, target=_target(target), faithful=False)  # the line follows
+            exp = self.live.explain(text, target=_target(target))  # the line follows
         except InputError as exc:
             return None, None, str(exc), "", None
         if self.latest.is_stale(session, text):
@@ -160,7 +160,7 @@ class LiveHandlers:
         if self.latest.is_stale(_session(request), explained):
             return gr.skip()
         try:
-            line = faithfulness_text(self.live.explain(explained, target=_target(target)))
+            line = faithfulness_text(self.live.explain(explained, target=_target(target), faithful=True))
             self.lines.set(_session(request), ((explained, target), line))
             return line
         except InputError:
@@ -185,9 +185,10 @@ class LiveHandlers:
         except InputError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
-    def explain_api(self, text: str, target: str) -> tuple:
+    def explain_api(self, text: str, target: str, faithful: bool = False) -> tuple:
+        """The explanation's outputs; its faithfulness line (one more pass) only when ``faithful``, else ""."""
         try:
-            return explanation_outputs(self.live.explain(text, target=_target(target)))
+            return explanation_outputs(self.live.explain(text, target=_target(target), faithful=bool(faithful)))
         except InputError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
@@ -230,6 +231,7 @@ def _layout(labels: list[str]) -> dict:
     with gr.Row(visible=False):
         for name in ("classify", "explain", "probe"):
             c[f"api_{name}"] = gr.Button(name, elem_id=f"api-{name}")
+        c["api_faithful"] = gr.Checkbox(False, label="faithful", elem_id="api-faithful")  # /explain's third value
     return c
 
 
@@ -258,7 +260,7 @@ def build_live_tab(service) -> gr.Textbox:
             api_visibility="private")
     c["api_classify"].click(h.classify_api, text, c["label"], api_name="classify", concurrency_limit=16,
                             concurrency_id="classify")
-    c["api_explain"].click(h.explain_api, [text, c["target"]], shown, api_name="explain", concurrency_limit=2,
-                           concurrency_id="explain")
+    c["api_explain"].click(h.explain_api, [text, c["target"], c["api_faithful"]], shown, api_name="explain",
+                           concurrency_limit=2, concurrency_id="explain")
     c["api_probe"].click(h.probe_api, text, c["probe_table"], api_name="probe", concurrency_id="explain")
     return text

@@ -75,6 +75,25 @@ def test_explain_targets_the_prediction_or_a_chosen_label(service):
         service.explain("hello", target="boredom")
 
 
+def test_explain_scores_faithfulness_only_when_asked(service):
+    """Without ``faithful`` no faithfulness pass runs (no forward pass once the attribution is cached) and the
+    attribute is None; with it, one more pass scores the explanation."""
+    text = "i am so scared of the dark tonight"
+    plain = service.explain(text)
+    assert plain.faithfulness is None and service.live.explain(text).faithfulness is None
+    forwards = []
+    runs = getattr(service.classifier.backend, "model", service.classifier.model)  # the bf16 copy under bf16
+    hook = runs.register_forward_hook(lambda *a: forwards.append(1))
+    try:
+        again = service.explain(text)
+        assert again.faithfulness is None and forwards == []  # the attribution is cached: nothing else ran
+        asked = service.explain(text, faithful=True)
+    finally:
+        hook.remove()
+    assert forwards and asked.faithfulness is not None and asked.faithfulness.line()
+    np.testing.assert_array_equal(asked.values, plain.values)
+
+
 def test_neighbours_and_samples(service):
     nb = service.neighbours(0, k=5)
     assert len(nb) == 5 and 0 not in nb["sample_id"].tolist()

@@ -59,7 +59,7 @@ def test_latest_text_marks_older_texts_stale():
 
 def test_word_rendering_of_a_real_explanation(service):
     text = "I feel extraordinarily happy <script>x</script> 😭"
-    exp = service.explain(text)
+    exp = service.explain(text, faithful=True)
     words = word_highlight(exp)
     assert "".join(s for s, _ in words) == text  # the typed text, as text
     scores = [v for _, v in words if v is not None]
@@ -161,7 +161,7 @@ def test_faithfulness_line_is_plain_text_in_every_view(service):
     sample_id = int(service.analyses.table().index[0])
     values = show_sample(service, sample_id)
     row = service.analyses.sample(sample_id, None)
-    exp = service.live.explain(row["text"], target=row["pred"])
+    exp = service.live.explain(row["text"], target=row["pred"], faithful=True)
     assert values[-1] == f"faithfulness: {exp.faithfulness.line()}"
     assert show_sample(service, None)[-1] == ""
 
@@ -181,14 +181,14 @@ def test_live_explanation_shows_first_and_its_faithfulness_line_follows(service)
     *_, status, line, explained = handlers.live_explain(text, "", False, request)
     assert explained == text and line == "" and "words)" in status
     line = handlers.live_faithfulness(explained, "", request)
-    exp = service.live.explain(text)
+    exp = service.live.explain(text, faithful=True)
     assert line == f"faithfulness: {exp.faithfulness.line()}"
     *_, again, _ = handlers.live_explain(text, "", True, request)  # same text and class (pieces toggle): no flicker
     assert again == line
     *_, other, _ = handlers.live_explain(text, "joy", False, request)  # another class: its line is not shown yet
     assert other == ""
     toward_joy = handlers.live_faithfulness(explained, "joy", request)
-    assert toward_joy == f"faithfulness: {service.live.explain(text, target='joy').faithfulness.line()}"
+    assert toward_joy == f"faithfulness: {service.live.explain(text, target='joy', faithful=True).faithfulness.line()}"
     assert handlers.live_faithfulness(None, "", request) == ""
     handlers.live_classify("a newer text", request)
     assert isinstance(handlers.live_faithfulness(explained, "", request), type(gr.skip()))

@@ -69,9 +69,18 @@ def test_classify_matches_the_model_run_directly(client, classifier):
         assert result["label"] == max(probs, key=probs.get)
 
 
+def test_explain_gives_the_faithfulness_line_only_when_asked(client):
+    """A caller pays only for what it asks: ``faithful`` (the third value) adds the line, by default it is empty."""
+    plain = client.predict(TEXTS[2], "predicted class", api_name="/explain")
+    asked = client.predict(TEXTS[2], "predicted class", True, api_name="/explain")
+    assert plain[3] == "" and asked[3].startswith("faithfulness: removing its top ")
+    assert plain[2].split(";")[0] == asked[2].split(";")[0]  # the same class and probability either way
+    assert plain[0] == asked[0]
+
+
 def test_explain_highlights_every_word(client):
     text = TEXTS[0]
-    highlighted, plot, status, faith = client.predict(text, "predicted class", api_name="/explain")
+    highlighted, plot, status, faith = client.predict(text, "predicted class", True, api_name="/explain")
     assert re.match(rf"^faithfulness: removing its top (word|\d+ words) \(.+\): ({'|'.join(LABELS)}) \d+% → \d+% · "
                     r"comprehensiveness -?\d\.\d\d \(random words -?\d\.\d\d\) · sufficiency -?\d\.\d\d", faith)
     tokens = [item["token"] for item in highlighted]
@@ -95,7 +104,7 @@ def test_probe_lists_edits_with_their_predictions(client):
 
 
 def test_explain_toward_a_chosen_class(client):
-    _, _, status, faith = client.predict(TEXTS[1], "surprise", api_name="/explain")
+    _, _, status, faith = client.predict(TEXTS[1], "surprise", True, api_name="/explain")
     assert status.startswith("surprise (predicted: ")
     assert ": surprise " in faith  # the line scores the explained class, not the predicted one
 

@@ -82,7 +82,7 @@ def test_concurrent_classify_and_explain_are_all_right(app_url):
         with httpx.Client(timeout=300) as http:
             start_gate.wait(timeout=60)
             t0 = time.perf_counter()
-            event, data = sse_call(app_url, "explain", {"data": [text, PREDICTED]}, http=http)
+            event, data = sse_call(app_url, "explain", {"data": [text, PREDICTED, False]}, http=http)
         if event != "complete":
             errors.append(f"explain {text!r}: {data}")
             return None

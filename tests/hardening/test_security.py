@@ -79,7 +79,7 @@ def test_no_path_of_the_users_choosing_is_served(app_url, minilm_cache_dir):
 def test_a_file_reference_in_api_input_is_not_opened(app_url, api):
     """A ``FileData`` dict naming a server file, in place of the text: refused, the file is not read."""
     file_data = {"path": "/etc/passwd", "url": None, "meta": {"_type": "gradio.FileData"}}
-    body = {"data": [file_data] + (["predicted class"] if api == "explain" else [])}
+    body = {"data": [file_data] + (["predicted class", False] if api == "explain" else [])}
     root = app_url.rstrip("/") + f"/gradio_api/call/{api}"
     with httpx.Client(timeout=60) as http:
         posted = http.post(root, json=body)

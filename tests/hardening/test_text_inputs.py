@@ -229,7 +229,7 @@ class TestMiniLMApi:
         event, data = sse_call(app_url, "classify", body)
         assert event == "complete", data
         assert data[0]["label"] in LABELS and math.isclose(sum(confidences(data[0]).values()), 1.0, abs_tol=1e-4)
-        event, data = sse_call(app_url, "explain", b'{"data": ["i am \\ud800 so happy", "predicted class"]}')
+        event, data = sse_call(app_url, "explain", b'{"data": ["i am \\ud800 so happy", "predicted class", true]}')
         assert event == "complete", data
         highlighted, _, status, faithfulness = data
         assert faithfulness.startswith("faithfulness:"), faithfulness
@@ -268,7 +268,7 @@ def test_tiny_app_answers_every_input_and_logs_no_stack_trace(hostile_app):
                 continue
             if api == "/explain" and name == "100,000 characters":
                 assert "text cut from" in out[2] and "explained the first 126 tokens only" in out[2], out[2]
-    event, data = sse_call(hostile_app.url, "explain", b'{"data": ["\\udc00 sad \\ud83d", "predicted class"]}')
+    event, data = sse_call(hostile_app.url, "explain", b'{"data": ["\\udc00 sad \\ud83d", "predicted class", false]}')
     assert event == "complete" and "lone surrogates" in data[2]
     assert client.submit(NORMAL, api_name="/classify").result(timeout=30)["label"] in LABELS
     log = hostile_app.output()
