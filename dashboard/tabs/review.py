@@ -188,7 +188,7 @@ class _Queue:
         if not ref:
             return None, ""
         row = self.service.analyses.sample(int(ref[1]), ref[0])
-        exp = self.service.live.explain(row["text"], target=row["pred"])
+        exp = self.service.live.explain(row["text"], target=row["pred"], faithful=True)
         return word_highlight(exp), faithfulness_text(exp)
 
     def next_sample(self, split_, source_, given_, predicted_, lo, hi, rank_, skipped_):
