@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import gradio as gr
 import pandas as pd
 
-from core.services.health import ISSUE_COLUMNS, ISSUE_KINDS, SLICE_VIEW_COLUMNS
+from core.services.health import ISSUE_COLUMNS, ISSUE_KINDS, SIMILAR_SPACES, SLICE_VIEW_COLUMNS
 from core.services.live import InputError
 from dashboard import queries
 
@@ -39,18 +39,41 @@ def _issues(service, kind: str) -> tuple[str, pd.DataFrame]:
     return f"*Rule:* {service.health.rules()[key]}", service.health.issues(kind)
 
 
-SIMILAR_COLUMNS = ["sample_id", "label", "pred", "mislabel_score", "similarity", "text"]
+SIMILAR_COLUMNS = ["sample_id", "label", "predicted", "mislabel score", "similarity", "text"]
+#: The search-space switch: choice shown -> the service's space.
+SPACE_CHOICES = {label: key for key, label in SIMILAR_SPACES.items()}
+FIRST_SPACE = SIMILAR_SPACES["sentence"]
 
 
-def similar_of(service, sample_id: int, split: str) -> tuple[str, pd.DataFrame]:
+def similar_view(result) -> tuple[str, pd.DataFrame]:
+    """The note and table of a :class:`core.analysis.similar.SimilarResult`: scores to 2 decimals."""
+    note = (f"Predicted **{result.pred}**; {result.disagreement:.0%} of the {len(result.neighbours)} nearest "
+            "training tweets carry another label.")
+    rows = result.neighbours.rename(columns={"pred": "predicted", "mislabel_score": "mislabel score"})
+    return note, rows[SIMILAR_COLUMNS].round({"mislabel score": 2, "similarity": 2})
+
+
+def space_radio(elem_id: str) -> gr.Radio:
+    """The switch between the sentence encoder's space (default) and the classifier's."""
+    return gr.Radio(list(SPACE_CHOICES), value=FIRST_SPACE, label="search in", elem_id=elem_id)
+
+
+def similar_of(service, sample_id: int, split: str, space: str = FIRST_SPACE) -> tuple[str, pd.DataFrame]:
     """A note and the nearest training tweets of one analysed sample (a note alone without the train split)."""
     try:
-        r = service.health.similar_to_sample(sample_id, split, 8)
+        r = service.health.similar_to_sample(sample_id, split, 8, space=SPACE_CHOICES.get(space, space))
     except InputError as exc:
         return str(exc), pd.DataFrame(columns=SIMILAR_COLUMNS)
-    note = (f"Predicted **{r.pred}**; {r.disagreement:.0%} of the {len(r.neighbours)} nearest training tweets "
-            "carry another label.")
-    return note, r.neighbours[SIMILAR_COLUMNS].round(3)
+    return similar_view(r)
+
+
+def similar_table(service, text: str, space: str = FIRST_SPACE) -> tuple[str, pd.DataFrame]:
+    """The live panel's note and nearest training tweets of a typed text (``gr.Error`` for unusable input)."""
+    try:
+        r = service.health.similar(text, 8, space=SPACE_CHOICES.get(space, space))
+    except InputError as exc:
+        raise gr.Error(str(exc), print_exception=False) from None
+    return similar_view(r)
 
 
 def build_health_tab(service, split: gr.Dropdown) -> HealthTab:
@@ -68,6 +91,7 @@ def build_health_tab(service, split: gr.Dropdown) -> HealthTab:
         picked = gr.Textbox(label="picked", interactive=False, elem_id="health-picked", scale=4)
         send = gr.Button("Send to review", elem_id="health-send", scale=1)
     with gr.Accordion("Similar training tweets of the picked sample", open=False):
+        space = space_radio("health-similar-space")
         similar_note = gr.Markdown(elem_id="health-similar-note")
         similar = gr.Dataframe(pd.DataFrame(columns=SIMILAR_COLUMNS), interactive=False, wrap=True, max_height=300,
                                elem_id="health-similar")
@@ -81,15 +105,21 @@ def build_health_tab(service, split: gr.Dropdown) -> HealthTab:
     def on_kind(kind_):
         return _issues(service, kind_)
 
-    def on_row(evt: gr.SelectData):
+    def on_row(space_, evt: gr.SelectData):
         row = getattr(evt, "row_value", None)
         if not row:
             return "", None, None, "", pd.DataFrame(columns=SIMILAR_COLUMNS)
         sid, split_ = int(row[0]), str(row[1])
-        return (f"{split_} split, sample {sid}: {row[-1]}", sid, split_, *similar_of(service, sid, split_))
+        return (f"{split_} split, sample {sid}: {row[-1]}", sid, split_, *similar_of(service, sid, split_, space_))
+
+    def on_space(space_, sid, split_):
+        if sid is None:
+            return gr.skip(), gr.skip()
+        return similar_of(service, int(sid), split_, space_)
 
     kind.change(on_kind, kind, [rule, rows], api_visibility="private")
-    rows.select(on_row, None, [picked, sample_id, sample_split, similar_note, similar], api_visibility="private")
+    rows.select(on_row, space, [picked, sample_id, sample_split, similar_note, similar], api_visibility="private")
+    space.change(on_space, [space, sample_id, sample_split], [similar_note, similar], api_visibility="private")
     return HealthTab(send, sample_id, sample_split, (fill, kind, [counts, metrics, rule, rows]))
 
 
@@ -132,26 +162,20 @@ def _slices_section(service, split: gr.Dropdown, pick: list) -> None:
 def build_similar_panel(service, text: gr.Textbox) -> tuple[gr.Button, gr.State]:
     """The live tab's "similar training tweets" panel under ``text``; returns its send button and the
     picked training sample id (for the app to send to review on the train split)."""
-    with gr.Accordion("Similar training tweets (the model's hidden space)", open=False):
-        find = gr.Button("Find similar training tweets", size="sm", elem_id="similar-find")
+    with gr.Accordion("Similar training tweets", open=False):
+        with gr.Row():
+            find = gr.Button("Find similar training tweets", size="sm", elem_id="similar-find")
+            space = space_radio("similar-space")
         share = gr.Markdown(elem_id="similar-share")
-        table = gr.Dataframe(pd.DataFrame(columns=["sample_id", "label", "pred", "mislabel_score", "similarity",
-                                                   "text"]), interactive=False, wrap=True, max_height=360,
+        table = gr.Dataframe(pd.DataFrame(columns=SIMILAR_COLUMNS), interactive=False, wrap=True, max_height=360,
                              elem_id="similar-table", label="nearest training tweets (select one)")
         with gr.Row():
             picked = gr.Textbox(label="picked", interactive=False, elem_id="similar-picked", scale=4)
             send = gr.Button("Send to review", elem_id="similar-send", scale=1)
     sample_id = gr.State(None)
 
-    def on_find(text_):
-        try:
-            r = service.health.similar(text_, 8)
-        except InputError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
-        note = (f"Predicted **{r.pred}**; {r.disagreement:.0%} of the {len(r.neighbours)} nearest training tweets "
-                "carry another label.")
-        cols = ["sample_id", "label", "pred", "mislabel_score", "similarity", "text"]
-        return note, r.neighbours[cols].round(3)
+    def on_find(text_, space_=FIRST_SPACE):
+        return similar_table(service, text_, space_)
 
     def on_pick(evt: gr.SelectData):
         row = getattr(evt, "row_value", None)
@@ -159,6 +183,6 @@ def build_similar_panel(service, text: gr.Textbox) -> tuple[gr.Button, gr.State]
             return "", None
         return f"train split, sample {int(row[0])}: {row[-1]}", int(row[0])
 
-    find.click(on_find, text, [share, table], api_name="similar")
+    find.click(on_find, [text, space], [share, table], api_name="similar")
     table.select(on_pick, None, [picked, sample_id], api_visibility="private")
     return send, sample_id
