@@ -12,6 +12,7 @@ Example
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from core.analysis.similar import SPACES as SIMILAR_SPACES
@@ -30,6 +31,27 @@ ISSUE_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
 __all__ = ["ISSUE_COLUMNS", "ISSUE_KINDS", "SIMILAR_SPACES", "SLICE_VIEW_COLUMNS", "HealthService"]
 ISSUE_COLUMNS = ("sample_id", "split", "label", "detail", "text")
 SLICE_VIEW_COLUMNS = ("rank", "kind", "name", "size", "accuracy", "f1_weighted", "gap", "p_adjusted", "significant")
+
+
+def _detail(row: pd.Series) -> str:
+    """One issue's detail in words: "rows 364, 6563 · labels anger, sadness", "outlier score 0.918"."""
+    from core.services.formatting import percent, sig, words
+
+    names = {"sample_ids": "rows", "labels": "labels", "other_split": "other split", "other_id": "other row",
+             "other_label": "other label", "pred": "predicted", "outlier_score": "outlier score",
+             "word_share": "share of words", "similarity": "similarity"}
+    parts = []
+    for col, value in row.items():
+        if col == "word_share":
+            text = percent(value)
+        elif isinstance(value, (float, np.floating)):
+            text = sig(value)
+        elif isinstance(value, (list, tuple, np.ndarray)):
+            text = words(value)
+        else:
+            text = str(value)
+        parts.append(f"{names[col]} {text}" if col in names else text)
+    return " · ".join(parts)
 
 
 class HealthService:
@@ -66,9 +88,13 @@ class HealthService:
         return pd.DataFrame(out)
 
     def metrics(self) -> pd.DataFrame:
-        """Each split's accuracy and weighted F1 on all rows and without its leaked rows."""
+        """Each split's accuracy and weighted F1 (as percentages) on all rows and without its leaked rows."""
+        from core.services.formatting import readable
+
         m = self.report().metrics
-        return pd.DataFrame([{"split": s, **v} for s, v in m.items()]).round(4)
+        frame = pd.DataFrame([{"split": s, **v} for s, v in m.items()])
+        shares = [c for c in frame.columns if c.startswith(("accuracy", "f1"))]
+        return readable(frame, percents=shares).rename(columns=lambda c: c.replace("_", " "))
 
     def rules(self) -> dict[str, str]:
         """The rule behind each kind of issue."""
@@ -90,7 +116,7 @@ class HealthService:
             frame["sample_id"] = frame["sample_ids"].map(lambda ids: int(ids[0]))
             frame["label"] = frame["labels"].map(lambda x: " / ".join(x))
         have = [c for c in details if c in frame]
-        frame["detail"] = frame[have].astype(str).agg(" · ".join, axis=1) if have else ""
+        frame["detail"] = frame[have].apply(_detail, axis=1) if have else ""
         return frame[list(ISSUE_COLUMNS)].reset_index(drop=True)
 
     # ---- explain by training examples -------------------------------------------------------

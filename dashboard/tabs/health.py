@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import gradio as gr
 import pandas as pd
 
+from core.services.formatting import readable
 from core.services.health import ISSUE_COLUMNS, ISSUE_KINDS, SIMILAR_SPACES, SLICE_VIEW_COLUMNS
 from core.services.live import InputError
 from dashboard import queries
@@ -123,19 +124,29 @@ def build_health_tab(service, split: gr.Dropdown) -> HealthTab:
     return HealthTab(send, sample_id, sample_split, (fill, kind, [counts, metrics, rule, rows]))
 
 
+SLICE_NAMES = {"f1_weighted": "weighted F1", "gap": "accuracy gap", "p_adjusted": "p (BH-adjusted)"}
+
+
+def slices_view(slices: pd.DataFrame) -> pd.DataFrame:
+    """The slices as shown: accuracy, F1 and the gap to the rest in percent, p-values readable, first 50."""
+    shown = readable(slices[list(SLICE_VIEW_COLUMNS)].head(50), percents=("accuracy", "f1_weighted", "gap"),
+                     p_values=("p_adjusted",))
+    return shown.rename(columns=SLICE_NAMES)
+
+
 def _slices_section(service, split: gr.Dropdown, pick: list) -> None:
     """Error slices of the selected split: find them, list a slice's samples, pick one (``pick``: the
     picked-row text box and the sample id and split states)."""
     gr.Markdown("**Error slices** of the selected split")
     find = gr.Button("Find error slices", elem_id="slices-find", size="sm")
-    slices = gr.Dataframe(pd.DataFrame(columns=list(SLICE_VIEW_COLUMNS)), label="slices (select one)",
+    empty = pd.DataFrame(columns=[SLICE_NAMES.get(c, c) for c in SLICE_VIEW_COLUMNS])
+    slices = gr.Dataframe(empty, label="slices (select one)",
                           interactive=False, wrap=True, max_height=360, elem_id="slices-table")
     members = gr.Dataframe(pd.DataFrame(columns=queries.LIST_COLUMNS), label="samples of the slice (select one)",
                            interactive=False, wrap=True, max_height=360, elem_id="slices-samples")
 
     def on_find(split_):
-        s = service.health.slices(split_)
-        return s[list(SLICE_VIEW_COLUMNS)].head(50)
+        return slices_view(service.health.slices(split_))
 
     def on_slice(split_, evt: gr.SelectData):
         row = getattr(evt, "row_value", None)
@@ -154,7 +165,7 @@ def _slices_section(service, split: gr.Dropdown, pick: list) -> None:
         return f"{split_} split, sample {int(row[0])}: {row[-1]}", int(row[0]), split_
 
     find.click(on_find, split, slices, api_visibility="private")
-    split.change(lambda: pd.DataFrame(columns=list(SLICE_VIEW_COLUMNS)), None, slices, api_visibility="private")
+    split.change(lambda: empty, None, slices, api_visibility="private")
     slices.select(on_slice, split, members, api_visibility="private")
     members.select(on_member, split, pick, api_visibility="private")
 
