@@ -54,9 +54,10 @@ def similar_view(result) -> tuple[str, pd.DataFrame]:
     return note, rows[SIMILAR_COLUMNS].round({"mislabel score": 2, "similarity": 2})
 
 
-def space_radio(elem_id: str) -> gr.Radio:
-    """The switch between the sentence encoder's space (default) and the classifier's."""
-    return gr.Radio(list(SPACE_CHOICES), value=FIRST_SPACE, label="search in", elem_id=elem_id)
+def space_switch(elem_id: str) -> gr.Dropdown:
+    """The switch between the sentence encoder's space (default) and the classifier's (a dropdown: the
+    similar endpoint of the API takes plain values only)."""
+    return gr.Dropdown(list(SPACE_CHOICES), value=FIRST_SPACE, label="search in", elem_id=elem_id)
 
 
 def similar_of(service, sample_id: int, split: str, space: str = FIRST_SPACE) -> tuple[str, pd.DataFrame]:
@@ -92,7 +93,7 @@ def build_health_tab(service, split: gr.Dropdown) -> HealthTab:
         picked = gr.Textbox(label="picked", interactive=False, elem_id="health-picked", scale=4)
         send = gr.Button("Send to review", elem_id="health-send", scale=1)
     with gr.Accordion("Similar training tweets of the picked sample", open=False):
-        space = space_radio("health-similar-space")
+        space = space_switch("health-similar-space")
         similar_note = gr.Markdown(elem_id="health-similar-note")
         similar = gr.Dataframe(pd.DataFrame(columns=SIMILAR_COLUMNS), interactive=False, wrap=True, max_height=300,
                                elem_id="health-similar")
@@ -176,7 +177,7 @@ def build_similar_panel(service, text: gr.Textbox) -> tuple[gr.Button, gr.State]
     with gr.Accordion("Similar training tweets", open=False):
         with gr.Row():
             find = gr.Button("Find similar training tweets", size="sm", elem_id="similar-find")
-            space = space_radio("similar-space")
+            space = space_switch("similar-space")
         share = gr.Markdown(elem_id="similar-share")
         table = gr.Dataframe(pd.DataFrame(columns=SIMILAR_COLUMNS), interactive=False, wrap=True, max_height=360,
                              elem_id="similar-table", label="nearest training tweets (select one)")
