@@ -195,6 +195,12 @@ def build_similar_panel(service, text: gr.Textbox) -> tuple[gr.Button, gr.State]
             return "", None
         return f"train split, sample {int(row[0])}: {row[-1]}", int(row[0])
 
+    def on_space(text_, space_, shown):
+        if shown is None or not len(shown) or not str(text_ or "").strip():
+            return gr.skip(), gr.skip()  # nothing searched yet: the switch waits for the button
+        return similar_table(service, text_, space_)
+
     find.click(on_find, [text, space], [share, table], api_name="similar")
+    space.change(on_space, [text, space, table], [share, table], api_visibility="private")
     table.select(on_pick, None, [picked, sample_id], api_visibility="private")
     return send, sample_id
