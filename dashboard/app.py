@@ -132,20 +132,25 @@ def _wire_send_to_review(service, split: gr.Dropdown, tabs: gr.Tabs, v: SimpleNa
         button.click(send_to_review, [sample_id, split], [*review.outputs, tabs], api_visibility="private").then(
             *review.explain, api_visibility="private", trigger_mode="always_last")
 
-    def send_from_split(sample_id, from_split, split_):
-        # a decision is recorded on the selected split, so only its rows can be sent
-        shown = service.analyses.info(split_).split
-        if sample_id is not None and from_split != shown:
-            raise gr.Error(f"This row is in the {from_split} split: choose it in the split selector first.",
-                           print_exception=False)
-        return send_to_review(None if sample_id is None else [shown, int(sample_id)], shown)
-
     train = gr.State("train")
     for button, sample_id, from_split in ((v.health.send, v.health.sample_id, v.health.sample_split),
                                           (v.similar_send, v.similar_id, train)):
-        button.click(send_from_split, [sample_id, from_split, split], [*review.outputs, tabs],
+        button.click(lambda sid, f, s: send_switching_split(service, send_to_review, sid, f, s),
+                     [sample_id, from_split, split], [*review.outputs, tabs, split],
                      api_visibility="private").then(*review.explain, api_visibility="private",
                                                     trigger_mode="always_last")
+
+
+def send_switching_split(service, send_to_review, sample_id, from_split, split_) -> tuple:
+    """Send a row of ``from_split`` to review: a decision is recorded on the selected split, so the split
+    selector switches to the row's split first (its last output); ``gr.Error`` when that split is not analysed."""
+    shown = service.analyses.info(split_).split
+    target = shown if sample_id is None or from_split in (None, shown) else str(from_split)
+    if target not in service.splits:
+        raise gr.Error(f"This row is in the {target} split, which is not analysed here; start the app with it "
+                       "in --splits.", print_exception=False)
+    out = send_to_review(None if sample_id is None else [target, int(sample_id)], target)
+    return (*out, gr.skip() if target == shown else gr.update(value=target))
 
 
 def launch_options(service) -> dict:

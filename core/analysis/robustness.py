@@ -28,12 +28,12 @@ import numpy as np
 import pandas as pd
 
 from core.analysis.cache import cache_key
-from core.explanation.perturb import perturbations
+from core.explanation.perturb import for_tokenizer, perturbations
 from core.files import write_atomic
 
 __all__ = ["RobustnessReport", "analysis_key", "build_report", "load_or_build_report", "report_path"]
 
-ROBUSTNESS_VERSION = 1
+ROBUSTNESS_VERSION = 2  # 2: edits the tokenizer cannot tell apart are dropped or merged
 ALL = "all"
 
 
@@ -51,6 +51,11 @@ class RobustnessReport:
     edits: list[str]
     n_rows: int
     meta: dict
+
+    @property
+    def notes(self) -> list[str]:
+        """Edits left out or merged because this model's tokenizer cannot tell them apart."""
+        return list(self.meta.get("notes", []))
 
     def summary(self) -> pd.DataFrame:
         """One row per (edit, class) and per (edit, ``"all"``): ``n`` applicable, ``changed`` share, ``mean_shift``.
@@ -119,6 +124,7 @@ def build_report(
     meta: dict | None = None,
     progress: Callable[[int, int], None] | None = None,
     chunk: int = 512,
+    encode: Callable[[str], Sequence[int]] | None = None,
 ) -> RobustnessReport:
     """Apply every edit to every text and classify the edited texts in chunks of ``chunk``.
 
@@ -127,12 +133,14 @@ def build_report(
     predict : texts -> ``(N, K)`` probabilities (batched inside).
     texts, probs : the split's texts and the model's ``(N, K)`` probabilities for them (the analysis).
     progress : ``progress(done, total)`` after each chunk of edited texts.
+    encode : the tokenizer's text -> ids; edits it cannot tell apart are dropped or merged
+        (:func:`core.explanation.perturb.for_tokenizer`), with notes in ``meta["notes"]``.
     """
     labels = list(labels)
     probs = np.asarray(probs, dtype=float)
     if probs.shape != (len(texts), len(labels)):
         raise ValueError(f"probs has shape {probs.shape}, expected ({len(texts)}, {len(labels)})")
-    edits = perturbations(labels)
+    edits, notes = for_tokenizer(perturbations(labels), encode)
     names, ids, edited = [], [], []
     for p in edits:
         for i, text in enumerate(texts):
@@ -164,7 +172,7 @@ def build_report(
     })
     rows["edit"] = rows["edit"].astype(str)
     meta = {**(meta or {}), "seed": int(seed), "edits": [p.name for p in edits], "version": ROBUSTNESS_VERSION,
-            "n_rows": len(texts)}
+            "n_rows": len(texts), "notes": notes}
     return RobustnessReport(rows, labels, [p.name for p in edits], len(texts), meta)
 
 
@@ -210,6 +218,7 @@ def load_or_build_report(
     seed: int = 0,
     meta: dict | None = None,
     progress: Callable[[int, int], None] | None = None,
+    encode: Callable[[str], Sequence[int]] | None = None,
 ) -> tuple[RobustnessReport, bool]:
     """The cached report for ``analysis_key`` and ``seed``, or a new one (written beside the analysis).
 
@@ -217,13 +226,13 @@ def load_or_build_report(
     """
     labels = list(labels)
     expect = {"analysis_key": analysis_key, "seed": int(seed), "version": ROBUSTNESS_VERSION, "labels": labels,
-              "n_rows": len(texts), "edits": [p.name for p in perturbations(labels)]}
+              "n_rows": len(texts), "edits": [p.name for p in for_tokenizer(perturbations(labels), encode)[0]]}
     path = report_path(cache_dir, analysis_key, seed=seed) if cache_dir is not None else None
     if path is not None:
         cached = _read(path, expect)
         if cached is not None:
             return cached, True
-    report = build_report(predict, texts, probs, labels, seed=seed, progress=progress,
+    report = build_report(predict, texts, probs, labels, seed=seed, progress=progress, encode=encode,
                           meta={**(meta or {}), "analysis_key": analysis_key, "labels": labels})
     if path is not None:
         try:
@@ -276,10 +285,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     report, reused = load_or_build_report(
         predict, a.table["text"].tolist(), probs_of(a.table, clf.labels), clf.labels, analysis_key=key,
-        cache_dir=settings.cache_dir, seed=seed, progress=_tqdm("robustness"),
+        cache_dir=settings.cache_dir, seed=seed, progress=_tqdm("robustness"), encode=lambda t: clf.tokenize([t])[0][0],
         meta={"model": settings.model, "data": settings.data, "split": settings.split})
     print(f"{'reused' if reused else 'built'} the robustness report of {settings.split} "
           f"({report.n_rows} rows, seed {seed}); % of predictions that change, by predicted class:")
+    for note in report.notes:
+        print(f"note: {note}")
     print(report.table("changed").to_string(index=False))
     print("mean shift of the predicted class's probability (points):")
     print(report.table("mean_shift").to_string(index=False))

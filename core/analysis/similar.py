@@ -1,4 +1,8 @@
-"""Explain by training examples: the training tweets nearest to a text in the model's [CLS] space.
+"""Explain by training examples: the training tweets nearest to a text, in one of two spaces (:data:`SPACES`).
+
+The default is the sentence encoder's space (all-MiniLM-L6-v2, :mod:`core.analysis.signals.encoder`), which
+never saw these labels, so neighbours are tweets that say the same thing; the classifier's [CLS] space
+groups tweets by what the model predicts (:func:`sentence_embeddings` caches the former with the signals').
 
 :class:`TrainingExamples` indexes the hidden states of the training split's analysis: exact cosine
 neighbours (one matrix-vector product) up to :data:`core.analysis.mislabels.EXACT_NEIGHBOURS_MAX`
@@ -31,6 +35,27 @@ import pandas as pd
 from core.analysis.mislabels import EXACT_NEIGHBOURS_MAX
 
 NEIGHBOUR_COLUMNS = ("sample_id", "text", "label", "pred", "mislabel_score", "similarity")
+#: Search spaces: key -> how a view labels it.
+SPACES = {"sentence": "sentence encoder (never saw the labels)",
+          "classifier": "classifier's [CLS] states (group by predicted class)"}
+
+
+def check_space(space: str) -> str:
+    """``space`` when it is a key of :data:`SPACES`; ``ValueError`` naming the choices otherwise."""
+    if space not in SPACES:
+        raise ValueError(f"unknown search space {space!r}; choose one of {list(SPACES)}")
+    return space
+
+
+def sentence_embeddings(texts: list[str], *, cache_dir, encoder=None) -> np.ndarray:
+    """(N, 384) unit sentence embeddings of ``texts``, cached under ``<cache_dir>/signals`` with the same key as
+    the signals' embeddings of those texts (so a split the signals embedded is read back, not re-encoded)."""
+    from core.analysis.signals.compute import SignalCache
+    from core.analysis.signals.context import digest_parts
+    from core.analysis.signals.encoder import embed, encoder_params
+
+    key = digest_parts(["encoder", encoder_params(), digest_parts(list(texts))])
+    return SignalCache(cache_dir).get(key, lambda: {"x": embed(list(texts), encoder=encoder)})["x"]
 
 
 @dataclass
@@ -113,9 +138,11 @@ class TrainingExamples:
         return SimilarResult(pred, rows, share)
 
 
-def similar(text: str, k: int, *, classifier, examples: TrainingExamples) -> SimilarResult:
-    """The ``k`` training tweets most similar to ``text`` in ``classifier``'s [CLS] space (the model
-    that made ``examples``' analysis), with the share whose label disagrees with ``text``'s prediction.
+def similar(text: str, k: int, *, classifier, examples: TrainingExamples, encoder=None) -> SimilarResult:
+    """The ``k`` training tweets most similar to ``text``, with the share whose label disagrees with ``text``'s
+    prediction by ``classifier``. Without ``encoder`` the search is in ``classifier``'s [CLS] space (the model
+    that made ``examples``' analysis); with a sentence ``encoder``, in its space (``examples`` built on its
+    embeddings).
 
     Raises :class:`ValueError` for an empty text or ``k < 1``.
     """
@@ -123,9 +150,13 @@ def similar(text: str, k: int, *, classifier, examples: TrainingExamples) -> Sim
         raise ValueError("type a text to find similar training tweets")
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    out = classifier.predict([str(text)], with_hidden=True)
+    out = classifier.predict([str(text)], with_hidden=encoder is None)
     pred = classifier.labels[int(out.probs[0].argmax())]
-    return examples.nearest(out.hidden[0], k, pred=pred)
+    if encoder is None:
+        return examples.nearest(out.hidden[0], k, pred=pred)
+    from core.analysis.signals.encoder import embed
+
+    return examples.nearest(embed([str(text)], encoder=encoder)[0], k, pred=pred)
 
 
 def neighbour_disagreement(hidden: np.ndarray, labels: np.ndarray, *, k: int = 10,

@@ -34,9 +34,9 @@ PROB_SOURCES: dict[str, str] = {
     "held-out": "held-out: the model never trained on this split",
     "in-sample": ("in-sample: the model trained on these rows, and a model can memorise labels it trained on; "
                   "the mislabel score is the one stored in the analysis: the shipped ranking of signals that do not "
-                  "trust the labels (core.analysis.signals.shipped), or cleanlab's in-sample score where it cannot "
-                  "rank the data"),
-    "out-of-fold": ("out-of-fold: each row scored by a model trained without it (core.analysis.crossval); "
+                  "trust the labels (word lists, a sentence encoder, the parse), or cleanlab's in-sample score where "
+                  "it cannot rank the data"),
+    "out-of-fold": ("out-of-fold: each row scored by a model trained without it (cross-validation); "
                     "the mislabel score is re-ranked from these probabilities with cleanlab, not the shipped ranking"),
 }
 #: The default source for a split the model trained on (``--prob-source auto``): the stored table, whose

@@ -68,6 +68,38 @@ def near_duplicate_conflicts(table: pd.DataFrame, split: str) -> pd.DataFrame:
     return frame.sort_values(["n_labels", "n_rows", "group"], ascending=[False, False, True]).reset_index(drop=True)
 
 
+#: Cosine of two texts' sentence embeddings (all-MiniLM-L6-v2) from which they are near duplicates: a judgement
+#: (paraphrases and re-posts with a word changed score above it; texts that share only a topic below).
+MEANING_THRESHOLD = 0.95
+
+
+def meaning_duplicate_conflicts(table: pd.DataFrame, embeddings: np.ndarray, split: str, *,
+                                threshold: float = MEANING_THRESHOLD, chunk: int = 2048) -> pd.DataFrame:
+    """Groups of texts that say the same thing (sentence-embedding cosine >= ``threshold``, linked in chains)
+    and carry more than one label, in the columns of :func:`near_duplicate_conflicts` (``group``: a component
+    id). The embeddings never saw the labels or the model, so a group is a duplicate by meaning alone."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    cols = ["split", "group", "sample_ids", "labels", "text", "n_rows", "n_labels"]
+    n = len(table)
+    if len(embeddings) != n:
+        raise ValueError(f"embeddings have {len(embeddings)} rows, the table {n}")
+    emb = np.asarray(embeddings, dtype=np.float32)
+    rows, others = [], []
+    for start in range(0, n, chunk):
+        sims = emb[start:start + chunk] @ emb.T
+        i, j = np.nonzero(sims >= threshold)
+        keep = j > i + start
+        rows.append(i[keep] + start)
+        others.append(j[keep])
+    i, j = (np.concatenate(rows), np.concatenate(others)) if rows else (np.zeros(0, int), np.zeros(0, int))
+    _, comp = connected_components(coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n)), directed=False)
+    grouped = table.assign(dup_group=np.where(np.bincount(comp, minlength=n)[comp] > 1, comp, -1),
+                           dup_label_conflict=True)
+    return near_duplicate_conflicts(grouped, split)[cols]
+
+
 def metrics_without(table: pd.DataFrame, drop: Iterable[int], labels: list[str]) -> dict[str, float | int]:
     """Accuracy and weighted F1 of the analysis's predictions on all rows and on the rows not in ``drop``:
     ``rows, accuracy, f1_weighted, rows_kept, accuracy_kept, f1_weighted_kept``."""

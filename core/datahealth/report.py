@@ -28,7 +28,8 @@ import pandas as pd
 from core.datahealth import checks, model_checks
 from core.files import write_atomic
 
-DATAHEALTH_VERSION = 3  # 2: outlier scores unrounded (they reach 1e-29); 3: Unicode normalisation
+DATAHEALTH_VERSION = 4  # 2: outlier scores unrounded (they reach 1e-29); 3: Unicode normalisation;
+# 4: near-duplicate conflicts by the sentence encoder's meaning, not the classifier's [CLS] states
 KINDS: tuple[str, ...] = ("leakage", "conflicting_duplicates", "outliers", "non_emotion", "class_imbalance",
                           "label_set")
 RULES: dict[str, str] = {
@@ -36,7 +37,10 @@ RULES: dict[str, str] = {
                 "every script and emoji and collapsing the rest (a text with nothing kept leaks nothing); near: "
                 f"TF-IDF (word 1-2 grams) cosine >= {checks.NEAR_THRESHOLD}; a pair per two rows of different splits"),
     "conflicting_duplicates": ("exact: equal texts (as for leakage) with more than one label in a split; near: "
-                               "the analysis's Datalab near_duplicate groups holding more than one label"),
+                               "texts the sentence encoder (all-MiniLM-L6-v2, which never saw the labels) puts at "
+                               f"cosine >= {model_checks.MEANING_THRESHOLD}, linked in chains, holding more than one "
+                               "label (without the encoder: the analysis's Datalab near_duplicate groups on the "
+                               "classifier's [CLS] states)"),
     "outliers": model_checks.OUTLIER_RULE,
     "non_emotion": checks.NON_EMOTION_RULE,
     "class_imbalance": f"a label with fewer than {checks.IMBALANCE_SHARE:.0%} of N/K rows in a split",
@@ -114,11 +118,14 @@ class DataHealthReport:
 
 
 def compute_report(frames: Mapping[str, pd.DataFrame], label_names: list[str], *,
-                   analyses: Mapping[str, object] | None = None, model: str | None = None) -> DataHealthReport:
+                   analyses: Mapping[str, object] | None = None, model: str | None = None,
+                   embeddings: Mapping[str, object] | None = None) -> DataHealthReport:
     """Run every check on ``frames`` (split -> ``text, label`` frame, train first).
 
     ``analyses``: split -> an object with ``table`` and ``hidden`` (a cached analysis of that split by
     one model, rows in the frame's order), for outliers, near-duplicate conflicts and metrics.
+    ``embeddings``: split -> (N, D) unit sentence embeddings of its texts; near duplicates are found in that
+    space where given (:func:`core.datahealth.model_checks.meaning_duplicate_conflicts`).
     """
     start = time.perf_counter()
     frames = dict(frames)
@@ -126,7 +133,9 @@ def compute_report(frames: Mapping[str, pd.DataFrame], label_names: list[str], *
     parts = []
     for s, f in frames.items():
         parts.append(checks.conflicting_duplicates(f, s).assign(kind="exact"))
-        if analyses and s in analyses:
+        if embeddings and s in embeddings:
+            parts.append(model_checks.meaning_duplicate_conflicts(f, embeddings[s], s).assign(kind="near"))
+        elif analyses and s in analyses:
             parts.append(model_checks.near_duplicate_conflicts(analyses[s].table, s).assign(kind="near"))
     conflicts = pd.concat(parts, ignore_index=True)
     report = DataHealthReport(

@@ -52,13 +52,30 @@ def data_health(data, *, splits: Sequence[str] | None = None, classifier=None, a
             return cached, True
     frames = {s: data.frame(s) for s in splits}
     model = next(iter(analyses.values())).meta.get("model") if analyses else None
-    report = compute_report(frames, labels, analyses=analyses, model=model)
+    report = compute_report(frames, labels, analyses=analyses, model=model,
+                            embeddings=_sentence_embeddings(frames, cache_dir) if analyses else None)
     if cache_dir is not None:
         try:
             save_cached(cache_dir, key, report)
         except OSError:
             pass  # a read-only cache: the report is still returned
     return report, False
+
+
+def _sentence_embeddings(frames: Mapping, cache_dir) -> dict | None:
+    """Each split's sentence embeddings (cached with the signals'), or ``None`` when the encoder is not installed."""
+    from importlib.util import find_spec
+
+    from core.analysis.signals.encoder import encoder_path
+    from core.analysis.similar import sentence_embeddings
+
+    try:
+        encoder_path()
+    except ModuleNotFoundError:
+        return None
+    if find_spec("sentence_transformers") is None:
+        return None
+    return {s: sentence_embeddings(f["text"].astype(str).tolist(), cache_dir=cache_dir) for s, f in frames.items()}
 
 
 def _print(report: DataHealthReport, top: int) -> None:

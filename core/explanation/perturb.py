@@ -21,8 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-__all__ = ["CLASS_EMOJI", "Perturbation", "add_emoji", "append", "elongate", "intensify", "negate", "perturbations",
-           "remove_span", "typos", "upper"]
+__all__ = ["CLASS_EMOJI", "Perturbation", "add_emoji", "append", "elongate", "for_tokenizer", "intensify", "negate",
+           "perturbations", "remove_span", "typos", "upper"]
 
 # each emotion's typical emoji; other label names get no emoji edit
 CLASS_EMOJI: dict[str, str] = {"sadness": "😭", "joy": "😂", "love": "😍", "anger": "😡", "fear": "😱",
@@ -222,3 +222,44 @@ def perturbations(labels: Sequence[str] = ()) -> list[Perturbation]:
         Perturbation("filler today", 'append "today"', partial(append, suffix="today")),
     ]
     return out
+
+
+# a text with lower-case letters in several words: an uncased tokenizer reads it and its capitals alike
+CASE_PROBE = "i feel happy and loved today"
+EMOJI_PROBE = "ok"
+
+
+def for_tokenizer(edits: Sequence[Perturbation],
+                  encode: Callable[[str], Sequence[int]] | None) -> tuple[list[Perturbation], list[str]]:
+    """The edits that can change what the model reads, and one note per edit left out or merged.
+
+    ``encode`` maps a text to the tokenizer's ids (``None``: keep every edit). "upper case" is left
+    out when the capitals encode like the lower-case text (an uncased model). Emoji edits whose emoji
+    encode alike (typically all to the unknown token) become one row, named after all of them.
+    """
+    if encode is None:
+        return list(edits), []
+    out: list[Perturbation] = []
+    notes: list[str] = []
+    emoji_groups: dict[tuple, list[Perturbation]] = {}
+    for p in edits:
+        if p.name == "upper case" and list(encode(CASE_PROBE)) == list(encode(upper(CASE_PROBE))):
+            notes.append("upper case is left out: this model's tokenizer lower-cases every text, so capitals "
+                         "cannot change its input")
+            continue
+        if p.name.startswith("emoji "):
+            group = emoji_groups.setdefault(tuple(encode(p.apply(EMOJI_PROBE))), [])
+            group.append(p)
+            if len(group) > 1:
+                continue
+        out.append(p)
+    for group in emoji_groups.values():
+        if len(group) < 2:
+            continue
+        signs = " ".join(p.name.removeprefix("emoji ") for p in group)
+        merged = Perturbation(f"emoji {signs}", f"append one of {signs}: the tokenizer reads them all as one token",
+                              group[0].edit)
+        out[out.index(group[0])] = merged
+        notes.append(f"the {len(group)} emoji {signs} all become the same token for this model's tokenizer "
+                     "(its unknown token), so one row stands for them")
+    return out, notes

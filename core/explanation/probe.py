@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core.explanation.perturb import Perturbation, perturbations, remove_span
+from core.explanation.perturb import Perturbation, for_tokenizer, perturbations, remove_span
 
 __all__ = ["TOP_WORD", "ProbeResult", "probe"]
 
@@ -31,6 +31,7 @@ class ProbeResult:
     probs: dict[str, float]
     rows: pd.DataFrame
     skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def _edits(text: str, edits: Sequence[Perturbation], seed: int) -> tuple[list[tuple[str, str]], list[str]]:
@@ -42,14 +43,18 @@ def _edits(text: str, edits: Sequence[Perturbation], seed: int) -> tuple[list[tu
 
 
 def probe(predict: Callable[[list[str]], np.ndarray], text: str, labels: Sequence[str], *, seed: int = 0,
-          top_word: tuple[int, int] | None = None) -> ProbeResult:
+          top_word: tuple[int, int] | None = None,
+          encode: Callable[[str], Sequence[int]] | None = None) -> ProbeResult:
     """Classify ``text`` and its edits in one call of ``predict`` (texts -> ``(N, K)`` probabilities).
 
     ``top_word`` is the character span of the top-attributed word; its removal is the last edit.
-    Edits that leave the text unchanged are listed in ``skipped``.
+    Edits that leave the text unchanged are listed in ``skipped``. ``encode`` (the tokenizer's text -> ids)
+    drops or merges the edits it cannot tell apart (:func:`core.explanation.perturb.for_tokenizer`), said in
+    ``notes``.
     """
     labels = list(labels)
-    done, skipped = _edits(text, perturbations(labels), seed)
+    edits, notes = for_tokenizer(perturbations(labels), encode)
+    done, skipped = _edits(text, edits, seed)
     if top_word is not None:
         cut = remove_span(text, *top_word)
         name = f'{TOP_WORD} ("{text[top_word[0]:top_word[1]]}")'
@@ -65,4 +70,5 @@ def probe(predict: Callable[[list[str]], np.ndarray], text: str, labels: Sequenc
         "change": np.round(after[:, k] - probs[0, k], 4) if len(done) else [],
         "flipped": (after.argmax(axis=1) != k) if len(done) else [],
     })
-    return ProbeResult(text, labels[k], {n: float(v) for n, v in zip(labels, probs[0], strict=True)}, rows, skipped)
+    first = {n: float(v) for n, v in zip(labels, probs[0], strict=True)}
+    return ProbeResult(text, labels[k], first, rows, skipped, notes)

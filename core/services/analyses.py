@@ -322,7 +322,7 @@ class AnalysesService:
             report, _ = load_or_build_report(
                 predict, a.table["text"].tolist(), probs_of(a.table, a.labels), a.labels,
                 analysis_key=analysis_key(a.meta, a.classifier.max_length), cache_dir=self.settings.cache_dir,
-                seed=seed, progress=progress,
+                seed=seed, progress=progress, encode=lambda t: a.classifier.tokenize([t])[0][0],
                 meta={"model": a.meta.get("model"), "data": a.meta.get("data"), "split": a.split, "role": role})
             return report
 

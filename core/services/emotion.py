@@ -141,9 +141,9 @@ class EmotionService:
     def probe(self, text: str, **kw):
         return self.live.probe(text, **kw)
 
-    def similar(self, text: str, k: int = 8):
+    def similar(self, text: str, k: int = 8, **kw):
         """The ``k`` training tweets nearest to ``text`` (:meth:`core.services.health.HealthService.similar`)."""
-        return self.health.similar(text, k)
+        return self.health.similar(text, k, **kw)
 
     @property
     def explainer(self):

@@ -179,4 +179,4 @@ class LiveService:
         def predict(texts: list[str]) -> np.ndarray:
             return clf.predict(texts, batch_size=max(1, len(texts))).probs
 
-        return probe(predict, c.text, clf.labels, seed=seed, top_word=span)
+        return probe(predict, c.text, clf.labels, seed=seed, top_word=span, encode=lambda t: clf.tokenize([t])[0][0])

@@ -94,7 +94,7 @@ def loss_histogram(table: pd.DataFrame, *, bins: int = 40) -> go.Figure:
     Notes
     -----
     The counts are binned here (``np.histogram``) and drawn as bars, so the figure holds ``2 * bins``
-    numbers at any N; non-finite losses are left out.
+    numbers at any N; non-finite losses are left out. The count axis is logarithmic (empty bins draw nothing).
     """
     require_columns(table, ("loss", "correct"))
     if bins < 1:
@@ -117,7 +117,8 @@ def loss_histogram(table: pd.DataFrame, *, bins: int = 40) -> go.Figure:
     fig.update_layout(barmode="overlay", bargap=0, legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right",
                                                            "yanchor": "bottom"})
     fig.update_xaxes(title_text="loss (cross-entropy of the given label)")
-    fig.update_yaxes(title_text="samples")
+    # most rows have a loss near 0: on a linear axis the histogram is one bar, so counts are drawn on a log axis
+    fig.update_yaxes(title_text="samples (log scale)", type="log")
     return style(fig, title="loss distribution", height=340)
 
 

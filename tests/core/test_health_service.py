@@ -28,7 +28,7 @@ def test_conflicting_duplicates_are_listed_with_their_rule(tiny_model_dir, tmp_p
     svc = EmotionService.load(settings, show_progress=False)
     rows = svc.health.issues("conflicting duplicates")
     assert rows["sample_id"].iloc[0] == 0 and rows["split"].iloc[0] == "validation"
-    assert "[0, 40]" in rows["detail"].iloc[0]
+    assert "rows 0, 40" in rows["detail"].iloc[0] and "labels " in rows["detail"].iloc[0]
     counts = svc.health.counts().set_index("issue")
     assert counts.loc["conflicting_duplicates", "validation"] == 2
     assert "equal texts" in svc.health.rules()["conflicting_duplicates"]

@@ -11,6 +11,7 @@ from core.explanation.perturb import (
     add_emoji,
     append,
     elongate,
+    for_tokenizer,
     intensify,
     negate,
     perturbations,
@@ -18,7 +19,7 @@ from core.explanation.perturb import (
     typos,
     upper,
 )
-from tests.conftest import LABELS
+from tests.conftest import DISTILBERT, LABELS, needs_distilbert_tokenizer
 
 TWEETS = [
     "i feel so happy today",
@@ -117,3 +118,35 @@ def test_perturbation_list_has_one_emoji_per_known_label():
         out = p.apply(text, seed=0)
         assert isinstance(out, str) and out != text, p.name
         assert p.apply(text, seed=0) == out  # same seed, same edit
+
+
+@needs_distilbert_tokenizer
+def test_for_tokenizer_drops_case_and_merges_unknown_emoji_for_an_uncased_tokenizer():
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(DISTILBERT)
+
+    def encode(text):
+        return tok(text, add_special_tokens=False)["input_ids"]
+
+    edits, notes = for_tokenizer(perturbations(LABELS), encode)
+    names = [p.name for p in edits]
+    assert "upper case" not in names
+    emoji_rows = [p for p in edits if p.name.startswith("emoji")]
+    # the emoji this tokenizer cannot tell apart share one row named after all of them
+    groups = {}
+    for name in LABELS:
+        groups.setdefault(tuple(encode("ok " + CLASS_EMOJI[name])), []).append(CLASS_EMOJI[name])
+    assert len(emoji_rows) == len(groups) < len(LABELS)
+    merged = [p for p in emoji_rows if len(p.name.split()) > 2]
+    assert merged and all(e in merged[0].name for e in max(groups.values(), key=len))
+    assert merged[0].apply("so tired") != "so tired"
+    assert any("upper case" in n for n in notes) and any("same token" in n for n in notes)
+    assert len(names) == len(set(names))
+
+
+def test_for_tokenizer_keeps_every_edit_a_cased_reading_tells_apart():
+    every = perturbations(LABELS)
+    edits, notes = for_tokenizer(every, lambda text: [ord(c) for c in text])  # each character its own id
+    assert [p.name for p in edits] == [p.name for p in every] and notes == []
+    assert for_tokenizer(every, None) == (every, [])

@@ -125,8 +125,12 @@ def test_cli_on_a_tiny_model(tiny_model_dir, tmp_path):
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("built ") and "two typos" in first.stdout
     data = json.loads(out.read_text())
-    assert data["n_rows"] == 30 and set(data["edits"]) == {p.name for p in perturbations(LABELS)}
-    assert 0 <= data["edits"]["upper case"][ALL]["changed"] <= 1
+    # the tiny model reads DistilBERT's uncased vocabulary: capitals cannot matter, and its emoji share one token
+    every = {p.name for p in perturbations(LABELS)}
+    assert data["n_rows"] == 30 and "upper case" not in data["edits"] and len(data["edits"]) < len(every)
+    emoji = [e for e in data["edits"] if e.startswith("emoji")]
+    assert len(emoji) < len(LABELS) and 0 <= data["edits"][emoji[0]][ALL]["changed"] <= 1
+    assert "note: upper case is left out" in first.stdout and "same token" in first.stdout
     second = run_main(main, cmd)
     assert second.stdout.startswith("reused ")
     bad = run_main(main, [cmd[0], str(tmp_path / "missing"), *cmd[2:]])

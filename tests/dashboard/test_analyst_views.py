@@ -80,10 +80,22 @@ def test_word_rendering_of_a_real_explanation(service):
 
 
 def test_probe_frame_puts_flips_first(service):
-    frame = probe_frame(service.probe("i feel happy today"))
-    assert list(frame.columns) == ["edit", "text", "prediction", "p_predicted", "change", "flipped"]
-    flips = frame["flipped"].tolist()
-    assert flips == sorted(flips, reverse=True)
+    result = service.probe("i feel happy today")
+    frame = probe_frame(result)
+    cls = result.predicted
+    assert list(frame.columns) == ["edit", "edited text", "prediction after the edit", f"p({cls}) after (%)",
+                                   f"change of p({cls}) (points)", "prediction changed"]
+    edits = frame[frame["edit"] != "(left out)"]
+    flips = edits["prediction changed"].tolist()
+    assert flips == sorted(flips, reverse=True) and set(flips) <= {"yes", "no"}
+    # the tiny model's uncased tokenizer: no capitals row, one row for the emoji, and the table says so
+    assert "upper case" not in set(edits["edit"])
+    assert sum(e.startswith("emoji") for e in edits["edit"]) == 1
+    notes = frame.loc[frame["edit"] == "(left out)", "edited text"].tolist()
+    assert any("upper case" in n for n in notes) and any("same token" in n for n in notes)
+    pct = edits[f"p({cls}) after (%)"].astype(float)
+    assert pct.between(0, 100).all()
+    assert np.allclose(pct, (100 * result.rows.set_index("edit").loc[edits["edit"], "p_predicted"]).round(1))
 
 
 def test_app_exposes_classify_explain_and_probe(service):

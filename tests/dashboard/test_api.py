@@ -97,10 +97,14 @@ def test_probe_lists_edits_with_their_predictions(client):
     table = client.predict(TEXTS[0], api_name="/probe")
     rows = table["data"]
     headers = table["headers"]
-    assert headers == ["edit", "text", "prediction", "p_predicted", "change", "flipped"]
+    assert headers[:3] == ["edit", "edited text", "prediction after the edit"] and headers[-1] == "prediction changed"
+    assert re.fullmatch(rf"p\(({'|'.join(LABELS)})\) after \(%\)", headers[3])  # names the class predicted before
     edits = [r[0] for r in rows]
     assert "two typos" in edits and "negation" in edits and any(e.startswith("top word removed") for e in edits)
-    assert all(r[2] in LABELS for r in rows)
+    assert all(r[2] in LABELS for r in rows if r[0] != "(left out)")
+    # emotion-minilm's tokenizer is uncased and reads every emoji as its unknown token: said, not repeated
+    assert "upper case" not in edits and sum(e.startswith("emoji") for e in edits) == 1
+    assert any("upper case is left out" in r[1] for r in rows if r[0] == "(left out)")
 
 
 def test_explain_toward_a_chosen_class(client):

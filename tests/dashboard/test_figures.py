@@ -287,6 +287,7 @@ def test_loss_histogram_splits_correct_and_wrong():
     trace = fig.data[0 if table.loc[worst, "correct"] else 1]
     assert trace.y[-1] >= 1  # the largest loss falls in the last bin
     assert fig.layout.xaxis.title.text.startswith("loss")
+    assert fig.layout.yaxis.type == "log" and "log" in fig.layout.yaxis.title.text  # most losses sit near 0
 
 
 def test_figures_have_house_template_and_height():

@@ -95,7 +95,7 @@ def test_the_api_takes_only_text(app_url):
 
     endpoints = Client(app_url, verbose=False).view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert set(endpoints) == {"/classify", "/explain", "/probe", "/review_queue", "/review_decide", "/review_export",
-                              "/audit_next", "/audit_decide", "/audit_report", "/similar"}
+                              "/audit_next", "/audit_decide", "/audit_revise", "/audit_report", "/similar"}
     for name, spec in endpoints.items():
         for param in spec["parameters"]:
             kind = param["type"].get("type")
