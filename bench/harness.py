@@ -63,6 +63,20 @@ def wait_for_http(url: str, proc: subprocess.Popen, *, log: Path | None = None, 
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
+def wait_for_log(log: Path, text: str, proc: subprocess.Popen, *, timeout: float = 900.0, poll: float = 0.1) -> None:
+    """Block until ``text`` appears in the app's ``log`` (e.g. "The train split is ready": the app serves its
+    first split first and analyses the others behind). Raises like :func:`wait_for_http`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = log.read_text(errors="replace") if log.exists() else ""
+        if text in out:
+            return
+        if proc.poll() is not None:
+            raise RuntimeError(f"app exited with {proc.returncode}:\n{out[-4000:]}")
+        time.sleep(poll)
+    raise TimeoutError(f"{text!r} did not appear in {log} within {timeout} s")
+
+
 def app_env() -> dict[str, str]:
     """This process's environment, offline (no Hub) and without Gradio analytics."""
     return {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}

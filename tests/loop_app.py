@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.harness import start_app, stop_app, wait_for_http
+from bench.harness import start_app, stop_app, wait_for_http, wait_for_log
 from tests.conftest import EMOTION, LABELS
 
 N_TRAIN, N_VALIDATION, N_FLIPS = 120, 60, 8
@@ -72,6 +72,7 @@ def loop_app(loop_models, tmp_path_factory):
                           extra=["--compare-model", str(b), "--splits", "train,validation", "--split", "validation"])
     try:
         wait_for_http(url, proc, log=log, timeout=600)
+        wait_for_log(log, "The train split is ready", proc, timeout=600)  # served first, analysed behind
         yield LoopApp(url, data, clean, flipped, a, b)
     finally:
         stop_app(proc)
