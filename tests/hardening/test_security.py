@@ -99,7 +99,9 @@ def test_the_api_takes_only_text(app_url):
     for name, spec in endpoints.items():
         for param in spec["parameters"]:
             kind = param["type"].get("type")
-            if name in ("/classify", "/explain", "/probe"):
+            if (name, param["parameter_name"]) == ("/explain", "faithful"):
+                assert kind == "boolean", (name, param)  # the one flag: also score the explanation's faithfulness
+            elif name in ("/classify", "/explain", "/probe"):
                 assert kind == "string", (name, param)  # a str or a Literal of str
             else:  # the review, audit and similar endpoints take plain values too: names, ids, flags, never a file
                 assert kind in ("string", "integer", "number", "boolean"), (name, param)
