@@ -121,7 +121,8 @@ def _call(demo: gr.Blocks, api_name: str, inputs: list, profile: dict | None):
 
 
 def _ui_action(demo: gr.Blocks):
-    return next(f.fn for f in demo.fns.values() if f.fn is not None and f.fn.__qualname__ == "_Queue.act.<locals>.handler")
+    return next(f.fn for f in demo.fns.values()
+                if f.fn is not None and f.fn.__qualname__ == "_Queue.act.<locals>.handler")
 
 
 def test_login_without_a_profile_refuses_and_records_nothing(login_app):
