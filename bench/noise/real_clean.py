@@ -88,11 +88,13 @@ def condition_labels(name: str, labels: np.ndarray, score: np.ndarray, suggest: 
     return keep, out, counts
 
 
-def _digest(*parts) -> str:
+def fit_folder(work: Path, base: str, recipe: dict, texts: list[str], labels: np.ndarray,
+               evals: dict[str, list[str]]) -> Path:
+    """Where one fine-tune's results are cached: keyed by everything that shapes them."""
     h = hashlib.sha256()
-    for part in parts:
+    for part in (base, recipe, texts, labels.astype(np.int64), sorted(evals)):
         h.update(part.tobytes() if isinstance(part, np.ndarray) else json.dumps(part, sort_keys=True).encode())
-    return h.hexdigest()[:16]
+    return work / "fits" / h.hexdigest()[:16]
 
 
 def fit_one(work: Path, base: str, recipe: dict, texts: list[str], labels: np.ndarray, names: list[str],
@@ -100,7 +102,7 @@ def fit_one(work: Path, base: str, recipe: dict, texts: list[str], labels: np.nd
     """Fine-tune and save each evaluation split's probabilities (cached by everything that shapes them)."""
     from core.classifier.train import fine_tune, predict_probs
 
-    folder = work / "fits" / _digest(base, recipe, texts, labels.astype(np.int64), sorted(evals))
+    folder = fit_folder(work, base, recipe, texts, labels, evals)
     if (folder / "preds.npz").is_file():
         return folder
     start = time.perf_counter()

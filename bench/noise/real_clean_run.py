@@ -17,6 +17,7 @@ from bench.noise.real_clean import (
     ROWS,
     SUGGEST,
     condition_labels,
+    fit_folder,
     fit_one,
     subset,
 )
@@ -91,15 +92,11 @@ def fits(setup: Setup, args: argparse.Namespace, *, train: bool) -> dict[tuple[s
             keep, labels, counts = condition_labels(name, setup.labels, setup.score, setup.suggest, setup.audited_fix)
             recipe = {**setup.recipe, "seed": seed}
             texts = [t for t, k in zip(setup.texts, keep, strict=True) if k]
-            folder = Path(args.work_dir)
+            work = Path(args.work_dir)
             if train:
                 print(f"fit {name} seed {seed} ({len(texts)} rows)", flush=True)
-                folder = fit_one(folder, setup.base, recipe, texts, labels[keep], setup.names, setup.evals)
-            else:
-                from bench.noise.real_clean import _digest
-
-                folder = folder / "fits" / _digest(setup.base, recipe, texts, labels[keep].astype(np.int64),
-                                                   sorted(setup.evals))
+                fit_one(work, setup.base, recipe, texts, labels[keep], setup.names, setup.evals)
+            folder = fit_folder(work, setup.base, recipe, texts, labels[keep], setup.evals)
             if (folder / "preds.npz").is_file():
                 z = np.load(folder / "preds.npz")
                 out[(name, seed)] = {"probs": {s: z[s] for s in setup.evals}, "counts": counts,
