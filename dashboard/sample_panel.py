@@ -1,6 +1,7 @@
 """The sample panel shared by the loss, confusion, embedding and review views.
 
-It shows one validation sample: its text (always as text), given and predicted label, every
+It shows one sample: its text (always as text), given and predicted label, why the ranking finds it
+suspect (a split the model trained on: each signal's reason in words, :func:`why_text`), every
 probability, its SHAP explanation toward the predicted class, word by word (:func:`word_highlight`),
 and how faithful that explanation is (:func:`faithfulness_text`, a plain-text line).
 """
@@ -66,6 +67,7 @@ class SamplePanel:
     sample_id: object
     text: object
     facts: object
+    why: object
     probs: object
     shap: object
     faithfulness: object
@@ -73,7 +75,7 @@ class SamplePanel:
     @property
     def outputs(self) -> list:
         """Components in the order :func:`show_sample` returns values."""
-        return [self.ref, self.sample_id, self.text, self.facts, self.probs, self.shap, self.faithfulness]
+        return [self.ref, self.sample_id, self.text, self.facts, self.why, self.probs, self.shap, self.faithfulness]
 
 
 def build_sample_panel(*, title: str = "Sample (select a row)", prefix: str | None = None) -> SamplePanel:
@@ -89,18 +91,20 @@ def build_sample_panel(*, title: str = "Sample (select a row)", prefix: str | No
                           elem_id=f"{prefix}-sample-text" if prefix else None)
         facts = gr.Textbox(label="labels", interactive=False, lines=1,
                            elem_id=f"{prefix}-sample-facts" if prefix else None)
+        why = gr.Textbox(label="why this row is suspect (its own signals; weights from the ranking that ranks it)",
+                         interactive=False, lines=3, elem_id=f"{prefix}-sample-why" if prefix else None)
         with gr.Row(equal_height=True):
             probs = gr.Label(label="probabilities", num_top_classes=10)
             shap_view = gr.HighlightedText(label="SHAP per word toward the predicted class (warm: toward, cool: away)",
                                            show_legend=False, combine_adjacent=False)
         faithfulness = gr.Textbox(label="faithfulness of the explanation", interactive=False, lines=1)
-    return SamplePanel(ref, sample_id, text, facts, probs, shap_view, faithfulness)
+    return SamplePanel(ref, sample_id, text, facts, why, probs, shap_view, faithfulness)
 
 
 def show_sample(service, sample_id: int | None, *, explain: bool = True, split: str | None = None) -> tuple:
     """Values for :attr:`SamplePanel.outputs` for a row of ``split``; empty values when ``sample_id`` is None."""
     if sample_id is None:
-        return None, None, "", "", None, None, ""
+        return None, None, "", "", "", None, None, ""
     split = service.analyses.info(split).split
     row = service.analyses.sample(int(sample_id), split)
     shap_value, faith = None, ""
@@ -108,4 +112,26 @@ def show_sample(service, sample_id: int | None, *, explain: bool = True, split: 
         exp = service.live.explain(row["text"], target=row["pred"], faithful=True)
         shap_value, faith = word_highlight(exp), faithfulness_text(exp)
     return (sample_ref(split, sample_id), int(sample_id), row["text"], sample_facts(row),
-            row_probs(row, service.labels), shap_value, faith)
+            why_text(service, int(sample_id), split), row_probs(row, service.labels), shap_value, faith)
+
+
+def why_text(service, sample_id: int, split: str) -> str:
+    """The row's evidence in words (:meth:`core.services.ranking.RankingService.evidence`), plain text; empty
+    for a split the signals do not rank."""
+    ranking = getattr(service, "ranking", None)
+    if ranking is None or not ranking.applies(split):
+        return ""
+    ev = ranking.evidence(sample_id, split)
+    lines = []
+    for r in ev["reasons"]:
+        if r["signal"] == "suggest":
+            continue
+        weight = "" if r["weight"] is None else f"; {r['weight']:+.2f} in the score"
+        lines.append(f"• {r['says']} (top {100 - r['percentile']}% of the split{weight})")
+    if not lines:
+        lines.append("• no signal places this row in its top 20% of the split")
+    if ev["suggested"]:
+        right = ev.get("suggestion_right")
+        track = f"; such suggestions were right on {right}" if right else ""
+        lines.append(f"suggested class: {ev['suggested']} ({ev['suggest_line']}{track})")
+    return "\n".join([f"ranked by the {ev['ranker']}", *lines])

@@ -37,9 +37,12 @@ class AuditService:
         analysis = self.analyses.analysis(split)
         with self._lock:
             if analysis.split not in self._auditors:
+                table = self.analyses.ranked(analysis.split)
+                # strata of the fixed mix, never of the learned ranking that judgements refit
+                score = "fixed_mix_score" if "fixed_mix_score" in table else "mislabel_score"
                 self._auditors[analysis.split] = Auditor(
-                    self.reviews.store, analysis.review_key, self.analyses.ranked(analysis.split),
-                    labels=analysis.labels, text_hashes=analysis.text_hashes)
+                    self.reviews.store, analysis.review_key, table, labels=analysis.labels,
+                    text_hashes=analysis.text_hashes, stratify_by=score)
             return self._auditors[analysis.split]
 
     def next(self, split: str | None = None, sampling: str = "uniform") -> dict | None:

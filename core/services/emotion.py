@@ -7,6 +7,8 @@
   export, sync and access (the one place that authorises a write);
 - :attr:`EmotionService.audits` (:class:`core.services.audits.AuditService`): the blind audit of a
   split, recorded as review decisions under the same access rules.
+- :attr:`EmotionService.ranking` (:class:`core.services.ranking.RankingService`): which model ranks a
+  trained-on split (the learned error model once enough judgements exist), refitted from the judgements;
 - :attr:`EmotionService.health` (:class:`core.services.health.HealthService`): the data-health report,
   similar training tweets and error slices.
 
@@ -38,6 +40,7 @@ from core.services.analyses import ANY, AnalysesService
 from core.services.audits import AuditService
 from core.services.health import HealthService
 from core.services.live import Classification, LiveService
+from core.services.ranking import RankingService
 from core.services.reviews import EXPORT_KINDS, REVIEW_ACTIONS, ReviewService
 from core.settings import Settings
 
@@ -56,6 +59,7 @@ class EmotionService:
         self.reviews = ReviewService(analyses, settings=settings)
         self.audits = AuditService(analyses, self.reviews)
         self.health = HealthService(analyses, self.live, settings=settings)
+        self.ranking = RankingService(analyses, self.reviews, self.audits)
 
     @classmethod
     def load(cls, settings: Settings, *, show_progress: bool = True, defer_model: bool = False,
@@ -88,8 +92,15 @@ class EmotionService:
         analyses, notes = AnalysesService.load(settings, data, classifiers, show_progress=show_progress,
                                                defer=defer_splits)
         service = cls(classifiers, analyses, settings=settings, warnings=notes)
-        analyses.on_ready = service.reviews.analysis_ready
+        analyses.on_ready = service.analysis_ready
+        for analysis in analyses.registry:
+            service.ranking.check(analysis.split)  # in the background: the first page does not wait
         return service
+
+    def analysis_ready(self, analysis) -> None:
+        """A split analysed after start-up: rekey its legacy decisions, then rank it from the judgements."""
+        self.reviews.analysis_ready(analysis)
+        self.ranking.check(analysis.split)
 
     def finish_loading(self) -> list[str]:
         """Load any model :meth:`load` deferred; returns each model's backend note.

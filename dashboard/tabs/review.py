@@ -27,6 +27,7 @@ from dashboard.sample_panel import (
     show_sample,
     word_highlight,
 )
+from dashboard.tabs.ranking_api import ranking_endpoints
 from dashboard.tabs.review_history import build_history
 from dashboard.tabs.shared import confidence_range, prob_note, source_choice, source_update
 
@@ -140,7 +141,7 @@ def _layout(service) -> _Controls:
                           elem_id="review-rank-by")
     note_md = gr.Markdown(prob_note(service, None), elem_id="review-prob-note")
     with gr.Row():
-        progress = gr.Textbox(label="progress", interactive=False, elem_id="review-progress")
+        progress = gr.Textbox(label="progress and ranking", interactive=False, elem_id="review-progress", lines=2)
         status = gr.Textbox(label="last action", interactive=False, elem_id="review-status", scale=2)
         undo = gr.Button("Undo last (u)", elem_id="review-undo", size="sm", scale=0, min_width=120)
     skipped = gr.State([])
@@ -173,9 +174,15 @@ class _Queue:
         self.service = service
 
     def progress_text(self, split_) -> str:
+        """Reviewed so far and, for a split the signals rank, which ranking orders the queue and how well."""
         done, total = self.service.reviews.progress(split_)
         split_name = self.service.analyses.info(split_).split
-        return f"reviewed {done} of {total} ({done / max(total, 1):.1%}) in the {split_name} split"
+        line = f"reviewed {done} of {total} ({done / max(total, 1):.1%}) in the {split_name} split"
+        ranking = self.service.ranking
+        if ranking.applies(split_name):
+            ranking.check(split_name)  # a background refit every REFIT_EVERY new judgements
+            line += " · " + ranking.header(split_name)
+        return line
 
     def view(self, sample_id, split_=None):
         """The panel for one sample, without its explanation (that follows in :meth:`explain_current`)."""
@@ -282,6 +289,7 @@ def build_review_tab(service, split: gr.Dropdown) -> ReviewTab:
     queue = _Queue(service)
     _wire(queue, c, split)
     _api_endpoints(service)
+    ranking_endpoints(service)
     return ReviewTab(open_sample=queue.view, outputs=c.outputs,
                      explain=(queue.explain_current, c.panel.ref, c.explained), access_load=access.load,
                      load=(queue.next_sample, [split, c.source, *c.filters, c.skipped], c.outputs))

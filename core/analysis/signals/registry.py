@@ -33,7 +33,7 @@ from core.analysis.signals.resources import OPTIONAL
 
 #: The built-in family modules, imported by :func:`families` in this order.
 MODULES: tuple[str, ...] = tuple(f"core.analysis.signals.{m}" for m in (
-    "negation", "judges", "knn", "oof", "aum", "target", "probes"))
+    "negation", "judges", "knn", "oof", "aum", "target", "probes", "nade_judge"))
 #: The shared inputs a family may read (:mod:`core.analysis.signals.context` makes each once per split).
 INPUTS = frozenset({"embeddings", "parse", "hidden", "classifier"})
 

