@@ -1,7 +1,7 @@
 """Benchmark the split robustness report (:func:`core.analysis.robustness.build_report`): before and after, one run.
 
 Loads the model once as the app does (``core.classifier.model.load_classifier`` on the app's default
-backend), classifies the split once (the analysis' probabilities, untimed), then times, on the same
+backend, ``Settings().backend``), classifies the split once (the analysis' probabilities, untimed), then times, on the same
 rows and model, in this order:
 
 * ``reference``: :mod:`core.analysis.robustness` as it is at git ``--ref`` (default ``main``), read with
@@ -50,6 +50,7 @@ def reference_module(ref: str):
     path.write_text(source)
     spec = importlib.util.spec_from_file_location("robustness_reference", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks itself up there
     spec.loader.exec_module(module)
     return module
 
@@ -86,10 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     from core.analysis import robustness
     from core.classifier.model import BULK_OVERHEAD_TOKENS
+    from core.settings import Settings
 
     lines = (EMOTION / f"{args.split}.txt").read_text().splitlines()[: 60 if args.quick else args.rows]
     texts = [line.rsplit(";", 1)[0] for line in lines]
-    clf = load_classifier(args.model)
+    clf = load_classifier(args.model, backend=Settings().backend)  # the app's default backend
     probs = clf.predict(texts, overhead_tokens=BULK_OVERHEAD_TOKENS).probs
     encode = lambda t: clf.tokenize([t])[0][0]  # noqa: E731
     out: dict = {"bench": "robustness", "model": Path(args.model).name, "split": args.split, "rows": len(texts),
