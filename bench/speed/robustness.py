@@ -1,8 +1,8 @@
 """Benchmark the split robustness report (:func:`core.analysis.robustness.build_report`): before and after, one run.
 
 Loads the model once as the app does (``core.classifier.model.load_classifier`` on the app's default
-backend, ``Settings().backend``), classifies the split once (the analysis' probabilities, untimed), then times, on the same
-rows and model, in this order:
+backend, ``Settings().backend``), classifies the split once (the analysis' probabilities, untimed), then
+times, on the same rows and model, in this order:
 
 * ``reference``: :mod:`core.analysis.robustness` as it is at git ``--ref`` (default ``main``), read with
   ``git show`` and imported as a module of its own, called as the app called it there
