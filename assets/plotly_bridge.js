@@ -1,7 +1,9 @@
 // js_on_load of the gr.HTML that draws a plotly figure (dashboard/plotly_bridge.py): draws the
 // figure in props.value with plotly.js and sends clicks and box/lasso selections to Python as
 // trigger('select', ...): a heatmap cell as {index: [row, col], value: z}, scatter points as
-// {index: [point indexes], value: [their customdata]}. A zoom or pan sends the window in view as
+// {index: [point indexes], value: [their customdata]}; a box or lasso also names its geometry (range:
+// {x: [x0, x1], y: [y0, y1]}, lasso: {x: [...], y: [...]}) and the legend entries switched off (hidden), so
+// Python can list every sample inside, drawn or not. A zoom or pan sends the window in view as
 // trigger('zoom', {x0, x1, y0, y1}); a double-click (which in select mode also clears the selection)
 // or autoscale sends trigger('zoom', {reset: true}).
 const host = element.querySelector('.plotly-host');
@@ -30,7 +32,9 @@ function draw() {
     host.on('plotly_selected', (ev) => {
       if (!ev) { return; }
       const pts = ev.points || [];
-      trigger('select', {index: pts.map(p => p.pointIndex), value: pts.map(p => p.customdata), kind: 'box'});
+      const hidden = (host._fullData || []).filter(t => t.visible === 'legendonly').map(t => t.name);
+      trigger('select', {index: pts.map(p => p.pointIndex), value: pts.map(p => p.customdata), kind: 'box',
+                         range: ev.range || null, lasso: ev.lassoPoints || null, hidden: hidden});
     });
     host.on('plotly_doubleclick', reset);  // zoom and pan modes
     host.on('plotly_deselect', reset);  // select and lasso modes: a double-click clears the selection

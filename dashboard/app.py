@@ -14,7 +14,7 @@ import gradio as gr
 
 from core.services.preload import preload_libraries
 from dashboard.assets import css
-from dashboard.figures import DENSITY_MAX_POINTS
+from dashboard.figures import MAP_MAX_POINTS
 from dashboard.plotly_bridge import static_paths
 from dashboard.review_access import assert_no_mocked_oauth, launch_auth
 from dashboard.sample_panel import ref_in
@@ -33,13 +33,13 @@ TITLE = "Emotion Lens: what the emotion classifier predicts, why, and where it g
 QUEUE_MAX_SIZE = 256
 
 
-def build_app(service, *, map_max_points: int = DENSITY_MAX_POINTS) -> gr.Blocks:
+def build_app(service, *, map_max_points: int = MAP_MAX_POINTS) -> gr.Blocks:
     """The whole dashboard: Classify & explain (live), Losses, Confusion, Embedding map, Review, Compare,
     Robustness, Overview, Data health.
 
     One split selector at the top (shown when more than one split is analysed) switches every
     analysis view. ``map_max_points``: the most samples the embedding map draws as points (a window
-    holding more is drawn as a density). First it imports the libraries that the handlers would
+    holding more draws that many, sampled per class). First it imports the libraries that the handlers would
     import lazily (:mod:`core.services.preload`).
     """
     # Before any handler can run: libraries the handlers import lazily, imported once in this thread

@@ -7,7 +7,9 @@ Python ``plotly`` package, served by Gradio, no internet needed) and its ``plotl
 receives ``gr.SelectData`` with:
 
 - a heatmap click: ``index = [row, col]`` and ``value = z``;
-- a scatter click or selection: ``value`` = the ``customdata`` of the picked points (sample ids).
+- a scatter click or selection: ``value`` = the ``customdata`` of the picked points (sample ids); a box or
+  lasso selection also names its geometry and the hidden legend entries in the event's data
+  (``evt._data``: ``range``, ``lasso``, ``hidden``).
 """
 
 from __future__ import annotations

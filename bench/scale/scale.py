@@ -18,7 +18,7 @@ The query latencies are timed in this process on the cached table with the funct
 (server side only, not the browser's drawing; wall and CPU seconds, since the machine may be shared):
 the first page (default order), a filter (true label + text), a page change (page 500), a sort change, the first page of
 the largest confusion cell (the most common class predicted as itself), and the embedding map (the
-figure the tab sends, serialised to JSON: a density map past 10,000 points, else every point) and the
+figure the tab sends, serialised to JSON: 10,000 points sampled per class past 10,000, else every point) and the
 map after a zoom into a window holding at most 5,000 samples (its points, with hover texts).
 
 Where precompute at an N does not fit the time given (``--max-precompute-s``), that N's app figures

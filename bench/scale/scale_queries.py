@@ -72,9 +72,9 @@ class ViewQueries:
         return self.queries.as_list(self.queries.page(cell, page_number=1, page_size=PAGE_SIZE)[0])
 
     def map_json(self, **window: Any) -> str:
-        """The embedding map's figure as the tab sends it, serialised to JSON (a density map past 10,000 points,
-        else every point); ``window``: a zoom's ``x_range`` and ``y_range``."""
-        fig = self.figures.density_embedding_figure(self.table, color_by="label", labels=self.labels, **window)
+        """The embedding map's figure as the tab sends it, serialised to JSON (10,000 points sampled per class
+        past 10,000 points, else every point); ``window``: a zoom's ``x_range`` and ``y_range``."""
+        fig = self.figures.map_window_figure(self.table, color_by="label", labels=self.labels, **window)
         return fig.to_json()
 
 

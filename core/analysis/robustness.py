@@ -2,10 +2,12 @@
 
 One typed text is probed by :func:`core.explanation.probe.probe`; over an analysed split:
 
-* :func:`build_report`: every edit applied to every row of an analysed split, classified in
-  batches; per edit and per predicted class, the share of predictions that change and the mean
-  shift of the predicted class's probability. Rows an edit leaves unchanged ("does not apply")
-  are not counted. The top-word removal needs one explanation per row and is left out here.
+* :func:`build_report`: every edit applied to every row of an analysed split; each distinct edited
+  text classified once, longest first, in chunks of similar length (batched on the fast backend by
+  the caller's ``predict``), with progress after each chunk; per edit and per predicted class, the
+  share of predictions that change and the mean shift of the predicted class's probability. Rows an
+  edit leaves unchanged ("does not apply") are not counted. The top-word removal needs one
+  explanation per row and is left out here.
 * :func:`load_or_build_report`: the report cached beside the analysis cache entry
   (``<cache>/analysis/<key>.robustness.parquet`` and ``.json``, keyed by the analysis key, the
   seed and the edit list), rebuilt when any of those changes.
@@ -28,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from core.analysis.cache import cache_key
-from core.explanation.perturb import for_tokenizer, perturbations
+from core.explanation.perturb import Perturbation, for_tokenizer, perturbations
 from core.files import write_atomic
 
 __all__ = ["RobustnessReport", "analysis_key", "build_report", "load_or_build_report", "report_path"]
@@ -123,16 +125,16 @@ def build_report(
     seed: int = 0,
     meta: dict | None = None,
     progress: Callable[[int, int], None] | None = None,
-    chunk: int = 512,
+    chunk: int = 2048,
     encode: Callable[[str], Sequence[int]] | None = None,
 ) -> RobustnessReport:
-    """Apply every edit to every text and classify the edited texts in chunks of ``chunk``.
+    """Apply every edit to every text and classify the distinct edited texts, by length, in chunks of ``chunk``.
 
     Parameters
     ----------
-    predict : texts -> ``(N, K)`` probabilities (batched inside).
+    predict : texts -> ``(N, K)`` probabilities (batched inside, e.g. by length on the fast backend).
     texts, probs : the split's texts and the model's ``(N, K)`` probabilities for them (the analysis).
-    progress : ``progress(done, total)`` after each chunk of edited texts.
+    progress : ``progress(done, total)`` after each chunk, counted in distinct edited texts.
     encode : the tokenizer's text -> ids; edits it cannot tell apart are dropped or merged
         (:func:`core.explanation.perturb.for_tokenizer`), with notes in ``meta["notes"]``.
     """
@@ -141,19 +143,8 @@ def build_report(
     if probs.shape != (len(texts), len(labels)):
         raise ValueError(f"probs has shape {probs.shape}, expected ({len(texts)}, {len(labels)})")
     edits, notes = for_tokenizer(perturbations(labels), encode)
-    names, ids, edited = [], [], []
-    for p in edits:
-        for i, text in enumerate(texts):
-            out = p.apply(text, seed=seed)
-            if out != text:
-                names.append(p.name)
-                ids.append(i)
-                edited.append(out)
-    after = np.zeros((len(edited), len(labels)))
-    for start in range(0, len(edited), chunk):
-        after[start:start + chunk] = predict(edited[start:start + chunk])
-        if progress is not None:
-            progress(min(start + chunk, len(edited)), len(edited))
+    names, ids, edited = _edited(edits, texts, seed)
+    after = _classify_unique(predict, edited, len(labels), chunk=chunk, progress=progress)
     ids_a = np.asarray(ids, dtype=np.int64)
     k = probs.argmax(axis=1)[ids_a] if len(ids_a) else np.zeros(0, dtype=np.int64)
     p_before = probs[ids_a, k] if len(ids_a) else np.zeros(0)
@@ -174,6 +165,34 @@ def build_report(
     meta = {**(meta or {}), "seed": int(seed), "edits": [p.name for p in edits], "version": ROBUSTNESS_VERSION,
             "n_rows": len(texts), "notes": notes}
     return RobustnessReport(rows, labels, [p.name for p in edits], len(texts), meta)
+
+
+def _edited(edits: Sequence[Perturbation], texts: Sequence[str], seed: int) -> tuple[list[str], list[int], list[str]]:
+    """(edit name, row, edited text) of every edit that changes a row's text."""
+    names, ids, edited = [], [], []
+    for p in edits:
+        for i, text in enumerate(texts):
+            out = p.apply(text, seed=seed)
+            if out != text:
+                names.append(p.name)
+                ids.append(i)
+                edited.append(out)
+    return names, ids, edited
+
+
+def _classify_unique(predict: Callable[[list[str]], np.ndarray], edited: list[str], k: int, *, chunk: int,
+                     progress: Callable[[int, int], None] | None) -> np.ndarray:
+    """``(len(edited), k)`` probabilities, each distinct text classified once: longest first, in chunks of
+    ``chunk`` texts of similar length (so a batch pads little), ``progress`` after each chunk."""
+    codes, unique = pd.factorize(pd.Series(edited, dtype=object), sort=False)
+    order = np.argsort(-pd.Series(unique).str.len().to_numpy(), kind="stable")
+    probs = np.zeros((len(unique), k))
+    for start in range(0, len(order), chunk):
+        rows = order[start:start + chunk]
+        probs[rows] = predict([unique[r] for r in rows])
+        if progress is not None:
+            progress(min(start + chunk, len(order)), len(order))
+    return probs[codes] if len(edited) else np.zeros((0, k))
 
 
 def analysis_key(meta: dict, max_length: int) -> str:
@@ -262,6 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command line: print the robustness table of one analysed split; exit code 2 on bad input."""
     from core.analysis.precompute import CLI_ERRORS, analyse_from_settings  # the model stack, for the command only
     from core.analysis.table import probs_of
+    from core.classifier.model import BULK_OVERHEAD_TOKENS
     from core.settings import Settings, build_parser
 
     parser = build_parser(description="Robustness of the predictions on one split to what-if edits.",
@@ -281,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     key = analysis_key(a.meta, clf.max_length)
 
     def predict(texts: list[str]) -> np.ndarray:
-        return clf.predict(texts, batch_size=settings.batch_size).probs
+        return clf.predict(texts, batch_size=settings.batch_size, overhead_tokens=BULK_OVERHEAD_TOKENS).probs
 
     report, reused = load_or_build_report(
         predict, a.table["text"].tolist(), probs_of(a.table, clf.labels), clf.labels, analysis_key=key,

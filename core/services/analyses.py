@@ -313,11 +313,12 @@ class AnalysesService:
         def build():
             from core.analysis.robustness import analysis_key, load_or_build_report
             from core.analysis.table import probs_of
+            from core.classifier.model import BULK_OVERHEAD_TOKENS
 
             batch = self.settings.batch_size
 
-            def predict(texts: list[str]) -> np.ndarray:
-                return a.classifier.predict(texts, batch_size=batch).probs
+            def predict(texts: list[str]) -> np.ndarray:  # a chunk of similar-length texts: few, full batches
+                return a.classifier.predict(texts, batch_size=batch, overhead_tokens=BULK_OVERHEAD_TOKENS).probs
 
             report, _ = load_or_build_report(
                 predict, a.table["text"].tolist(), probs_of(a.table, a.labels), a.labels,

@@ -244,7 +244,8 @@ class ReviewService(DecisionHistory):
     ) -> Decision:
         """Record one decision on a row of ``split`` and return it as stored.
 
-        ``relabel`` to the row's own label is recorded as ``keep``. The decision stores the row's text
+        ``relabel`` to the row's own label is refused with a message saying so (nothing is stored: ``keep``
+        keeps the given label). The decision stores the row's text
         hash, and the served model's fingerprint and prediction for the audit trail. Raises
         :class:`InputError` for an unknown action, label or row, and :class:`AccessDenied` when ``caller``
         (default: anonymous, named ``reviewer``) may not write under ``settings.access``; the reviewer
@@ -365,12 +366,13 @@ class ReviewService(DecisionHistory):
 
 
 def _checked_action(action: str, new_label: str | None, label: str, labels: list[str]) -> tuple[str, str | None]:
-    """(action, new_label) as recorded: a relabel to the row's own label is a keep; a stray label is refused."""
+    """(action, new_label) as recorded; a stray label, or a relabel to the row's own label, is refused."""
     if action == "relabel":
         if new_label not in labels:
             raise InputError(f"relabel needs new_label, one of {labels} (got {new_label!r})")
         if new_label == label:
-            return "keep", None
+            raise InputError(f"{new_label!r} is this row's given label, so nothing was stored: a relabel names "
+                             f"another class; use action 'keep' to keep the given label")
     elif new_label is not None and not (action == "keep" and new_label == label):
         raise InputError(f"action {action!r} takes no new_label (got {new_label!r})")
     return action, new_label

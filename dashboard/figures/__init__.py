@@ -6,7 +6,7 @@ returns a figure in one house look (:mod:`dashboard.figures.style`: ``plotly_whi
 
 - :mod:`~dashboard.figures.live`: probability bars, top attributed words;
 - :mod:`~dashboard.figures.confusion`: the confusion matrix;
-- :mod:`~dashboard.figures.embedding`: the embedding map (points or density);
+- :mod:`~dashboard.figures.embedding`: the embedding map (every point, or a sample per class);
 - :mod:`~dashboard.figures.overview`: class distribution, token lengths, loss histogram, reliability;
 - :mod:`~dashboard.figures.robustness` and :mod:`~dashboard.figures.compare`: those two views.
 
@@ -16,13 +16,11 @@ The names below are re-exported so ``from dashboard.figures import confusion_fig
 from dashboard.figures.compare import confusion_delta_figure, paired_probability_bars
 from dashboard.figures.confusion import confusion_figure
 from dashboard.figures.embedding import (
-    DENSITY_BINS,
-    DENSITY_MAX_POINTS,
     EMBEDDING_COLORINGS,
-    density_bin_edges,
-    density_cell_rows,
-    density_embedding_figure,
+    MAP_MAX_POINTS,
     embedding_figure,
+    map_window_figure,
+    rows_in_selection,
 )
 from dashboard.figures.live import probability_bars, token_attribution_bars
 from dashboard.figures.overview import (
@@ -35,9 +33,9 @@ from dashboard.figures.robustness import robustness_figure
 from dashboard.figures.style import EMOTION_COLORS, PALETTE, hover_snippet, label_colors, plotly_escape
 
 __all__ = [
-    "DENSITY_BINS", "DENSITY_MAX_POINTS", "EMBEDDING_COLORINGS", "EMOTION_COLORS", "PALETTE",
-    "class_distribution_figure", "confusion_delta_figure", "confusion_figure", "density_bin_edges",
-    "density_cell_rows", "density_embedding_figure", "embedding_figure", "hover_snippet", "label_colors",
-    "loss_histogram", "paired_probability_bars", "plotly_escape", "probability_bars", "reliability_figure",
-    "robustness_figure", "token_attribution_bars", "token_length_figure",
+    "EMBEDDING_COLORINGS", "EMOTION_COLORS", "MAP_MAX_POINTS", "PALETTE",
+    "class_distribution_figure", "confusion_delta_figure", "confusion_figure", "embedding_figure", "hover_snippet",
+    "label_colors", "loss_histogram", "map_window_figure", "paired_probability_bars", "plotly_escape",
+    "probability_bars", "reliability_figure", "robustness_figure", "rows_in_selection", "token_attribution_bars",
+    "token_length_figure",
 ]

@@ -1,7 +1,10 @@
-"""The embedding map: every sample as a point, or a binned density when a window holds too many.
+"""The embedding map: every sample as a WebGL point, or a sample of them per colour group when a window holds
+too many.
 
-The browser never gets more than :data:`DENSITY_MAX_POINTS` points; a density cell lists its samples
-(:func:`density_cell_rows`) with the same bins the figure drew.
+The browser never gets more than :data:`MAP_MAX_POINTS` points. Past that, the points drawn are sampled per
+class (or per colour group: correct and wrong), so the map keeps the colouring its title names and its
+legend has one entry per class; zooming in draws the rest. A box or lasso selects by its geometry over the
+whole table (:func:`rows_in_selection`), so it lists the samples inside, drawn or not.
 """
 
 from __future__ import annotations
@@ -112,57 +115,12 @@ def embedding_figure(table: pd.DataFrame, *, color_by: str, labels: Sequence[str
     return style(fig, title=title, height=480)
 
 
-DENSITY_BINS = 160
-DENSITY_MAX_POINTS = 10_000  # a window with at most this many samples is drawn point by point (hover texts cost)
-
-
-def _bin_of(table: pd.DataFrame, rows: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray) -> np.ndarray:
-    """The flat bin (``row * n_x + col``) of each of ``rows`` (left edges in, the last bin's right edge in)."""
-    x, y = table["umap_x"].to_numpy()[rows], table["umap_y"].to_numpy()[rows]
-    nx, ny = len(x_edges) - 1, len(y_edges) - 1
-    ix = np.clip(np.searchsorted(x_edges, x, side="right") - 1, 0, nx - 1)
-    iy = np.clip(np.searchsorted(y_edges, y, side="right") - 1, 0, ny - 1)
-    return iy * nx + ix
+MAP_MAX_POINTS = 10_000  # a window with at most this many samples is drawn point by point (hover texts cost)
 
 
 def _window_rows(table: pd.DataFrame, xr: tuple[float, float], yr: tuple[float, float]) -> np.ndarray:
     x, y = table["umap_x"].to_numpy(dtype=np.float64), table["umap_y"].to_numpy(dtype=np.float64)
     return np.flatnonzero((x >= xr[0]) & (x <= xr[1]) & (y >= yr[0]) & (y <= yr[1]))
-
-
-def density_cell_rows(table: pd.DataFrame, row: int, col: int, *, bins: int = DENSITY_BINS,
-                      x_range: tuple[float, float] | None = None,
-                      y_range: tuple[float, float] | None = None) -> np.ndarray:
-    """Row positions of the samples in the density map's cell ``[row, col]`` (a heatmap click's index)."""
-    x_edges, y_edges = density_bin_edges(table, bins=bins, x_range=x_range, y_range=y_range)
-    inside = _window_rows(table, (x_edges[0], x_edges[-1]), (y_edges[0], y_edges[-1]))
-    return inside[_bin_of(table, inside, x_edges, y_edges) == int(row) * (len(x_edges) - 1) + int(col)]
-
-
-def _bin_stats(table: pd.DataFrame, rows: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray,
-               color_by: str, labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
-    """Per-bin count, colour value and hover text for :func:`density_embedding_figure`."""
-    nx, ny = len(x_edges) - 1, len(y_edges) - 1
-    flat = _bin_of(table, rows, x_edges, y_edges)
-    count = np.bincount(flat, minlength=nx * ny).astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if color_by == "loss":
-            loss = np.nan_to_num(table["loss"].to_numpy(dtype=np.float64)[rows], nan=0.0, posinf=30.0)
-            value, what = np.bincount(flat, weights=loss, minlength=nx * ny) / count, "mean loss"
-        elif color_by == "correct":
-            wrong = ~table["correct"].to_numpy(dtype=bool)[rows]
-            value, what = np.bincount(flat, weights=wrong, minlength=nx * ny) / count, "share wrong"
-        else:
-            codes = pd.Categorical(table[color_by].to_numpy()[rows], categories=list(labels)).codes
-            per = np.zeros((len(labels), nx * ny))
-            np.add.at(per, (codes[codes >= 0], flat[codes >= 0]), 1.0)
-            top = per.argmax(axis=0)
-            share = per.max(axis=0) / count
-            names = np.array([plotly_escape(x) for x in labels], dtype=object)[top]
-            value, what = np.log10(count), "samples (log10)"
-            hover = np.char.add(np.char.add(names.astype(str), " "), np.char.mod("%.0f%%", np.nan_to_num(share) * 100))
-            return count, value, hover, what
-    return count, value, np.char.mod("%.3f", np.nan_to_num(value)), what
 
 
 def _span(values: np.ndarray, given: tuple[float, float] | None) -> tuple[float, float]:
@@ -174,65 +132,60 @@ def _span(values: np.ndarray, given: tuple[float, float] | None) -> tuple[float,
     return (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
 
 
-def density_bin_edges(table: pd.DataFrame, *, bins: int = DENSITY_BINS, x_range: tuple[float, float] | None = None,
-                      y_range: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The x and y bin edges :func:`density_embedding_figure` uses for this window (``bins + 1`` each).
+def colour_groups(table: pd.DataFrame, color_by: str) -> np.ndarray:
+    """Each row's legend entry under ``color_by``: its class (``label``, ``pred``), ``correct``/``wrong``, or
+    ``loss`` (one group: a continuous scale)."""
+    if color_by in ("label", "pred"):
+        return table[color_by].astype(str).to_numpy()
+    if color_by == "correct":
+        return np.where(table["correct"].to_numpy(dtype=bool), "correct", "wrong")
+    return np.full(len(table), "loss", dtype=object)
 
-    A click on the heatmap's cell ``[row, col]`` covers ``x_edges[col:col + 2]`` and ``y_edges[row:row + 2]``.
+
+def sample_per_group(groups: np.ndarray, max_points: int, *, seed: int = 0) -> np.ndarray:
+    """Sorted positions of at most ``max_points`` rows, drawn per group: each group keeps its share of the
+    points, and at least ``max_points // (2 * groups)`` of its rows (all of a small one), so no class vanishes.
+
+    >>> g = np.array(["a"] * 990 + ["b"] * 10)
+    >>> picked = sample_per_group(g, 100)
+    >>> len(picked), int((g[picked] == "b").sum())
+    (100, 10)
     """
-    bins = max(2, int(bins))
-    xr = _span(table["umap_x"].to_numpy(dtype=np.float64), x_range)
-    yr = _span(table["umap_y"].to_numpy(dtype=np.float64), y_range)
-    return (np.linspace(xr[0], xr[1] if xr[1] > xr[0] else xr[0] + 1e-6, bins + 1),
-            np.linspace(yr[0], yr[1] if yr[1] > yr[0] else yr[0] + 1e-6, bins + 1))
+    names, codes, sizes = np.unique(groups, return_inverse=True, return_counts=True)
+    if len(groups) <= max_points:
+        return np.arange(len(groups))
+    floor = np.minimum(sizes, max_points // (2 * len(names)))
+    quota = floor + np.floor((max_points - floor.sum()) * (sizes - floor) / max(1, (sizes - floor).sum()))
+    rng = np.random.default_rng(seed)
+    picked = [rng.choice(np.flatnonzero(codes == g), size=int(min(q, n)), replace=False)
+              for g, (q, n) in enumerate(zip(quota, sizes, strict=True))]
+    return np.sort(np.concatenate(picked))
 
 
-def _density_heatmap(table: pd.DataFrame, inside: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray,
-                     color_by: str, labels: Sequence[str]) -> go.Heatmap:
-    """The heatmap of the rows ``inside`` the window, one cell per bin, each with its box as ``customdata``."""
-    bins = len(x_edges) - 1
-    count, value, hover, what = _bin_stats(table, inside, x_edges, y_edges, color_by, labels)
-    shape = (bins, bins)
-    z = np.where(count > 0, value, np.nan).reshape(shape)
-    xc, yc = (x_edges[:-1] + x_edges[1:]) / 2, (y_edges[:-1] + y_edges[1:]) / 2
-    x0, y0 = np.meshgrid(x_edges[:-1], y_edges[:-1])
-    x1, y1 = np.meshgrid(x_edges[1:], y_edges[1:])
-    box = np.stack([x0, x1, y0, y1], axis=-1)
-    text = np.char.add(np.char.add(np.char.mod("%d samples<br>", count), f"{what}: "), hover)
-    text = np.where(count > 0, text, "0 samples").reshape(shape)  # empty cells: a short text (they are most)
-    scale = "Viridis" if color_by in ("loss", "correct") else "Blues"
-    return go.Heatmap(x=xc, y=yc, z=z, customdata=box, text=text, hovertemplate="%{text}<extra></extra>",
-                      colorscale=scale, colorbar={"title": {"text": what}, "thickness": 12}, hoverongaps=False)
-
-
-def density_embedding_figure(
+def map_window_figure(
     table: pd.DataFrame,
     *,
     color_by: str,
     labels: Sequence[str],
     x_range: tuple[float, float] | None = None,
     y_range: tuple[float, float] | None = None,
-    bins: int = DENSITY_BINS,
-    max_points: int = DENSITY_MAX_POINTS,
+    max_points: int = MAP_MAX_POINTS,
+    seed: int = 0,
 ) -> go.Figure:
-    """The embedding map for many samples: a binned density heatmap, or points once few are in view.
+    """The embedding map of a window, for any number of samples: every point in it, or a sample per group.
 
     Parameters
     ----------
     table : the analysis table (``text, label, pred, loss, correct, umap_x, umap_y``), any number of rows.
-    color_by : as :func:`embedding_figure`. ``label``/``pred``: the colour is the number of samples
-        per bin (log10) and the hover names the bin's most common class and its share; ``loss``: the
-        bin's mean loss; ``correct``: its share of wrong predictions.
+    color_by : as :func:`embedding_figure`; the colouring is kept however many samples are in view.
     x_range, y_range : the window in view (the whole map when ``None``), e.g. after the user zooms.
-    bins : bins along each axis of the window.
-    max_points : when the window holds at most this many samples they are drawn one by one
-        (:func:`embedding_figure`, clickable, with hover texts) instead of binned.
+    max_points : when the window holds more samples, ``max_points`` of them are drawn, sampled per
+        colour group (:func:`sample_per_group`, seeded by ``seed``); the title says how many are drawn.
 
     Notes
     -----
-    Only the window's bins (at most ``bins``² cells) or its points reach the browser, so the figure
-    stays small at any N. Each heatmap cell's ``customdata`` is ``[x0, x1, y0, y1]`` (the bin's box);
-    :func:`density_cell_rows` lists exactly the samples of a clicked cell.
+    Only drawn points reach the browser, so the figure stays small at any N. A box or lasso over a
+    sampled map names its geometry; :func:`rows_in_selection` lists every sample inside it.
     """
     if color_by not in EMBEDDING_COLORINGS:
         raise ValueError(f"color_by must be one of {sorted(EMBEDDING_COLORINGS)}; got {color_by!r}")
@@ -243,15 +196,48 @@ def density_embedding_figure(
     title = f"embedding (UMAP), coloured by {color_by}"
     if len(inside) == 0:
         return empty("no samples in view", title=title, height=480)
-    if len(inside) <= max_points:
-        fig = embedding_figure(table.iloc[inside], color_by=color_by, labels=labels)
-        if x_range or y_range:
-            fig.update_xaxes(range=list(xr))
-            fig.update_yaxes(range=list(yr))
-        return fig
-    x_edges, y_edges = density_bin_edges(table, bins=bins, x_range=x_range, y_range=y_range)
-    fig = go.Figure(_density_heatmap(table, inside, x_edges, y_edges, color_by, labels))
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, title_text=None, range=list(xr))
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, title_text=None, range=list(yr))
-    fig.update_layout(hovermode="closest")
-    return style(fig, title=f"{title}: density of {len(inside):,} samples (zoom in for points)", height=480)
+    drawn = inside[sample_per_group(colour_groups(table.iloc[inside], color_by), max_points, seed=seed)]
+    fig = embedding_figure(table.iloc[drawn], color_by=color_by, labels=labels)
+    if x_range or y_range or len(drawn) < len(inside):
+        fig.update_xaxes(range=list(xr))
+        fig.update_yaxes(range=list(yr))
+    if len(drawn) < len(inside):
+        how = {"label": "sampled per class", "pred": "sampled per class", "correct": "sampled per group"}
+        note = (f"{len(drawn):,} of {len(inside):,} samples drawn, {how.get(color_by, 'a random sample')}: "
+                "zoom in for all; a box or lasso lists every sample inside")
+        fig.update_layout(title_text=f"{title}<br><sup>{note}</sup>", margin_t=64)
+    return fig
+
+
+def _in_polygon(x: np.ndarray, y: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """Whether each point (x, y) lies inside the polygon (px, py) (even-odd rule, the polygon closed)."""
+    inside = np.zeros(len(x), dtype=bool)
+    for (x0, y0), (x1, y1) in zip(zip(px, py, strict=True), zip(np.roll(px, 1), np.roll(py, 1), strict=True),
+                                  strict=True):
+        crosses = (y0 > y) != (y1 > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            at = x0 + (y - y0) * (x1 - x0) / (y1 - y0)
+        inside ^= crosses & (x < at)
+    return inside
+
+
+def rows_in_selection(table: pd.DataFrame, *, box: dict | None = None, lasso: dict | None = None,
+                      color_by: str | None = None, hidden: Sequence[str] = ()) -> np.ndarray:
+    """Row positions of every sample inside a box (``{"x": [x0, x1], "y": [y0, y1]}``) or a lasso
+    (``{"x": [...], "y": [...]}``, the polygon's corners), as plotly's selection event names them.
+
+    ``hidden``: legend entries switched off (escaped names, as the traces are named); under ``color_by``
+    their samples are left out, as plotly leaves out hidden points.
+    """
+    x, y = table["umap_x"].to_numpy(dtype=np.float64), table["umap_y"].to_numpy(dtype=np.float64)
+    if lasso and len(lasso.get("x") or []) >= 3:
+        keep = _in_polygon(x, y, np.asarray(lasso["x"], dtype=np.float64), np.asarray(lasso["y"], dtype=np.float64))
+    elif box and len(box.get("x") or []) == 2 and len(box.get("y") or []) == 2:
+        (x0, x1), (y0, y1) = sorted(map(float, box["x"])), sorted(map(float, box["y"]))
+        keep = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+    else:
+        raise ValueError("a selection needs a box (x and y ranges) or a lasso (three corners or more)")
+    if color_by and hidden:
+        names = np.array([plotly_escape(str(g)) for g in colour_groups(table, color_by)], dtype=object)
+        keep &= ~np.isin(names, list(hidden))
+    return np.flatnonzero(keep)

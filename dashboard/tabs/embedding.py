@@ -1,4 +1,4 @@
-"""Embedding-map tab: the UMAP of the hidden states, coloured four ways; pick samples, zoom for points."""
+"""Embedding-map tab: the UMAP of the hidden states, coloured four ways; pick samples (click, box, lasso), zoom in."""
 
 from __future__ import annotations
 
@@ -29,31 +29,46 @@ def zoom_window(data: object) -> Window | None:
 
 
 def map_figure(table: pd.DataFrame, *, color_by: str, labels, window: Window | None = None,
-               max_points: int = figures.DENSITY_MAX_POINTS):
-    """The embedding map of ``window`` (the whole map when ``None``): a density when the window holds more
-    than ``max_points`` samples, else every sample in it as a point (hover text, click to open)."""
+               max_points: int = figures.MAP_MAX_POINTS):
+    """The embedding map of ``window`` (the whole map when ``None``): every sample in it as a point (hover
+    text, click to open), or ``max_points`` of them sampled per class when it holds more."""
     x_range, y_range = window if window is not None else (None, None)
-    return figures.density_embedding_figure(table, color_by=color_by, labels=labels, x_range=x_range,
-                                            y_range=y_range, max_points=max_points)
+    return figures.map_window_figure(table, color_by=color_by, labels=labels, x_range=x_range,
+                                     y_range=y_range, max_points=max_points)
 
 
-def build_embedding_tab(service, split: gr.Dropdown, *, max_points: int = figures.DENSITY_MAX_POINTS) -> tuple:
+def picked_positions(table: pd.DataFrame, data: object, color_by: str) -> np.ndarray | None:
+    """Row positions a box or lasso selection covers (its geometry, sent by ``assets/plotly_bridge.js``, over
+    the whole table: drawn or not), legend entries switched off left out; ``None`` for a click or a
+    selection without geometry."""
+    if not isinstance(data, dict) or data.get("kind") != "box" or not (data.get("range") or data.get("lasso")):
+        return None
+    hidden = [str(h) for h in data.get("hidden") or []]
+    try:
+        return figures.rows_in_selection(table, box=data.get("range"), lasso=data.get("lasso"),
+                                         color_by=color_by, hidden=hidden)
+    except (TypeError, ValueError):
+        return None
+
+
+def build_embedding_tab(service, split: gr.Dropdown, *, max_points: int = figures.MAP_MAX_POINTS) -> tuple:
     """UMAP of the hidden states coloured four ways; click or box-select to list samples; zoom for points.
 
     Returns ``(send button, [split, sample id] state, (fn, inputs, outputs))``: the last draws the map the first time
     the tab is opened (the app runs it on the tab's select event).
 
-    Up to ``max_points`` samples in view every point is drawn; past that the map is a binned density
-    (a click on a cell lists that cell's samples), so the browser never gets 400,000 points. Zooming
-    (or panning) redraws the map for the window in view, on the server: points once the window holds
-    few enough samples; a double-click, autoscale or "whole map" returns to the full map.
+    Up to ``max_points`` samples in view every point is drawn; past that ``max_points`` of them, sampled per
+    class, so the browser never gets 400,000 points and the legend keeps one entry per class. A box or
+    lasso lists every sample inside it, drawn or not. Zooming (or panning) redraws the map for the window
+    in view, on the server: every point once the window holds few enough samples; a double-click,
+    autoscale or "whole map" returns to the full map.
     """
     labels = service.labels
     with gr.Row():
         color_by = gr.Radio(list(figures.EMBEDDING_COLORINGS), value="label", label="colour by",
                             elem_id="map-color")
         whole = gr.Button("Whole map", size="sm", scale=0, min_width=120, elem_id="map-reset")
-    # Drawn when the tab first opens (the 400,000-row density and its JSON cost 0.65 s of the first page).
+    # Drawn when the tab first opens (a 400,000-row map and its JSON cost 0.65 s of the first page).
     plot = interactive_plot(None, elem_id="map-plot")
     window = gr.State(None)
     drawn = gr.State(False)
@@ -70,14 +85,13 @@ def build_embedding_tab(service, split: gr.Dropdown, *, max_points: int = figure
     def on_zoom(split_, color_by_, evt: gr.EventData):
         return redraw(split_, color_by_, zoom_window(getattr(evt, "_data", None)))
 
-    def on_pick(split_, window_, evt: gr.SelectData):
+    def on_pick(split_, color_by_, evt: gr.SelectData):
         table = service.analyses.table(split_)
-        if not isinstance(evt.value, list):  # a density cell: index [row, col] of the window's bins
-            r, c = (int(x) for x in evt.index)
-            x_range, y_range = window_ if window_ else (None, None)
-            ids = table.index[figures.density_cell_rows(table, r, c, x_range=x_range, y_range=y_range)].tolist()
+        inside = picked_positions(table, getattr(evt, "_data", None), color_by_)
+        if inside is not None:  # a box or lasso: every sample inside it, drawn or not
+            ids = table.index[inside].tolist()
         else:
-            ids = [v for v in evt.value if v is not None]
+            ids = [v for v in (evt.value if isinstance(evt.value, list) else []) if v is not None]
             ids = [int(v[0] if isinstance(v, list) else v) for v in ids]
         picked = service.analyses.by_ids(split_, ids)
         return f"{len(picked)} samples picked", queries.as_list(picked)
@@ -91,7 +105,7 @@ def build_embedding_tab(service, split: gr.Dropdown, *, max_points: int = figure
     whole.click(lambda s, c: redraw(s, c), [split, color_by], [plot, window], api_visibility="private")
     color_by.change(redraw, [split, color_by, window], [plot, window], api_visibility="private")
     plot.zoom(on_zoom, [split, color_by], [plot, window], trigger_mode="always_last", api_visibility="private")
-    plot.select(on_pick, [split, window], [picked_summary, rows], trigger_mode="always_last",
+    plot.select(on_pick, [split, color_by], [picked_summary, rows], trigger_mode="always_last",
                 api_visibility="private")
     open_sample_wiring(service, rows, panel, split)
     return send, panel.ref, (first_draw, [split, color_by, drawn], [plot, window, drawn])

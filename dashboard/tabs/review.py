@@ -336,7 +336,8 @@ def _api_endpoints(service) -> None:
     def review_decide(sample_id: int, action: str, new_label: str = "", note: str = "", split: str = "",
                       reviewer: str = "", request: gr.Request = None,
                       profile: gr.OAuthProfile | None = None) -> dict:
-        """Record a decision (keep, relabel, ambiguous, skip) on one sample; returns it as stored."""
+        """Record a decision (keep, relabel, ambiguous, skip) on one sample; returns it as stored. A relabel to
+        the sample's given label is refused with a message (nothing stored): use keep."""
         try:
             decision = service.reviews.decide(int(sample_id), action, split=split or None,
                                               new_label=new_label or None, note=note,

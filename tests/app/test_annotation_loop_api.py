@@ -75,3 +75,19 @@ def test_queue_decide_export_retrain_compare(client, loop_app, tmp_path):
     assert summary["fixed"] - summary["broken"] == round((summary["accuracy_b"] - summary["accuracy_a"]) *
                                                          summary["rows"])
     assert sorted(json.loads(report.read_text())["labels"]) == sorted(LABELS)
+
+
+def test_relabel_to_the_given_class_is_said_not_stored(client):
+    """``review_decide`` with ``relabel`` to the row's own label stores nothing (not a keep) and says why."""
+    queue = client.predict(given_label="any", predicted_label="any", split="validation", limit=1,
+                           api_name="/review_queue")
+    row = queue[0]
+    with pytest.raises(Exception, match=f"'{row['label']}' is this row's given label, so nothing was stored"):
+        client.predict(sample_id=row["sample_id"], action="relabel", new_label=row["label"], split="validation",
+                       api_name="/review_decide")
+    again = client.predict(given_label="any", predicted_label="any", split="validation", limit=1,
+                           api_name="/review_queue")
+    assert again[0]["sample_id"] == row["sample_id"]  # still unreviewed: nothing was recorded for it
+    decisions = pd.read_csv(client.predict(kind="csv", split="validation", drop_ambiguous=True,
+                                           api_name="/review_export"))
+    assert row["sample_id"] not in decisions.get("sample_id", pd.Series(dtype=int)).tolist()

@@ -162,3 +162,13 @@ def test_bench_first_explain_quick():
     assert len(runs) == 1 and [r["text"] for r in runs[0]][:2] == ["i feel so happy today", "i am scared"]
     for r in runs[0]:
         assert positive(r["seconds"]) and positive(r["evals"])
+
+
+def test_bench_robustness_quick():
+    report = run_quick("speed/robustness.py", in_process=True)
+    assert report["bench"] == "robustness" and report["rows"] == 60 and report["model"] == "emotion-minilm"
+    assert positive(report["reference_s"]) and positive(report["project_s"])
+    assert report["speedup"] == round(report["reference_s"] / report["project_s"], 2)
+    assert report["agreement"]["same_rows"] and report["agreement"]["within_tolerance"]
+    assert 0 < report["distinct_texts_classified"] <= report["edited_rows"] and report["progress_updates"] >= 1
+    assert "upper case" not in report["edits"]  # an uncased model: the edit cannot change its input

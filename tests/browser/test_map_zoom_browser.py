@@ -1,9 +1,12 @@
-"""Zoom-to-points on the embedding map in a real browser (headless Debian chromium through Playwright).
+"""The embedding map in a real browser (headless Debian chromium through Playwright).
 
-A real Gradio server (in this process) serves the dashboard on a tiny random model's analysis of 300
-validation rows, built with a draw limit of 50 points: the whole map is a density; dragging a zoom box
-over a small window redraws it (on the server) as that window's points, a click on a point opens its
-sample, and a double-click returns to the whole map's density.
+Zoom to points: a real Gradio server (in this process) serves the dashboard on a tiny random model's
+analysis of 300 validation rows, built with a draw limit of 50 points: the whole map draws 50 points
+sampled per class; a zoom box over a small window redraws it (on the server) as every point of that
+window, a click on a point opens its sample, and a double-click returns to the whole map's sample.
+
+A large map: the app's own limit (10,000 points) on 10,500 rows (of the train file): the map keeps one legend entry per
+class, and a box select lists every sample inside the box, drawn or not.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import pytest
 
 from bench.harness import free_port
 from tests.browser.conftest import TIMEOUT_MS, browser_missing, dashboard_page, plot_js
-from tests.conftest import tiny_service
+from tests.conftest import split_lines, tiny_service
 
 _missing = browser_missing()
 if _missing:
@@ -40,18 +43,30 @@ def zoom_app(tiny_model_dir, tmp_path_factory):
         demo.close()
 
 
-def trace_types(page) -> list[str]:
-    return page.evaluate(plot_js("map-plot", "return gd.data.map(t => t.type);"))
+def sampled(page) -> bool:
+    """Whether the map drawn is a sample of the samples in view (its title says how many are drawn)."""
+    return page.evaluate(plot_js("map-plot", "return gd.data.every(t => t.type === 'scattergl')"
+                                 " && gd._fullLayout.title.text.includes(' samples drawn');"))
 
 
-def wait_redrawn(page, before: str, kind: str) -> None:
-    """Wait until the map was drawn again (after ``before`` draws) and every trace is of type ``kind``."""
+def wait_redrawn(page, before: str, is_sampled: bool) -> None:
+    """Wait until the map was drawn again (after ``before`` draws), as a sample or every point in view."""
     page.wait_for_function(plot_js("map-plot", "return gd.dataset.ready === '1' && gd.dataset.drawn !== p[0]"
-                                   " && gd.data.every(t => t.type === p[1]);", "p"), arg=[before, kind],
-                           timeout=TIMEOUT_MS)
+                                   " && gd.data.every(t => t.type === 'scattergl')"
+                                   " && gd._fullLayout.title.text.includes(' samples drawn') === p[1];", "p"),
+                           arg=[before, is_sampled], timeout=TIMEOUT_MS)
 
 
-def test_zooming_in_draws_points_and_double_click_returns_to_density(browser, zoom_app, watch):
+def drag(page, corners: list[float]) -> None:
+    """Press at the first corner, move to the second, release (a zoom or a box select, by the drag mode)."""
+    page.mouse.move(corners[0], corners[1])
+    page.mouse.down()
+    page.mouse.move((corners[0] + corners[2]) / 2, (corners[1] + corners[3]) / 2, steps=4)
+    page.mouse.move(corners[2], corners[3], steps=4)
+    page.mouse.up()
+
+
+def test_zooming_in_draws_every_point_and_double_click_returns_to_the_sample(browser, zoom_app, watch):
     service, url = zoom_app
     table = service.table
     x, y = table["umap_x"].to_numpy(np.float64), table["umap_y"].to_numpy(np.float64)
@@ -67,18 +82,16 @@ def test_zooming_in_draws_points_and_double_click_returns_to_density(browser, zo
     with dashboard_page(browser, url, watch) as page:
         page.get_by_role("tab", name="Embedding map", exact=True).click()
         page.wait_for_selector("#map-plot .plotly-host[data-ready='1'] .nsewdrag", timeout=TIMEOUT_MS)
-        assert trace_types(page) == ["heatmap"]  # 300 samples > 50: the density
+        assert sampled(page)  # 300 samples > 50: a sample per class
         drawn = page.evaluate(plot_js("map-plot", "return gd.dataset.drawn;"))
+        page.locator("#map-plot .plotly-host").hover()
+        page.locator("#map-plot .modebar-btn[data-val='zoom']").click()  # a drag zooms (the map opens selecting)
         corners = page.evaluate(plot_js("map-plot", (
             "return [box.left + xa._offset + xa.l2p(p[0]), box.top + ya._offset + ya.l2p(p[3]),"
             " box.left + xa._offset + xa.l2p(p[1]), box.top + ya._offset + ya.l2p(p[2])];"), "p"),
             [x[at] - half, x[at] + half, y[at] - half, y[at] + half])
-        page.mouse.move(corners[0], corners[1])
-        page.mouse.down()
-        page.mouse.move((corners[0] + corners[2]) / 2, (corners[1] + corners[3]) / 2, steps=4)
-        page.mouse.move(corners[2], corners[3], steps=4)
-        page.mouse.up()
-        wait_redrawn(page, drawn, "scattergl")
+        drag(page, corners)
+        wait_redrawn(page, drawn, False)
         shown = page.evaluate(plot_js("map-plot", (
             "return {ids: gd._fullData.flatMap(t => Array.from(t.customdata)), x: gd._fullLayout.xaxis.range,"
             " y: gd._fullLayout.yaxis.range, at: gd._fullData.flatMap(t => Array.from(t.customdata)"
@@ -101,5 +114,78 @@ def test_zooming_in_draws_points_and_double_click_returns_to_density(browser, zo
         centre = page.evaluate(plot_js("map-plot", "return [box.left + xa._offset + xa._length / 2,"
                                        " box.top + ya._offset + 10];"))
         page.mouse.dblclick(centre[0], centre[1])
-        wait_redrawn(page, drawn, "heatmap")
+        wait_redrawn(page, drawn, True)
+    assert watch.page_errors == []
+
+
+BIG = 10_500
+
+
+@pytest.fixture(scope="module")
+def big_app(tiny_model_dir, tmp_path_factory):
+    """(service, url): the dashboard with its own draw limit (10,000) on 10,500 train rows."""
+    from dashboard.app import build_app, launch_options
+    from dashboard.figures import MAP_MAX_POINTS
+
+    assert BIG > MAP_MAX_POINTS
+    from core.services.emotion import EmotionService
+    from core.settings import Settings
+
+    folder = tmp_path_factory.mktemp("big-map-data")  # train rows served as a held-out split: no ranking signals
+    (folder / "validation.txt").write_text("\n".join(split_lines("train", BIG)) + "\n")
+    settings = Settings(model=str(tiny_model_dir), data=str(folder), split="validation", splits=("validation",),
+                        cache_dir=tmp_path_factory.mktemp("big-map-cache"),
+                        review_db=str(tmp_path_factory.mktemp("big-map-db") / "reviews.sqlite"))
+    service = EmotionService.load(settings, show_progress=False)
+    demo = build_app(service)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                **launch_options(service))
+    try:
+        yield service, f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+def test_large_map_keeps_one_legend_entry_per_class_and_a_box_lists_every_sample_inside(browser, big_app, watch,
+                                                                                      screenshot_dir):
+    from dashboard.queries import as_list
+    from tests.browser.test_browser import shot
+
+    service, url = big_app
+    table = service.table
+    assert len(table) == BIG
+    with dashboard_page(browser, url, watch) as page:
+        page.get_by_role("tab", name="Embedding map", exact=True).click()
+        page.wait_for_selector("#map-plot .plotly-host[data-ready='1'] .nsewdrag", timeout=TIMEOUT_MS)
+        assert sampled(page)
+        drawn = page.evaluate(plot_js("map-plot", "return {names: gd._fullData.map(t => t.name),"
+                                      " legend: Array.from(gd.querySelectorAll('.legend .traces'))"
+                                      ".map(e => e.textContent), title: gd._fullLayout.title.text,"
+                                      " ids: gd._fullData.flatMap(t => Array.from(t.customdata))};"))
+        classes = [c for c in service.labels if (table["label"] == c).any()]
+        assert drawn["names"] == classes and drawn["legend"] == classes  # coloured by label, one entry per class
+        assert f"coloured by label<br><sup>{len(drawn['ids']):,} of {BIG:,} samples drawn" in drawn["title"]
+        assert len(drawn["ids"]) <= 10_000
+
+        # a box select (the map's drag mode) over the middle half of the map
+        corners = page.evaluate(plot_js("map-plot", "return [box.left + xa._offset + xa._length * 0.25,"
+                                        " box.top + ya._offset + ya._length * 0.25, box.left + xa._offset +"
+                                        " xa._length * 0.75, box.top + ya._offset + ya._length * 0.75];"))
+        drag(page, corners)
+        page.wait_for_function("() => /^\\d+ samples picked$/.test((document.querySelector('#map-picked textarea')"
+                               " || {}).value || '')", timeout=TIMEOUT_MS)
+        sel = page.evaluate(plot_js("map-plot", "const s = gd._fullLayout.selections[0];"
+                                    " return [s.x0, s.x1, s.y0, s.y1];"))
+        x, y = table["umap_x"].to_numpy(np.float64), table["umap_y"].to_numpy(np.float64)
+        (x0, x1), (y0, y1) = sorted(sel[:2]), sorted(sel[2:])
+        inside = table.index[(x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)]
+        not_drawn = set(inside) - {int(i) for i in drawn["ids"]}
+        assert not_drawn  # the box holds samples the map did not draw ...
+        picked = page.locator("#map-picked textarea").input_value()
+        assert picked == f"{len(inside)} samples picked"  # ... and lists them all
+        first = as_list(service.analyses.by_ids(None, inside.tolist())).iloc[0]
+        page.wait_for_selector("#map-table [data-testid='cell-0-0']", timeout=TIMEOUT_MS)
+        assert page.locator("#map-table [data-testid='cell-0-0']").inner_text().strip() == str(first["sample_id"])
+        shot(page, screenshot_dir, "map-large-box-select")
     assert watch.page_errors == []

@@ -1,6 +1,8 @@
 """The reviewer's loop in a real browser (Debian chromium), on a served app with a tiny model: decide three
 rows with the keys, undo one, withdraw another from "My decisions", export the corrected dataset, then run
-the retrain command the page prints and load the checkpoint it writes.
+the retrain command the page prints (offline, on the tiny model) and load the checkpoint it writes in Compare
+(the app's Compare tab built in this process on the served model against the new checkpoint, over the
+corrected data: one server start for the walk).
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ def _given(page) -> str:
     return re.search(r"given: (\w+)", facts)[1]
 
 
-def test_decide_three_undo_one_export_and_retrain(browser, loop_server, watch, screenshot_dir, tmp_path):
+def test_decide_three_undo_one_export_retrain_and_compare(browser, loop_server, tiny_model_dir, watch, screenshot_dir,
+                                                          tmp_path):
     with dashboard_page(browser, loop_server.url, watch) as page:
         open_tab(page, "Review")
         wait_value(page, "review-progress", "v.startsWith('reviewed 0 of') && !v.includes('queue empty')")
@@ -110,3 +113,22 @@ def test_decide_three_undo_one_export_and_retrain(browser, loop_server, watch, s
     from core.classifier.model import load_classifier
 
     assert load_classifier(out).predict(["what a lovely day"]).probs.shape == (1, len(LABELS))
+    _loads_in_compare(tiny_model_dir, out, folder, tmp_path)
+
+
+def _loads_in_compare(model_a: Path, model_b: Path, data: Path, tmp_path: Path) -> None:
+    """The retrained checkpoint as the Compare tab's model B against the served model, on the corrected data."""
+    from core.analysis.compare import verdict
+    from core.services.emotion import EmotionService
+    from core.settings import Settings
+    from dashboard.app import build_app
+
+    settings = Settings(model=str(model_a), compare_model=str(model_b), data=str(data), split="validation",
+                        splits=("validation",), cache_dir=tmp_path / "compare-cache",
+                        review_db=str(tmp_path / "compare-reviews.sqlite"))
+    service = EmotionService.load(settings, show_progress=False)
+    assert service.has_compare and service.analyses.analysis("validation", "compare").meta["model"] == str(model_b)
+    report = service.analyses.compare_report("validation")
+    assert report.summary["rows"] == N - 1  # the corrected validation split: the ambiguous row dropped
+    shown = {getattr(b, "elem_id", None): b for b in build_app(service).blocks.values()}
+    assert shown["compare-verdict"].value == verdict(report.summary)  # the Compare tab, on the new checkpoint

@@ -146,7 +146,9 @@ def test_review_decide_rejects_bad_input_and_records_nothing(tiny_model_dir, dat
             svc.review_decide(split="train", **kwargs)
     assert svc.reviews.count() == 0
     own = svc.sample(1, split="train")["label"]
-    assert svc.review_decide(1, "relabel", split="train", new_label=own).action == "keep"
+    with pytest.raises(InputError, match=f"'{own}' is this row's given label, so nothing was stored"):
+        svc.review_decide(1, "relabel", split="train", new_label=own)  # said, not stored as keep
+    assert svc.reviews.count() == 0
     with pytest.raises(IndexError):
         svc.neighbours(-1, split="train")
 

@@ -86,6 +86,28 @@ def test_report_counts_and_shifts():
         rep.examples("nope")
 
 
+def test_report_classifies_each_distinct_edited_text_once_longest_first_with_progress():
+    texts = TEXTS * 3  # every edited text comes three times
+    calls: list[list[str]] = []
+
+    def predict(batch):
+        calls.append(list(batch))
+        return rule_model(batch)
+
+    ticks: list[tuple[int, int]] = []
+    rep = build_report(predict, texts, rule_model(texts), LABELS, chunk=7, progress=lambda d, t: ticks.append((d, t)))
+    once = build_report(rule_model, TEXTS, rule_model(TEXTS), LABELS)
+    sent = [t for c in calls for t in c]
+    assert len(sent) == len(set(sent)) == len(set(rep.rows["edited"]))  # each distinct text classified once
+    assert len(rep.rows) == 3 * len(once.rows)  # ... and every (edit, row) pair still reported
+    assert [len(t) for t in sent] == sorted((len(t) for t in sent), reverse=True)  # longest first
+    assert all(len(c) <= 7 for c in calls) and len(calls) == -(-len(sent) // 7)
+    assert ticks == [(min(7 * (i + 1), len(sent)), len(sent)) for i in range(len(calls))]
+    for col in ("p_after", "changed", "pred_after"):  # the same answers as one text at a time
+        by_row = rep.rows[rep.rows["sample_id"] < len(TEXTS)].reset_index(drop=True)[col]
+        pd.testing.assert_series_equal(by_row, once.rows[col], check_names=False)
+
+
 def test_report_is_cached_beside_the_analysis_and_rebuilt_when_stale(tmp_path):
     probs = rule_model(TEXTS)
     calls = []

@@ -1,7 +1,7 @@
 """Zoom-to-points on the embedding map: the server handler the map's zoom event runs, on a real service.
 
 The service is real (a tiny random model analysing 300 validation rows); the app is built with a draw
-limit of 50 points, so the whole map is a density and a small window is drawn point by point.
+limit of 50 points, so the whole map draws 50 points sampled per class and a small window every point in it.
 """
 
 from __future__ import annotations
@@ -65,13 +65,14 @@ def test_zoom_window_reads_the_event():
     assert zoom_window(None) is None
 
 
-def test_zoom_handler_draws_points_in_a_small_window_and_density_for_the_whole_map(service):
+def test_zoom_handler_draws_every_point_in_a_small_window_and_a_sample_for_the_whole_map(service):
     from dashboard.app import build_app
 
     table = service.table
     assert len(table) == 300 > LIMIT
     whole = map_figure(table, color_by="label", labels=service.labels, max_points=LIMIT)
-    assert [t.type for t in whole.data] == ["heatmap"]
+    assert {t.type for t in whole.data} == {"scattergl"} and sum(len(t.customdata) for t in whole.data) <= LIMIT
+    assert [t.name for t in whole.data] == [c for c in service.labels if (table["label"] == c).any()]
 
     demo = build_app(service, map_max_points=LIMIT)
     plot = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "map-plot")
@@ -91,6 +92,38 @@ def test_zoom_handler_draws_points_in_a_small_window_and_density_for_the_whole_m
 
     value, window = handler(None, "loss", gr.EventData(plot, {"reset": True}))
     fig = json.loads(value)
-    assert window is None and [t["type"] for t in fig["data"]] == ["heatmap"]
-    counts = [int(c.split(" samples")[0]) for row in fig["data"][0]["text"] for c in row]
-    assert sum(counts) == len(table)  # the full map: every sample binned once
+    assert window is None and [t["type"] for t in fig["data"]] == ["scattergl"]
+    assert len(array(fig["data"][0]["customdata"])) == LIMIT  # the full map: a sample of LIMIT points
+    assert f"{LIMIT} of {len(table)} samples drawn" in fig["layout"]["title"]["text"]
+
+
+def select_handler(demo, plot_id: str):
+    """The function the app runs on the map's ``select`` event (as wired, not a copy)."""
+    for dep in demo.fns.values():
+        if any(t[0] == plot_id and t[1] == "select" for t in dep.targets):
+            return dep.fn
+    raise AssertionError("no select listener on the embedding map")
+
+
+def test_box_select_on_a_sampled_map_lists_every_sample_inside(service):
+    from dashboard.app import build_app
+
+    table = service.table
+    demo = build_app(service, map_max_points=LIMIT)
+    plot = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "map-plot")
+    handler = select_handler(demo, plot._id)
+    x, y = table["umap_x"].to_numpy(np.float64), table["umap_y"].to_numpy(np.float64)
+    box = {"x": [float(np.quantile(x, 0.1)), float(np.quantile(x, 0.9))],
+           "y": [float(np.quantile(y, 0.1)), float(np.quantile(y, 0.9))]}
+    want = in_window(table, (tuple(box["x"]), tuple(box["y"])))
+    assert len(want) > LIMIT  # more than the map draws
+    drawn = [int(want[0])]  # the points plotly saw inside (a few of the drawn sample)
+    event = {"index": [0], "value": drawn, "kind": "box", "range": box, "lasso": None, "hidden": []}
+    summary, listed = handler(None, "label", gr.SelectData(plot, event))
+    assert summary == f"{len(want)} samples picked"
+    assert sorted(listed["sample_id"].tolist()) == sorted(table.index[want].tolist())
+    hidden = str(table["label"].iloc[want[0]])
+    _, listed = handler(None, "label", gr.SelectData(plot, {**event, "hidden": [hidden]}))
+    assert len(listed) == int((table["label"].iloc[want] != hidden).sum()) and hidden not in set(listed["label"])
+    summary, listed = handler(None, "label", gr.SelectData(plot, {"index": [0], "value": drawn, "kind": "click"}))
+    assert summary == "1 samples picked" and listed["sample_id"].tolist() == drawn

@@ -1,4 +1,4 @@
-"""Server-side queries and the density map at scale: same answers as plain pandas, small figures.
+"""Server-side queries and the embedding map at scale: same answers as plain pandas, small figures.
 
 The tables are seeded synthetic analysis tables (tens of thousands of rows, so the per-table order
 cache is used), with ties and NaN in the sort columns, categorical and string label columns.
@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import pytest
 
 from core.analysis import order, queries
-from dashboard.figures import EMBEDDING_COLORINGS, density_cell_rows, density_embedding_figure
+from dashboard.figures import EMBEDDING_COLORINGS, map_window_figure, rows_in_selection
 from dashboard.queries import as_list, page
 
 LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
@@ -102,48 +102,69 @@ def test_big_confusion_cell_pages_like_the_loss_view():
 
 
 @pytest.mark.parametrize("color_by", list(EMBEDDING_COLORINGS))
-def test_density_map_bins_every_sample_once(color_by):
+def test_large_map_keeps_its_colouring_with_points_sampled_per_group(color_by):
     table = big_table(n=40_000, seed=4)
-    fig = density_embedding_figure(table, color_by=color_by, labels=LABELS, bins=50, max_points=1_000)
-    assert isinstance(fig, go.Figure) and len(fig.data) == 1 and fig.data[0].type == "heatmap"
-    heat = fig.data[0]
-    counts = np.array([[int(t.split(" samples")[0]) for t in row] for row in heat.text])
-    assert counts.sum() == len(table)
-    # each cell's customdata is its box, and the count is exactly the samples inside that box
-    r, c = np.unravel_index(np.argmax(counts), counts.shape)
-    x0, x1, y0, y1 = heat.customdata[r][c]
-    x, y = table["umap_x"].to_numpy(), table["umap_y"].to_numpy()
-    in_box = (x >= x0) & (y >= y0) & ((x < x1) | np.isclose(x, x.max())) & ((y < y1) | np.isclose(y, y.max()))
-    assert in_box.sum() == counts[r, c]
-    assert density_cell_rows(table, r, c, bins=50).tolist() == np.flatnonzero(in_box).tolist()
-    assert sum(len(density_cell_rows(table, r, j, bins=50)) for j in range(50)) == counts[r].sum()
-    if color_by == "loss":
-        rows = table[in_box]
-        assert float(heat.z[r][c]) == pytest.approx(np.nan_to_num(rows["loss"].to_numpy(np.float64)).mean(), rel=1e-5)
+    table.loc[table.index[table["label"] == "surprise"][12:], "label"] = "joy"  # a rare class of 12 samples
+    fig = map_window_figure(table, color_by=color_by, labels=LABELS, max_points=1_000)
+    assert isinstance(fig, go.Figure) and {t.type for t in fig.data} == {"scattergl"}
+    ids = np.concatenate([np.asarray(t.customdata) for t in fig.data])
+    assert len(ids) <= 1_000 and len(set(ids.tolist())) == len(ids) and len(ids) >= 990
+    assert f"coloured by {color_by}<br><sup>{len(ids):,} of 40,000 samples drawn" in fig.layout.title.text
+    names = [t.name for t in fig.data]
+    if color_by in ("label", "pred"):
+        assert names == [c for c in LABELS if (table[color_by] == c).any()]  # one legend entry per class
+        for trace in fig.data:  # each point in its own class's trace
+            assert set(table.loc[np.asarray(trace.customdata), color_by]) == {trace.name}
+    if color_by == "label":
+        rare = next(t for t in fig.data if t.name == "surprise")
+        assert len(rare.customdata) == 12  # a small class is drawn whole, not sampled away
     if color_by == "correct":
-        assert float(heat.z[r][c]) == pytest.approx((~table["correct"][in_box]).mean())
-    assert len(fig.to_json()) < 2_000_000  # the browser gets bins, not 40,000 points
+        assert names == ["correct", "wrong"]
+    assert len(fig.to_json()) < 2_000_000  # the browser gets 1,000 points, not 40,000
 
 
-def test_density_map_shows_points_when_zoomed_in():
+def test_map_draws_every_point_when_few_are_in_view():
     table = big_table(n=40_000, seed=5)
     x, y = table["umap_x"].to_numpy(), table["umap_y"].to_numpy()
     cx, cy = float(np.median(x)), float(np.median(y))
     window = ((cx - 0.3, cx + 0.3), (cy - 0.3, cy + 0.3))
     inside = table[(x >= window[0][0]) & (x <= window[0][1]) & (y >= window[1][0]) & (y <= window[1][1])]
     assert 0 < len(inside) <= 5_000
-    fig = density_embedding_figure(table, color_by="label", labels=LABELS, x_range=window[0], y_range=window[1],
-                                   max_points=5_000)
+    fig = map_window_figure(table, color_by="label", labels=LABELS, x_range=window[0], y_range=window[1],
+                            max_points=5_000)
     assert all(t.type == "scattergl" for t in fig.data)
     ids = sorted(int(i) for t in fig.data for i in t.customdata)
     assert ids == sorted(inside.index.tolist())
+    assert "drawn" not in fig.layout.title.text
     assert list(fig.layout.xaxis.range) == pytest.approx(list(window[0]))
     assert all(SCRIPT not in str(h) for t in fig.data for h in t.hovertext)  # user text escaped
 
 
-def test_density_map_empty_window_and_bad_colouring():
+def test_selection_lists_every_sample_inside_drawn_or_not():
+    table = big_table(n=30_000, seed=7)
+    x, y = table["umap_x"].to_numpy(np.float64), table["umap_y"].to_numpy(np.float64)
+    box = {"x": [1.0, -2.0], "y": [-1.5, 2.5]}
+    want = np.flatnonzero((x >= -2) & (x <= 1) & (y >= -1.5) & (y <= 2.5))
+    assert len(want) > 100
+    assert rows_in_selection(table, box=box).tolist() == want.tolist()
+    # a lasso (a triangle) against the same test written out by hand
+    px, py = [-3.0, 3.0, 0.0], [-3.0, -3.0, 3.0]
+    got = rows_in_selection(table, lasso={"x": px, "y": py})
+    # the triangle's left edge is x = -3 + (y + 3) / 2, its right edge x = 3 - (y + 3) / 2
+    inside = (y >= -3) & (y <= 3) & (x >= -3 + (y + 3) / 2) & (x <= 3 - (y + 3) / 2)
+    edge = np.abs(np.minimum(x - (-3 + (y + 3) / 2), 3 - (y + 3) / 2 - x)) < 1e-6
+    assert set(got.tolist()) ^ set(np.flatnonzero(inside).tolist()) <= set(np.flatnonzero(edge).tolist())
+    assert len(got) > 100
+    # a class switched off in the legend is left out, as plotly leaves its points out
+    hidden = rows_in_selection(table, box=box, color_by="label", hidden=["joy"])
+    assert hidden.tolist() == [i for i in want if table["label"].iloc[i] != "joy"]
+    with pytest.raises(ValueError, match="box"):
+        rows_in_selection(table, box={"x": [0]})
+
+
+def test_map_empty_window_and_bad_colouring():
     table = big_table(n=12_000, seed=6)
-    fig = density_embedding_figure(table, color_by="loss", labels=LABELS, x_range=(1e6, 1e6 + 1), y_range=(0, 1))
+    fig = map_window_figure(table, color_by="loss", labels=LABELS, x_range=(1e6, 1e6 + 1), y_range=(0, 1))
     assert "no samples in view" in fig.layout.annotations[0].text
     with pytest.raises(ValueError, match="color_by"):
-        density_embedding_figure(table, color_by="mood", labels=LABELS)
+        map_window_figure(table, color_by="mood", labels=LABELS)
