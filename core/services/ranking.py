@@ -81,7 +81,9 @@ class RankingService:
             with self._lock:
                 self._models[split] = model
             state = {"ranker": LEARNED, "kind": model.kind, "judgements": len(judged), "wrong": model.n_wrong,
-                     "quality": quality, "count": count, "weights": model.weights()}
+                     "audit": int((judged["source"] == "audit").sum()),
+                     "queue": int((judged["source"] == "queue").sum()),
+                     "queue_weight": em.QUEUE_WEIGHT, "quality": quality, "count": count, "weights": model.weights()}
         state["seconds"] = round(time.perf_counter() - start, 2)
         with self._lock:
             self._state[split] = state
@@ -152,8 +154,9 @@ class RankingService:
         top = (f"top 5% precision {q['top_precision']:.0%} ({q['top_precision_ci'][0]:.0%}–"
                f"{q['top_precision_ci'][1]:.0%}, {q['top_rows']} rows)" if "top_precision" in q
                else "top 5%: no held-out row there")
-        return (f"Ranked by the {LEARNED} ({s['kind']}, {s['judgements']} judgements, {s['wrong']} wrong) · "
-                f"held out on {q['uniform_rows']} uniform audit rows: {auc}, {top}{busy}")
+        return (f"Ranked by the {LEARNED} ({s['kind']}; {s['audit']} audit judgements and {s['queue']} queue "
+                f"decisions, each weighing {s['queue_weight']:g} of an audit row as the queue is drawn from the top; "
+                f"{s['wrong']} wrong) · held out on {q['uniform_rows']} uniform audit rows: {auc}, {top}{busy}")
 
     def evidence(self, sample_id: int, split: str | None = None) -> dict:
         """Why this row is suspect: each signal's reason (with its weight in the learned score) and the
