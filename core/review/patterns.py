@@ -33,7 +33,7 @@ precision (the share of audited rows judged wrong) with its Wilson interval.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -206,9 +206,11 @@ class Patterns:
 
 
 def build_patterns(table: pd.DataFrame, *, settings: PatternSettings = PatternSettings(),
-                   embeddings: np.ndarray | None = None, labels: Sequence[str] = ()) -> Patterns:
+                   embed: Callable[[list[int]], np.ndarray | None] | None = None, labels: Sequence[str] = ()
+                   ) -> Patterns:
     """Group the split's suspects (:func:`suspects`) into rule patterns (:func:`row_reasons`, :func:`group_ids`)
-    and, where ``embeddings`` (N, D, in ``table``'s row order) are given, encoder clusters of the rest."""
+    and, where ``embed`` is given, encoder clusters of the rest: ``embed(positions)`` returns the sentence
+    embeddings of those rows of ``table`` (or ``None`` when there is no encoder)."""
     from core.review.pattern_clusters import distinctive_words, encoder_clusters
 
     top = suspects(table, settings.top_share)
@@ -218,9 +220,9 @@ def build_patterns(table: pd.DataFrame, *, settings: PatternSettings = PatternSe
     rows["pattern"] = group_ids(reasons, top["label"], settings.min_size)
     names = {pid: pattern_name(pid) for pid in dict.fromkeys(rows["pattern"]) if pid}
     rest = np.flatnonzero((rows["pattern"] == "").to_numpy())
-    if embeddings is not None and len(rest):
-        positions = table.index.get_indexer(top.index[rest])
-        found = encoder_clusters(np.asarray(embeddings)[positions], min_size=settings.cluster_min_size)
+    vectors = embed(table.index.get_indexer(top.index[rest]).tolist()) if embed is not None and len(rest) else None
+    if vectors is not None:
+        found = encoder_clusters(np.asarray(vectors), min_size=settings.cluster_min_size)
         words = distinctive_words(rows["text"].iloc[rest].tolist(), found, table["text"].astype(str).tolist())
         ids = np.array([f"cluster:{c}" if c >= 0 else "" for c in found], dtype=object)
         rows.iloc[rest, rows.columns.get_loc("pattern")] = ids
