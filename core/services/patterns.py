@@ -21,8 +21,8 @@ import pandas as pd
 from core.data.text_input import InputError
 from core.review.access import AccessDenied, Caller
 from core.review.batches import BULK_ACTIONS, BatchError, batch_status, record_batch, undo_batch
-from core.review.patterns import PatternSettings, Patterns, build_patterns, pattern_table
-from core.review.spotcheck import DEFAULT_K, DEFAULT_THRESHOLD, SpotCheck, spot_check
+from core.review.patterns import Patterns, PatternSettings, build_patterns, pattern_table
+from core.review.spotcheck import SpotCheck, spot_check
 from core.services.analyses import AnalysesService
 from core.services.reviews import ReviewService
 
@@ -153,6 +153,21 @@ class PatternService:
         except ValueError as exc:
             raise InputError(str(exc)) from None
 
+    def next_spot(self, pattern_id: str, split: str | None = None, *, k: int | None = None,
+                  top_share: float | None = None) -> dict | None:
+        """The next row of the pattern's spot check with no judgement yet (``sample_id, text, label, suggest``),
+        in draw order; ``None`` when all k are judged."""
+        rows = self._rows(pattern_id, split, top_share)
+        check = self.spot_check(pattern_id, split, k=k, top_share=top_share)
+        decided = self._decided(split)
+        judged = set(decided.index[decided["batch"].isna()])
+        for sid in check.rows:
+            if sid not in judged:
+                r = rows.loc[sid]
+                return {"sample_id": int(sid), "text": str(r["text"]), "label": str(r["label"]),
+                        "suggest": str(r["suggest"])}
+        return None
+
     def batches(self, split: str | None = None) -> pd.DataFrame:
         """Every batch on the split, newest first (:func:`core.review.batches.batch_status`)."""
         return batch_status(self.reviews.store, self.analyses.analysis(split).review_key)
@@ -178,7 +193,8 @@ class PatternService:
         usable = todo[(todo["suggest"] != "") & (todo["suggest"] != todo["label"])] if action == "relabel" else todo
         preds = a.table["pred"].astype(str)
         items = [{"sample_id": int(s), "old_label": r["label"], "new_label": r["suggest"],
-                  "text_hash": str(a.text_hashes[int(s)]), "model_pred": preds.iat[int(s)]} for s, r in usable.iterrows()]
+                  "text_hash": str(a.text_hashes[int(s)]), "model_pred": preds.iat[int(s)]}
+                 for s, r in usable.iterrows()]
         record = {"pattern": pattern_id, "name": self.grouped(split, top_share).names[pattern_id],
                   "spot_check": check.record() if action != "skip" else None}
         try:
