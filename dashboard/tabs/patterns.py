@@ -125,6 +125,11 @@ def build_patterns_tab(service, split: gr.Dropdown) -> tuple:
     for event in (c.refresh.click, split.change):
         event(overview, [split, c.pattern], overview_out, api_visibility="private").then(
             view, view_in, view_out, api_visibility="private")
+    def pick(frame: pd.DataFrame, evt: gr.SelectData):
+        row = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
+        return frame.iloc[int(row)]["pattern"]
+
+    c.table.select(pick, c.table, c.pattern, api_visibility="private")
     for event in (c.pattern.change, c.k.change, c.threshold.change, c.action.change):
         event(view, view_in, view_out, api_visibility="private")
     _wire_writes(service, c, split, (view, view_in, view_out), (overview, [split, c.pattern], overview_out))
