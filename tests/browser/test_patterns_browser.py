@@ -8,7 +8,7 @@ import pytest
 from core.review.store import ReviewStore
 from tests.app.test_pattern_api import ARGS, PATTERN, pattern_data
 from tests.browser.conftest import dashboard_page
-from tests.browser.test_browser import open_tab, shot, wait_value
+from tests.browser.test_browser import open_tab, read_table, shot, wait_value
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +32,9 @@ def _current(db) -> int:
 def test_spot_check_bulk_action_and_undo(browser, pattern_browser_server, watch, screenshot_dir):
     with dashboard_page(browser, pattern_browser_server.url, watch) as page:
         open_tab(page, "Patterns")
-        table = page.locator("#patterns-table")
-        table.get_by_text(PATTERN, exact=True).first.click()  # picking a row picks its pattern
+        page.wait_for_function("p => document.querySelector('#patterns-table').innerText.includes(p)", arg=PATTERN)
+        row = next(r for r, cells in read_table(page, "patterns-table").items() if cells[0] == PATTERN)
+        page.locator(f"#patterns-table [data-testid='cell-{row}-0']").click()  # picking a row picks its pattern
         wait_value(page, "spot-meta", "v.startsWith('anger → ')")
         for judged in range(1, 4):
             before = page.locator("#spot-text textarea").input_value()
