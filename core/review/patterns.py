@@ -60,7 +60,7 @@ class PatternSettings:
 
     top_share: float = 0.10
     min_size: int = 8
-    cluster_min_size: int = 12
+    cluster_min_size: int = 6
 
     def __post_init__(self) -> None:
         if not 0 < self.top_share <= 1:

@@ -87,3 +87,20 @@ def test_writes_are_authorised_like_any_decision(service):
         service.patterns.pattern_rows("negated:anger:nothing", "train")
     with pytest.raises(InputError, match="unknown bulk action"):
         service.patterns.apply(PATTERN, "burn", "train")
+
+
+def test_the_patterns_command_prints_the_table_and_writes_json(service, capsys, tmp_path):
+    import json
+
+    from core.cli import main
+
+    s = service.settings
+    out = tmp_path / "patterns.json"
+    code = main(["patterns", "--model", s.model, "--data", s.data, "--split", "train", "--cache-dir",
+                 str(s.cache_dir), "--review-db", str(s.review_db), "--pattern-share", "0.3", "--json", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0 and PATTERN in printed and 'negated "angry" (anger)' in printed
+    table = json.loads(out.read_text())
+    assert {p["pattern"] for p in table} == set(service.patterns.patterns("train")["pattern"])
+    assert main(["patterns", "--model", s.model, "--data", s.data, "--split", "train", "--cache-dir",
+                 str(s.cache_dir), "--review-db", str(s.review_db), "--rows", "no:such:pattern"]) == 2
