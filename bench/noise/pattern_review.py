@@ -157,10 +157,10 @@ def choose_threshold(world: pd.DataFrame, order: list[str], *, budget: int, k: i
     return {"grid": grid, "chosen": chosen}
 
 
-def load_world(model: str, data: str, cache_dir: str) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
-    """``(world, pattern order, pattern table)``: every audited train row with its score, given label, oracle
-    judgement, pattern and suggested class; the patterns largest first; the app's pattern table (audited
-    precision from the same audit file)."""
+def load_world(model: str, data: str, cache_dir: str) -> tuple[pd.DataFrame, list[str], pd.DataFrame, pd.DataFrame]:
+    """``(world, pattern order, pattern table, split)``: every audited train row with its score, given label, oracle
+    judgement, stratum, pattern and suggested class; the patterns largest first; the app's pattern table (audited
+    precision from the same audit file); every split row's queue ``rank`` (0 = most suspect) and ``pattern``."""
     import tempfile
 
     from core.review.patterns import pattern_table, row_suggestions
@@ -185,11 +185,15 @@ def load_world(model: str, data: str, cache_dir: str) -> tuple[pd.DataFrame, lis
     suggest.update(grouped.rows["suggest"].reindex(audit.index).dropna())
     world = pd.DataFrame({"score": rows["mislabel_score"].to_numpy(), "label": audit["given_label"],
                           "judgement": audit["judgement"], "correct_label": audit["correct_label"],
-                          "half": audit["half"], "weight": audit["weight"],
+                          "half": audit["half"], "weight": audit["weight"], "stratum": audit["stratum"],
                           "pattern": grouped.rows["pattern"].reindex(audit.index).fillna(""), "suggest": suggest})
     judged = audit.reset_index()[["sample_id", "judgement", "correct_label"]]
     patterns = pattern_table(grouped, judged)
-    return world, patterns["pattern"].tolist(), patterns
+    order = np.argsort(-table["mislabel_score"].to_numpy(dtype=np.float64), kind="stable")
+    rank = pd.Series(np.empty(len(table), dtype=np.int64), index=table.index)
+    rank.iloc[order] = np.arange(len(table))
+    split = pd.DataFrame({"rank": rank, "pattern": grouped.rows["pattern"].reindex(table.index).fillna("")})
+    return world, patterns["pattern"].tolist(), patterns, split
 
 
 def planted_world(seed: int = 0) -> tuple[pd.DataFrame, list[str]]:
@@ -219,6 +223,26 @@ def run(world: pd.DataFrame, order: list[str], *, budget: int, k: int, draws: in
             "wrong": {name: int((part["judgement"] == "wrong").sum()) for name, part in parts.items()}}
 
 
+def run_split(world: pd.DataFrame, split: pd.DataFrame, order: list[str], *, budget: int, k: int, draws: int,
+              seed: int) -> dict:
+    """:mod:`bench.noise.pattern_review_split`: the threshold chosen with spot checks and scores both on the choose
+    part, then reported with spot checks from the choose part and scores from the report part."""
+    from bench.noise.pattern_review_split import compare_split
+
+    parts = {name: world.index[world["half"].isin(halves)] for name, halves in PARTS.items()}
+    grid = {}
+    for t in THRESHOLDS:
+        res = compare_split(world, split["rank"], split["pattern"], order, spot_part=parts["choose"],
+                            score_part=parts["choose"], budget=budget, k=k, threshold=t, draws=draws, seed=seed)
+        grid[str(t)] = {"corrected": res["patterns"]["corrected"]["mean"], "broken": res["patterns"]["broken"]["mean"],
+                        "bulk_precision": res["patterns"]["bulk_precision"]["mean"]}
+    ok = [t for t in THRESHOLDS if (grid[str(t)]["bulk_precision"] or 0) >= TARGET_PRECISION]
+    chosen = max(ok, key=lambda t: (grid[str(t)]["corrected"], -t)) if ok else max(THRESHOLDS)
+    report = compare_split(world, split["rank"], split["pattern"], order, spot_part=parts["choose"],
+                           score_part=parts["report"], budget=budget, k=k, threshold=chosen, draws=draws, seed=seed + 1)
+    return {"budget": budget, "k": k, "draws": draws, "threshold": chosen, "choose": {"grid": grid}, "report": report}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the comparison and write the JSON result."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -238,11 +262,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         world, order = planted_world(args.seed)
     else:
-        world, order, patterns = load_world(args.model, args.data, args.cache_dir)
+        world, order, patterns, split = load_world(args.model, args.data, args.cache_dir)
         shown = patterns.head(20).round({"precision": 3, "low": 3, "high": 3})
         result["train_patterns"] = {"n_patterns": len(patterns), "n_rows": int(patterns["size"].sum()),
                                     "top": shown.astype(object).where(shown.notna(), None).to_dict(orient="records")}
     result["runs"] = [run(world, order, budget=args.budget, k=k, draws=args.draws, seed=args.seed) for k in args.k]
+    if not args.quick:
+        result["split_estimate"] = [run_split(world, split, order, budget=args.budget, k=k, draws=args.draws,
+                                              seed=args.seed) for k in args.k]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
     for r in result["runs"]:
@@ -250,6 +277,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"k={r['k']} threshold={r['threshold']}: queue corrected {rep['queue']['corrected']['mean']} "
               f"broken {rep['queue']['broken']['mean']}; patterns corrected {rep['patterns']['corrected']['mean']} "
               f"broken {rep['patterns']['broken']['mean']} bulk precision {rep['patterns']['bulk_precision_pooled']}")
+    for r in result.get("split_estimate", []):
+        rep = r["report"]
+        print(f"split estimate k={r['k']} threshold={r['threshold']}: queue corrected {rep['queue']['corrected']} "
+              f"patterns corrected {rep['patterns']['corrected']} broken {rep['patterns']['broken']} bulk precision "
+              f"{rep['patterns']['bulk_precision']}")
     return 0
 
 
