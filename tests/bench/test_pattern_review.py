@@ -44,3 +44,5 @@ def test_quick_run_writes_the_comparison(tmp_path):
     assert rep["queue"]["broken"]["mean"] == 0 and rep["queue"]["corrected"]["draws"] == 5
     assert rep["patterns"]["patterns_applied"]["mean"] >= 1
     assert rep["patterns"]["bulk_precision_pooled"] >= 0.8  # the planted 95% and 90% patterns pass, the 40% one not
+    pooled = result["pattern_audit"]["pooled"]
+    assert pooled["audited"] == 160 and pooled["low"] <= pooled["relabel_precision"] <= pooled["high"]
