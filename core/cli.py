@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "signals": ("core.analysis.signals.__main__", "write every ranking signal of one split to parquet"),
     "robustness": ("core.analysis.robustness", "the what-if edits applied to every row of one split"),
     "slices": ("core.analysis.slices", "the error slices of one split"),
+    "patterns": ("core.services.patterns_cli", "the suspects of one split grouped by pattern (review by pattern)"),
 }
 
 

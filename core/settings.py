@@ -65,6 +65,9 @@ class Settings:
     review_users : ``name:password`` pairs for ``password`` access (environment only, never a flag).
     space_id : the Hugging Face Space this runs in (``SPACE_ID``), or ``None``.
     engine, ray_address : where precompute and crossval run (``local`` or ``ray``).
+    pattern_share : the share of a split's rows, most suspect first, grouped into patterns (Patterns view).
+    spot_check_k, spot_check_threshold : rows a pattern's spot check draws, and the lower 95% bound of their
+        precision a bulk action needs (:mod:`core.review.spotcheck`).
     """
 
     model: str = DEFAULT_MODEL
@@ -92,6 +95,9 @@ class Settings:
     space_id: str | None = None
     engine: str = "local"
     ray_address: str | None = None
+    pattern_share: float = 0.10
+    spot_check_k: int = 10
+    spot_check_threshold: float = 0.55
 
     def __post_init__(self) -> None:
         if not self.splits:
@@ -218,6 +224,13 @@ def _add_app_flags(p: argparse.ArgumentParser, env: Mapping[str, str], d: Settin
     p.add_argument("--review-access", default=_env(env, "review_access", None),
                    choices=["open", "login", "password"],
                    help="who may write review decisions (default: login on a Space, open elsewhere)")
+    p.add_argument("--pattern-share", type=float, default=_number(env, "pattern_share", d.pattern_share, float),
+                   help="share of the rows, most suspect first, grouped into patterns (default: %(default)s)")
+    p.add_argument("--spot-check-k", type=int, default=_number(env, "spot_check_k", d.spot_check_k, int),
+                   help="rows a pattern's spot check draws (default: %(default)s)")
+    p.add_argument("--spot-check-threshold", type=float,
+                   default=_number(env, "spot_check_threshold", d.spot_check_threshold, float),
+                   help="lower 95%% bound of the spot check's precision a bulk action needs (default: %(default)s)")
     p.set_defaults(reviewers=str(_env(env, "reviewers", "")), review_users=str(_env(env, "review_users", "")),
                    space_id=env.get("SPACE_ID") or None)
 

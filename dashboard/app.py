@@ -26,6 +26,7 @@ from dashboard.tabs.health import build_health_tab, build_similar_panel
 from dashboard.tabs.live import build_live_tab
 from dashboard.tabs.losses import build_losses_tab
 from dashboard.tabs.overview import build_overview_tab
+from dashboard.tabs.patterns import build_patterns_tab
 from dashboard.tabs.review import build_review_tab, shortcuts_js
 from dashboard.tabs.robustness import build_robustness_tab
 
@@ -34,7 +35,7 @@ QUEUE_MAX_SIZE = 256
 
 
 def build_app(service, *, map_max_points: int = MAP_MAX_POINTS) -> gr.Blocks:
-    """The whole dashboard: Classify & explain (live), Losses, Confusion, Embedding map, Review, Compare,
+    """The whole dashboard: Classify & explain (live), Losses, Confusion, Embedding map, Review, Patterns, Compare,
     Robustness, Overview, Data health.
 
     One split selector at the top (shown when more than one split is analysed) switches every
@@ -100,6 +101,8 @@ def _build_tabs(service, split: gr.Dropdown, map_max_points: int) -> SimpleNames
     with gr.Tab("Review", id="review"):
         v.review = build_review_tab(service, split)
         gr.Markdown("The blind audit has a page of its own, with nothing of the model on it: [open it](audit).")
+    with gr.Tab("Patterns", id="patterns") as patterns_tab:
+        patterns_fill = build_patterns_tab(service, split)
     if service.has_compare:
         with gr.Tab("Compare", id="compare"):
             build_compare_tab(service, split)
@@ -110,7 +113,7 @@ def _build_tabs(service, split: gr.Dropdown, map_max_points: int) -> SimpleNames
     with gr.Tab("Data health", id="health") as health_tab:
         v.health = build_health_tab(service, split)
     v.fills = [(health_tab, v.health.fill), (overview_tab, overview_fill), (embedding_tab, embedding_fill),
-               (confusion_tab, confusion_fill)]
+               (confusion_tab, confusion_fill), (patterns_tab, patterns_fill)]
     return v
 
 

@@ -15,8 +15,11 @@ Schema versions
 3. adds the ``not_emotion`` action and the ``audit`` and ``weight`` columns of audit
    decisions; a version-2 file is rebuilt keeping every row and its local id. The ``audit_draws`` table
    (the blind audit's draw tokens, :mod:`core.review.draws`) is created in any version-3 file that lacks it.
-4. (this code) adds the ``withdraw`` action (an undo recorded as a new event); a version-2 or 3 file is
+4. adds the ``withdraw`` action (an undo recorded as a new event); a version-2 or 3 file is
    rebuilt keeping every row and its local id.
+5. (this code) adds the ``batch`` and ``bulk`` columns of bulk decisions (a pattern decided in one action,
+   :mod:`core.review.batches`); a version-4 file gains the two columns (``NULL`` in every old row), older
+   files are rebuilt as above. Events without the two fields (older files, older replicas) still load.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from pathlib import Path
 
 from core.review.decision import ACTIONS, COLUMNS
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 ACTION_LIST = ", ".join(f"'{a}'" for a in ACTIONS)
 BUSY_TIMEOUT_S = 30.0
 
@@ -51,12 +54,15 @@ CREATE TABLE IF NOT EXISTS decisions (
     model_fingerprint TEXT    NOT NULL DEFAULT '',
     model_pred        TEXT,
     audit             TEXT,
-    weight            REAL
+    weight            REAL,
+    batch             TEXT,
+    bulk              TEXT
 )"""
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 {_DECISIONS};
 CREATE INDEX IF NOT EXISTS decisions_by_sample ON decisions (dataset_key, sample_id, time, event_id);
+CREATE INDEX IF NOT EXISTS decisions_by_batch ON decisions (batch);
 CREATE TABLE IF NOT EXISTS set_aside (
     event_id TEXT PRIMARY KEY,
     received TEXT NOT NULL,
@@ -79,6 +85,8 @@ CREATE TABLE IF NOT EXISTS synced (
 ) WITHOUT ROWID
 """
 _V1_COLUMNS = ("id", "time", "dataset_key", "sample_id", "action", "old_label", "new_label", "reviewer", "note")
+#: The columns of a version-3 or 4 file (this schema's, before the bulk decisions' two).
+_V4_COLUMNS = COLUMNS[:COLUMNS.index("batch")]
 
 
 class ReviewStoreError(RuntimeError):
@@ -148,7 +156,10 @@ def create_schema(path: Path, timeout: float) -> None:
             elif version == 2:
                 _migrate_v2(conn)
             elif version == 3:
-                _rebuild(conn, COLUMNS)
+                _rebuild(conn, _V4_COLUMNS)
+            elif version == 4:
+                conn.execute("ALTER TABLE decisions ADD COLUMN batch TEXT")
+                conn.execute("ALTER TABLE decisions ADD COLUMN bulk TEXT")
             for statement in filter(str.strip, _SCHEMA.split(";")):  # executescript would commit early
                 conn.execute(statement)
             if version != SCHEMA_VERSION:
@@ -178,7 +189,7 @@ def _migrate_v1(conn: sqlite3.Connection) -> None:
 def _migrate_v2(conn: sqlite3.Connection) -> None:
     """Rebuild a schema-2 ``decisions`` table as the current schema (the ``not_emotion`` action, ``audit`` and
     ``weight`` columns) inside the caller's transaction; keeps every row and its local id."""
-    _rebuild(conn, ("id", *COLUMNS[1:-2]))
+    _rebuild(conn, ("id", *_V4_COLUMNS[1:-2]))
 
 
 def _rebuild(conn: sqlite3.Connection, columns: tuple[str, ...]) -> None:

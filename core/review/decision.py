@@ -14,6 +14,7 @@ Example
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 import re
@@ -26,6 +27,8 @@ ACTIONS: tuple[str, ...] = ("keep", "relabel", "ambiguous", "not_emotion", "skip
 MAX_NOTE_CHARS = 10_000
 MAX_REVIEWER_CHARS = 200
 MAX_TIME_CHARS = 64
+#: A bulk decision's ``bulk`` record (JSON text) is at most this long.
+MAX_BULK_CHARS = 2_000
 _EVENT_ID = re.compile(r"[A-Za-z0-9]{8,64}")
 #: Strata of an audit design (:mod:`core.audit.design`); ``all`` is a draw made without a ranking.
 AUDIT_STRATA: tuple[str, ...] = ("top1", "top5", "top20", "rest", "all")
@@ -58,7 +61,7 @@ def parse_audit_tag(tag: str) -> tuple[str, str, str | None]:
         return sampling, stratum, digest
     return (legacy or revision), "all", None
 _TEXT_FIELDS = ("dataset_key", "old_label", "new_label", "reviewer", "note", "text_hash", "model_fingerprint",
-                "model_pred", "audit")
+                "model_pred", "audit", "bulk")
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,11 @@ class Decision:
     migrated from schema 1; ``model_pred`` is ``None`` when the caller did not say. An audit decision
     (:mod:`core.audit`) carries its design in ``audit`` (see :func:`parse_audit_tag`); ``weight`` is kept
     for older files only (estimates derive weights from the design); both are ``None`` otherwise.
+
+    A bulk decision (one row of a pattern decided in one action, :mod:`core.review.batches`) carries the
+    ``batch`` id it shares with the other rows of that action and, in ``bulk``, a JSON object saying what
+    the action was (the pattern and the spot check's k, hits, precision, lower bound and threshold, or the
+    batch an undo reverts); both are ``None`` for a decision made one row at a time (schema 5).
     """
 
     id: int
@@ -86,6 +94,8 @@ class Decision:
     model_pred: str | None = None
     audit: str | None = None
     weight: float | None = None
+    batch: str | None = None
+    bulk: str | None = None
 
     def to_event(self) -> dict:
         """The decision as a JSON-able dict without the local ``id`` (what sync writes)."""
@@ -125,7 +135,7 @@ def decision_from_event(event: dict) -> Decision:
         0, time, event["dataset_key"], event["sample_id"],
         event["action"], event["old_label"], event.get("new_label"), event.get("reviewer") or "",
         event.get("note") or "", event_id, optional["text_hash"], event.get("model_fingerprint") or "",
-        optional["model_pred"], event.get("audit"), event.get("weight"),
+        optional["model_pred"], event.get("audit"), event.get("weight"), event.get("batch"), event.get("bulk"),
     )
     return validated(decision)
 
@@ -195,8 +205,28 @@ def validated(d: Decision) -> Decision:
         weight = float(weight)
         if d.audit is None:
             raise ValueError("a weight belongs to an audit decision; audit is missing")
+    _check_bulk(d.batch, d.bulk)
     return replace(d, sample_id=int(d.sample_id), new_label=new_label, weight=weight, reviewer=str(d.reviewer or ""),
                    note=str(d.note or ""), model_fingerprint=str(d.model_fingerprint or ""))
+
+
+def _check_bulk(batch: object, bulk: object) -> None:
+    """A bulk decision's ``batch`` (an id like an event id) and ``bulk`` (a JSON object, as text); ``ValueError``."""
+    if batch is None:
+        if bulk is not None:
+            raise ValueError("a bulk record belongs to a batch decision; batch is missing")
+        return
+    if not isinstance(batch, str) or not _EVENT_ID.fullmatch(batch):
+        raise ValueError(f"batch must be 8 to 64 letters or digits, got {batch!r}"[:200])
+    if not isinstance(bulk, str) or len(bulk) > MAX_BULK_CHARS:
+        raise ValueError(f"a batch decision needs its bulk record: a JSON object of at most {MAX_BULK_CHARS} "
+                         "characters")
+    try:
+        record = json.loads(bulk)
+    except (ValueError, RecursionError):
+        raise ValueError("bulk is not JSON") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"bulk must be a JSON object, got {type(record).__name__}")
 
 
 def _encodes(text: str) -> bool:

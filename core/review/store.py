@@ -60,7 +60,7 @@ import contextlib
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -193,6 +193,14 @@ class ReviewStore:
         except sqlite3.Error as exc:
             raise ReviewStoreError(f"{self.path}: could not record the decision ({exc})") from None
         return replace(decision, id=int(cursor.lastrowid))  # type: ignore[arg-type]
+
+    def record_many(self, decisions: Sequence[Decision]) -> list[Decision]:
+        """Append several decisions (a bulk action) in one transaction, all or none, in order; each gets a new
+        event id and this time. Returns them as stored (local ids aside). ``ValueError`` for an invalid one."""
+        stamped = [replace(validated(d), id=0, event_id=uuid.uuid4().hex) for d in decisions]
+        now = _now()
+        self._insert([replace(d, time=now) for d in stamped])
+        return [replace(d, time=now) for d in stamped]
 
     def import_events(self, events: Iterable[dict], *, synced_to: str | None = None) -> int:
         """Add decisions made elsewhere (event dicts as :meth:`events` gives them); returns how many were new.

@@ -11,6 +11,8 @@
   trained-on split (the learned error model once enough judgements exist), refitted from the judgements;
 - :attr:`EmotionService.health` (:class:`core.services.health.HealthService`): the data-health report,
   similar training tweets and error slices.
+- :attr:`EmotionService.patterns` (:class:`core.services.patterns.PatternService`): the suspects grouped by
+  pattern, the spot check and the bulk action with its undo, recorded as review decisions.
 
 The views call the services. The shortcuts below the facts (``classify``, ``explain``,
 ``review_decide``...) are one-line forwards kept for scripts and the README's "Use from Python".
@@ -40,6 +42,7 @@ from core.services.analyses import ANY, AnalysesService
 from core.services.audits import AuditService
 from core.services.health import HealthService
 from core.services.live import Classification, LiveService
+from core.services.patterns import PatternService
 from core.services.ranking import RankingService
 from core.services.reviews import EXPORT_KINDS, REVIEW_ACTIONS, ReviewService
 from core.settings import Settings
@@ -60,6 +63,7 @@ class EmotionService:
         self.audits = AuditService(analyses, self.reviews)
         self.health = HealthService(analyses, self.live, settings=settings)
         self.ranking = RankingService(analyses, self.reviews, self.audits)
+        self.patterns = PatternService(analyses, self.reviews, self.audits, settings=settings)
 
     @classmethod
     def load(cls, settings: Settings, *, show_progress: bool = True, defer_model: bool = False,

@@ -24,7 +24,7 @@ from core.review.trust import OUTCOMES, EventRules, import_upload
 KEY = "data-fp:train"
 RULES = EventRules(labels=frozenset({"joy", "fear"}), rows={KEY: 50})
 FIELDS = ("event_id", "time", "dataset_key", "sample_id", "action", "old_label", "new_label", "reviewer", "note",
-          "text_hash", "model_fingerprint", "model_pred", "audit", "weight")
+          "text_hash", "model_fingerprint", "model_pred", "audit", "weight", "batch", "bulk")
 POISON = {
     "100,000 nested brackets": b"[" * 100_000,
     "100,000 nested objects": b'{"a": ' * 100_000,

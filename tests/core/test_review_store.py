@@ -416,7 +416,7 @@ def test_a_schema_2_file_is_migrated_with_every_row_and_takes_audit_decisions(db
     assert (d.action, d.new_label, d.audit, d.weight) == ("not_emotion", None, "stratified:2", 12.5)
     assert store.events(after_id=7)[0]["weight"] == 12.5
     with sqlite3.connect(db) as check:
-        assert check.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert check.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 5
 
 
 @pytest.mark.parametrize("kwargs, match", [

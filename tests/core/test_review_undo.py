@@ -68,7 +68,7 @@ def test_a_schema_3_file_is_migrated_and_takes_a_withdraw(tmp_path: Path) -> Non
     again.record(KEY, 1, action="withdraw", old_label="joy")
     assert again.latest(KEY).empty and len(again.history(KEY)) == 2
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 5
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -67,43 +68,84 @@ def _clause_start(text: str, toks, i: int) -> int:
     return j
 
 
-def _before(words: list[str], lo: int, i: int) -> float:
-    """Score of what precedes the cue in its clause."""
-    best = 0.0
+def _stronger(best: tuple[str | None, str], kind: str, marker: str) -> tuple[str | None, str]:
+    """``(kind, marker)`` when its score beats ``best``'s (the first of equal scores is kept)."""
+    return (kind, marker) if best[0] is None or SCORES[kind] > SCORES[best[0]] else best
+
+
+def _before_reason(words: list[str], lo: int, i: int) -> tuple[str | None, str]:
+    """``(kind, marker word)`` of what precedes the cue in its clause (kind ``None`` when nothing does)."""
+    best: tuple[str | None, str] = (None, "")
     for j in range(lo, i):
         if is_negator(words, j):
             soft = j + 1 < i and words[j + 1] in SOFTENERS
-            best = max(best, SCORES["softened"] if soft else SCORES["negated"])
+            marker = f"{words[j - 1]}'t" if words[j] == "t" and j > 0 else words[j]
+            best = _stronger(best, "softened" if soft else "negated", marker)
         elif words[j] == "longer" and j > 0 and words[j - 1] == "no":
-            best = max(best, SCORES["negated"])
+            best = _stronger(best, "negated", "no longer")
         elif words[j] == "used" and j + 1 < len(words) and words[j + 1] == "to":
-            best = max(best, SCORES["used_to"])
+            best = _stronger(best, "used_to", "used to")
         elif words[j] in WISHES:
-            best = max(best, SCORES["wish"])
+            best = _stronger(best, "wish", words[j])
     return best
+
+
+def after_reason(words: list[str], i: int, label: str) -> tuple[str | None, str]:
+    """``(kind, marker word)`` of what follows the cue: a denial ("anymore") or a contrast that brings another
+    emotion (``contrast_other``) or none (``contrast``); kind ``None`` when neither."""
+    classes = word_class()
+    if "anymore" in words[i + 1:i + 4]:
+        return "negated", "anymore"
+    for j in range(i + 1, len(words)):
+        if words[j] in CONTRASTS:
+            other = any(classes.get(w) not in (None, label) for w in words[j + 1:])
+            return ("contrast_other" if other else "contrast"), words[j]
+    return None, ""
 
 
 def after_score(words: list[str], i: int, label: str) -> float:
     """Score of what follows the cue: a denial ("anymore") or a contrast that brings another emotion."""
-    classes = word_class()
-    if "anymore" in words[i + 1:i + 4]:
-        return SCORES["negated"]
-    for j in range(i + 1, len(words)):
-        if words[j] in CONTRASTS:
-            other = any(classes.get(w) not in (None, label) for w in words[j + 1:])
-            return SCORES["contrast_other"] if other else SCORES["contrast"]
-    return 0.0
+    kind, _ = after_reason(words, i, label)
+    return SCORES[kind] if kind else 0.0
+
+
+@dataclass(frozen=True)
+class RuleReason:
+    """Why the word rules suspect a row: its cue word, the rule's kind (a key of :data:`SCORES`, ``None``
+    when no rule applies) and the word that triggered it ("not", "but", "anymore", "used to")."""
+
+    cue: str | None
+    kind: str | None
+    marker: str
+
+    @property
+    def score(self) -> float:
+        """The row's ``neg_rule`` score."""
+        return SCORES[self.kind] if self.kind else 0.0
+
+
+def rule_reason(text: str, label: str) -> RuleReason:
+    """The cue word of ``label`` in ``text`` and the strongest word rule around it (module docstring).
+
+    >>> rule_reason("i dont feel angry at all", "anger")
+    RuleReason(cue='angry', kind='negated', marker='dont')
+    """
+    cue = find_cue(text, label)
+    if cue is None:
+        return RuleReason(None, None, "")
+    toks = tokens(text)
+    words = [m.group() for m in toks]
+    lo = _clause_start(text.lower(), toks, cue.index)
+    before = _before_reason(words, lo, cue.index)
+    after = after_reason(words, cue.index, label)
+    if after[0] is not None and (before[0] is None or SCORES[after[0]] > SCORES[before[0]]):
+        return RuleReason(cue.word, *after)
+    return RuleReason(cue.word, *before)
 
 
 def rule_score(text: str, label: str) -> float:
     """:func:`rule_scores` for one text."""
-    cue = find_cue(text, label)
-    if cue is None:
-        return 0.0
-    toks = tokens(text)
-    words = [m.group() for m in toks]
-    lo = _clause_start(text.lower(), toks, cue.index)
-    return max(_before(words, lo, cue.index), after_score(words, cue.index, label))
+    return rule_reason(text, label).score
 
 
 def rule_scores(texts: Sequence[str], labels: Sequence[str]) -> np.ndarray:
