@@ -55,8 +55,9 @@ def walk(ranking: str, pool: pd.DataFrame, start: np.ndarray, evidence: pd.DataF
             queue = pool[pool["sample_id"].isin(taken)].assign(
                 action=lambda f: np.where(f["judgement"] == "wrong", "relabel", "keep"))
             judged = em.judgements_frame(audit, queue, queue_weight=queue_weight)
-            score = em.fit_error_model(evidence, judged).score(evidence.loc[left["sample_id"].to_numpy()]) \
-                if not em.enough(judged) else static["fixed_mix"][left["sample_id"].to_numpy()]
+            ids = left["sample_id"].to_numpy()
+            score = static["fixed_mix"][ids] if em.enough(judged) else \
+                em.fit_error_model(evidence, judged, columns=list(evidence.columns)).score(evidence.loc[ids])
         elif ranking == "random":
             score = -shuffle[left.index.to_numpy()].astype(float)
         else:
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--start", type=int, default=50)
     p.add_argument("--batch", type=int, default=em.REFIT_EVERY)
     p.add_argument("--decisions", type=int, default=200)
-    p.add_argument("--evidence", default="all", choices=list(SETS))
+    p.add_argument("--evidence", default="fixed_mix_signals", choices=list(SETS))
     p.add_argument("--queue-weight", type=float, default=em.QUEUE_WEIGHT)
     p.add_argument("--choose-queue-weight", action="store_true")
     p.add_argument("--out")

@@ -63,7 +63,8 @@ def audit_rows(path: Path) -> pd.DataFrame:
 
 
 def cv_auc(evidence: pd.DataFrame, judged: pd.DataFrame, kind: str, seeds=range(5)) -> float:
-    return float(np.mean([em.held_out_quality(evidence, judged, kind=kind, seed=s).get("roc_auc", np.nan)
+    cols = list(evidence.columns)
+    return float(np.mean([em.held_out_quality(evidence, judged, kind=kind, seed=s, columns=cols).get("roc_auc")
                           for s in seeds]))
 
 
@@ -100,7 +101,7 @@ def report(table: pd.DataFrame, set_name: str, kind: str, weighting: str) -> dic
     fresh = fresh[fresh["sampling"] == "uniform"]
     evidence = evidence_matrix(table, NAMES, evidence_columns(table, SETS[set_name]))
     judged = em.judgements_frame(audit, None, weighting=weighting)
-    model = em.fit_error_model(evidence, judged, kind=kind)
+    model = em.fit_error_model(evidence, judged, kind=kind, columns=list(evidence.columns))
     scores = _signal_scores(table, model.score(evidence))
     ids, wrong = fresh["sample_id"].to_numpy(int), (fresh["judgement"] == "wrong").to_numpy()
     out = {"evidence": set_name, "kind": kind, "weighting": weighting, "fit_on": len(judged),
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--cache-dir")
     p.add_argument("--choose", action="store_true")
     p.add_argument("--report", action="store_true")
-    p.add_argument("--evidence", default="all", choices=list(SETS))
+    p.add_argument("--evidence", default="fixed_mix_signals", choices=list(SETS))
     p.add_argument("--kind", default=em.KIND, choices=list(em.KINDS))
     p.add_argument("--weighting", default=em.WEIGHTING, choices=["equal", "design"])
     p.add_argument("--out")
