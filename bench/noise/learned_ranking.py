@@ -108,7 +108,7 @@ def report(table: pd.DataFrame, set_name: str, kind: str, weighting: str) -> dic
            "fit_wrong": int(judged["wrong"].sum()), "round3_rows": len(ids), "round3_wrong": int(wrong.sum()),
            "weights": model.weights(), "roc_auc": {}, "top5": {}}
     for name, s in scores.items():
-        out["roc_auc"][name] = interval(lambda w, x: auc(w, x), (wrong.astype(float), s[ids]), seed=0, resamples=5000)
+        out["roc_auc"][name] = interval(auc, (wrong.astype(float), s[ids]), seed=0, resamples=5000)
         cut = np.quantile(s, 0.95)
         top = s[ids] >= cut
         hits, n = int(wrong[top].sum()), int(top.sum())

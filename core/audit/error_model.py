@@ -31,7 +31,7 @@ KINDS = ("logistic", "boosting")
 #: The estimator the app fits (module docstring: how it was chosen).
 KIND = "logistic"
 #: Weight of a queue decision against an audit row's (audit weights are scaled to mean 1).
-QUEUE_WEIGHT = 0.5
+QUEUE_WEIGHT = 0.25
 #: How the audit's design weights enter the fit: ``design`` (N_h / n_h, scaled) or ``equal``.
 WEIGHTING = "equal"
 #: The signal columns the model reads (with the one-hot given label); the other judges speak in the reasons.
