@@ -19,10 +19,12 @@ import pandas as pd
 
 from core.audit import error_model as em
 from core.audit.evidence import evidence_columns, evidence_matrix, reasons
-from core.audit.suggest import vote_suggestion
+from core.audit.suggest import fit_suggester, vote_suggestion
 
 log = logging.getLogger(__name__)
 FIXED = "fixed mix"
+#: Audited-wrong rows with their correct class before the suggestion is learned rather than voted.
+MIN_SUGGEST = 20
 LEARNED = "learned error model"
 
 
@@ -36,6 +38,7 @@ class RankingService:
         self._evidence: dict[str, pd.DataFrame] = {}
         self._lock = threading.Lock()
         self._running: set[str] = set()
+        self._suggesters: dict[str, object] = {}
 
     def applies(self, split: str | None = None) -> bool:
         """Whether ``split`` is ranked by signals (a split the model trained on, with signal columns)."""
@@ -85,9 +88,28 @@ class RankingService:
                      "queue": int((judged["source"] == "queue").sum()),
                      "queue_weight": em.QUEUE_WEIGHT, "quality": quality, "count": count, "weights": model.weights()}
         state["seconds"] = round(time.perf_counter() - start, 2)
+        self._fit_suggester(a)
         with self._lock:
             self._state[split] = state
         return state
+
+    def _fit_suggester(self, analysis) -> None:
+        """The learned suggestion (:func:`core.audit.suggest.fit_suggester`) once enough audited-wrong rows
+        name their correct class; the judges' vote until then."""
+        audit = self.audits.auditor(analysis.split).decisions()
+        wrong = audit[(audit["judgement"] == "wrong") & audit["correct_label"].notna()] if len(audit) else audit
+        suggester = None
+        if len(wrong) >= MIN_SUGGEST:
+            suggester = fit_suggester(analysis.table, wrong.assign(sample_id=wrong["sample_id"].astype(int)),
+                                      analysis.labels)
+        with self._lock:
+            self._suggesters[analysis.split] = suggester
+
+    def suggest(self, rows: pd.DataFrame, split: str) -> np.ndarray:
+        """The suggested class of each of ``rows`` (the learned suggester where fitted, else the vote)."""
+        with self._lock:
+            suggester = self._suggesters.get(split)
+        return suggester(rows) if suggester is not None else vote_suggestion(rows)
 
     def _apply(self, analysis, score: np.ndarray | None) -> None:
         table = analysis.table
@@ -169,7 +191,11 @@ class RankingService:
         contrib = model.contributions(ranks) if model is not None else None
         listed = reasons(row, ranks, contrib)
         line = next((r["says"] for r in listed if r["signal"] == "suggest"), "")
-        return {"reasons": listed, "suggested": vote_suggestion(a.table.iloc[[int(sample_id)]])[0],
+        rows = a.table.iloc[[int(sample_id)]]
+        suggested = self.suggest(rows, a.split)[0]
+        if suggested and suggested != vote_suggestion(rows)[0]:
+            line = f"learned from the audit's corrections; {line or 'no judge reads another class'}"
+        return {"reasons": listed, "suggested": suggested,
                 "suggest_line": line, "suggestion_right": self.suggestion_record(a.split),
                 "ranker": LEARNED if model is not None else FIXED}
 
@@ -180,6 +206,8 @@ class RankingService:
         if not len(wrong):
             return ""
         table = self.analyses.analysis(split).table
-        got = vote_suggestion(table.iloc[wrong["sample_id"].astype(int).to_numpy()])
+        got = self.suggest(table.iloc[wrong["sample_id"].astype(int).to_numpy()], split)
         hits = int((got == wrong["correct_label"].to_numpy()).sum())
-        return f"{hits} of {len(wrong)} audited wrong labels ({hits / len(wrong):.0%})"
+        fitted = self._suggesters.get(split) is not None
+        how = " (in-sample: the suggester learned from these rows)" if fitted else ""
+        return f"{hits} of {len(wrong)} audited wrong labels ({hits / len(wrong):.0%}){how}"

@@ -141,7 +141,7 @@ def test_every_family_declares_json_able_parameters_and_a_display_name():
     from core.analysis.signals.context import family_params
     from core.analysis.signals.registry import families
 
-    assert set(FAMILIES) == set(families()) and len(FAMILIES) == 10
+    assert set(FAMILIES) == set(families()) and len(FAMILIES) == 11
     for name, fam in families().items():
         assert fam.title and fam.columns, name
         assert json.loads(json.dumps(family_params(name)))["params"] is not None
@@ -232,3 +232,18 @@ def test_precompute_attaches_signals_to_the_training_split_only(tiny_model_dir, 
     assert set(seconds) == {"negation", "knn"}
     assert {"neg_rule", "neg_parse", "knn_disagree_cls", "knn_disagree_enc"} <= set(train.table.columns)
     assert train.table["text"].tolist() == texts  # the analysis's own columns untouched
+
+
+def test_the_emoji_model_judge_reads_the_writers_emotion_and_says_when_it_is_missing():
+    from core.analysis.signals.nade_judge import nade_judge
+    from core.analysis.signals.resources import is_installed
+
+    if not is_installed("nade"):
+        pytest.skip("the nade package is not installed (requirements.txt installs it)")
+    names = ["sadness", "joy", "love", "anger", "fear", "surprise"]
+    texts = ["i am so happy and grateful today, what a wonderful day", "i am terrified and scared of the dark"]
+    as_joy = nade_judge(texts, np.array([1, 1]), names)
+    assert as_joy["nade_suggest"].tolist() == [1, 4]  # joy, fear
+    assert as_joy["nade_not_given"][0] < as_joy["nade_not_given"][1]  # "joy" fits the first, not the second
+    empty = nade_judge([], np.array([], dtype=int), names)
+    assert len(empty["nade_not_given"]) == 0
