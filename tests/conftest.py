@@ -25,6 +25,7 @@ import pytest
 
 from bench.harness import DISTILBERT, EMOTION, LABELS, MINILM, SHARED, start_app, stop_app, wait_for_http
 from bench.harness import ROOT as REPO
+from tests.xdist_groups import write_worker_groups
 
 # Paths the tests import from here (defined once in bench/harness.py, which the benchmarks share).
 __all__ = ["DISTILBERT", "EMOTION", "LABELS", "MINILM", "REPO", "SHARED", "app_tolerance"]
@@ -68,13 +69,50 @@ def tier_marks(fixtures: list[str], marked: set[str]) -> set[str]:
     return marks
 
 
-@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
+# The session-scoped servers, each built once per pytest-xdist worker that asks for it: every test that uses one
+# runs on one worker (``--dist loadgroup`` in pyproject.toml), in the group of the first one named here.
+SESSION_GROUPS = {"app_url": "minilm-app", "minilm_cache_dir": "minilm-app", "loop_app": "loop-app",
+                  "space_url": "space-app", "hostile_app": "hostile-app"}
+
+
+def xdist_group(fixtures: list[str], path: str, *, module_scoped: bool) -> str | None:
+    """The pytest-xdist group a test runs in: that of the session server it uses (:data:`SESSION_GROUPS`), else
+    its file's where it uses a module- or class-scoped fixture (built once, on one worker), else none (the test
+    goes to whichever worker is free).
+
+    >>> xdist_group(["browser", "space_url", "app_url"], "tests/browser/test_live.py", module_scoped=False)
+    'minilm-app'
+    >>> xdist_group(["tmp_path", "zoom_app"], "tests/browser/test_map_zoom_browser.py", module_scoped=True)
+    'tests/browser/test_map_zoom_browser.py'
+    >>> xdist_group(["tmp_path", "tiny_model_dir"], "tests/core/test_train.py", module_scoped=False) is None
+    True
+    """
+    for name, group in SESSION_GROUPS.items():
+        if name in fixtures:
+            return group
+    return path if module_scoped else None
+
+
+def uses_module_scoped_fixture(item) -> bool:
+    """Whether ``item`` uses a fixture shared by the tests of its module or class."""
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs.values() if info is not None else ()
+    return any(d and d[-1].scope in ("module", "class", "package") for d in defs)
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker, and before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items) -> None:
-    """Mark every test by what its fixtures start (see :func:`tier_marks`)."""
+    """Mark every test by what its fixtures start (see :func:`tier_marks`) and group it for pytest-xdist
+    (:func:`xdist_group`)."""
     for item in items:
         marked = {m.name for m in item.iter_markers()}
-        for name in sorted(tier_marks(list(getattr(item, "fixturenames", ())), marked) - marked):
+        fixtures = list(getattr(item, "fixturenames", ()))
+        for name in sorted(tier_marks(fixtures, marked) - marked):
             item.add_marker(getattr(pytest.mark, name))
+        group = xdist_group(fixtures, item.nodeid.split("::")[0], module_scoped=uses_module_scoped_fixture(item))
+        if group and "xdist_group" not in marked:
+            item.add_marker(pytest.mark.xdist_group(group))
+    write_worker_groups(config, items)
 
 
 OFFLINE_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
@@ -267,3 +305,7 @@ def browser():
 # The annotation-loop app (two tiny models, a train split with known flips), one per session for every
 # test that asks for it; imported last because tests.loop_app reads the names above.
 from tests.loop_app import loop_app, loop_models  # noqa: E402, F401
+
+# ``--dist loadgroup`` (pyproject.toml) with the groups set above, on a pytest whose node ids pytest-xdist cannot
+# suffix (tests/xdist_groups.py).
+from tests.xdist_groups import pytest_configure, pytest_unconfigure, pytest_xdist_make_scheduler  # noqa: E402, F401

@@ -51,6 +51,7 @@ def _queue(url: str, split: str) -> tuple[str, object]:
     return sse_call(url, "review_queue", {"data": ["any", "any", split, 5, "", ""]}, timeout=60)
 
 
+@pytest.mark.server  # python app.py, and a 6,000-row split analysed behind it: the slow tier
 def test_a_real_server_answers_the_first_split_before_the_second_is_ready(tiny_model_dir, tmp_path):
     data = _two_splits(tmp_path / "data", BEHIND_ROWS)
     log = tmp_path / "app.log"
