@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from core.review.access import AccessDenied
+from core.services.reviews import AccessDenied
 from dashboard.review_access import caller_from
 
 
