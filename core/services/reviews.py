@@ -361,7 +361,7 @@ class ReviewService(DecisionHistory):
         the analysed checkpoint of ``split`` (:func:`core.services.corrections.retrain_command`)."""
         from core.services.corrections import retrain_command
 
-        return retrain_command(self.settings, self.analyses.analysis(split))
+        return retrain_command(self.settings, self.analyses.source(split))  # a split still analysed: from its data
 
 
 def _checked_action(action: str, new_label: str | None, label: str, labels: list[str]) -> tuple[str, str | None]:
