@@ -121,7 +121,7 @@ def summary(meta: dict, peaks: dict | None = None) -> dict:
         raise ValueError("this analysis computed no signals (not a trained-on split, or an older cache)")
     signals = float(stages["signals"])
     families = meta.get("signal_seconds") or {}
-    without = sum(float(v) for k, v in stages.items() if k != "signals")
+    without = float(meta["seconds"]) - signals  # every stage but the signals, and what runs between stages
     alias = {"label_issues": "label_issues", "table": "umap"}  # the table is built right after the map
     rows = [{"stage": k, "seconds": round(float(v), 2), "peak_rss_gb": peaks.get(alias.get(k, k))}
             for k, v in stages.items() if k != "signals"]
@@ -135,8 +135,32 @@ def summary(meta: dict, peaks: dict | None = None) -> dict:
             "stage_seconds": stages, "signal_seconds": families}
 
 
-def run_child(model: Path, data: Path, root: Path) -> tuple[dict, float]:
-    """:func:`child` in a fresh process running ``root``'s code, on an empty cache; its report and wall seconds."""
+#: How each signal family's work grows with the rows N, for the 400,000-row statement (:func:`at_scale`).
+GROWTH = {"knn": "quadratic: exact cosine neighbours, every row against every row, in two spaces (the [CLS] "
+                 "states and the sentence embeddings)",
+          "negation": "linear: the word rules, and the spaCy parse of the rows with a cue word and a negator",
+          "oof_embed": "linear: 5 logistic regressions on the embeddings", "aum": "linear: a linear head trained "
+          "on the embeddings", "lexicon": "linear: word lists", "encoder": "linear: one sentence-encoder pass"}
+SCALE_ROWS = 400_000
+
+
+def at_scale(report: dict, rows: int = SCALE_ROWS) -> dict:
+    """Each signal family's seconds at ``rows``, extrapolated from this run by its growth (:data:`GROWTH`; not
+    measured: the signals run in the driver process, not on the Ray workers, which run the model pass only)."""
+    factor = rows / float(report["rows"])
+    out = {}
+    for fam, seconds in report["signal_seconds"].items():
+        growth = GROWTH.get(fam, "linear")
+        out[fam] = {"growth": growth, "seconds_at_scale": round(float(seconds) * factor
+                                                                 ** (2 if growth.startswith("quadratic") else 1))}
+    return {"rows": rows, "extrapolated_from_rows": report["rows"], "families": out,
+            "note": "extrapolated, not measured; the quadratic figure overstates knn's encoder pass (linear) and "
+                    "understates nothing"}
+
+
+def run_child(model: Path, data: Path, root: Path, keep: Path | None = None) -> tuple[dict, float]:
+    """:func:`child` in a fresh process running ``root``'s code, on an empty cache; its report and wall seconds
+    (with ``keep``, the analysis folder is copied there)."""
     with tempfile.TemporaryDirectory(prefix="train-analysis-") as tmp:
         out = Path(tmp) / "child.json"
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--model", str(model), "--data", str(data),
@@ -147,6 +171,11 @@ def run_child(model: Path, data: Path, root: Path) -> tuple[dict, float]:
         wall = time.perf_counter() - t0
         if done.returncode != 0:
             raise SystemExit(f"the analysis failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        if keep is not None:
+            import shutil
+
+            (folder,) = [m.parent for m in (Path(tmp) / "cache" / "analysis").glob("*/meta.json")]
+            shutil.copytree(folder, keep, dirs_exist_ok=True)
         return json.loads(out.read_text()), wall
 
 
@@ -156,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=EMOTION)
     p.add_argument("--root", type=Path, default=ROOT, help="the checkout whose code runs (default: this one)")
     p.add_argument("--from-analysis", type=Path, help="an analysis folder already built (its meta.json)")
+    p.add_argument("--keep", type=Path, help="copy the analysis folder built here (table.parquet, meta.json) there")
     p.add_argument("--out", type=Path, default=OUT, help=f"JSON file (default {OUT.relative_to(ROOT)})")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--cache", type=Path, help=argparse.SUPPRESS)
@@ -170,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"{args.from_analysis}: no meta.json (not an analysis folder)")
         got, wall = {"meta": json.loads(meta_file.read_text())}, None
     else:
-        got, wall = run_child(args.model.resolve(), args.data.resolve(), args.root.resolve())
+        got, wall = run_child(args.model.resolve(), args.data.resolve(), args.root.resolve(), args.keep)
     try:
         report = summary(got["meta"], got.get("peak_rss_gb"))
     except ValueError as err:
@@ -179,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
               "process_wall_s": None if wall is None else round(wall, 1),
               "process_peak_rss_gb": got.get("process_peak_rss_gb"), "cores": os.cpu_count(),
               "load_avg_1m": {"start": round(load[0], 2), "end": round(os.getloadavg()[0], 2)}, **report}
+    report["at_400k"] = at_scale(report)
     print(json.dumps(report, indent=2))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
