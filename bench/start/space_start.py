@@ -141,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         print("[space-start] run 1: empty cache, computing the analyses...", file=sys.stderr, flush=True)
         report["compute"] = one_start(model, data, work / "cache-1", target, work / "app-1.log", splits)
+        if args.out:  # the long run's figures are kept even if the second run is interrupted
+            args.out.write_text(json.dumps(report, indent=2) + "\n")
         report["precomputed"] = _precomputed_run(model, data, work, target, splits)
         report["fits_free_tier"] = max(report["compute"]["peak_rss_mb"],
                                        report["precomputed"]["peak_rss_mb"]) < FREE_TIER_MB

@@ -33,6 +33,7 @@ from core.classifier.model import Classifier
 from core.data.keys import content_key, text_hashes
 from core.data.splits import EmotionData
 from core.data.text_input import InputError
+from core.services.memo import Memo as _Memo
 from core.services.progress import AnalysisProgress, SplitNotReady
 from core.settings import Settings
 
@@ -71,40 +72,6 @@ class SplitInfo:
 def _default_source(setting: str) -> str:
     """The probability source a trained-on split ranks with by default (``--prob-source``)."""
     return TRAINED_ON_DEFAULT if setting == "auto" else setting
-
-
-class _Memo:
-    """Reports built once per key: concurrent callers of one key wait for its one build (a robustness
-    report is minutes of model work), callers of other keys never wait; the memo's own lock is held
-    only to read or store, never while a report is built. A build that raises stores nothing."""
-
-    def __init__(self) -> None:
-        self._values: dict = {}
-        self._building: dict = {}  # key -> the lock its one build holds
-        self._lock = threading.Lock()
-
-    def get(self, key, build: Callable[[], object]):
-        with self._lock:
-            if key in self._values:
-                return self._values[key]
-            once = self._building.setdefault(key, threading.Lock())
-        with once:
-            with self._lock:
-                if key in self._values:  # built while this caller waited
-                    return self._values[key]
-            value = build()
-            with self._lock:
-                self._values[key] = value
-                self._building.pop(key, None)
-            return value
-
-    def __contains__(self, key) -> bool:
-        with self._lock:
-            return key in self._values
-
-    def clear(self) -> None:
-        with self._lock:
-            self._values.clear()
 
 
 class AnalysesService:
@@ -221,6 +188,11 @@ class AnalysesService:
         """The splits whose analysis is ready, in the order they were asked for."""
         ready = self.registry.splits
         return [s for s in self._order or ready if s in ready]
+
+    @property
+    def model_labels(self) -> list[str]:
+        """The served model's label names (known before any split is analysed)."""
+        return list(self._labels)
 
     @property
     def default_split(self) -> str:

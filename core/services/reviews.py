@@ -270,7 +270,7 @@ class ReviewService(DecisionHistory):
         review keys (and legacy keys) of every analysed split, and the reviewers the access settings admit;
         ``uploader`` is the checked name an upload is recorded under."""
         rows: dict[str, int] = dict(self.analyses.deferred_rows)  # splits still being analysed count too
-        labels: set[str] = set()
+        labels: set[str] = set(self.analyses.model_labels)  # known before any split is analysed
         for a in self.analyses:
             rows[a.review_key] = rows[a.legacy_review_key] = len(a.table)
             labels.update(a.labels)

@@ -39,7 +39,9 @@ def test_every_split_not_cached_is_analysed_behind_then_served(tiny_model_dir, t
     with pytest.raises(SplitNotReady, match="test split"):
         service.reviews.queue("test")
     assert "validation, test" in service.analyses.progress.line()
-    admitted = service.reviews.rules().rows  # decisions synced for a split not analysed yet are admitted already
+    rules = service.reviews.rules()  # decisions synced for a split not analysed yet are admitted already
+    admitted = rules.rows
+    assert set(rules.labels) == set(LABELS)  # the model's labels, known before any split is analysed
     service.analyses.analyse_rest()
     test = service.analyses.analysis("test")
     assert admitted[test.review_key] == 120
