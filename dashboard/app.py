@@ -57,7 +57,7 @@ def build_app(service, *, map_max_points: int = DENSITY_MAX_POINTS) -> gr.Blocks
         ready = _progress_line(service)
         with gr.Tabs(selected="classify") as tabs:
             v = _build_tabs(service, split, map_max_points)
-        ready.change(*v.losses_load, api_visibility="private")  # a split just analysed: its list fills itself
+        _fill_when_ready(service, ready, v.losses_load)
         for tab, fill in v.fills:
             tab.select(*fill, api_visibility="private")
         _wire_send_to_review(service, split, tabs, v)
@@ -87,6 +87,19 @@ def _progress_line(service) -> gr.State:
 
     timer.tick(refresh, ready, [box, timer, ready], show_progress="hidden", api_visibility="private", queue=False)
     return ready
+
+
+def _fill_when_ready(service, ready: gr.State, load: tuple) -> None:
+    """When the selected split's analysis becomes ready, its Losses list fills itself (``load``: the list's
+    ``(refresh, inputs, outputs)``, its first input the split selector)."""
+    refresh, inputs, outputs = load
+
+    def fill(done, split_, *rest):
+        if (split_ or service.analyses.default_split) not in done:
+            return tuple(gr.skip() for _ in outputs)
+        return refresh(split_, *rest)
+
+    ready.change(fill, [ready, *inputs], outputs, api_visibility="private")
 
 
 def _build_tabs(service, split: gr.Dropdown, map_max_points: int) -> SimpleNamespace:
