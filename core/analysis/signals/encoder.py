@@ -9,9 +9,11 @@ The backend is the classifier's ``auto`` (:func:`core.classifier.backends.resolv
 entirely in bf16 where the CPU multiplies bf16 natively, else fp32. Like the classifier's backends, the bf16
 copy is checked against fp32 on the probe sentences (:data:`core.classifier.onnx_export.PROBE_TEXTS`): every
 probe embedding within cosine :data:`PROBE_MIN_COSINE` of fp32's, else fp32 with a logged warning (the key
-names the backend asked for; a fallback gives fp32 values). What bf16 does to the signals' ranks is measured
-in ``tests/analysis/test_encoder_backend.py`` (Spearman of each embedding signal against fp32 on a fixed
-sample, at least :data:`RANK_TOLERANCE`).
+names the backend asked for; a fallback gives fp32 values). What bf16 does to the signals' ranks is tested
+in ``tests/core/test_signals_fast.py`` (Spearman of each embedding signal against fp32 on 600 train rows, at
+least :data:`RANK_TOLERANCE`) and measured on the 16,000 train rows (``bench/noise/results/shipped_auc_issue39.json``:
+Spearman 0.9975 for the encoder-neighbour signal, 0.9999 ``oof_embed``, 1.0 ``aum``; the shipped ranking's audit
+ROC AUC within 0.0014).
 """
 
 from __future__ import annotations

@@ -42,8 +42,9 @@ PARSE_NEGATORS = ("no", "never", "without", "nothing", "hardly", "barely")
 
 #: The words without which the parse cannot raise ``neg_parse`` above the words-only :func:`after_score`:
 #: :func:`parse_negated` scores only a negator (a ``neg`` child or :data:`PARSE_NEGATORS`), "used" or a wish.
-#: :func:`negation_parse` parses only the rows with a cue word and one of these (checked equal to parsing every
-#: row in ``tests/analysis/test_parse_selective.py``).
+#: :func:`negation_parse` parses only the rows with a cue word and one of these: equal to parsing every row on
+#: 4,000 train rows and in ``tests/core/test_signals_fast.py``; on the 16,000 train rows one row differs, where
+#: the full parse labelled a word that negates nothing as ``neg`` ("i do know im feeling times more guilty").
 TRIGGERS = frozenset({*NEGATORS, *PARSE_NEGATORS, *WISHES, "used", "none", "nope", "nah", "nowhere", "noone"})
 #: What the negation parse reads (dependencies only; the parser listens to tok2vec, not to the tagger).
 NEGATION_COMPONENTS = ("tok2vec", "parser")
