@@ -1,5 +1,6 @@
-"""Entry point (also the Hugging Face Space's): build or reuse the default split's cached analysis, serve, then
-analyse the other splits behind (each split's views and API answer as soon as it is ready).
+"""Entry point (also the Hugging Face Space's): read the cached analyses, serve at once, then analyse every split
+not cached behind the listening server, the default split first (each split's views and API answer as soon as
+it is ready; until then they say how far along it is).
 
     python app.py [--model M] [--data D] [--cache-dir DIR] [--port P]
 
@@ -32,9 +33,8 @@ def _load(settings):
     from core.services.emotion import EmotionService
     from core.services.startup import start_errors, startup_warnings
 
-    later = [s for s in settings.splits if s != settings.split]
-    print(f"Loading {settings.model} and {settings.data} ({settings.split} split"
-          f"{'; then, while serving: ' + ', '.join(later) if later else ''})...", file=sys.stderr, flush=True)
+    print(f"Loading {settings.model} and {settings.data} (splits {', '.join(settings.splits)}; any not cached is "
+          "analysed while the server runs)...", file=sys.stderr, flush=True)
     try:
         service = EmotionService.load(settings, defer_model=True, defer_splits=True)
         service.reviews.open()  # open the review database now: a bad path fails here
@@ -51,6 +51,15 @@ def _load(settings):
         print(sync.status(), file=sys.stderr)
         sync.exit_on_sigterm()  # a Space stops with SIGTERM: push the last decisions, then exit
     return service
+
+
+def _ready_line(service, seconds: float) -> str:
+    """What is served at once (the cached analyses) and what is analysed behind the listening server."""
+    analyses = service.analyses
+    ready = ", ".join(f"{a.split} (accuracy {a.meta['accuracy']:.4f})" for a in analyses if a.role == "model")
+    behind = analyses.progress.pending
+    return (f"Loaded in {seconds:.1f} s; cached analyses: {ready or 'none'}"
+            f"{'; analysed behind the server: ' + ', '.join(behind) if behind else ''}. Starting the server...")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -79,16 +88,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     service = _load(settings)
     if service is None:
         return 2
-    print(f"Analysis ready in {time.perf_counter() - start:.1f} s ({settings.split} split, "
-          f"accuracy {service.meta['accuracy']:.4f}); starting the server...", file=sys.stderr, flush=True)
+    print(_ready_line(service, time.perf_counter() - start), file=sys.stderr, flush=True)
     ui_import.join()
     from dashboard.app import build_app, launch_options
 
     demo = build_app(service)
     demo.launch(server_name=settings.host, server_port=settings.port, prevent_thread_lock=True,
                 **launch_options(service))
-    # The cached analyses are served already; the model (classify, explain) loads now, while people
-    # read the first page; a request that needs it meanwhile waits for it.
+    if not service.analyses.progress.pending:
+        from core.services.progress import ALL_READY
+
+        print(ALL_READY, file=sys.stderr, flush=True)
+    # The cached analyses are served already; the model (classify, explain, the analyses still to make) loads
+    # now, while people read the first page; a request that needs it meanwhile waits for it.
     loading = time.perf_counter()
     try:
         notes = service.finish_loading()
@@ -97,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         demo.close()
         return 2
     print(f"Model ready in {time.perf_counter() - loading:.1f} s ({'; '.join(notes)})", file=sys.stderr, flush=True)
-    service.analyses.start_rest()  # the other splits, one by one, each served when ready (progress in the log)
+    service.analyses.start_rest()  # the splits not cached, one by one, each served when ready (progress in the log)
     demo.block_thread()
     return 0
 

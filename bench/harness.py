@@ -45,9 +45,15 @@ def http_ok(url: str) -> bool:
         return False
 
 
+#: What the app logs once every split is analysed (``core.services.progress.ALL_READY``; not imported here).
+ALL_READY = "Every split is analysed."
+
+
 def wait_for_http(url: str, proc: subprocess.Popen, *, log: Path | None = None, timeout: float = 900.0,
-                  poll: float = 0.05) -> float:
-    """Block until ``url`` answers 200; returns the monotonic time it did.
+                  poll: float = 0.05, analysed: bool = True) -> float:
+    """Block until ``url`` answers 200; returns the monotonic time it did. The app listens before its
+    analyses are ready (it analyses behind the server): with a ``log`` and ``analysed``, then also wait until
+    the log says every split is analysed (the time returned stays the first answer's).
 
     Raises ``RuntimeError`` with the end of ``log`` when the process exits first, ``TimeoutError``
     after ``timeout`` seconds.
@@ -58,7 +64,10 @@ def wait_for_http(url: str, proc: subprocess.Popen, *, log: Path | None = None, 
             out = log.read_text(errors="replace") if log is not None and log.exists() else ""
             raise RuntimeError(f"app exited with {proc.returncode}:\n{out[-4000:]}")
         if http_ok(url):
-            return time.monotonic()
+            answered = time.monotonic()
+            if log is not None and analysed:
+                wait_for_log(log, ALL_READY, proc, timeout=max(1.0, deadline - answered))
+            return answered
         time.sleep(poll)
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 

@@ -55,9 +55,10 @@ def build_app(service, *, map_max_points: int = MAP_MAX_POINTS) -> gr.Blocks:
             gr.Markdown(f"### {TITLE}")
             split = gr.Dropdown(service.splits, value=service.analyses.default_split, label="split",
                                 visible=len(service.splits) > 1, scale=0, min_width=180, elem_id="split-select")
-        _progress_line(service)
+        ready = _progress_line(service)
         with gr.Tabs(selected="classify") as tabs:
             v = _build_tabs(service, split, map_max_points)
+        _fill_when_ready(service, ready, v.losses_load)
         for tab, fill in v.fills:
             tab.select(*fill, api_visibility="private")
         _wire_send_to_review(service, split, tabs, v)
@@ -70,19 +71,36 @@ def build_app(service, *, map_max_points: int = MAP_MAX_POINTS) -> gr.Blocks:
     return demo
 
 
-def _progress_line(service) -> None:
+def _progress_line(service) -> gr.State:
     """While splits are still being analysed (the app serves first): one line naming the split, the stage and
-    the time left, refreshed every 2 s, gone when every split is ready."""
+    the time left, refreshed every 2 s, gone when every split is ready. Returns the state holding the ready
+    splits, which changes as each one becomes ready."""
     progress = service.analyses.progress
     line = progress.line()
     box = gr.Markdown(line, visible=bool(line), elem_id="analysis-progress")
     timer = gr.Timer(2.0, active=bool(line))
+    ready = gr.State(tuple(service.analyses.ready_splits))
 
-    def refresh():
-        now = progress.line()
-        return gr.Markdown(now, visible=bool(now)), gr.Timer(active=bool(now))
+    def refresh(before):
+        now, done = progress.line(), tuple(service.analyses.ready_splits)
+        return (gr.Markdown(now, visible=bool(now)), gr.Timer(active=bool(now)),
+                done if done != before else gr.skip())
 
-    timer.tick(refresh, None, [box, timer], show_progress="hidden", api_visibility="private", queue=False)
+    timer.tick(refresh, ready, [box, timer, ready], show_progress="hidden", api_visibility="private", queue=False)
+    return ready
+
+
+def _fill_when_ready(service, ready: gr.State, load: tuple) -> None:
+    """When the selected split's analysis becomes ready, its Losses list fills itself (``load``: the list's
+    ``(refresh, inputs, outputs)``, its first input the split selector)."""
+    refresh, inputs, outputs = load
+
+    def fill(done, split_, *rest):
+        if (split_ or service.analyses.default_split) not in done:
+            return tuple(gr.skip() for _ in outputs)
+        return refresh(split_, *rest)
+
+    ready.change(fill, [ready, *inputs], outputs, api_visibility="private")
 
 
 def _build_tabs(service, split: gr.Dropdown, map_max_points: int) -> SimpleNamespace:

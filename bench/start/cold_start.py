@@ -53,7 +53,7 @@ def one_start(model_dir: Path, data: Path, cache_dir: Path, log: Path, *, explai
     proc, url = start_app(model_dir, data, cache_dir, log, review_db=cache_dir / "bench-reviews.sqlite")
     try:
         with RssSampler(proc.pid) as sampler:
-            ready = wait_for_http(url, proc, log=log, timeout=900, poll=0.05) - t0
+            ready = wait_for_http(url, proc, log=log, timeout=900, poll=0.05, analysed=False) - t0
             sampled_ready = sampler.peak_mb
             hwm_ready = peak_rss_mb(proc.pid)
             client = Client(url, verbose=False, download_files=False)
@@ -80,7 +80,7 @@ def one_start(model_dir: Path, data: Path, cache_dir: Path, log: Path, *, explai
     if _entries(cache_dir) != entries:
         raise RuntimeError(f"the app wrote a new analysis instead of reusing the cache in {cache_dir}")
     text = log.read_text() if log.exists() else ""
-    m = re.search(r"Analysis ready in ([0-9.]+) s", text)
+    m = re.search(r"(?:Loaded|Analysis ready) in ([0-9.]+) s", text)
     return {
         "ready_s": ready, "service_load_s": float(m.group(1)) if m else None, "first_classify_s": first_s,
         "explain_s": explain_s,

@@ -126,6 +126,24 @@ def _read_cached(cache: AnalysisCache, key: str, expect: dict, *, cache_dir, pre
     return cached
 
 
+def read_cached_split(classifier: Classifier, data: EmotionData, split: str, *, cache_dir: str | Path | None,
+                      precomputed_url: str | None = None) -> AnalysisOutcome | None:
+    """The valid cached (or precomputed) analysis of ``split``, or ``None``; never loads the model (a
+    :class:`core.classifier.pending_model.PendingClassifier` stays pending) and never computes."""
+    if cache_dir is None:
+        return None
+    start = time.perf_counter()
+    cache = AnalysisCache(cache_dir)
+    model_fp, data_fp = classifier.fingerprint, data_fingerprint(data, split)
+    key = cache_key(model_fp, data_fp, split, int(classifier.max_length), classifier.backend_name)
+    expect = {"model_fingerprint": model_fp, "data_fingerprint": data_fp, "split": split,
+              "max_length": int(classifier.max_length), "analysis_params": analysis_digest()}
+    cached = _read_cached(cache, key, expect, cache_dir=cache_dir, precomputed_url=precomputed_url, warnings=[])
+    if cached is None:
+        return None
+    return AnalysisOutcome(cached, True, time.perf_counter() - start, list(cached.meta.get("signal_notes", [])))
+
+
 def _model_for(classifier: Classifier, engine: str, cache_dir, ray_address: str | None, ray_workers: int | None):
     """The classifier itself (``local``) or its Ray wrapper (``ray``)."""
     if engine != "ray":

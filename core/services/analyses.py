@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -25,13 +26,14 @@ import pandas as pd
 from core.analysis import queries
 from core.analysis.compare import CHANGE_GROUPS, verdict
 from core.analysis.crossval import find_oof
-from core.analysis.precompute import analyse_split
+from core.analysis.precompute import analyse_split, read_cached_split
 from core.analysis.workspace import PROB_SOURCES, TRAINED_ON_DEFAULT, Analysis, AnalysisRegistry, is_training_split
 from core.classifier import metrics
 from core.classifier.model import Classifier
 from core.data.keys import content_key, text_hashes
 from core.data.splits import EmotionData
 from core.data.text_input import InputError
+from core.services.memo import Memo as _Memo
 from core.services.progress import AnalysisProgress, SplitNotReady
 from core.settings import Settings
 
@@ -56,6 +58,7 @@ class SplitInfo:
     trained_on: bool
     meta: dict = field(default_factory=dict)
     oof_meta: dict | None = None
+    ready: bool = True  # False: the split is still being analysed (what is known before: size, labels, sources)
 
     def source_text(self, source: str) -> str:
         """How the views name a probability source (:data:`PROB_SOURCES`)."""
@@ -71,40 +74,6 @@ def _default_source(setting: str) -> str:
     return TRAINED_ON_DEFAULT if setting == "auto" else setting
 
 
-class _Memo:
-    """Reports built once per key: concurrent callers of one key wait for its one build (a robustness
-    report is minutes of model work), callers of other keys never wait; the memo's own lock is held
-    only to read or store, never while a report is built. A build that raises stores nothing."""
-
-    def __init__(self) -> None:
-        self._values: dict = {}
-        self._building: dict = {}  # key -> the lock its one build holds
-        self._lock = threading.Lock()
-
-    def get(self, key, build: Callable[[], object]):
-        with self._lock:
-            if key in self._values:
-                return self._values[key]
-            once = self._building.setdefault(key, threading.Lock())
-        with once:
-            with self._lock:
-                if key in self._values:  # built while this caller waited
-                    return self._values[key]
-            value = build()
-            with self._lock:
-                self._values[key] = value
-                self._building.pop(key, None)
-            return value
-
-    def __contains__(self, key) -> bool:
-        with self._lock:
-            return key in self._values
-
-    def clear(self) -> None:
-        with self._lock:
-            self._values.clear()
-
-
 class AnalysesService:
     """The cached analyses of every (role, split), and the read-only queries the views make of them."""
 
@@ -117,6 +86,9 @@ class AnalysesService:
         self._rest: Callable[[], list[str]] | None = None
         self.on_ready: Callable[[Analysis], None] | None = None  # told of each analysis :meth:`analyse_rest` adds
         self.deferred_rows: dict[str, int] = {}  # review key -> rows of each split :meth:`load` deferred
+        self._data: EmotionData | None = None  # the splits' data and the model's labels (:meth:`facts`)
+        self._labels: list[str] = []
+        self._classifiers: dict[str, Classifier] = {}
         self._calibration = _Memo()
         self._robustness = _Memo()
         self._compare = _Memo()
@@ -126,37 +98,50 @@ class AnalysesService:
              show_progress: bool = True, defer: bool = False) -> tuple[AnalysesService, list[str]]:
         """Analyse (or read the cached analysis of) every split of ``settings.splits`` with every model.
 
-        With ``defer`` only the default split is analysed now; the others wait for :meth:`analyse_rest`
-        (the app serves meanwhile, and a request on one of them gets :class:`SplitNotReady`).
-        Returns the service and the warnings met (data issues, analysis notes).
+        With ``defer`` only the cached analyses are read now (no model is loaded for them); every split still
+        to analyse, the default one first, waits for :meth:`analyse_rest` (the app serves meanwhile, and a
+        request on one of them gets :class:`SplitNotReady`). Returns the service and the warnings met
+        (data issues, analysis notes).
         """
         registry = AnalysisRegistry({}, default_split=settings.split)
-        later = [s for s in settings.splits if s != settings.split] if defer else []
-        service = cls(registry, settings=settings, progress=AnalysisProgress(later), order=settings.splits)
-        notes: list[str] = []
-        for split in [settings.split, *later] if defer else settings.splits:
-            if issues := data[split].issue_summary():
-                notes.append(issues)
+        order = [settings.split, *[s for s in settings.splits if s != settings.split]]
+        notes = [issues for split in order if (issues := data[split].issue_summary())]
 
-        def analyse(split: str, progress=None) -> list[str]:
+        def register(split: str, outcomes: dict) -> list[str]:
             trained_on = is_training_split(split)
             oof = find_oof(settings.cache_dir, data, split) if trained_on else None
             warnings: list[str] = []
-            for role, clf in classifiers.items():
-                out = analyse_split(clf, data, split, cache_dir=settings.cache_dir, batch_size=settings.batch_size,
-                                    show_progress=show_progress and progress is None, progress=progress,
-                                    precomputed_url=settings.review_sync)
+            for role, out in outcomes.items():
                 a = out.analysis
-                registry.add(Analysis(role, clf, data, split, a.table, a.hidden, a.meta, list(out.warnings),
-                                      trained_on=trained_on, oof=oof[0] if oof else None,
+                registry.add(Analysis(role, classifiers[role], data, split, a.table, a.hidden, a.meta,
+                                      list(out.warnings), trained_on=trained_on, oof=oof[0] if oof else None,
                                       oof_meta=oof[1] if oof else None,
                                       default_source=_default_source(settings.prob_source)))
                 warnings.extend(out.warnings)
             return warnings
 
-        for split in [s for s in settings.splits if s not in later]:
-            notes.extend(analyse(split))
+        def analyse(split: str, progress=None) -> list[str]:
+            return register(split, {role: analyse_split(
+                clf, data, split, cache_dir=settings.cache_dir, batch_size=settings.batch_size,
+                show_progress=show_progress and progress is None, progress=progress,
+                precomputed_url=settings.review_sync) for role, clf in classifiers.items()})
+
+        later: list[str] = []
+        for split in order:
+            if not defer:
+                notes.extend(analyse(split))
+                continue
+            cached = {role: read_cached_split(clf, data, split, cache_dir=settings.cache_dir,
+                                              precomputed_url=settings.review_sync)
+                      for role, clf in classifiers.items()}
+            if all(out is not None for out in cached.values()):
+                notes.extend(register(split, cached))
+            else:
+                later.append(split)
+        service = cls(registry, settings=settings, progress=AnalysisProgress(later), order=settings.splits)
         # their review keys come from the data: decisions synced for them are admitted before they are analysed
+        service._data, service._classifiers = data, dict(classifiers)
+        service._labels = list(classifiers["model"].labels)
         service.deferred_rows = {content_key(text_hashes(data[s].texts), s): len(data[s]) for s in later}
         service._rest = lambda: service._analyse_later(later, analyse)
         return service, notes
@@ -205,6 +190,11 @@ class AnalysesService:
         return [s for s in self._order or ready if s in ready]
 
     @property
+    def model_labels(self) -> list[str]:
+        """The served model's label names (known before any split is analysed)."""
+        return list(self._labels)
+
+    @property
     def default_split(self) -> str:
         """The split views show before one is picked."""
         return self.registry.default_split
@@ -218,9 +208,10 @@ class AnalysesService:
         """The :class:`core.analysis.workspace.Analysis` of ``split`` (default: the default split) in ``role``.
 
         Raises :class:`core.services.progress.SplitNotReady` for a split still being analysed."""
-        if split and not self.progress.is_ready(split):
+        split = split or self.default_split
+        if not self.progress.is_ready(split):
             raise self.progress.not_ready(split)
-        return self.registry.get(split or None, role)
+        return self.registry.get(split, role)
 
     def __iter__(self):
         return iter(self.registry)
@@ -230,6 +221,24 @@ class AnalysesService:
         a = self.analysis(split, role)
         return SplitInfo(a.split, role, len(a.table), list(a.labels), list(a.sources), a.prob_source,
                          bool(a.trained_on), dict(a.meta), a.oof_meta)
+
+    def facts(self, split: str | None = None, role: str = "model") -> SplitInfo:
+        """:meth:`info` where the split is ready, else what is known before its analysis (``ready`` False):
+        its size, the model's labels and its own probability source. For building views, never for numbers."""
+        split = split or self.default_split
+        if self.progress.is_ready(split) or self._data is None:
+            return self.info(split, role)
+        trained_on = is_training_split(split)
+        own = "in-sample" if trained_on else "held-out"
+        return SplitInfo(split, role, len(self._data[split]), list(self._labels), [own], own, trained_on, ready=False)
+
+    def source(self, split: str | None = None, role: str = "model") -> Analysis | SimpleNamespace:
+        """The split's analysis, or, while it is still being analysed, its ``classifier`` and ``data`` (what a
+        command built from the model and the data needs: the retrain command)."""
+        split = split or self.default_split
+        if self.progress.is_ready(split) or role not in self._classifiers:
+            return self.analysis(split, role)
+        return SimpleNamespace(classifier=self._classifiers[role], data=self._data, split=split)
 
     def labels(self, split: str | None = None) -> list[str]:
         """Label names in model order."""
@@ -248,7 +257,10 @@ class AnalysesService:
 
     def orders(self, split: str | None = None) -> list[str]:
         """The orders the split's lists and review queue offer: loss, confidence, the stored mislabel score,
-        and one per signal of the shipped ranking where the analysis holds it (a split the model trained on)."""
+        and one per signal of the shipped ranking where the analysis holds it (a split the model trained on).
+        A split still being analysed offers the orders every split has."""
+        if not self.progress.is_ready(split or self.default_split):
+            return list(queries.ORDERS)
         return queries.orders_of(self.table(split))
 
     def sample(self, sample_id: int, split: str | None = None, role: str = "model") -> dict:

@@ -23,8 +23,10 @@ from collections.abc import Callable, Sequence
 
 from core.data.text_input import InputError
 
-__all__ = ["AnalysisProgress", "SplitNotReady"]
+__all__ = ["ALL_READY", "AnalysisProgress", "SplitNotReady"]
 
+#: The log line once no split is left to analyse (printed at start when every analysis was cached).
+ALL_READY = "Every split is analysed."
 #: At most one log line per this many seconds within a stage (a new stage is always logged).
 LOG_EVERY_S = 10.0
 #: The time left in a stage is said once its rate has been measured over at least this many seconds.
@@ -87,6 +89,7 @@ class AnalysisProgress:
             self._split, self._stage = None, None
         if seconds is not None:
             self._say(f"The {split} split is ready ({seconds:.1f} s); its views and API answer now.")
+        self._say_if_done()
 
     def failed(self, split: str, reason: str) -> None:
         with self._lock:
@@ -94,6 +97,11 @@ class AnalysisProgress:
             self._failed[split] = reason
             self._split, self._stage = None, None
         self._say(f"The analysis of the {split} split failed: {reason}")
+        self._say_if_done()
+
+    def _say_if_done(self) -> None:
+        if not self.pending:
+            self._say(ALL_READY)
 
     def line(self) -> str:
         """One line for the page and the log: the split, the stage and the time left in it; "" when done."""

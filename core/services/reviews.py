@@ -271,7 +271,7 @@ class ReviewService(DecisionHistory):
         review keys (and legacy keys) of every analysed split, and the reviewers the access settings admit;
         ``uploader`` is the checked name an upload is recorded under."""
         rows: dict[str, int] = dict(self.analyses.deferred_rows)  # splits still being analysed count too
-        labels: set[str] = set()
+        labels: set[str] = set(self.analyses.model_labels)  # known before any split is analysed
         for a in self.analyses:
             rows[a.review_key] = rows[a.legacy_review_key] = len(a.table)
             labels.update(a.labels)
@@ -362,7 +362,7 @@ class ReviewService(DecisionHistory):
         the analysed checkpoint of ``split`` (:func:`core.services.corrections.retrain_command`)."""
         from core.services.corrections import retrain_command
 
-        return retrain_command(self.settings, self.analyses.analysis(split))
+        return retrain_command(self.settings, self.analyses.source(split))  # a split still analysed: from its data
 
 
 def _checked_action(action: str, new_label: str | None, label: str, labels: list[str]) -> tuple[str, str | None]:

@@ -14,7 +14,10 @@ from dashboard.tabs.shared import EMPTY_LIST, open_sample_wiring, sample_list
 
 def overall_line(service, split: str | None) -> str:
     """Accuracy and weighted F1 of the split, in one line."""
-    meta = service.analyses.info(split).meta
+    info = service.analyses.facts(split)
+    if not info.ready:
+        return f"the {info.split} split is still being analysed"
+    meta = info.meta
     return f"accuracy {meta['accuracy']:.4f} · weighted F1 {meta['f1_weighted']:.4f}"
 
 

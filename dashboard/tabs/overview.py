@@ -13,7 +13,11 @@ from dashboard.tabs.calibration import build_calibration_block, calibration_view
 
 def overview_facts(service, split: str | None) -> pd.DataFrame:
     """Model, data and metrics of one analysis as a two-column table."""
-    info = service.analyses.info(split)
+    info = service.analyses.facts(split)
+    if not info.ready:
+        return pd.DataFrame([("split", f"{info.split} ({info.n_rows} samples)"),
+                             ("analysis", "still being analysed (the line at the top says how far)")],
+                            columns=["what", "value"])
     meta = info.meta
     return pd.DataFrame([
         ("model", str(meta.get("model"))), ("model fingerprint", str(meta.get("model_fingerprint"))),
@@ -45,7 +49,8 @@ def build_overview_tab(service, split: gr.Dropdown) -> tuple:
     """
     facts = gr.Dataframe(overview_facts(service, None), label="model and data", interactive=False, wrap=True,
                          elem_id="overview-facts")
-    audited = gr.Markdown(audited_summary(service.audits.audited(None)), elem_id="overview-audited")
+    ready = service.analyses.facts(None).ready
+    audited = gr.Markdown(audited_summary(service.audits.audited(None)) if ready else "", elem_id="overview-audited")
     if service.warnings:
         gr.Textbox("\n".join(service.warnings), label="warnings", interactive=False)
     with gr.Row():
@@ -65,8 +70,8 @@ def build_overview_tab(service, split: gr.Dropdown) -> tuple:
     split.change(redraw, split, [facts, audited, classes, lengths, losses], api_visibility="private")
     calibration = build_calibration_block(service, split, lazy=True)
 
-    def fill(split_):  # the audit may have grown since the page was built
-        return (audited_summary(service.audits.audited(split_)), *overview_figures(service, split_),
-                *calibration_views(service, split_))
+    def fill(split_):  # the audit may have grown since the page was built (and the split may be ready now)
+        return (overview_facts(service, split_), audited_summary(service.audits.audited(split_)),
+                *overview_figures(service, split_), *calibration_views(service, split_))
 
-    return fill, split, [audited, classes, lengths, losses, *calibration]
+    return fill, split, [facts, audited, classes, lengths, losses, *calibration]

@@ -42,8 +42,10 @@ def open_sample_wiring(service, table: gr.Dataframe, panel: SamplePanel, split: 
 
 def prob_note(service, split: str | None, source: str | None = None) -> str:
     """Which probabilities the split's losses and rankings use, in one line."""
-    info = service.analyses.info(split)
+    info = service.analyses.facts(split)
     source = info.pick_source(source)
+    if not info.ready:
+        return f"**{info.split}** split, {info.n_rows} samples · still being analysed (see the line at the top)."
     note = f"**{info.split}** split, {info.n_rows} samples · probabilities: {info.source_text(source)}."
     if source == "out-of-fold" and info.oof_meta:
         m = info.oof_meta
@@ -58,14 +60,14 @@ def prob_note(service, split: str | None, source: str | None = None) -> str:
 
 def source_choice(service, prefix: str) -> gr.Radio:
     """The probability-source selector, shown when the split has more than one source."""
-    sources = service.analyses.info(None).sources
+    sources = service.analyses.facts(None).sources
     return gr.Radio(sources, value=sources[0], label="rank with probabilities", visible=len(sources) > 1,
                     elem_id=f"{prefix}-source")
 
 
 def source_update(service, split: str | None) -> gr.Radio:
     """The selector's choices for ``split`` (hidden where there is one source)."""
-    sources = service.analyses.info(split).sources
+    sources = service.analyses.facts(split).sources
     return gr.Radio(choices=sources, value=sources[0], visible=len(sources) > 1)
 
 

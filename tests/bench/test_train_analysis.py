@@ -1,4 +1,5 @@
-"""bench/speed/train_analysis.py: the signals' share read from an analysis's own record of its stages."""
+"""bench/speed/train_analysis.py: the stage table, the signals' cost over the analysis without them, and the
+400,000-row extrapolation, from an analysis's own record of its stages."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 
 import pytest
 
-from bench.speed.train_analysis import main, summary
+from bench.speed.train_analysis import at_scale, main, summary
 
 META = {"split": "train", "n_rows": 100, "model": "m", "seconds": 50.0, "created": "2026-12-07T00:00:00Z",
         "stage_seconds": {"inference": 10.0, "umap": 5.0, "signals": 30.0},
@@ -14,9 +15,17 @@ META = {"split": "train", "n_rows": 100, "model": "m", "seconds": 50.0, "created
 
 
 def test_summary_splits_the_total_into_signals_and_the_rest():
-    out = summary(META)
+    out = summary(META, {"inference": 1.5, "knn": 2.0, "load": 1.0})
     assert out["analysis_s"] == 50.0 and out["signals_s"] == 30.0 and out["without_signals_s"] == 20.0
-    assert out["signals_share"] == 0.6 and out["signal_seconds"] == META["signal_seconds"]
+    assert out["signals_over_without"] == 1.5 and out["signal_seconds"] == META["signal_seconds"]
+    stages = {row["stage"]: row for row in out["stages"]}
+    assert stages["inference"] == {"stage": "inference", "seconds": 10.0, "peak_rss_gb": 1.5}
+    assert stages["signals: knn"]["peak_rss_gb"] == 2.0 and stages["signals: negation"]["peak_rss_gb"] is None
+
+
+def test_the_neighbour_search_is_extrapolated_quadratically_the_rest_linearly():
+    scaled = at_scale(summary(META), rows=1000)["families"]
+    assert scaled["knn"]["seconds_at_scale"] == 2000 and scaled["negation"]["seconds_at_scale"] == 100
 
 
 def test_summary_refuses_an_analysis_without_signals():

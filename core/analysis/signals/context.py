@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from core.analysis.signals.encoder import embed, encoder_params
-from core.analysis.signals.parse import parse_params, parse_signals
+from core.analysis.signals.parse import negation_parse, parse_params, parse_signals
 from core.analysis.signals.registry import get, jsonable
 
 #: Shared input -> what shapes it (the same for every split).
@@ -59,6 +59,13 @@ class SignalContext:
             step = (lambda d, t: report("signals: sentence embeddings", d, t)) if report else None
             self._emb = self.cache.get(key, lambda: {"x": embed(self.texts, progress=step)})["x"]
         return self._emb
+
+    def negation_parsed(self) -> np.ndarray:
+        """``neg_parse``: from :meth:`parsed` where it was made already, else parsing only the rows it needs
+        (:func:`core.analysis.signals.parse.negation_parse`)."""
+        if self._parsed is not None:
+            return self._parsed["neg_parse"]
+        return negation_parse(self.texts, self.labels)
 
     def parsed(self) -> dict[str, np.ndarray]:
         """``neg_parse`` and ``cue_target`` from one spaCy pass (both parse families use it)."""

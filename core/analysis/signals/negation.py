@@ -184,7 +184,7 @@ def rule_params() -> dict:
 
 
 def _compute(ctx) -> dict[str, np.ndarray]:
-    return {"neg_rule": rule_scores(ctx.texts, ctx.labels), "neg_parse": ctx.parsed()["neg_parse"],
+    return {"neg_rule": rule_scores(ctx.texts, ctx.labels), "neg_parse": ctx.negation_parsed(),
             "neg_any": any_negator(ctx.texts)}
 
 

