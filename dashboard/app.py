@@ -122,8 +122,8 @@ def _build_tabs(service, split: gr.Dropdown, map_max_points: int) -> SimpleNames
     with gr.Tab("Patterns", id="patterns") as patterns_tab:
         patterns_fill = build_patterns_tab(service, split)
     if service.has_compare:
-        with gr.Tab("Compare", id="compare"):
-            build_compare_tab(service, split)
+        with gr.Tab("Compare", id="compare") as compare_tab:
+            build_compare_tab(service, split, compare_tab)
     with gr.Tab("Robustness", id="robustness"):
         build_robustness_tab(service, split)
     with gr.Tab("Overview", id="overview") as overview_tab:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from core.services.analyses import CHANGE_GROUPS, verdict
+from core.data.text_input import InputError
+from core.services.analyses import CHANGE_GROUPS, SplitNotReady, verdict
 from dashboard import queries
 from dashboard.audited import compare_audited
 from dashboard.figures.compare import confusion_delta_figure, paired_probability_bars
@@ -100,23 +101,35 @@ def on_changed_row(service, split: str | None, evt: gr.SelectData) -> tuple:
     return sample_pair(service, split, int(row[0])) if row else ("", None, None, None)
 
 
-def build_compare_tab(service, split: gr.Dropdown) -> None:
-    """The Compare view (only built when the service holds a compare model)."""
-    labels, report = service.labels, service.analyses.compare_report(None)
+def _report_or_wait(service, split: str | None):
+    """The compare report of ``split``, or ``None`` with what to wait for while the analyses are being made."""
+    try:
+        return service.analyses.compare_report(split), ""
+    except (SplitNotReady, InputError) as exc:
+        return None, f"Both models' analyses of this split are not ready yet ({exc}); open this tab again soon."
+
+
+def build_compare_tab(service, split: gr.Dropdown, tab: gr.Tab | None = None) -> None:
+    """The Compare view (only built when the service holds a compare model). Built while the analyses are still
+    being made (the app serves first), it says so and fills itself when ``tab`` is opened once they are ready."""
+    labels = service.labels
+    report, waiting = _report_or_wait(service, None)
     gr.Markdown(f"**A** = `{service.settings.model}` · **B** = `{service.settings.compare_model}`")
-    headline = gr.Markdown(verdict(report.summary), elem_id="compare-verdict")
-    audited = gr.Markdown(compare_audited(service.audits.audited_compare(None)), elem_id="compare-audited")
+    headline = gr.Markdown(verdict(report.summary) if report else waiting, elem_id="compare-verdict")
+    audited = gr.Markdown(compare_audited(service.audits.audited_compare(None)) if report else "",
+                          elem_id="compare-audited")
     with gr.Row():
         corrected = gr.Markdown(elem_id="compare-corrected")
         recompute = gr.Button("Compare on the corrected and audited labels", size="sm", scale=0,
                               elem_id="compare-corrected-go")
     with gr.Row():
         with gr.Column(scale=3):
-            plot = interactive_plot(confusion_delta_figure(report.confusion_delta, labels), elem_id="compare-plot")
+            plot = interactive_plot(confusion_delta_figure(report.confusion_delta, labels) if report else None,
+                                    elem_id="compare-plot")
         with gr.Column(scale=2):
-            metrics = gr.Dataframe(summary_table(report.summary), label="overall", interactive=False,
-                                   elem_id="compare-metrics")
-            per_class = gr.Dataframe(report.per_class.round(3).reset_index(names="class"),
+            metrics = gr.Dataframe(summary_table(report.summary) if report else None, label="overall",
+                                   interactive=False, elem_id="compare-metrics")
+            per_class = gr.Dataframe(report.per_class.round(3).reset_index(names="class") if report else None,
                                      label="per class (A, B and delta)", interactive=False, wrap=True)
     with gr.Row():
         group = gr.Radio([ALL_GROUPS, *CHANGE_GROUPS], value=ALL_GROUPS, label="changed samples",
@@ -125,7 +138,7 @@ def build_compare_tab(service, split: gr.Dropdown) -> None:
         clear = gr.Button("Clear cell filter", size="sm")
     cell = gr.State(None)
     caption = gr.Textbox(label="showing", interactive=False, elem_id="compare-caption")
-    rows = gr.Dataframe(changed_rows(report), interactive=False, wrap=True, max_height=420,
+    rows = gr.Dataframe(changed_rows(report) if report else None, interactive=False, wrap=True, max_height=420,
                         elem_id="compare-table", label="samples whose prediction changed")
     sample_views = _sample_views()
 
@@ -133,7 +146,9 @@ def build_compare_tab(service, split: gr.Dropdown) -> None:
         return changed_listing(service, split_, group_, true_, cell_)
 
     def on_split(split_, group_, true_):
-        r = service.analyses.compare_report(split_)
+        r, wait = _report_or_wait(service, split_)
+        if r is None:
+            return (wait, *[gr.skip()] * 6)
         return (verdict(r.summary), figure_value(confusion_delta_figure(r.confusion_delta, labels)),
                 summary_table(r.summary), r.per_class.round(3).reset_index(names="class"), None,
                 *listing(split_, group_, true_, None))
@@ -145,10 +160,15 @@ def build_compare_tab(service, split: gr.Dropdown) -> None:
     def on_row(split_, evt: gr.SelectData):
         return on_changed_row(service, split_, evt)
 
-    for event in (recompute.click, split.change):
-        event(lambda s: relabelled_views(service, s), split, [corrected, audited], api_visibility="private")
-    split.change(on_split, [split, group, true_label],
-                 [headline, plot, metrics, per_class, cell, caption, rows], api_visibility="private")
+    def relabelled(split_):
+        return relabelled_views(service, split_) if _report_or_wait(service, split_)[0] is not None else \
+            (gr.skip(), gr.skip())
+
+    for event in (recompute.click, split.change, *([tab.select] if tab is not None else [])):
+        event(relabelled, split, [corrected, audited], api_visibility="private")
+    for event in (split.change, *([tab.select] if tab is not None else [])):
+        event(on_split, [split, group, true_label], [headline, plot, metrics, per_class, cell, caption, rows],
+              api_visibility="private")
     for control in (group, true_label):
         control.change(listing, [split, group, true_label, cell], [caption, rows], api_visibility="private")
     clear.click(lambda s, g, t: (None, *listing(s, g, t, None)), [split, group, true_label], [cell, caption, rows],

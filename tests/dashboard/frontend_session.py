@@ -117,6 +117,8 @@ class FrontendSession:
             outs = out if len(fn.outputs) != 1 else (out,)
             with self._lock:
                 for component, value in zip(fn.outputs, outs or (), strict=False):
+                    if isinstance(value, gr.components.Component):  # a returned component: its value is the new one
+                        value = value.value
                     if not (isinstance(value, dict) and value.get("__type__") == "update"):
                         self.values[component._id] = value
         for follower in self.fns:

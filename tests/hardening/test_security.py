@@ -96,7 +96,8 @@ def test_the_api_takes_only_text(app_url):
     endpoints = Client(app_url, verbose=False).view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert set(endpoints) == {"/classify", "/explain", "/probe", "/review_queue", "/review_decide", "/review_export",
                               "/audit_next", "/audit_decide", "/audit_revise", "/audit_report", "/similar",
-                              "/patterns", "/pattern_rows", "/pattern_apply", "/batch_undo"}
+                              "/patterns", "/pattern_rows", "/pattern_apply", "/batch_undo", "/ranking_state",
+                              "/ranking_refit", "/review_evidence"}
     for name, spec in endpoints.items():
         for param in spec["parameters"]:
             kind = param["type"].get("type")
@@ -104,7 +105,7 @@ def test_the_api_takes_only_text(app_url):
                 assert kind == "boolean", (name, param)  # the one flag: also score the explanation's faithfulness
             elif name in ("/classify", "/explain", "/probe"):
                 assert kind == "string", (name, param)  # a str or a Literal of str
-            else:  # review, audit, pattern, similar: plain values too: names, ids, flags, never a file
+            else:  # review, audit, pattern, ranking, similar: plain values too: names, ids, flags, never a file
                 assert kind in ("string", "integer", "number", "boolean"), (name, param)
             assert param["component"] in ("Textbox", "Dropdown", "Api", "Checkbox"), (name, param)
 
