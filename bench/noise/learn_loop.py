@@ -21,7 +21,6 @@ ratio learned / fixed mix at each point. ``--choose-queue-weight`` scores candid
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -30,7 +29,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.noise.learned_ranking import NAMES, SETS, audit_rows, load  # noqa: E402
+from bench.noise.learned_ranking import NAMES, SETS, audit_rows, emit, load  # noqa: E402
 from core.analysis.signals.shipped import shipped_score  # noqa: E402
 from core.audit import error_model as em  # noqa: E402
 from core.audit.evidence import evidence_columns, evidence_matrix  # noqa: E402
@@ -119,10 +118,7 @@ def main(argv: list[str] | None = None) -> None:
             for w in (0.25, 0.5, 1.0)}}
     else:
         result = run(table, draws=range(REPORT_SEED0, REPORT_SEED0 + args.draws), queue_weight=args.queue_weight, **kw)
-    text = json.dumps(result, indent=1)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-    print(text)
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

@@ -139,10 +139,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out")
     args = p.parse_args(argv)
     table = load(args.table, args.cache_dir)
-    result = choose(table) if args.choose else report(table, args.evidence, args.kind, args.weighting)
+    emit(choose(table) if args.choose else report(table, args.evidence, args.kind, args.weighting), args.out)
+
+
+def emit(result: dict, out: str | None) -> None:
+    """Print ``result`` as JSON, and write it to ``out`` when given."""
     text = json.dumps(result, indent=1)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+    if out:
+        Path(out).write_text(text + "\n")
     print(text)
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from core.data.text_input import InputError
 from core.services.analyses import CHANGE_GROUPS, SplitNotReady, verdict
+from core.services.live import InputError
 from dashboard import queries
 from dashboard.audited import compare_audited
 from dashboard.figures.compare import confusion_delta_figure, paired_probability_bars
@@ -109,13 +109,11 @@ def _report_or_wait(service, split: str | None):
         return None, f"Both models' analyses of this split are not ready yet ({exc}); open this tab again soon."
 
 
-def build_compare_tab(service, split: gr.Dropdown, tab: gr.Tab | None = None) -> None:
-    """The Compare view (only built when the service holds a compare model). Built while the analyses are still
-    being made (the app serves first), it says so and fills itself when ``tab`` is opened once they are ready."""
-    labels = service.labels
-    report, waiting = _report_or_wait(service, None)
+def _head(service, report) -> tuple:
+    """The verdict, audited and corrected lines, the delta plot and the metric tables (empty while waiting)."""
     gr.Markdown(f"**A** = `{service.settings.model}` · **B** = `{service.settings.compare_model}`")
-    headline = gr.Markdown(verdict(report.summary) if report else waiting, elem_id="compare-verdict")
+    headline = gr.Markdown(verdict(report.summary) if report else _report_or_wait(service, None)[1],
+                           elem_id="compare-verdict")
     audited = gr.Markdown(compare_audited(service.audits.audited_compare(None)) if report else "",
                           elem_id="compare-audited")
     with gr.Row():
@@ -124,13 +122,22 @@ def build_compare_tab(service, split: gr.Dropdown, tab: gr.Tab | None = None) ->
                               elem_id="compare-corrected-go")
     with gr.Row():
         with gr.Column(scale=3):
-            plot = interactive_plot(confusion_delta_figure(report.confusion_delta, labels) if report else None,
-                                    elem_id="compare-plot")
+            plot = interactive_plot(confusion_delta_figure(report.confusion_delta, service.labels)
+                                    if report else None, elem_id="compare-plot")
         with gr.Column(scale=2):
             metrics = gr.Dataframe(summary_table(report.summary) if report else None, label="overall",
                                    interactive=False, elem_id="compare-metrics")
             per_class = gr.Dataframe(report.per_class.round(3).reset_index(names="class") if report else None,
                                      label="per class (A, B and delta)", interactive=False, wrap=True)
+    return headline, audited, corrected, recompute, plot, metrics, per_class
+
+
+def build_compare_tab(service, split: gr.Dropdown, tab: gr.Tab | None = None) -> None:
+    """The Compare view (only built when the service holds a compare model). Built while the analyses are still
+    being made (the app serves first), it says so and fills itself when ``tab`` is opened once they are ready."""
+    labels = service.labels
+    report = _report_or_wait(service, None)[0]
+    headline, audited, corrected, recompute, plot, metrics, per_class = _head(service, report)
     with gr.Row():
         group = gr.Radio([ALL_GROUPS, *CHANGE_GROUPS], value=ALL_GROUPS, label="changed samples",
                          elem_id="compare-group")

@@ -68,6 +68,8 @@ def test_decide_three_undo_one_export_retrain_and_compare(browser, loop_server, 
         said = wait_value(page, "review-status", "v.includes('given label')")
         assert "nothing was stored" in said and _reviewed(page) == 0
         echo = page.locator("#review-key-echo")
+        page.wait_for_function("() => (document.querySelector('#review-key-echo')?.innerText || '')"
+                               ".includes('given label')", timeout=30_000)  # the echo follows the status
         assert "given label" in echo.inner_text()
         box = echo.bounding_box()
         assert box is not None and 0 <= box["y"] < VIEWPORT["height"], box  # in view, next to the text

@@ -70,13 +70,18 @@ def encoder_identity(path: str | None = None) -> dict:
     return _encoder_identity(str(folder), _stamp(folder))
 
 
-def parser_identity() -> dict:
-    """The spaCy parser package and its version (``None``: not installed)."""
+def package_identity(package: str) -> dict:
+    """An installed package's name and version (``None``: not installed)."""
     try:
-        version = metadata.version(PARSER_PACKAGE)
+        version = metadata.version(package)
     except metadata.PackageNotFoundError:
         version = None
-    return {"package": PARSER_PACKAGE, "version": version}
+    return {"package": package, "version": version}
+
+
+def parser_identity() -> dict:
+    """The spaCy parser package and its version (``None``: not installed)."""
+    return package_identity(PARSER_PACKAGE)
 
 
 @lru_cache(maxsize=1)
@@ -96,11 +101,7 @@ def nrc_identity() -> dict:
 
 def nade_identity() -> dict:
     """The nade emoji model package and its version (``None``: not installed)."""
-    try:
-        version = metadata.version(NADE_PACKAGE)
-    except metadata.PackageNotFoundError:
-        version = None
-    return {"package": NADE_PACKAGE, "version": version}
+    return package_identity(NADE_PACKAGE)
 
 
 #: Optional resource -> (the package that installs it, what the signals do without it).
