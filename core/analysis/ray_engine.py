@@ -22,6 +22,7 @@ needs the model folder and the cache folder on storage every node can read.
 
 from __future__ import annotations
 
+import builtins
 import os
 import re
 import shutil
@@ -78,6 +79,7 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> None:
     if address and not _listening(address):
         raise RayEngineError(f"could not reach Ray at {address}: nothing answers there")
     runtime_env = {"py_modules": [str(CORE_DIR)], "env_vars": {"TOKENIZERS_PARALLELISM": "false"}}
+    builtin_print = builtins.print
     try:
         if address:
             ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
@@ -89,6 +91,11 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> None:
                      runtime_env=runtime_env, log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise RayEngineError(f"could not reach Ray at {address or 'a new local cluster'}: {exc}") from None
+    finally:
+        # ray.init swaps builtins.print for a Python function (to send prints to the driver, off here) and
+        # leaves it after shutdown; numba cannot type that, so every later compile that prints (pynndescent's
+        # neighbour search, through numba.get_num_threads) failed in this process.
+        builtins.print = builtin_print
 
 
 def cluster_workers() -> tuple[int, int]:

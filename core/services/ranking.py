@@ -134,7 +134,11 @@ class RankingService:
             busy = a.split in self._running
         if busy:
             return
-        if last is None or self.reviews.store.reviewed_count(a.review_key) - last >= em.REFIT_EVERY:
+        try:
+            due = last is None or self.reviews.store.reviewed_count(a.review_key) - last >= em.REFIT_EVERY
+        except Exception:  # noqa: BLE001 - a store that cannot open: the queue says why, the ranking stays
+            return
+        if due:
             self.start(a.split)  # the first fit (a start or a restart) reads the store in the background
 
     def start(self, split: str) -> threading.Thread:

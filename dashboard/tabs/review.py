@@ -324,6 +324,7 @@ def _api_endpoints(service) -> None:
         """Unreviewed samples of a split, most suspicious first, filtered by given and predicted label;
         ``source`` picks the probabilities that rank them (held-out, in-sample or out-of-fold), ``rank_by``
         another order (``highest loss``, or one signal of the shipped ranking, e.g. ``signal: lexicon disagrees``)."""
+        service.ranking.check(split or None)  # a background refit every REFIT_EVERY new judgements
         try:
             rows = service.reviews.queue(split or None, given=given_label, predicted=predicted_label,
                                          source=source or None, limit=max(0, int(limit)), rank_by=rank_by or None)

@@ -9,6 +9,7 @@ and ``nade_suggest`` (argmax). Without the package the column is 0 and the analy
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Sequence
 from functools import lru_cache
@@ -21,6 +22,7 @@ from core.analysis.signals.resources import is_installed, nade_identity
 #: Class -> the nade emotions whose intensities it sums.
 PLUTCHIK: dict[str, tuple[str, ...]] = {"sadness": ("sadness",), "joy": ("joy",), "love": ("trust",),
                                        "anger": ("anger", "disgust"), "fear": ("fear",), "surprise": ("surprise",)}
+log = logging.getLogger(__name__)
 PRIOR = 0.01
 BATCH = 2048
 
@@ -61,7 +63,11 @@ def nade_judge(texts: Sequence[str], label_ids: np.ndarray, class_names: Sequenc
     n = len(texts)
     if n == 0 or not is_installed("nade"):
         return {"nade_not_given": np.zeros(n, dtype=np.float32), "nade_suggest": np.full(n, -1)}
-    scores = class_scores(intensities(list(texts)), class_names)
+    try:
+        scores = class_scores(intensities(list(texts)), class_names)
+    except OSError as exc:  # nade unpacks its read-outs into its own folder on first use: a read-only install
+        log.warning("the nade emoji model could not load (%s); nade_not_given is 0 for every row", exc)
+        return {"nade_not_given": np.zeros(n, dtype=np.float32), "nade_suggest": np.full(n, -1)}
     p = (scores + PRIOR) / (scores.sum(axis=1, keepdims=True) + PRIOR * len(class_names))
     rows = np.arange(n)
     return {"nade_not_given": (1.0 - p[rows, np.asarray(label_ids, dtype=np.int64)]).astype(np.float32),
