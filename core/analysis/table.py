@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -70,6 +71,34 @@ def top2_margin(probs: np.ndarray) -> np.ndarray:
     return part[:, -1] - part[:, -2]
 
 
+@lru_cache(maxsize=1)
+def cache_umap_kernels() -> int:
+    """Let numba cache UMAP's compiled kernels on disk, so a new process loads them instead of compiling them
+    again (about 6 s of CPU, tens of seconds on a busy host, in every process that maps). umap-learn leaves most
+    of its kernels uncached; numba keeps the files beside the package or, where that is read-only, in the
+    user's cache folder, and recompiles on any mismatch. Returns how many kernels were switched."""
+    try:
+        import numba
+        import umap.distances
+        import umap.layouts
+        import umap.sparse
+        import umap.spectral
+        import umap.umap_
+        import umap.utils
+    except ImportError:
+        return 0
+    switched = 0
+    for module in (umap.umap_, umap.layouts, umap.spectral, umap.utils, umap.distances, umap.sparse):
+        for value in vars(module).values():
+            if isinstance(value, numba.core.registry.CPUDispatcher) and type(value._cache).__name__ == "NullCache":
+                try:
+                    value.enable_caching()
+                    switched += 1
+                except Exception:  # noqa: BLE001 - no cache folder: the kernel compiles as before
+                    continue
+    return switched
+
+
 def umap_2d(hidden: np.ndarray, *, seed: int = UMAP_SEED, fit_max: int = UMAP_FIT_MAX,
             chunk: int = UMAP_TRANSFORM_CHUNK, knn: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """(N, 2) UMAP of the hidden states (cosine metric, seeded, so reruns give the same map).
@@ -96,6 +125,8 @@ def umap_2d(hidden: np.ndarray, *, seed: int = UMAP_SEED, fit_max: int = UMAP_FI
 
     import umap
     from sklearn.metrics.pairwise import cosine_distances
+
+    cache_umap_kernels()
 
     # A precomputed cosine distance matrix (vectorised, milliseconds for a few thousand rows)
     # instead of umap's per-pair Python callable, which takes half a minute at n = 2,000; and its
@@ -125,6 +156,7 @@ def _umap_subsample(hidden: np.ndarray, *, seed: int, fit_max: int, chunk: int) 
 
     import umap
 
+    cache_umap_kernels()
     n = hidden.shape[0]
     fit_rows = np.sort(np.random.default_rng(seed).choice(n, size=fit_max, replace=False))
     rest = np.setdiff1d(np.arange(n), fit_rows, assume_unique=True)

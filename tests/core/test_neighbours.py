@@ -114,3 +114,17 @@ def test_the_analysis_finds_neighbours_once_for_the_map_and_the_duplicates(tiny_
     np.testing.assert_array_equal(result.table["dup_group"].to_numpy(), alone["dup_group"].to_numpy())
     np.testing.assert_array_equal(result.table[["umap_x", "umap_y"]].to_numpy(),
                                   analysis.umap_2d(result.hidden).astype(np.float32))
+
+
+def test_umap_kernels_are_cached_on_disk_and_the_map_is_unchanged():
+    import numba
+    import umap.layouts
+
+    from core.analysis.table import cache_umap_kernels, umap_2d
+
+    hidden = np.random.default_rng(3).normal(size=(40, 8)).astype(np.float32)
+    before = umap_2d(hidden)
+    assert cache_umap_kernels() > 0
+    kernels = [v for v in vars(umap.layouts).values() if isinstance(v, numba.core.registry.CPUDispatcher)]
+    assert kernels and all(type(k._cache).__name__ != "NullCache" for k in kernels)
+    assert np.array_equal(umap_2d(hidden), before)
