@@ -79,6 +79,10 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> None:
     if address and not _listening(address):
         raise RayEngineError(f"could not reach Ray at {address}: nothing answers there")
     runtime_env = {"py_modules": [str(CORE_DIR)], "env_vars": {"TOKENIZERS_PARALLELISM": "false"}}
+    # Ray's progress bars swap builtins.print for a Python function in the driver (ray.experimental.tqdm_ray)
+    # and never put it back; numba cannot type that, so every later compile that prints (pynndescent's
+    # neighbour search, through numba.get_num_threads) failed in this process.
+    os.environ.setdefault("RAY_TQDM_PATCH_PRINT", "0")
     builtin_print = builtins.print
     try:
         if address:
@@ -92,10 +96,7 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> None:
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise RayEngineError(f"could not reach Ray at {address or 'a new local cluster'}: {exc}") from None
     finally:
-        # ray.init swaps builtins.print for a Python function (to send prints to the driver, off here) and
-        # leaves it after shutdown; numba cannot type that, so every later compile that prints (pynndescent's
-        # neighbour search, through numba.get_num_threads) failed in this process.
-        builtins.print = builtin_print
+        builtins.print = builtin_print  # the same swap, made by ray.init itself
 
 
 def cluster_workers() -> tuple[int, int]:

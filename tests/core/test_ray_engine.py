@@ -35,17 +35,6 @@ def local_ray():
     ray.shutdown()
 
 
-def test_connecting_leaves_print_a_builtin_so_numba_still_compiles(local_ray):
-    import builtins
-
-    from pynndescent import NNDescent
-
-    assert type(builtins.print).__name__ == "builtin_function_or_method"
-    x = np.random.default_rng(0).normal(size=(120, 8)).astype(np.float32)
-    graph = NNDescent(x, metric="cosine", n_neighbors=5, random_state=0, low_memory=True).neighbor_graph[0]
-    assert graph.shape == (120, 5) and (graph[:, 0] == np.arange(120)).all()  # each row its own nearest
-
-
 @pytest.fixture(scope="module")
 def split_dir(tmp_path_factory):
     """300 validation rows of the real data (or seeded synthetic ones if ../shared is absent)."""
@@ -192,3 +181,14 @@ def test_crossval_folds_as_ray_tasks_equal_local_and_resume(local_ray, tiny_mode
     assert on_ray["fold"].tolist() == local["fold"].tolist()
     probs = [c for c in local.columns if c.startswith("prob_")]
     assert np.abs(on_ray[probs].to_numpy() - local[probs].to_numpy()).max() <= 1e-5
+
+
+def test_connecting_leaves_print_a_builtin_so_numba_still_compiles(local_ray):
+    import builtins
+
+    from pynndescent import NNDescent
+
+    assert type(builtins.print).__name__ == "builtin_function_or_method"
+    x = np.random.default_rng(0).normal(size=(120, 8)).astype(np.float32)
+    graph = NNDescent(x, metric="cosine", n_neighbors=5, random_state=0, low_memory=True).neighbor_graph[0]
+    assert graph.shape == (120, 5) and (graph[:, 0] == np.arange(120)).all()  # each row its own nearest
