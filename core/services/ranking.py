@@ -39,6 +39,7 @@ class RankingService:
         self._lock = threading.Lock()
         self._running: set[str] = set()
         self._suggesters: dict[str, object] = {}
+        self._records: dict[str, str] = {}
 
     def applies(self, split: str | None = None) -> bool:
         """Whether ``split`` is ranked by signals (a split the model trained on, with signal columns)."""
@@ -104,6 +105,9 @@ class RankingService:
                                       analysis.labels)
         with self._lock:
             self._suggesters[analysis.split] = suggester
+        record = self._suggestion_record(analysis.split, wrong)
+        with self._lock:
+            self._records[analysis.split] = record
 
     def suggest(self, rows: pd.DataFrame, split: str) -> np.ndarray:
         """The suggested class of each of ``rows`` (the learned suggester where fitted, else the vote)."""
@@ -204,9 +208,12 @@ class RankingService:
                 "ranker": LEARNED if model is not None else FIXED}
 
     def suggestion_record(self, split: str) -> str:
-        """How often the suggested class equalled the audited correct class on the split's audited-wrong rows."""
-        audit = self.audits.auditor(split).decisions()
-        wrong = audit[(audit["judgement"] == "wrong") & audit["correct_label"].notna()] if len(audit) else audit
+        """How often the suggested class equalled the audited correct class on the split's audited-wrong rows
+        (computed at each fit, not on every sample shown)."""
+        with self._lock:
+            return self._records.get(split, "")
+
+    def _suggestion_record(self, split: str, wrong: pd.DataFrame) -> str:
         if not len(wrong):
             return ""
         table = self.analyses.analysis(split).table
